@@ -1,0 +1,210 @@
+"""Django admin: every model readable and searchable, the state read-only, transitions as
+admin actions that go through the one transition path (anulaciones.transitions.aplicar)."""
+from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin
+
+from . import transitions
+from .errors import ErrorDominio
+from .models import (Caso, Feriado, IntentoContacto, Observacion, OrdenDeTrabajo, Perfil, RegistroAuditoria,
+                     ServicioIngenieria, Solicitud, Zona, Zonificacion)
+
+
+def _accion(modelo, nombre, t):
+    """An admin action for a transition without input data; with data it needs the form."""
+
+    def accion(modeladmin, request, queryset):
+        hechas, errores = 0, []
+        for obj in queryset:
+            try:
+                transitions.aplicar(obj, nombre, request.user)
+                hechas += 1
+            except ErrorDominio as e:
+                errores.append(f"{obj}: {e.mensaje}")
+        if hechas:
+            modeladmin.message_user(request, f"«{t.custom.get('label', nombre)}» aplicada a {hechas} registro(s).",
+                                    messages.SUCCESS)
+        for error in errores:
+            modeladmin.message_user(request, error, messages.ERROR)
+
+    accion.__name__ = f"accion_{nombre}"
+    accion.short_description = f"{t.custom.get('label', nombre)} (paso {transitions.paso_de(t, None)})"
+    return accion
+
+
+def acciones_de(modelo):
+    """Admin actions for the transitions that take no data beyond the user."""
+    import inspect
+
+    res = []
+    for nombre, t in transitions.transiciones(modelo).items():
+        params = list(inspect.signature(getattr(modelo, nombre).__wrapped__).parameters.values())[2:]
+        if all(p.default is not inspect.Parameter.empty for p in params):
+            res.append(_accion(modelo, nombre, t))
+    return res
+
+
+class MaquinaAdmin(admin.ModelAdmin):
+    readonly_fields = ("estado", "version", "creado_at", "actualizado_at", "historial")
+    list_per_page = 50
+
+    def get_actions(self, request):
+        acciones = super().get_actions(request)
+        acciones.pop("delete_selected", None)
+        for accion in acciones_de(self.model):
+            acciones[accion.__name__] = (accion, accion.__name__, accion.short_description)
+        return acciones
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_add_permission(self, request):
+        return False  # births go through the transition path (forms, API, import), audited
+
+    @admin.display(description="transiciones (auditoría)")
+    def historial(self, obj):
+        from django.utils.html import format_html_join
+
+        if obj is None or obj.pk is None:
+            return "—"
+        filas = RegistroAuditoria.de_objeto(obj).select_related("usuario")
+        return format_html_join(
+            "\n", "<div>{} · {} · paso {} · {} → {} · {} ({})</div>",
+            ((r.creado_at.strftime("%d/%m/%Y %H:%M"), r.transicion, r.paso, r.estado_origen or "∅",
+              r.estado_destino, r.usuario, r.rol) for r in filas),
+        ) or "—"
+
+
+@admin.register(Zona)
+class ZonaAdmin(admin.ModelAdmin):
+    list_display = ("codigo", "nombre", "activa")
+    search_fields = ("codigo", "nombre")
+
+
+@admin.register(Feriado)
+class FeriadoAdmin(admin.ModelAdmin):
+    list_display = ("fecha", "nombre")
+    search_fields = ("nombre",)
+
+
+@admin.register(Perfil)
+class PerfilAdmin(admin.ModelAdmin):
+    list_display = ("usuario", "zona", "team_leader")
+    list_select_related = ("usuario", "zona", "team_leader")
+    search_fields = ("usuario__username", "usuario__first_name", "usuario__last_name")
+    list_filter = ("zona",)
+
+
+class PerfilInline(admin.StackedInline):
+    model = Perfil
+    fk_name = "usuario"
+    can_delete = False
+
+
+User = get_user_model()
+admin.site.unregister(User)
+
+
+@admin.register(User)
+class UsuarioAdmin(UserAdmin):
+    inlines = [PerfilInline]
+
+
+@admin.register(Caso)
+class CasoAdmin(admin.ModelAdmin):
+    list_display = ("id", "creado_at", "probable_at")
+    readonly_fields = ("creado_at", "probable_at")
+    date_hierarchy = "creado_at"
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Solicitud)
+class SolicitudAdmin(MaquinaAdmin):
+    list_display = ("numero_smartflex", "tipo", "cliente_nombre", "zona", "asesor", "estado", "creado_at")
+    list_filter = ("estado", "tipo", "zona")
+    list_select_related = ("zona", "asesor")
+    search_fields = ("numero_smartflex", "cliente_nombre", "calle", "orden__numero")
+    raw_id_fields = ("asesor", "registrada_por", "caso", "reemplazada_por")
+    readonly_fields = MaquinaAdmin.readonly_fields + ("caso", "reemplazada_por", "redigitacion_vence_at",
+                                                      "redigitacion_tardia", "motivo_anulacion")
+    date_hierarchy = "creado_at"
+
+
+@admin.register(OrdenDeTrabajo)
+class OrdenAdmin(MaquinaAdmin):
+    list_display = ("numero", "solicitud", "zona", "tecnico", "estado", "creado_at")
+    list_filter = ("estado", "zona")
+    list_select_related = ("zona", "solicitud", "tecnico")
+    search_fields = ("numero", "solicitud__numero_smartflex", "solicitud__cliente_nombre")
+    raw_id_fields = ("solicitud", "tecnico")
+    readonly_fields = MaquinaAdmin.readonly_fields + ("ejecutada_at", "motivo_anulacion")
+
+
+@admin.register(ServicioIngenieria)
+class ServicioAdmin(MaquinaAdmin):
+    list_display = ("id", "solicitud", "tipo", "destinatario", "estado", "vence_at", "fuera_de_plazo")
+    list_filter = ("estado", "tipo", "destinatario")
+    list_select_related = ("solicitud",)
+    search_fields = ("solicitud__numero_smartflex", "requerido", "respuesta")
+    raw_id_fields = ("solicitud", "orden", "observacion", "asesor", "abierto_por", "cerrado_por")
+    readonly_fields = MaquinaAdmin.readonly_fields + ("vence_at", "cerrado_at", "cerrado_por", "fuera_de_plazo")
+
+
+@admin.register(Zonificacion)
+class ZonificacionAdmin(MaquinaAdmin):
+    list_display = ("id", "orden", "zona_anterior", "zona_corregida", "tipo_correccion", "estado", "creado_at")
+    list_filter = ("estado", "zona_corregida", "tipo_correccion")
+    list_select_related = ("orden", "zona_anterior", "zona_corregida")
+    search_fields = ("orden__numero", "solicitud__numero_smartflex", "calle", "caja_nap")
+    raw_id_fields = ("orden", "solicitud", "recibida_por")
+    readonly_fields = MaquinaAdmin.readonly_fields + ("digitada_at", "remitida_at")
+
+
+@admin.register(Observacion)
+class ObservacionAdmin(admin.ModelAdmin):
+    list_display = ("solicitud", "paso", "area", "causa", "alcance", "registrada_por", "creado_at")
+    list_filter = ("area", "causa", "alcance")
+    list_select_related = ("solicitud", "registrada_por")
+    search_fields = ("solicitud__numero_smartflex", "detalle")
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_add_permission(self, request):
+        return False  # observations are recorded by «observar» / «reportar_observacion»
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(IntentoContacto)
+class IntentoContactoAdmin(admin.ModelAdmin):
+    list_display = ("solicitud", "realizado_at", "usuario", "canal", "resultado")
+    list_filter = ("canal", "resultado")
+    list_select_related = ("solicitud", "usuario")
+    search_fields = ("solicitud__numero_smartflex", "detalle")
+
+
+@admin.register(RegistroAuditoria)
+class RegistroAuditoriaAdmin(admin.ModelAdmin):
+    """Read-only: the audit log is append-only."""
+
+    list_display = ("creado_at", "objeto", "transicion", "paso", "estado_origen", "estado_destino", "usuario", "rol")
+    list_filter = ("transicion", "rol", "content_type")
+    list_select_related = ("usuario",)
+    search_fields = ("objeto", "transicion", "nota", "usuario__username")
+    date_hierarchy = "creado_at"
+
+    def get_actions(self, request):
+        return {}
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

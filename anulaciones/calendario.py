@@ -1,0 +1,42 @@
+"""Working calendar of the same-day deadline (4.2, 5.2).
+
+An SI opened on a working day before the cut-off is due at that day's cut-off, local time;
+opened after the cut-off or on a non-working day (weekday not in ANULACIONES_DIAS_HABILES, a
+holiday in ANULACIONES_FERIADOS or in the Feriado table) it is due at the next working day's
+cut-off.
+"""
+from datetime import date, datetime, time, timedelta
+
+from django.conf import settings
+from django.utils import timezone
+
+
+def hora_corte():
+    partes = [int(p) for p in settings.ANULACIONES_CORTE.split(":")]
+    return time(*partes)
+
+
+def feriados(desde, hasta):
+    from .models import Feriado
+
+    fijos = {date.fromisoformat(f) for f in settings.ANULACIONES_FERIADOS}
+    return fijos | set(Feriado.objects.filter(fecha__range=(desde, hasta)).values_list("fecha", flat=True))
+
+
+def es_habil(dia, libres):
+    return dia.weekday() in settings.ANULACIONES_DIAS_HABILES and dia not in libres
+
+
+def vencimiento_mismo_dia(ahora):
+    """The cut-off the SI opened at ``ahora`` must be answered by (aware datetime)."""
+    local = timezone.localtime(ahora)
+    corte = hora_corte()
+    dia = local.date()
+    libres = feriados(dia, dia + timedelta(days=366))
+    if not (es_habil(dia, libres) and local.time() <= corte):
+        dia += timedelta(days=1)
+        for _ in range(366):
+            if es_habil(dia, libres):
+                break
+            dia += timedelta(days=1)
+    return timezone.make_aware(datetime.combine(dia, corte), timezone.get_current_timezone())

@@ -1,0 +1,14 @@
+from .auditoria import RegistroAuditoria
+from .observacion import IntentoContacto, Observacion
+from .orden import OrdenDeTrabajo
+from .organizacion import Caso, Feriado, Perfil, Zona
+from .servicio import ServicioIngenieria
+from .solicitud import Solicitud
+from .zonificacion import Zonificacion
+
+MAQUINAS = (Solicitud, OrdenDeTrabajo, ServicioIngenieria, Zonificacion)
+
+__all__ = [
+    "Caso", "Feriado", "IntentoContacto", "MAQUINAS", "Observacion", "OrdenDeTrabajo", "Perfil",
+    "RegistroAuditoria", "ServicioIngenieria", "Solicitud", "Zona", "Zonificacion",
+]

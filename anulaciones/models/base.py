@@ -1,0 +1,45 @@
+from django.db import models
+from django_fsm import FSMModelMixin
+
+from ..roles import Rol, zona_de
+
+
+class Maquina(FSMModelMixin, models.Model):
+    """Common ground of the four state machines.
+
+    ``version`` grows by one on every transition: a transition started from an object read at
+    version N loses, with a Conflicto, against one that already moved it to N+1.
+    """
+
+    version = models.PositiveIntegerField(default=0, editable=False)
+    creado_at = models.DateTimeField("creado", auto_now_add=True, db_index=True)
+    actualizado_at = models.DateTimeField("actualizado", auto_now=True)
+
+    # Role -> scope checks, overridden per machine.
+    def en_alcance(self, user, rol):
+        if rol in (Rol.COZ, Rol.TECNICO):
+            return self.zona_id_alcance is not None and self.zona_id_alcance == zona_de(user)
+        return True
+
+    @property
+    def zona_id_alcance(self):
+        return None
+
+    @property
+    def caso_id_auditoria(self):
+        return None
+
+    class Meta:
+        abstract = True
+
+
+def alcance_asesor(solicitud, user, rol):
+    """ASESOR acts on own cases; TEAM_LEADER on the cases of the team's asesores."""
+    if rol == Rol.ASESOR:
+        return solicitud.asesor_id == user.pk
+    if rol == Rol.TEAM_LEADER:
+        from .organizacion import Perfil
+
+        return solicitud.asesor_id is not None and Perfil.objects.filter(
+            usuario_id=solicitud.asesor_id, team_leader_id=user.pk).exists()
+    return None

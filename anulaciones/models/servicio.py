@@ -1,0 +1,138 @@
+from django.conf import settings
+from django.db import models
+from django_fsm import FSMField, transition
+
+from .. import calendario
+from ..errors import DatosInvalidos
+from ..roles import SISTEMA, Permiso, PermisoDestinatario, Rol, roles_de
+from .base import Maquina, alcance_asesor
+
+
+class ServicioQuerySet(models.QuerySet):
+    def visibles_para(self, user):
+        roles = roles_de(user)
+        if not roles:
+            return self.none()
+        if roles & {Rol.MONITORA, Rol.GESTION_RED, Rol.COC, Rol.JEFE_DIVISION, SISTEMA}:
+            return self
+        q = models.Q(pk__in=[])
+        if Rol.ASESOR in roles:
+            q |= models.Q(solicitud__asesor=user)
+        if Rol.TEAM_LEADER in roles:
+            q |= models.Q(solicitud__asesor__perfil__team_leader=user)
+        return self.filter(q)
+
+    def abiertos(self):
+        return self.filter(estado__in=ServicioIngenieria.ABIERTOS)
+
+
+class ServicioIngenieria(Maquina):
+    """Engineering-service ticket (SI): must be answered the same working day (4.2)."""
+
+    class Tipo(models.TextChoices):
+        CORRECCION = "correccion", "Corrección"
+        REDIGITACION = "redigitacion", "Re-digitación"
+        IMPEDIMENTO = "impedimento", "Impedimento"
+
+    class Estado(models.TextChoices):
+        ABIERTO = "abierto", "Abierto"
+        VENCIDO = "vencido", "Vencido"
+        ATENDIDO = "atendido", "Atendido"
+        CERRADO_SIN_ATENCION = "cerrado_sin_atencion", "Cerrado sin atención"
+
+    E = Estado
+    ABIERTOS = (E.ABIERTO, E.VENCIDO)
+    FINALES = (E.ATENDIDO, E.CERRADO_SIN_ATENCION)
+    DESTINATARIOS = (Rol.ASESOR, Rol.MONITORA, Rol.TEAM_LEADER, Rol.GESTION_RED, Rol.COC)
+    ROLES_CREACION = Permiso(Rol.GESTION_RED, Rol.COC)
+
+    solicitud = models.ForeignKey("Solicitud", on_delete=models.PROTECT, related_name="servicios")
+    orden = models.ForeignKey("OrdenDeTrabajo", null=True, blank=True, on_delete=models.PROTECT,
+                              related_name="servicios")
+    tipo = models.CharField(max_length=20, choices=Tipo.choices, db_index=True)
+    destinatario = models.CharField(max_length=20, choices=[(r, Rol(r).label) for r in DESTINATARIOS],
+                                    db_index=True)
+    observacion = models.ForeignKey("Observacion", null=True, blank=True, on_delete=models.SET_NULL,
+                                    related_name="servicios")
+    vendedor = models.CharField(max_length=120, blank=True)
+    asesor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                               related_name="servicios_como_asesor")
+    requerido = models.TextField("qué se requiere", help_text="3.2: mejor referencia de dirección, caja más cercana…")
+    vence_at = models.DateTimeField("vence", db_index=True)
+    estado = FSMField(default=E.ABIERTO, choices=Estado.choices, protected=True, db_index=True)
+    abierto_por = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    cerrado_por = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                    related_name="+")
+    cerrado_at = models.DateTimeField("cerrado", null=True, blank=True, db_index=True)
+    respuesta = models.TextField(blank=True)
+    fuera_de_plazo = models.BooleanField(default=False)
+    aviso_enviado_at = models.DateTimeField("aviso de vencimiento enviado", null=True, blank=True)
+
+    objects = ServicioQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["vence_at", "pk"]
+        verbose_name = "servicio de ingeniería"
+        verbose_name_plural = "servicios de ingeniería"
+        indexes = [
+            models.Index(fields=["estado", "vence_at"]),
+            models.Index(fields=["destinatario", "estado"]),
+        ]
+
+    def __str__(self):
+        return f"SI {self.pk} ({self.get_tipo_display()})"
+
+    def en_alcance(self, user, rol):
+        propio = alcance_asesor(self.solicitud, user, rol)
+        return True if propio is None else propio
+
+    @property
+    def caso_id_auditoria(self):
+        return self.solicitud.caso_id
+
+    @classmethod
+    def validar_destinatario(cls, destinatario):
+        if destinatario not in cls.DESTINATARIOS:
+            raise DatosInvalidos({"destinatario": "Elija el destinatario del Servicio de Ingeniería."})
+
+    @classmethod
+    def para(cls, solicitud, ctx, *, tipo, destinatario, requerido, vence_at=None):
+        """A new SI on a Solicitud with what 3.1 asks it to carry (number, observation,
+        vendedor, asesor). Unsaved: the transition path saves and audits it."""
+        cls.validar_destinatario(destinatario)
+        if tipo not in cls.Tipo.values:
+            raise DatosInvalidos({"tipo": "Tipo de Servicio de Ingeniería desconocido."})
+        if not (requerido or "").strip():
+            raise DatosInvalidos({"requerido": "Indique qué se requiere del destinatario."})
+        return cls(
+            solicitud=solicitud, orden=getattr(solicitud, "orden", None), tipo=tipo,
+            destinatario=destinatario, observacion=solicitud.ultima_observacion(),
+            vendedor=solicitud.vendedor, asesor=solicitud.asesor, requerido=requerido.strip(),
+            vence_at=vence_at or calendario.vencimiento_mismo_dia(ctx.ahora), abierto_por=ctx.usuario,
+        )
+
+    def _cerrar(self, ctx, respuesta):
+        self.cerrado_por = ctx.usuario
+        self.cerrado_at = ctx.ahora
+        self.respuesta = (respuesta or "").strip()
+        self.fuera_de_plazo = ctx.ahora > self.vence_at
+
+    # --- transitions (procedure.md, ServicioIngenieria) ------------------------------------
+    @transition(field=estado, source=[E.ABIERTO, E.VENCIDO], target=E.ATENDIDO, permission=PermisoDestinatario(),
+                custom={"paso": "4.2", "label": "Atender"})
+    def atender(self, ctx, respuesta):
+        if not (respuesta or "").strip():
+            raise DatosInvalidos({"respuesta": "Escriba la respuesta al Servicio de Ingeniería."})
+        self._cerrar(ctx, respuesta)
+
+    @transition(field=estado, source=E.ABIERTO, target=E.VENCIDO, permission=Permiso(SISTEMA),
+                custom={"paso": "5.2", "label": "Vencer"})
+    def vencer(self, ctx):
+        pass
+
+    @transition(field=estado, source=[E.ABIERTO, E.VENCIDO], target=E.CERRADO_SIN_ATENCION,
+                permission=Permiso(Rol.GESTION_RED, Rol.COC),
+                custom={"paso": "5.2", "label": "Cerrar sin atención"})
+    def cerrar_sin_atencion(self, ctx):
+        self._cerrar(ctx, ctx.nota)
+

@@ -1,0 +1,263 @@
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django_fsm import FSMField, transition
+
+from ..errors import DatosInvalidos
+from ..roles import ROLES_DIGITACION, Permiso, Rol, roles_de, zona_de
+from .base import Maquina, alcance_asesor
+from .observacion import Observacion
+
+
+class SolicitudQuerySet(models.QuerySet):
+    def visibles_para(self, user):
+        """Zone- and ownership-scoped list of Solicitudes for a user."""
+        roles = roles_de(user)
+        if not roles:
+            return self.none()
+        if roles & {Rol.MONITORA, Rol.GESTION_RED, Rol.COC, Rol.JEFE_DIVISION, Rol.FACTURACION, "SISTEMA"}:
+            return self
+        q = Q(pk__in=[])
+        if Rol.ASESOR in roles:
+            q |= Q(asesor=user)
+        if Rol.TEAM_LEADER in roles:
+            q |= Q(asesor__perfil__team_leader=user)
+        if roles & {Rol.COZ, Rol.TECNICO}:
+            q |= Q(zona_id=zona_de(user)) if zona_de(user) else Q(pk__in=[])
+        return self.filter(q)
+
+    def abiertas(self):
+        return self.exclude(estado__in=Solicitud.FINALES)
+
+
+class Solicitud(Maquina):
+    """Service request registered by the asesor (step 1)."""
+
+    class Tipo(models.TextChoices):
+        INSTALACION = "instalacion", "Instalación"
+        TRASLADO = "traslado", "Traslado"
+        MIGRACION = "migracion", "Migración"
+
+    class Estado(models.TextChoices):
+        REGISTRADA = "registrada", "Registrada"
+        OBSERVADA = "observada", "Observada"
+        EN_CORRECCION = "en_correccion", "En corrección"
+        CORREGIDA = "corregida", "Corregida"
+        EN_INSTALACION = "en_instalacion", "En instalación"
+        ANULADA = "anulada", "Anulada"
+        PENDIENTE_REDIGITACION = "pendiente_redigitacion", "Pendiente de re-digitación"
+        REDIGITADA = "redigitada", "Re-digitada"
+        INSTALADA = "instalada", "Instalada"
+
+    E = Estado
+    FINALES = (E.ANULADA, E.REDIGITADA, E.INSTALADA)
+    ROLES_CREACION = Permiso(*ROLES_DIGITACION)
+    PASO_CREACION = "1"
+
+    numero_smartflex = models.CharField("N° Smartflex", max_length=30, unique=True)
+    tipo = models.CharField(max_length=20, choices=Tipo.choices, default=Tipo.INSTALACION, db_index=True)
+    cliente_nombre = models.CharField("cliente", max_length=200)
+    cliente_documento = models.CharField("documento del cliente", max_length=30, blank=True)
+    cliente_telefono = models.CharField("teléfono del cliente", max_length=40, blank=True)
+    calle = models.CharField(max_length=200)
+    numero_puerta = models.CharField("número", max_length=20, blank=True)
+    zona = models.ForeignKey("Zona", on_delete=models.PROTECT, related_name="solicitudes")
+    referencias = models.TextField("referencias de dirección", blank=True)
+    caja_nap = models.CharField("caja / NAP más cercana", max_length=60, blank=True)
+    plan = models.CharField(max_length=120, blank=True)
+    vendedor = models.CharField(max_length=120, blank=True)
+    asesor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="solicitudes")
+    registrada_por = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                       related_name="solicitudes_registradas", null=True, blank=True)
+    observaciones = models.TextField(blank=True, help_text="Campo observación de la solicitud (pasos 4.1 y 19).")
+    estado = FSMField(default=E.REGISTRADA, choices=Estado.choices, protected=True, db_index=True)
+    caso = models.ForeignKey("Caso", on_delete=models.PROTECT, related_name="solicitudes")
+    reemplazada_por = models.OneToOneField("self", null=True, blank=True, on_delete=models.PROTECT,
+                                           related_name="reemplaza")
+    motivo_anulacion = models.TextField("motivo de anulación", blank=True)
+    redigitacion_vence_at = models.DateTimeField("re-digitación vence", null=True, blank=True, db_index=True)
+    redigitacion_tardia = models.BooleanField("re-digitación fuera de plazo", default=False)
+    modificacion_pendiente = models.TextField(
+        "modificación de forma pendiente", blank=True,
+        help_text="Observación de forma: se digita una vez ejecutada la OT (19.1).")
+
+    objects = SolicitudQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-creado_at"]
+        verbose_name = "solicitud"
+        verbose_name_plural = "solicitudes"
+        indexes = [
+            models.Index(fields=["asesor", "estado"]),
+            models.Index(fields=["zona", "estado"]),
+            models.Index(fields=["caso", "creado_at"]),
+        ]
+
+    def __str__(self):
+        return f"Solicitud {self.numero_smartflex}"
+
+    # --- scope -----------------------------------------------------------------------------
+    def en_alcance(self, user, rol):
+        propio = alcance_asesor(self, user, rol)
+        if propio is not None:
+            return propio
+        return super().en_alcance(user, rol)
+
+    @property
+    def zona_id_alcance(self):
+        return self.zona_id
+
+    @property
+    def caso_id_auditoria(self):
+        return self.caso_id
+
+    def servicios_abiertos(self):
+        from .servicio import ServicioIngenieria
+
+        return self.servicios.filter(estado__in=ServicioIngenieria.ABIERTOS)
+
+    def ultima_observacion(self):
+        return self.observaciones_registradas.order_by("-creado_at", "-pk").first()
+
+    def _solo_observaciones_de_forma(self):
+        alcances = set(self.observaciones_registradas.values_list("alcance", flat=True))
+        return alcances == {Observacion.Alcance.FORMA}
+
+    def puede_anularse(self):
+        """A de forma observation never leads to a cancellation."""
+        return not self._solo_observaciones_de_forma()
+
+    puede_anularse.mensaje = "Las observaciones del caso son de forma: no motivan una anulación (19.1)."
+
+    def orden_ejecutada(self):
+        orden = getattr(self, "orden", None)
+        return orden is not None and orden.estado == "ejecutada"
+
+    orden_ejecutada.mensaje = "La orden de trabajo aún no fue ejecutada."
+
+    def _anotar(self, ctx, texto):
+        sello = f"[{ctx.ahora_local:%d/%m/%Y %H:%M} {ctx.usuario.get_username()}] {texto.strip()}"
+        self.observaciones = f"{self.observaciones}\n{sello}".strip()
+
+    # --- transitions (procedure.md, Solicitud) --------------------------------------------
+    @transition(field=estado, source=[E.REGISTRADA, E.CORREGIDA], target=E.OBSERVADA,
+                permission=Permiso(Rol.GESTION_RED, Rol.COC),
+                custom={"paso": {Rol.GESTION_RED: "2", Rol.COC: "6"}, "label": "Observar"})
+    def observar(self, ctx, causa, detalle, alcance=Observacion.Alcance.FONDO, subsanable=True):
+        obs = Observacion.nueva(ctx, solicitud=self, orden=getattr(self, "orden", None), causa=causa,
+                                detalle=detalle, alcance=alcance, subsanable=subsanable)
+        if obs.alcance == Observacion.Alcance.FORMA:
+            self.modificacion_pendiente = f"{self.modificacion_pendiente}\n{obs.detalle}".strip()
+
+    @transition(field=estado, source=E.OBSERVADA, target=E.EN_CORRECCION,
+                permission=Permiso(Rol.GESTION_RED, Rol.COC),
+                custom={"paso": {Rol.GESTION_RED: "3", Rol.COC: "7"}, "label": "Solicitar corrección (SI)"})
+    def solicitar_correccion(self, ctx, destinatario, requerido):
+        from .servicio import ServicioIngenieria
+
+        ServicioIngenieria.validar_destinatario(destinatario)
+        if not (requerido or "").strip():
+            raise DatosInvalidos({"requerido": "Indique qué se requiere del destinatario (3.2)."})
+
+        def despues(ctx):
+            ctx.crear(ServicioIngenieria.para(self, ctx, tipo=ServicioIngenieria.Tipo.CORRECCION,
+                                              destinatario=destinatario, requerido=requerido))
+        return despues
+
+    @transition(field=estado, source=E.EN_CORRECCION, target=E.CORREGIDA,
+                permission=Permiso(*ROLES_DIGITACION),
+                custom={"paso": "4.1", "label": "Digitar modificación"})
+    def digitar_modificacion(self, ctx, modificacion):
+        if not (modificacion or "").strip():
+            raise DatosInvalidos({"modificacion": "Escriba la modificación digitada."})
+        self._anotar(ctx, modificacion)
+
+        def despues(ctx):  # 4.2: the SI is closed as atendido in the same transaction
+            for si in self.servicios_abiertos().filter(tipo="correccion"):
+                ctx.aplicar(si, "atender", respuesta=modificacion)
+        return despues
+
+    @transition(field=estado, source=[E.REGISTRADA, E.OBSERVADA, E.EN_CORRECCION, E.CORREGIDA],
+                target=E.EN_INSTALACION, permission=Permiso(Rol.GESTION_RED, Rol.COC),
+                custom={"paso": {Rol.GESTION_RED: "5.2", Rol.COC: "12"}, "label": "Asignar para instalación"})
+    def asignar_instalacion(self, ctx):
+        def despues(ctx):
+            for si in self.servicios_abiertos():
+                ctx.aplicar(si, "cerrar_sin_atencion", nota="Solicitud asignada para instalación.")
+            if getattr(self, "orden", None) is not None:
+                ctx.aplicar(self.orden, "asignar")
+        return despues
+
+    @transition(field=estado,
+                source=[E.REGISTRADA, E.OBSERVADA, E.EN_CORRECCION, E.CORREGIDA, E.EN_INSTALACION],
+                target=E.ANULADA, permission=Permiso(Rol.GESTION_RED, Rol.COC), conditions=[puede_anularse],
+                custom={"paso": {Rol.GESTION_RED: "5.2", Rol.COC: "10"}, "label": "Anular"})
+    def anular(self, ctx, motivo):
+        if not (motivo or "").strip():
+            raise DatosInvalidos({"motivo": "Indique el motivo de la anulación."})
+        self.motivo_anulacion = motivo.strip()
+
+        def despues(ctx):
+            for si in self.servicios_abiertos():
+                ctx.aplicar(si, "cerrar_sin_atencion", nota="Solicitud anulada.")
+            if getattr(self, "orden", None) is not None:
+                ctx.aplicar(self.orden, "coordinar_anulacion", motivo=self.motivo_anulacion)
+        return despues
+
+    @transition(field=estado, source=E.OBSERVADA, target=E.PENDIENTE_REDIGITACION,
+                permission=Permiso(Rol.COC), conditions=[puede_anularse],
+                custom={"paso": "9", "label": "Anular para re-digitación"})
+    def anular_para_redigitacion(self, ctx, datos_precisos, destinatario=Rol.ASESOR):
+        from .servicio import ServicioIngenieria
+
+        if not (datos_precisos or "").strip():
+            raise DatosInvalidos({"datos_precisos": "Detalle los datos precisos observados (9.1)."})
+        ServicioIngenieria.validar_destinatario(destinatario)
+        self.motivo_anulacion = f"Re-digitación: {datos_precisos.strip()}"
+        self.redigitacion_vence_at = ctx.ahora + timedelta(hours=settings.ANULACIONES_REDIGITACION_HORAS)
+
+        def despues(ctx):
+            for si in self.servicios_abiertos():
+                ctx.aplicar(si, "cerrar_sin_atencion", nota="Solicitud anulada para re-digitación.")
+            ctx.crear(ServicioIngenieria.para(self, ctx, tipo=ServicioIngenieria.Tipo.REDIGITACION,
+                                              destinatario=destinatario, requerido=datos_precisos,
+                                              vence_at=self.redigitacion_vence_at), paso="9.1")
+            if getattr(self, "orden", None) is not None:
+                ctx.aplicar(self.orden, "coordinar_anulacion", motivo=self.motivo_anulacion)
+        return despues
+
+    @transition(field=estado, source=E.PENDIENTE_REDIGITACION, target=E.REDIGITADA,
+                permission=Permiso(*ROLES_DIGITACION),
+                custom={"paso": "19.2", "label": "Registrar re-digitación"})
+    def registrar_redigitacion(self, ctx, nueva):
+        """``nueva``: the data of the new Solicitud, registered into the same case."""
+        self.redigitacion_tardia = bool(self.redigitacion_vence_at and ctx.ahora > self.redigitacion_vence_at)
+        if not isinstance(nueva, dict):
+            raise DatosInvalidos({"nueva": "Faltan los datos de la nueva solicitud."})
+        datos = dict(nueva)
+        datos.setdefault("asesor", self.asesor)
+
+        def despues(ctx):
+            nueva_sol = ctx.crear_solicitud(datos, caso=self.caso)
+            self.reemplazada_por = nueva_sol
+            self.save(update_fields=["reemplazada_por"])
+            for si in self.servicios_abiertos().filter(tipo="redigitacion"):
+                ctx.aplicar(si, "atender", respuesta=f"Re-digitada como {nueva_sol.numero_smartflex}.")
+        return despues
+
+    @transition(field=estado, source=E.EN_INSTALACION, target=E.INSTALADA,
+                permission=Permiso(Rol.COC, Rol.TECNICO), conditions=[orden_ejecutada],
+                custom={"paso": "12.1", "label": "Marcar instalada"})
+    def marcar_instalada(self, ctx):
+        pass
+
+    @transition(field=estado, source=E.INSTALADA, target=E.INSTALADA,
+                permission=Permiso(*ROLES_DIGITACION),
+                custom={"paso": "19.1", "label": "Digitar modificación de forma"})
+    def modificar_forma(self, ctx, modificacion):
+        if not (modificacion or "").strip():
+            raise DatosInvalidos({"modificacion": "Escriba la modificación de forma digitada."})
+        self._anotar(ctx, modificacion)
+        self.modificacion_pendiente = ""

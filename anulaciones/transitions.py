@@ -1,0 +1,300 @@
+"""The one path every transition takes — forms, API, admin actions and Celery tasks.
+
+    aplicar(obj, "observar", usuario, causa="calle", detalle="...")
+
+locks the row, checks that nobody changed it since ``obj`` was read (``version``), checks the
+user's role and scope, checks the state, runs the transition, saves, writes the audit row,
+runs the transition's cross-machine effects (each one audited the same way, inside the same
+transaction) and queues the ``transicion_realizada`` signal for after the commit.
+
+Creations (step 1, the OT, SIs, zonifications) go through ``crear_*`` here as well, so they are
+checked and audited like any transition.
+"""
+import inspect
+from dataclasses import dataclass, field
+from functools import partial
+
+from django.contrib.auth import get_user_model
+from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django_fsm import can_proceed
+
+from .errors import Conflicto, DatosInvalidos, ErrorDominio, SinPermiso, TransicionNoPermitida
+from .models import (Caso, IntentoContacto, OrdenDeTrabajo, RegistroAuditoria, ServicioIngenieria, Solicitud,
+                     Zonificacion)
+from .roles import USUARIO_SISTEMA, Rol, roles_de
+from .signals import transicion_realizada
+
+
+class NoEncontrado(ErrorDominio):
+    codigo_http = 404
+
+
+# --- introspection of the machines ------------------------------------------------------
+def transiciones(modelo):
+    """{name: django-fsm Transition (first source)} of a machine, in declaration order."""
+    campo = modelo._meta.get_field("estado")
+    resultado = {}
+    for t in campo.get_all_transitions(modelo):
+        resultado.setdefault(t.name, t)
+    return resultado
+
+
+def fuentes(modelo, nombre):
+    metodo = getattr(modelo, nombre)
+    return list(metodo._django_fsm.transitions.keys())
+
+
+def _meta_transicion(modelo, nombre):
+    metodo = getattr(modelo, nombre, None) if isinstance(nombre, str) and not nombre.startswith("_") else None
+    meta = getattr(metodo, "_django_fsm", None)
+    if meta is None:
+        raise NoEncontrado(f"La transición «{nombre}» no existe para {modelo._meta.verbose_name}.")
+    return meta, next(iter(meta.transitions.values()))
+
+
+def etiqueta(modelo, nombre):
+    _, t = _meta_transicion(modelo, nombre)
+    return t.custom.get("label", nombre)
+
+
+def paso_de(t, rol):
+    paso = t.custom.get("paso", "")
+    if isinstance(paso, dict):
+        return paso.get(rol) or "/".join(dict.fromkeys(paso.values()))
+    return paso
+
+
+def disponibles(obj, usuario):
+    """The transitions this user may take on obj now: [(name, label)] — buttons come from here."""
+    campo = type(obj)._meta.get_field("estado")
+    res = []
+    for t in campo.get_all_transitions(type(obj)):
+        if t.name in {n for n, _ in res}:
+            continue
+        bound = getattr(obj, t.name)
+        if can_proceed(bound) and t.permission(obj, usuario):
+            res.append((t.name, t.custom.get("label", t.name)))
+    return res
+
+
+def usuario_sistema():
+    User = get_user_model()
+    user, _ = User.objects.get_or_create(username=USUARIO_SISTEMA, defaults={"is_active": True})
+    return user
+
+
+# --- the context a transition body and its effects see -----------------------------------
+@dataclass
+class Contexto:
+    usuario: object
+    rol: str
+    ahora: object
+    nota: str = ""
+    paso: str = ""
+    causa: str = ""  # the transition this one is an effect of
+    registros: list = field(default_factory=list)
+
+    @property
+    def ahora_local(self):
+        return timezone.localtime(self.ahora)
+
+    def derivado(self, causa):
+        return Contexto(self.usuario, self.rol, self.ahora, nota=f"Efecto de {causa}.", causa=causa,
+                        registros=self.registros)
+
+    def aplicar(self, obj, nombre, nota=None, **datos):
+        """A cross-machine effect: same user, no second role check, applied only when the
+        target's state allows it (so effects that meet each other stop)."""
+        actual = type(obj).objects.select_for_update().get(pk=obj.pk)
+        if not can_proceed(getattr(actual, nombre), check_conditions=False):
+            return None
+        hijo = self.derivado(self.causa)
+        if nota:
+            hijo.nota = nota
+        _ejecutar(actual, nombre, hijo, datos)
+        return actual
+
+    def crear(self, obj, paso=None, transicion="crear"):
+        """Save a new machine object and audit its birth (∅ → initial state)."""
+        try:
+            obj.full_clean()
+        except ValidationError as e:
+            raise DatosInvalidos(_mensajes(e)) from e
+        obj.save()
+        _auditar(obj, self, transicion, "", obj.estado, paso or getattr(obj, "PASO_CREACION", self.paso))
+        return obj
+
+    def crear_solicitud(self, datos, caso=None):
+        datos = dict(datos)
+        numero_ot = datos.pop("numero_ot", None)
+        nueva = Solicitud(**_solo_campos(Solicitud, datos), registrada_por=self.usuario,
+                          caso=caso or Caso.objects.create())
+        if nueva.asesor_id is None and self.rol == Rol.ASESOR:
+            nueva.asesor = self.usuario
+        self.crear(nueva, paso="1", transicion="registrar")
+        orden = OrdenDeTrabajo(numero=numero_ot or f"OT-{nueva.numero_smartflex}", solicitud=nueva,
+                               zona_id=nueva.zona_id)
+        self.crear(orden, paso="1", transicion="generar")
+        return nueva
+
+
+def _mensajes(error):
+    if hasattr(error, "message_dict"):
+        return {k: " ".join(v) for k, v in error.message_dict.items()}
+    return {"__all__": " ".join(error.messages)}
+
+
+def _solo_campos(modelo, datos):
+    nombres = {f.name for f in modelo._meta.concrete_fields} | {f.attname for f in modelo._meta.concrete_fields}
+    desconocidos = set(datos) - nombres
+    if desconocidos:
+        raise DatosInvalidos({k: "Dato no reconocido." for k in sorted(desconocidos)})
+    protegidos = {"id", "estado", "version", "caso", "caso_id", "reemplazada_por", "reemplazada_por_id"}
+    prohibidos = set(datos) & protegidos
+    if prohibidos:
+        raise DatosInvalidos({k: "Este dato no se puede fijar al registrar." for k in sorted(prohibidos)})
+    return datos
+
+
+def _auditar(obj, ctx, transicion, origen, destino, paso):
+    registro = RegistroAuditoria.objects.create(
+        content_type=ContentType.objects.get_for_model(type(obj)), object_id=obj.pk, objeto=str(obj)[:120],
+        caso_id=obj.caso_id_auditoria, transicion=transicion, paso=paso or "", estado_origen=origen or "",
+        estado_destino=destino, usuario=ctx.usuario, rol=ctx.rol, creado_at=ctx.ahora, nota=ctx.nota or "",
+    )
+    ctx.registros.append(registro)
+    transaction.on_commit(partial(transicion_realizada.send, sender=type(obj), registro=registro, objeto=obj))
+    return registro
+
+
+def _validar_datos(metodo, datos):
+    """Unknown or missing data is a DatosInvalidos with a message per field, never a TypeError."""
+    firma = inspect.signature(metodo)
+    params = list(firma.parameters.values())[2:]  # self, ctx
+    nombres = {p.name for p in params}
+    errores = {k: "Dato no reconocido para esta transición." for k in datos if k not in nombres}
+    for p in params:
+        if p.default is inspect.Parameter.empty and p.name not in datos:
+            errores[p.name] = "Este campo es obligatorio."
+    if errores:
+        raise DatosInvalidos(errores)
+
+
+def _ejecutar(actual, nombre, ctx, datos):
+    """Apply a checked transition to the locked row: body, save, audit, effects."""
+    modelo = type(actual)
+    meta, t = _meta_transicion(modelo, nombre)
+    metodo = getattr(modelo, nombre).__wrapped__
+    _validar_datos(metodo, datos)
+    ctx.paso = paso_de(t, ctx.rol)
+    origen = actual.estado
+    despues = getattr(actual, nombre)(ctx, **datos)
+    actual.version += 1
+    actual.save()
+    _auditar(actual, ctx, nombre, origen, actual.estado, ctx.paso)
+    if despues:
+        despues(ctx.derivado(nombre))
+    return actual
+
+
+def aplicar(obj, nombre, usuario, *, nota="", version=None, **datos):
+    """Take transition ``nombre`` on ``obj`` as ``usuario``. Returns the updated object.
+
+    ``version``: the version the user saw (defaults to ``obj.version``); if the row moved on
+    since, Conflicto. Raises SinPermiso (role or scope), TransicionNoPermitida (state or
+    condition), DatosInvalidos (data), NoEncontrado (no such object or transition).
+    """
+    modelo = type(obj)
+    _, t = _meta_transicion(modelo, nombre)
+    esperado = obj.version if version is None else version
+    with transaction.atomic():
+        try:
+            actual = modelo.objects.select_for_update().get(pk=obj.pk)
+        except modelo.DoesNotExist:
+            raise NoEncontrado(f"No existe {modelo._meta.verbose_name} {obj.pk}.") from None
+        if actual.version != esperado:
+            ultimo = RegistroAuditoria.de_objeto(actual).select_related("usuario").last()
+            quien = f" por {ultimo.usuario.get_full_name() or ultimo.usuario.username}" if ultimo and ultimo.usuario else ""
+            raise Conflicto(
+                f"{actual} fue modificado{quien} mientras usted lo veía: ahora está «{actual.get_estado_display()}». "
+                "Revise el estado actual antes de continuar.")
+        rol = t.permission.rol_para(actual, usuario)
+        if rol is None:
+            raise SinPermiso(f"Su rol no permite «{t.custom.get('label', nombre)}» en {actual}.")
+        bound = getattr(actual, nombre)
+        if not can_proceed(bound, check_conditions=False):
+            raise TransicionNoPermitida(
+                f"No se puede «{t.custom.get('label', nombre)}»: {actual} está «{actual.get_estado_display()}».")
+        actual_t = bound._django_fsm.get_transition(actual.estado)
+        for condicion in actual_t.conditions:
+            if not condicion(actual):
+                raise TransicionNoPermitida(getattr(condicion, "mensaje", "La transición no procede ahora."))
+        ctx = Contexto(usuario=usuario, rol=rol, ahora=timezone.now(), nota=nota or "")
+        _ejecutar(actual, nombre, ctx, datos)
+    obj.__dict__.update({k: v for k, v in actual.__dict__.items() if not k.startswith("_")})
+    return actual
+
+
+# --- creations --------------------------------------------------------------------------
+def _rol_creacion(modelo, instancia, usuario):
+    rol = modelo.ROLES_CREACION.rol_para(instancia, usuario)
+    if rol is None:
+        raise SinPermiso(f"Su rol no permite registrar {modelo._meta.verbose_name}.")
+    return rol
+
+
+def crear_solicitud(usuario, **datos):
+    """Step 1: register a Solicitud (and its OT, generada). ASESOR registers own cases;
+    MONITORA and TEAM_LEADER register for an asesor."""
+    if "asesor" not in datos and "asesor_id" not in datos:
+        if Rol.ASESOR not in roles_de(usuario):
+            raise DatosInvalidos({"asesor": "Indique el asesor de la solicitud."})
+        datos["asesor"] = usuario
+    probe = Solicitud(**{k: datos[k] for k in ("asesor", "asesor_id") if k in datos})
+    rol = _rol_creacion(Solicitud, probe, usuario)
+    with transaction.atomic():
+        ctx = Contexto(usuario=usuario, rol=rol, ahora=timezone.now())
+        return ctx.crear_solicitud(datos)
+
+
+def abrir_servicio(solicitud, usuario, *, tipo, destinatario, requerido):
+    """Open an SI outside a Solicitud transition (20.2 impediments)."""
+    with transaction.atomic():
+        sol = Solicitud.objects.select_for_update().get(pk=solicitud.pk)
+        probe = ServicioIngenieria(solicitud=sol)
+        rol = _rol_creacion(ServicioIngenieria, probe, usuario)
+        ctx = Contexto(usuario=usuario, rol=rol, ahora=timezone.now())
+        paso = "20.2" if tipo == ServicioIngenieria.Tipo.IMPEDIMENTO else ("3.1" if rol == Rol.GESTION_RED else "7")
+        return ctx.crear(ServicioIngenieria.para(sol, ctx, tipo=tipo, destinatario=destinatario,
+                                                 requerido=requerido), paso=paso)
+
+
+def recibir_zonificacion(orden, usuario, **datos):
+    """Step 20.1: the zonification form of an executed OT."""
+    datos = _solo_campos(Zonificacion, dict(datos))
+    with transaction.atomic():
+        orden = OrdenDeTrabajo.objects.select_for_update().select_related("solicitud").get(pk=orden.pk)
+        zon = Zonificacion(orden=orden, solicitud=orden.solicitud, recibida_por=usuario,
+                           zona_anterior_id=datos.pop("zona_anterior_id", orden.zona_id), **datos)
+        rol = _rol_creacion(Zonificacion, zon, usuario)
+        ctx = Contexto(usuario=usuario, rol=rol, ahora=timezone.now())
+        return ctx.crear(zon, transicion="recibir")
+
+
+def registrar_contacto(solicitud, usuario, *, canal, resultado, detalle="", realizado_at=None):
+    """3.3: an attempt to reach the subscriber, by Gestión de Red or the COC."""
+    rol = next((r for r in (Rol.GESTION_RED, Rol.COC) if r in roles_de(usuario)), None)
+    if rol is None:
+        raise SinPermiso("Solo Gestión de Red y el COC registran intentos de contacto.")
+    contacto = IntentoContacto(solicitud=solicitud, caso_id=solicitud.caso_id, usuario=usuario, rol=rol,
+                               canal=canal, resultado=resultado, detalle=detalle or "",
+                               realizado_at=realizado_at or timezone.now())
+    try:
+        contacto.full_clean()
+    except ValidationError as e:
+        raise DatosInvalidos(_mensajes(e)) from e
+    contacto.save()
+    return contacto

@@ -1,0 +1,11 @@
+from django.contrib import admin
+from django.urls import include, path
+
+admin.site.site_header = "Anulaciones — COM-DSC-P10"
+admin.site.site_title = "Anulaciones"
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("cuentas/", include("django.contrib.auth.urls")),
+    path("", include("anulaciones.urls")),
+]
