@@ -117,14 +117,14 @@ class Contexto:
         _ejecutar(actual, nombre, hijo, datos)
         return actual
 
-    def crear(self, obj, paso=None, transicion="crear"):
+    def crear(self, obj, paso=None):
         """Save a new machine object and audit its birth (∅ → initial state)."""
         try:
-            obj.full_clean()
+            obj.full_clean(exclude=["estado"])  # the protected FSM field is set by the machine only
         except ValidationError as e:
             raise DatosInvalidos(_mensajes(e)) from e
         obj.save()
-        _auditar(obj, self, transicion, "", obj.estado, paso or getattr(obj, "PASO_CREACION", self.paso))
+        _auditar(obj, self, obj.TRANSICION_CREACION, "", obj.estado, paso or getattr(obj, "PASO_CREACION", self.paso))
         return obj
 
     def crear_solicitud(self, datos, caso=None):
@@ -134,10 +134,10 @@ class Contexto:
                           caso=caso or Caso.objects.create())
         if nueva.asesor_id is None and self.rol == Rol.ASESOR:
             nueva.asesor = self.usuario
-        self.crear(nueva, paso="1", transicion="registrar")
+        self.crear(nueva, paso="1")
         orden = OrdenDeTrabajo(numero=numero_ot or f"OT-{nueva.numero_smartflex}", solicitud=nueva,
                                zona_id=nueva.zona_id)
-        self.crear(orden, paso="1", transicion="generar")
+        self.crear(orden, paso="1")
         return nueva
 
 
@@ -234,7 +234,8 @@ def aplicar(obj, nombre, usuario, *, nota="", version=None, **datos):
                 raise TransicionNoPermitida(getattr(condicion, "mensaje", "La transición no procede ahora."))
         ctx = Contexto(usuario=usuario, rol=rol, ahora=timezone.now(), nota=nota or "")
         _ejecutar(actual, nombre, ctx, datos)
-    obj.__dict__.update({k: v for k, v in actual.__dict__.items() if not k.startswith("_")})
+    if obj is not actual:
+        obj.refresh_from_db()
     return actual
 
 
@@ -281,7 +282,7 @@ def recibir_zonificacion(orden, usuario, **datos):
                            zona_anterior_id=datos.pop("zona_anterior_id", orden.zona_id), **datos)
         rol = _rol_creacion(Zonificacion, zon, usuario)
         ctx = Contexto(usuario=usuario, rol=rol, ahora=timezone.now())
-        return ctx.crear(zon, transicion="recibir")
+        return ctx.crear(zon)
 
 
 def registrar_contacto(solicitud, usuario, *, canal, resultado, detalle="", realizado_at=None):

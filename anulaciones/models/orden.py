@@ -45,6 +45,7 @@ class OrdenDeTrabajo(Maquina):
     E = Estado
     FINALES = (E.ANULADA, E.EJECUTADA)
     ROLES_CREACION = Permiso(SISTEMA, Rol.COC)
+    TRANSICION_CREACION = "generar"
 
     numero = models.CharField("N° OT", max_length=30, unique=True)
     solicitud = models.OneToOneField("Solicitud", on_delete=models.PROTECT, related_name="orden")

@@ -45,6 +45,7 @@ class ServicioIngenieria(Maquina):
     FINALES = (E.ATENDIDO, E.CERRADO_SIN_ATENCION)
     DESTINATARIOS = (Rol.ASESOR, Rol.MONITORA, Rol.TEAM_LEADER, Rol.GESTION_RED, Rol.COC)
     ROLES_CREACION = Permiso(Rol.GESTION_RED, Rol.COC)
+    TRANSICION_CREACION = "abrir"
 
     solicitud = models.ForeignKey("Solicitud", on_delete=models.PROTECT, related_name="servicios")
     orden = models.ForeignKey("OrdenDeTrabajo", null=True, blank=True, on_delete=models.PROTECT,

@@ -54,6 +54,7 @@ class Solicitud(Maquina):
     E = Estado
     FINALES = (E.ANULADA, E.REDIGITADA, E.INSTALADA)
     ROLES_CREACION = Permiso(*ROLES_DIGITACION)
+    TRANSICION_CREACION = "registrar"
     PASO_CREACION = "1"
 
     numero_smartflex = models.CharField("N° Smartflex", max_length=30, unique=True)

@@ -31,6 +31,7 @@ class Zonificacion(Maquina):
 
     E = Estado
     ROLES_CREACION = Permiso(Rol.GESTION_RED)
+    TRANSICION_CREACION = "recibir"
     PASO_CREACION = "20.1"
 
     orden = models.ForeignKey("OrdenDeTrabajo", on_delete=models.PROTECT, related_name="zonificaciones")
