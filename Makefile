@@ -1,0 +1,34 @@
+# The two commands a newcomer types:  make run   and   make test
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PORT ?= 8000
+export DJANGO_DEBUG ?= 1
+
+.PHONY: setup run test migrate demo worker diagrams
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.txt
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -r requirements.txt
+	touch $@
+
+migrate: setup
+	$(PY) manage.py migrate --noinput
+
+demo: migrate
+	$(PY) manage.py demo_data
+
+# Embedded defaults: SQLite file and a filesystem Celery broker (no server). One Celery worker
+# with an embedded beat runs beside the development server and stops with it.
+run: demo
+	$(PY) -m celery -A config worker -B -l INFO --concurrency 2 --pidfile= -s var/celerybeat-schedule & \
+	  trap 'kill $$! 2>/dev/null' EXIT INT TERM; \
+	  $(PY) manage.py runserver 0.0.0.0:$(PORT)
+
+test: setup
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+diagrams: setup
+	$(PY) manage.py diagramas --readme README.md
