@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 export DJANGO_DEBUG ?= 1
 
-.PHONY: setup run test migrate demo worker diagrams
+.PHONY: setup run test migrate demo worker diagrams chromium
 
 setup: $(VENV)/.installed
 
@@ -27,7 +27,11 @@ run: demo
 	  trap 'kill $$! 2>/dev/null' EXIT INT TERM; \
 	  $(PY) manage.py runserver 0.0.0.0:$(PORT)
 
-test: setup
+# Browser tests drive Debian's Chromium (Playwright's own download cannot work offline).
+chromium:
+	@test -x /usr/bin/chromium || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; }
+
+test: setup chromium
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 diagrams: setup

@@ -94,3 +94,63 @@ def esc(u, nueva_solicitud, zona):
     from .escenarios import Escenarios
 
     return Escenarios(u, nueva_solicitud, zona)
+
+
+# --- browser tests -------------------------------------------------------------------------
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+
+
+@pytest.fixture(scope="session")
+def navegador():
+    """Debian's headless Chromium driven by Playwright (its own browser download cannot work
+    here). `make test` / `.ci/run` install Chromium when it is missing."""
+    if not os.path.exists(CHROMIUM):
+        pytest.skip(f"Chromium not found at {CHROMIUM} (apt-get install chromium)")
+    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # ORM in tests beside Playwright's loop
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM, headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def pagina(navegador, live_server):
+    """A fresh browser context (desktop size) against the live server; ``pagina.url_base``."""
+    contexto = navegador.new_context(viewport={"width": 1280, "height": 900}, locale="es-BO",
+                                     base_url=live_server.url)
+    page = contexto.new_page()
+    page.set_default_timeout(10_000)
+    yield page
+    contexto.close()
+
+
+@pytest.fixture
+def telefono(navegador, live_server):
+    """A phone-sized browser context (the técnico's)."""
+    contexto = navegador.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True,
+                                     locale="es-BO", base_url=live_server.url)
+    page = contexto.new_page()
+    page.set_default_timeout(10_000)
+    yield page
+    contexto.close()
+
+
+@pytest.fixture
+def entrar():
+    """Log a browser page in as a user (password "x" from crear_usuario)."""
+
+    def entrar(page, user, password="x"):
+        page.goto("/cuentas/login/")
+        page.fill("#id_username", user.username)
+        page.fill("#id_password", password)
+        page.click("button[type=submit]")
+        page.wait_for_url(lambda url: "/cuentas/login/" not in url)
+        return page
+
+    return entrar
