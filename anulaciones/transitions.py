@@ -102,8 +102,8 @@ class Contexto:
         return timezone.localtime(self.ahora)
 
     def derivado(self, causa):
-        return Contexto(self.usuario, self.rol, self.ahora, nota=f"Efecto de {causa}.", causa=causa,
-                        registros=self.registros)
+        return Contexto(self.usuario, self.rol, self.ahora, nota=f"Efecto de {causa}.", paso=self.paso,
+                        causa=causa, registros=self.registros)
 
     def aplicar(self, obj, nombre, nota=None, **datos):
         """A cross-machine effect: same user, no second role check, applied only when the
@@ -189,7 +189,8 @@ def _ejecutar(actual, nombre, ctx, datos):
     meta, t = _meta_transicion(modelo, nombre)
     metodo = getattr(modelo, nombre).__wrapped__
     _validar_datos(metodo, datos)
-    ctx.paso = paso_de(t, ctx.rol)
+    if not (ctx.causa and isinstance(t.custom.get("paso"), dict)):
+        ctx.paso = paso_de(t, ctx.rol)  # an effect whose step depends on the role keeps its cause's step
     origen = actual.estado
     despues = getattr(actual, nombre)(ctx, **datos)
     actual.version += 1
