@@ -44,7 +44,7 @@ def crear_usuario(db):
     def crear(rol, username=None, zona=None, team_leader=None):
         User = get_user_model()
         user = User.objects.create_user(username or f"{rol.lower()}_{next(_numeros)}", password="x")
-        user.groups.add(Group.objects.get(name=rol))
+        user.groups.add(Group.objects.get_or_create(name=rol)[0])  # flushed by transactional tests
         Perfil.objects.create(usuario=user, zona=zona, team_leader=team_leader)
         return user
 
