@@ -1,0 +1,394 @@
+"""The indicator of section III.2, computed by the database.
+
+    indicador = casos probables no anulados × 100 / casos probables   (over a period)
+
+Definitions (shown on the page, docs/indicador.md):
+
+- a *case* is a ``Caso``: a Solicitud plus the Solicitudes that re-digit it. It is represented
+  here by its *current* Solicitud, the one nobody replaced (``reemplazada_por`` NULL): zone,
+  asesor, tipo and state are those of the current Solicitud.
+- a case is *probable* from its first observation (steps 2, 6, 14): ``Caso.probable_at``. The
+  period of a case is the local date (settings.TIME_ZONE) of ``probable_at``, whenever it was
+  cancelled afterwards. A case observed twice counts once.
+- *anulado*: the current Solicitud is ``anulada``, or its OT is ``anulada`` while the Solicitud
+  is not waiting for its re-digitation. A case saved by re-digitation is not anulado (its
+  current Solicitud is the new one).
+- *abierto* (still open): the current Solicitud is not in a final state and the case is not
+  anulado.
+- area and cause of a case are those of its FIRST observation.
+
+Every number comes from an aggregate query; the number of queries is fixed whatever the size
+of the period. ``casos()`` is the one queryset behind both a count and its drill-down list.
+"""
+import calendar
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+from django.conf import settings
+from django.db.models import BooleanField, Case, Count, Exists, OuterRef, Q, Subquery, Value, When
+from django.db.models.functions import TruncMonth
+from django.utils import timezone
+
+from ..models import IntentoContacto, Observacion, OrdenDeTrabajo, ServicioIngenieria, Solicitud
+from ..roles import Rol
+
+MESES = ["enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto", "septiembre", "octubre",
+         "noviembre", "diciembre"]
+
+# Outcome of a case, as used by the drill-down links.
+RESULTADOS = {
+    "probables": "Casos probables",
+    "no_anulados": "No anulados",
+    "anulados": "Anulados",
+    "abiertos": "Aún abiertos",
+    "sin_contacto": "Anulados sin intento de contacto registrado",
+}
+
+Q_ANULADO = Q(estado=Solicitud.E.ANULADA) | (
+    Q(orden__estado=OrdenDeTrabajo.E.ANULADA) & ~Q(estado=Solicitud.E.PENDIENTE_REDIGITACION))
+
+
+# --- the period -----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Periodo:
+    desde: date
+    hasta: date  # inclusive
+
+    @classmethod
+    def mes(cls, anio, mes):
+        return cls(date(anio, mes, 1), date(anio, mes, calendar.monthrange(anio, mes)[1]))
+
+    @classmethod
+    def actual(cls):
+        hoy = timezone.localdate()
+        return cls.mes(hoy.year, hoy.month)
+
+    @property
+    def es_mes(self):
+        return self.desde.day == 1 and self == Periodo.mes(self.desde.year, self.desde.month)
+
+    @property
+    def inicio(self):
+        """First instant of the period: local midnight of ``desde``."""
+        return timezone.make_aware(datetime.combine(self.desde, time.min), timezone.get_current_timezone())
+
+    @property
+    def fin(self):
+        """First instant after the period: local midnight after ``hasta`` (exclusive)."""
+        return timezone.make_aware(datetime.combine(self.hasta + timedelta(days=1), time.min),
+                                   timezone.get_current_timezone())
+
+    @property
+    def etiqueta(self):
+        if self.es_mes:
+            return f"{MESES[self.desde.month - 1]} de {self.desde.year}"
+        return f"del {self.desde:%d/%m/%Y} al {self.hasta:%d/%m/%Y}"
+
+    def como_parametros(self):
+        if self.es_mes:
+            return {"mes": f"{self.desde:%Y-%m}"}
+        return {"desde": self.desde.isoformat(), "hasta": self.hasta.isoformat()}
+
+    def meses_tendencia(self, n=12):
+        """The n months ending with the month of ``hasta``, oldest first."""
+        anio, mes = self.hasta.year, self.hasta.month
+        res = []
+        for _ in range(n):
+            res.append(Periodo.mes(anio, mes))
+            anio, mes = (anio - 1, 12) if mes == 1 else (anio, mes - 1)
+        return res[::-1]
+
+
+# --- the one queryset behind every count ----------------------------------------------------
+def _primera_observacion(campo):
+    return Subquery(Observacion.objects.filter(caso=OuterRef("caso_id")).order_by("creado_at", "pk")
+                    .values(campo)[:1])
+
+
+# Filters of the drill-down; each dimension is a column the breakdowns group by.
+DIMENSIONES = {
+    "zona": ("zona_id", "Zona"),
+    "asesor": ("asesor_id", "Asesor"),
+    "area": ("primera_area", "Área que detectó (primera observación)"),
+    "causa": ("primera_causa", "Causa (primera observación)"),
+    "tipo": ("tipo", "Tipo de solicitud"),
+}
+
+
+def casos(periodo, *, resultado="probables", causa_observada=None, **dimensiones):
+    """The probable cases of the period (one row per case: its current Solicitud), annotated,
+    optionally filtered by a dimension value, an outcome, or any observation with a cause."""
+    qs = (Solicitud.objects
+          .filter(reemplazada_por__isnull=True, caso__probable_at__gte=periodo.inicio,
+                  caso__probable_at__lt=periodo.fin)
+          .annotate(
+              anulado=Case(When(Q_ANULADO, then=Value(True)), default=Value(False), output_field=BooleanField()),
+              primera_area=_primera_observacion("area"),
+              primera_causa=_primera_observacion("causa"),
+              con_contacto=Exists(IntentoContacto.objects.filter(caso=OuterRef("caso_id")))))
+    for nombre, valor in dimensiones.items():
+        if nombre not in DIMENSIONES:
+            raise ValueError(nombre)
+        if valor not in (None, ""):
+            qs = qs.filter(**{DIMENSIONES[nombre][0]: valor})
+    if causa_observada:
+        qs = qs.filter(Exists(Observacion.objects.filter(caso=OuterRef("caso_id"), causa=causa_observada)))
+    filtro = _FILTRO_RESULTADO[resultado]
+    if filtro is not None:
+        qs = qs.filter(filtro)
+    return qs
+
+
+_Q_ABIERTO = Q(anulado=False) & ~Q(estado__in=Solicitud.FINALES)
+_FILTRO_RESULTADO = {
+    "probables": None,
+    "anulados": Q(anulado=True),
+    "no_anulados": Q(anulado=False),
+    "abiertos": _Q_ABIERTO,
+    "sin_contacto": Q(anulado=True, con_contacto=False),
+}
+
+
+def _conteos():
+    return {
+        "probables": Count("pk"),
+        "anulados": Count("pk", filter=Q(anulado=True)),
+        "abiertos": Count("pk", filter=_Q_ABIERTO),
+        "sin_contacto": Count("pk", filter=Q(anulado=True, con_contacto=False)),
+    }
+
+
+def indicador(probables, anulados):
+    """{'valor': float or None, 'veredicto': 'aceptado' | 'observado' | 'sin casos'}."""
+    umbral = settings.ANULACIONES_UMBRAL_INDICADOR
+    if not probables:
+        return {"valor": None, "veredicto": "sin casos", "texto": "sin casos"}
+    no_anulados = probables - anulados
+    valor = round(no_anulados * 100 / probables, 1)
+    veredicto = "aceptado" if no_anulados * 100 > umbral * probables else "observado"
+    return {"valor": valor, "veredicto": veredicto, "texto": f"{valor:.1f} %".replace(".", ",")}
+
+
+def _fila(conteos, **extra):
+    p, a = conteos.get("probables", 0) or 0, conteos.get("anulados", 0) or 0
+    fila = {"probables": p, "no_anulados": p - a, "anulados": a, "abiertos": conteos.get("abiertos", 0) or 0,
+            "sin_contacto": conteos.get("sin_contacto", 0) or 0, "indicador": indicador(p, a)}
+    fila.update(extra)
+    return fila
+
+
+def _nombre_usuario(fila, prefijo):
+    nombre = f"{fila.get(prefijo + '__first_name') or ''} {fila.get(prefijo + '__last_name') or ''}".strip()
+    return nombre or fila.get(prefijo + "__username") or "—"
+
+
+def desglose(periodo, dimension):
+    """One row per value of the dimension, each with its counts and its own indicator."""
+    columna = DIMENSIONES[dimension][0]
+    base = casos(periodo)
+    if dimension == "zona":
+        filas = base.values("zona_id", "zona__nombre").annotate(**_conteos()).order_by("zona__nombre")
+        return [_fila(f, valor=f["zona_id"], etiqueta=f["zona__nombre"]) for f in filas]
+    if dimension == "asesor":
+        filas = (base.values("asesor_id", "asesor__username", "asesor__first_name", "asesor__last_name")
+                 .annotate(**_conteos()).order_by("asesor__username"))
+        return [_fila(f, valor=f["asesor_id"], etiqueta=_nombre_usuario(f, "asesor")) for f in filas]
+    etiquetas = {
+        "area": dict(Observacion.Area.choices),
+        "causa": dict(Observacion.Causa.choices),
+        "tipo": dict(Solicitud.Tipo.choices),
+    }[dimension]
+    filas = {f[columna]: f for f in base.values(columna).annotate(**_conteos()).order_by(columna)}
+    return [_fila(filas[k], valor=k, etiqueta=etiquetas.get(k, k)) for k in etiquetas if k in filas] + [
+        _fila(f, valor=k, etiqueta=str(k)) for k, f in filas.items() if k not in etiquetas]
+
+
+def tendencia(periodo, n=12):
+    """The indicator of each of the n months ending with the period's last month (one query)."""
+    meses = periodo.meses_tendencia(n)
+    rango = Periodo(meses[0].desde, meses[-1].hasta)
+    filas = (casos(rango).annotate(mes=TruncMonth("caso__probable_at", tzinfo=timezone.get_current_timezone()))
+             .values("mes").annotate(**_conteos()).order_by("mes"))
+    por_mes = {}
+    for f in filas:
+        m = f["mes"]
+        m = timezone.localtime(m) if isinstance(m, datetime) and timezone.is_aware(m) else m
+        por_mes[(m.year, m.month)] = f
+    return [_fila(por_mes.get((m.desde.year, m.desde.month), {}), mes=f"{m.desde:%Y-%m}",
+                  etiqueta=f"{MESES[m.desde.month - 1][:3]} {m.desde:%y}", periodo=m) for m in meses]
+
+
+# --- root causes ------------------------------------------------------------------------------
+def pareto(periodo):
+    """Observation causes of the period's cases (every observation, not only the first), most
+    frequent first, with the cumulative share."""
+    filas = list(Observacion.objects
+                 .filter(caso__probable_at__gte=periodo.inicio, caso__probable_at__lt=periodo.fin)
+                 .values("causa").annotate(observaciones=Count("pk"), casos=Count("caso_id", distinct=True))
+                 .order_by("-observaciones", "causa"))
+    total = sum(f["observaciones"] for f in filas)
+    etiquetas = dict(Observacion.Causa.choices)
+    acumulado = 0
+    for f in filas:
+        acumulado += f["observaciones"]
+        f["etiqueta"] = etiquetas.get(f["causa"], f["causa"])
+        f["porcentaje"] = round(f["observaciones"] * 100 / total, 1)
+        f["acumulado"] = round(acumulado * 100 / total, 1)
+    return filas
+
+
+def observadas_por_asesor(periodo):
+    """Per asesor: Solicitudes registered in the period, how many were observed, and the causes
+    of those observations — who needs training on what (two queries)."""
+    registradas = Solicitud.objects.filter(creado_at__gte=periodo.inicio, creado_at__lt=periodo.fin)
+    filas = (registradas
+             .annotate(observada=Exists(Observacion.objects.filter(solicitud=OuterRef("pk"))))
+             .values("asesor_id", "asesor__username", "asesor__first_name", "asesor__last_name")
+             .annotate(registradas=Count("pk"), observadas=Count("pk", filter=Q(observada=True)))
+             .order_by("asesor__username"))
+    causas = (Observacion.objects.filter(solicitud__in=registradas)
+              .values("solicitud__asesor_id", "causa").annotate(n=Count("pk")).order_by("-n", "causa"))
+    etiquetas = dict(Observacion.Causa.choices)
+    por_asesor = {}
+    for c in causas:
+        por_asesor.setdefault(c["solicitud__asesor_id"], []).append(
+            {"causa": c["causa"], "etiqueta": etiquetas.get(c["causa"], c["causa"]), "observaciones": c["n"]})
+    res = []
+    for f in filas:
+        res.append({
+            "asesor_id": f["asesor_id"], "asesor": _nombre_usuario(f, "asesor"),
+            "registradas": f["registradas"], "observadas": f["observadas"],
+            "porcentaje": round(f["observadas"] * 100 / f["registradas"], 1) if f["registradas"] else None,
+            "causas": por_asesor.get(f["asesor_id"], []),
+        })
+    res.sort(key=lambda r: (-(r["porcentaje"] or 0), r["asesor"]))
+    return res
+
+
+# --- deadlines and contact attempts ----------------------------------------------------------
+def plazos_servicios(periodo):
+    """SIs opened in the period by tipo and destinatario: answered within the deadline (same
+    working day; 2 hours for a re-digitation), late, closed without answer, still open."""
+    filas = (ServicioIngenieria.objects.filter(creado_at__gte=periodo.inicio, creado_at__lt=periodo.fin)
+             .values("tipo", "destinatario")
+             .annotate(total=Count("pk"),
+                       en_plazo=Count("pk", filter=Q(estado=ServicioIngenieria.E.ATENDIDO, fuera_de_plazo=False)),
+                       fuera_de_plazo=Count("pk", filter=Q(estado=ServicioIngenieria.E.ATENDIDO,
+                                                           fuera_de_plazo=True)),
+                       sin_atencion=Count("pk", filter=Q(estado=ServicioIngenieria.E.CERRADO_SIN_ATENCION)),
+                       abiertos=Count("pk", filter=Q(estado__in=ServicioIngenieria.ABIERTOS)))
+             .order_by("tipo", "destinatario"))
+    tipos = dict(ServicioIngenieria.Tipo.choices)
+    res = []
+    for f in filas:
+        f["tipo_etiqueta"] = tipos.get(f["tipo"], f["tipo"])
+        f["destinatario_etiqueta"] = Rol(f["destinatario"]).label if f["destinatario"] in Rol.values else f[
+            "destinatario"]
+        f["porcentaje"] = round(f["en_plazo"] * 100 / f["total"], 1) if f["total"] else None
+        res.append(f)
+    return res
+
+
+def redigitaciones(periodo):
+    """Re-digitations asked in the period (19.2): within 2 hours, late, still pending."""
+    f = (Solicitud.objects
+         .filter(redigitacion_vence_at__isnull=False,
+                 redigitacion_vence_at__gte=periodo.inicio, redigitacion_vence_at__lt=periodo.fin)
+         .aggregate(total=Count("pk"),
+                    a_tiempo=Count("pk", filter=Q(estado=Solicitud.E.REDIGITADA, redigitacion_tardia=False)),
+                    tardias=Count("pk", filter=Q(estado=Solicitud.E.REDIGITADA, redigitacion_tardia=True)),
+                    pendientes=Count("pk", filter=Q(estado=Solicitud.E.PENDIENTE_REDIGITACION))))
+    f["porcentaje"] = round(f["a_tiempo"] * 100 / f["total"], 1) if f["total"] else None
+    return f
+
+
+# --- the whole report -------------------------------------------------------------------------
+def informe(periodo):
+    """Everything the page, the workbook and the JSON show, as plain data."""
+    total = casos(periodo).aggregate(**_conteos())
+    return {
+        "periodo": {"desde": periodo.desde.isoformat(), "hasta": periodo.hasta.isoformat(),
+                    "etiqueta": periodo.etiqueta, "zona_horaria": settings.TIME_ZONE},
+        "umbral": settings.ANULACIONES_UMBRAL_INDICADOR,
+        "total": _fila(total),
+        "tendencia": tendencia(periodo),
+        "desgloses": {d: {"titulo": DIMENSIONES[d][1], "filas": desglose(periodo, d)} for d in DIMENSIONES},
+        "pareto": pareto(periodo),
+        "asesores": observadas_por_asesor(periodo),
+        "plazos": plazos_servicios(periodo),
+        "redigitaciones": redigitaciones(periodo),
+    }
+
+
+def como_json(datos):
+    """The report without the objects JSON cannot carry."""
+    res = dict(datos)
+    res["tendencia"] = [{k: v for k, v in f.items() if k != "periodo"} for f in datos["tendencia"]]
+    return res
+
+
+def libro_xlsx(datos):
+    """The report as a workbook: a summary sheet, then one sheet per breakdown (bytes)."""
+    from io import BytesIO
+
+    from openpyxl import Workbook
+
+    wb = Workbook(write_only=True)
+    cab = ["Probables", "No anulados", "Anulados", "Aún abiertos", "Anulados sin contacto", "Indicador %",
+           "Veredicto"]
+
+    def cifras(f):
+        return [f["probables"], f["no_anulados"], f["anulados"], f["abiertos"], f["sin_contacto"],
+                f["indicador"]["valor"], f["indicador"]["veredicto"]]
+
+    p = datos["periodo"]
+    hoja = wb.create_sheet("Resumen")
+    hoja.append(["Indicador de anulaciones (COM-DSC-P10, III.2)"])
+    hoja.append(["Periodo", p["etiqueta"], p["desde"], p["hasta"], p["zona_horaria"]])
+    hoja.append(["Umbral %", datos["umbral"]])
+    hoja.append([])
+    hoja.append(cab)
+    hoja.append(cifras(datos["total"]))
+    hoja.append([])
+    hoja.append(["Caso: una Solicitud y las que la re-digitan. Periodo del caso: fecha local de su primera "
+                 "observación. Anulado: la Solicitud vigente o su OT está anulada; un caso salvado por "
+                 "re-digitación no es anulado. Área y causa: las de la primera observación."])
+
+    hoja = wb.create_sheet("Tendencia")
+    hoja.append(["Mes"] + cab)
+    for f in datos["tendencia"]:
+        hoja.append([f["mes"]] + cifras(f))
+
+    nombres = {"zona": "Zona", "asesor": "Asesor", "area": "Área", "causa": "Causa", "tipo": "Tipo"}
+    for dim, bloque in datos["desgloses"].items():
+        hoja = wb.create_sheet(nombres[dim])
+        hoja.append([bloque["titulo"]] + cab)
+        for f in bloque["filas"]:
+            hoja.append([f["etiqueta"]] + cifras(f))
+        hoja.append(["Total"] + cifras(datos["total"]))
+
+    hoja = wb.create_sheet("Pareto de causas")
+    hoja.append(["Causa", "Observaciones", "Casos", "%", "% acumulado"])
+    for f in datos["pareto"]:
+        hoja.append([f["etiqueta"], f["observaciones"], f["casos"], f["porcentaje"], f["acumulado"]])
+
+    hoja = wb.create_sheet("Observadas por asesor")
+    hoja.append(["Asesor", "Solicitudes registradas", "Observadas", "% observadas", "Causas"])
+    for f in datos["asesores"]:
+        hoja.append([f["asesor"], f["registradas"], f["observadas"], f["porcentaje"],
+                     ", ".join(f"{c['etiqueta']} ({c['observaciones']})" for c in f["causas"])])
+
+    hoja = wb.create_sheet("Plazos")
+    hoja.append(["Tipo de SI", "Destinatario", "Abiertos en el periodo", "Atendidos en plazo",
+                 "Atendidos fuera de plazo", "Cerrados sin atención", "Aún abiertos", "% en plazo"])
+    for f in datos["plazos"]:
+        hoja.append([f["tipo_etiqueta"], f["destinatario_etiqueta"], f["total"], f["en_plazo"],
+                     f["fuera_de_plazo"], f["sin_atencion"], f["abiertos"], f["porcentaje"]])
+    r = datos["redigitaciones"]
+    hoja.append([])
+    hoja.append(["Re-digitaciones (19.2)", "Pedidas", "Dentro de 2 horas", "Tardías", "Pendientes", "% a tiempo"])
+    hoja.append(["", r["total"], r["a_tiempo"], r["tardias"], r["pendientes"], r["porcentaje"]])
+
+    salida = BytesIO()
+    wb.save(salida)
+    return salida.getvalue()
