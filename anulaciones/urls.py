@@ -1,7 +1,37 @@
 from django.urls import path
 
 from . import views
+from .views import entregas as vistas_entregas
+from .views import indicador as vistas_indicador
+from .views import notificaciones as vistas_notificaciones
+from .views import busqueda as vistas_busqueda
+from .views import tablero as vistas_tablero
 
 urlpatterns = [
     path("", views.inicio, name="inicio"),
+    path("indicador/", vistas_indicador.indicador, name="indicador"),
+    path("indicador/casos/", vistas_indicador.casos, name="indicador_casos"),
+    path("indicador/export.xlsx", vistas_indicador.exportar_xlsx, name="indicador_xlsx"),
+    path("indicador.json", vistas_indicador.exportar_json, name="indicador_json"),
+    path("solicitudes/", views.solicitudes, name="solicitudes"),
+    path("solicitudes/nueva/", views.solicitud_nueva, name="solicitud_nueva"),
+    path("solicitudes/<int:pk>/", views.solicitud, name="solicitud"),
+    path("solicitudes/<int:pk>/imprimir/", views.solicitud_imprimir, name="solicitud_imprimir"),
+    path("solicitudes/<int:pk>/contacto/", views.contacto_nuevo, name="contacto_nuevo"),
+    path("ordenes/", views.ordenes, name="ordenes"),
+    path("ordenes/<int:pk>/", views.orden, name="orden"),
+    path("ordenes/<int:pk>/imprimir/", views.orden_imprimir, name="orden_imprimir"),
+    path("ordenes/<int:pk>/zonificacion/", views.zonificacion_nueva, name="zonificacion_nueva"),
+    path("accion/<str:modelo>/<int:pk>/<str:nombre>/", views.transicion, name="transicion"),
+    path("entregas/", vistas_entregas.entregas, name="entregas"),
+    path("entregas/generar/", vistas_entregas.entrega_generar, name="entrega_generar"),
+    path("entregas/<int:pk>/descargar/", vistas_entregas.entrega_descargar, name="entrega_descargar"),
+    path("notificaciones/", vistas_notificaciones.notificaciones, name="notificaciones"),
+    path("notificaciones/leer/", vistas_notificaciones.notificaciones_leer, name="notificaciones_leer"),
+    # Tablero de Control (5.1, 5.2) and the search box
+    path("tablero/", vistas_tablero.tablero, name="tablero"),
+    path("tablero/export.xlsx", vistas_tablero.exportar_xlsx, name="tablero_xlsx"),
+    path("tablero/export.csv", vistas_tablero.exportar_csv, name="tablero_csv"),
+    path("tablero/solicitudes/<int:pk>/decidir/", vistas_tablero.decidir, name="tablero_decidir"),
+    path("buscar/", vistas_busqueda.buscar, name="buscar"),
 ]

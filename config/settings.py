@@ -35,6 +35,26 @@ if not DEBUG:
     CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
     SECURE_CONTENT_TYPE_NOSNIFF = True
     X_FRAME_OPTIONS = "DENY"
+    # HTTPS: on by default in production; turn off only behind a trusted TLS-terminating proxy
+    # that already redirects (and set DJANGO_SECURE_PROXY_SSL_HEADER=1 when it sends X-Forwarded-Proto).
+    # Under pytest (live server over http) the redirect defaults to off.
+    SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", not os.environ.get("PYTEST_VERSION"))
+    SECURE_HSTS_SECONDS = int(os.environ.get("DJANGO_SECURE_HSTS_SECONDS", "31536000"))
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+    SECURE_HSTS_PRELOAD = env_bool("DJANGO_SECURE_HSTS_PRELOAD", True)
+    if env_bool("DJANGO_SECURE_PROXY_SSL_HEADER", False):
+        SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_AGE = int(os.environ.get("DJANGO_SESSION_COOKIE_AGE", str(10 * 3600)))  # a working day
+
+# Cache (login throttling counters). Default: per-process memory; with several processes set
+# CACHE_URL=redis://host:6379/1 so that every process counts the same failed logins.
+if os.environ.get("CACHE_URL"):
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                          "LOCATION": os.environ["CACHE_URL"]}}
+# Login throttling: after N failed logins for one username from one address, lock that pair out.
+ANULACIONES_LOGIN_INTENTOS = int(os.environ.get("ANULACIONES_LOGIN_INTENTOS", "5"))
+ANULACIONES_LOGIN_BLOQUEO_SEGUNDOS = int(os.environ.get("ANULACIONES_LOGIN_BLOQUEO_SEGUNDOS", "900"))
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -75,6 +95,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "anulaciones.views.contexto.navegacion",
             ],
         },
     },

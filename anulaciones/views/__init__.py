@@ -1,10 +1,11 @@
-from django.contrib.auth.decorators import login_required
-from django.shortcuts import render
+"""The browser application: thin views over the transition path (see transitions.py)."""
+from .acciones import contacto_nuevo, solicitud_nueva, transicion, zonificacion_nueva
+from .casos import orden, orden_imprimir, solicitud, solicitud_imprimir
+from .cuentas import EntrarView
+from .inicio import inicio
+from .listas import ordenes, solicitudes
 
-from .roles import Rol, roles_de
-
-
-@login_required
-def inicio(request):
-    roles = [Rol(r).label for r in roles_de(request.user) if r in Rol.values]
-    return render(request, "inicio.html", {"roles": roles})
+__all__ = [
+    "EntrarView", "contacto_nuevo", "inicio", "orden", "orden_imprimir", "ordenes", "solicitud",
+    "solicitud_imprimir", "solicitud_nueva", "solicitudes", "transicion", "zonificacion_nueva",
+]

@@ -1,0 +1,221 @@
+"""A form per step that takes input. Forms only shape and check what was typed; the
+transition path (``transitions.aplicar`` / ``crear_*``) decides and writes."""
+from django import forms
+from django.contrib.auth import get_user_model
+from django.contrib.auth.forms import AuthenticationForm
+
+from .models import IntentoContacto, Observacion, OrdenDeTrabajo, ServicioIngenieria, Solicitud, Zona, Zonificacion
+from .roles import Rol, roles_de
+
+TEXTO = {"rows": 3}
+
+
+class EntrarForm(AuthenticationForm):
+    """Login form with Spanish messages (throttling lives in the view)."""
+
+    error_messages = {
+        "invalid_login": "Usuario o contraseña incorrectos.",
+        "inactive": "Esta cuenta está desactivada.",
+    }
+
+
+# --- step 1 and 19.2: the Solicitud data -------------------------------------------------
+CAMPOS_SOLICITUD = ["numero_smartflex", "tipo", "cliente_nombre", "cliente_documento", "cliente_telefono",
+                    "calle", "numero_puerta", "zona", "referencias", "caja_nap", "plan", "vendedor"]
+
+
+class SolicitudForm(forms.ModelForm):
+    """Step 1. MONITORA / TEAM_LEADER register for an asesor; the ASESOR registers own cases."""
+
+    asesor = forms.ModelChoiceField(queryset=get_user_model().objects.none(), required=False, label="Asesor",
+                                    help_text="Asesor responsable del caso.")
+    numero_ot = forms.CharField(label="N° OT (si ya existe en Smartflex)", max_length=30, required=False)
+
+    class Meta:
+        model = Solicitud
+        fields = CAMPOS_SOLICITUD
+        widgets = {"referencias": forms.Textarea(attrs=TEXTO)}
+
+    def __init__(self, *args, usuario=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.usuario = usuario
+        self.duplicada = None
+        self.fields["zona"].queryset = Zona.objects.filter(activa=True)
+        roles = roles_de(usuario)
+        if roles & {Rol.MONITORA, Rol.TEAM_LEADER}:
+            asesores = get_user_model().objects.filter(groups__name=Rol.ASESOR, is_active=True)
+            if Rol.MONITORA not in roles:
+                asesores = asesores.filter(perfil__team_leader=usuario)
+            self.fields["asesor"].queryset = asesores.order_by("username")
+            self.fields["asesor"].required = Rol.ASESOR not in roles
+        else:
+            del self.fields["asesor"]
+
+    def clean_numero_smartflex(self):
+        numero = self.cleaned_data["numero_smartflex"].strip()
+        existente = Solicitud.objects.filter(numero_smartflex=numero).only("pk", "numero_smartflex").first()
+        if existente is not None:
+            self.duplicada = existente
+            raise forms.ValidationError(f"Ya existe la solicitud con el N° Smartflex {numero}.")
+        return numero
+
+    def validate_unique(self):
+        pass  # the duplicate number gets its own message (with a link) above
+
+    def datos(self):
+        """The keyword data for ``crear_solicitud``."""
+        datos = {k: self.cleaned_data[k] for k in CAMPOS_SOLICITUD}
+        if self.cleaned_data.get("asesor"):
+            datos["asesor"] = self.cleaned_data["asesor"]
+        if self.cleaned_data.get("numero_ot"):
+            datos["numero_ot"] = self.cleaned_data["numero_ot"].strip()
+        return datos
+
+
+class RegistrarRedigitacionForm(SolicitudForm):
+    """19.2: the new Solicitud, pre-filled from the cancelled one and the observation."""
+
+    def __init__(self, *args, objeto=None, usuario=None, **kwargs):
+        if objeto is not None and not kwargs.get("data"):
+            inicial = {k: getattr(objeto, k) for k in CAMPOS_SOLICITUD if k != "zona"}
+            inicial["zona"] = objeto.zona_id
+            inicial["numero_smartflex"] = ""
+            obs = objeto.ultima_observacion()
+            if obs is not None:
+                inicial["referencias"] = f"{objeto.referencias}\n[Observado: {obs.detalle}]".strip()
+            kwargs["initial"] = inicial
+        super().__init__(*args, usuario=usuario, **kwargs)
+        self.fields.pop("asesor", None)  # the new Solicitud keeps the asesor of the cancelled one
+
+    def datos(self):
+        return {"nueva": super().datos()}
+
+
+# --- transitions ---------------------------------------------------------------------------
+class ObservarForm(forms.Form):
+    """Steps 2 and 6."""
+
+    causa = forms.ChoiceField(label="Causa", choices=[("", "— elija —")] + list(Observacion.Causa.choices))
+    detalle = forms.CharField(label="Detalle del error u omisión", widget=forms.Textarea(attrs=TEXTO))
+    alcance = forms.ChoiceField(label="Alcance", choices=Observacion.Alcance.choices,
+                                initial=Observacion.Alcance.FONDO)
+    subsanable = forms.BooleanField(label="Subsanable", required=False, initial=True)
+
+
+class SolicitarCorreccionForm(forms.Form):
+    """Steps 3 and 7: open an SI."""
+
+    destinatario = forms.ChoiceField(
+        label="Destinatario", choices=[(r, Rol(r).label) for r in ServicioIngenieria.DESTINATARIOS],
+        initial=Rol.ASESOR)
+    requerido = forms.CharField(label="Qué se requiere (3.2)", widget=forms.Textarea(attrs=TEXTO),
+                                help_text="Mejor referencia de dirección, caja más cercana…")
+
+
+class ModificacionForm(forms.Form):
+    """Steps 4.1 and 19.1."""
+
+    modificacion = forms.CharField(label="Modificación digitada", widget=forms.Textarea(attrs=TEXTO))
+
+
+class AnularForm(forms.Form):
+    """Steps 5.2, 10, 13."""
+
+    motivo = forms.CharField(label="Motivo de la anulación", widget=forms.Textarea(attrs=TEXTO))
+
+
+class AnularRedigitacionForm(forms.Form):
+    """Steps 8–9."""
+
+    datos_precisos = forms.CharField(label="Datos precisos observados (9.1)", widget=forms.Textarea(attrs=TEXTO))
+    destinatario = forms.ChoiceField(
+        label="Destinatario", choices=[(r, Rol(r).label) for r in ServicioIngenieria.DESTINATARIOS],
+        initial=Rol.ASESOR)
+
+
+class AtenderForm(forms.Form):
+    """Step 4.2."""
+
+    respuesta = forms.CharField(label="Respuesta", widget=forms.Textarea(attrs=TEXTO))
+
+
+class AsignarOrdenForm(forms.Form):
+    """Steps 5.2 / 12: the OT to a técnico of its zone (optional)."""
+
+    tecnico = forms.ModelChoiceField(label="Técnico", queryset=get_user_model().objects.none(), required=False)
+
+    def __init__(self, *args, objeto=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        qs = get_user_model().objects.filter(groups__name=Rol.TECNICO, is_active=True)
+        if objeto is not None:
+            qs = qs.filter(perfil__zona_id=objeto.zona_id)
+        self.fields["tecnico"].queryset = qs.order_by("username")
+
+
+class ReportarObservacionForm(forms.Form):
+    """Steps 14–15.1: the técnico's field report."""
+
+    causa = forms.ChoiceField(label="Causa", choices=[("", "— elija —")] + list(Observacion.Causa.choices))
+    observacion = forms.CharField(label="Observación de campo", widget=forms.Textarea(attrs=TEXTO))
+    alcance = forms.ChoiceField(label="Alcance", choices=Observacion.Alcance.choices,
+                                initial=Observacion.Alcance.FONDO)
+    subsanable = forms.BooleanField(label="Subsanable", required=False, initial=True)
+    datos_comerciales = forms.CharField(label="Datos comerciales", required=False,
+                                        widget=forms.Textarea(attrs={"rows": 2}))
+    datos_tecnicos = forms.CharField(label="Datos técnicos", required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    equipos = forms.CharField(label="Equipos", required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    solicitudes_adicionales = forms.CharField(label="Solicitudes adicionales del cliente", required=False,
+                                              widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class ReportarACozForm(forms.Form):
+    """Steps 16 / 17."""
+
+    propuesta = forms.ChoiceField(label="Propuesta", choices=OrdenDeTrabajo.Propuesta.choices,
+                                  widget=forms.RadioSelect)
+
+
+class ZonificacionForm(forms.ModelForm):
+    """Step 20.1."""
+
+    class Meta:
+        model = Zonificacion
+        fields = ["tipo_correccion", "zona_corregida", "calle", "referencia", "caja_nap", "latitud", "longitud"]
+        widgets = {"referencia": forms.Textarea(attrs={"rows": 2})}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["zona_corregida"].queryset = Zona.objects.filter(activa=True)
+
+    def _post_clean(self):
+        pass  # the model is validated by the transition path (recibir_zonificacion)
+
+
+class ContactoForm(forms.Form):
+    """3.3: an attempt to reach the subscriber."""
+
+    canal = forms.ChoiceField(label="Canal", choices=IntentoContacto.Canal.choices)
+    resultado = forms.ChoiceField(label="Resultado", choices=IntentoContacto.Resultado.choices)
+    detalle = forms.CharField(label="Detalle", required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+# (model, transition) -> form; transitions not listed take no input (a confirmation button).
+FORMULARIOS = {
+    (Solicitud, "observar"): ObservarForm,
+    (Solicitud, "solicitar_correccion"): SolicitarCorreccionForm,
+    (Solicitud, "digitar_modificacion"): ModificacionForm,
+    (Solicitud, "anular"): AnularForm,
+    (Solicitud, "anular_para_redigitacion"): AnularRedigitacionForm,
+    (Solicitud, "registrar_redigitacion"): RegistrarRedigitacionForm,
+    (Solicitud, "modificar_forma"): ModificacionForm,
+    (OrdenDeTrabajo, "asignar"): AsignarOrdenForm,
+    (OrdenDeTrabajo, "reportar_observacion"): ReportarObservacionForm,
+    (OrdenDeTrabajo, "reportar_a_coz"): ReportarACozForm,
+    (OrdenDeTrabajo, "ratificar_anulacion"): AnularForm,
+    (OrdenDeTrabajo, "coordinar_anulacion"): AnularForm,
+    (ServicioIngenieria, "atender"): AtenderForm,
+}
+
+
+def formulario_de(modelo, nombre):
+    return FORMULARIOS.get((modelo, nombre))

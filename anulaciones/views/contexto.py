@@ -1,0 +1,17 @@
+"""Context processor of the layout: which navigation links this user's roles open."""
+from ..roles import Rol, roles_de
+
+
+def navegacion(request):
+    roles = roles_de(getattr(request, "user", None))
+    return {
+        "mis_roles": roles,
+        "nav": {
+            "registrar": bool(roles & {Rol.ASESOR, Rol.MONITORA, Rol.TEAM_LEADER}),
+            "ordenes": bool(roles & {Rol.GESTION_RED, Rol.COC, Rol.COZ, Rol.TECNICO, Rol.JEFE_DIVISION}),
+            "solicitudes": bool(roles),
+            "tablero": bool(roles & {Rol.GESTION_RED, Rol.COC, Rol.JEFE_DIVISION}),
+            "indicador": Rol.JEFE_DIVISION in roles,
+            "entregas": bool(roles & {Rol.FACTURACION, Rol.GESTION_RED}),
+        },
+    }
