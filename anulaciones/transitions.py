@@ -34,11 +34,12 @@ class NoEncontrado(ErrorDominio):
 
 # --- introspection of the machines ------------------------------------------------------
 def transiciones(modelo):
-    """{name: django-fsm Transition (first source)} of a machine, in declaration order."""
-    campo = modelo._meta.get_field("estado")
+    """{name: django-fsm Transition (of its first source)} of a machine, in declaration order."""
     resultado = {}
-    for t in campo.get_all_transitions(modelo):
-        resultado.setdefault(t.name, t)
+    for nombre, metodo in vars(modelo).items():
+        meta = getattr(metodo, "_django_fsm", None)
+        if meta is not None:
+            resultado[nombre] = next(iter(meta.transitions.values()))
     return resultado
 
 
@@ -69,14 +70,10 @@ def paso_de(t, rol):
 
 def disponibles(obj, usuario):
     """The transitions this user may take on obj now: [(name, label)] — buttons come from here."""
-    campo = type(obj)._meta.get_field("estado")
     res = []
-    for t in campo.get_all_transitions(type(obj)):
-        if t.name in {n for n, _ in res}:
-            continue
-        bound = getattr(obj, t.name)
-        if can_proceed(bound) and t.permission(obj, usuario):
-            res.append((t.name, t.custom.get("label", t.name)))
+    for nombre, t in transiciones(type(obj)).items():
+        if can_proceed(getattr(obj, nombre)) and t.permission(obj, usuario):
+            res.append((nombre, t.custom.get("label", nombre)))
     return res
 
 
@@ -300,3 +297,64 @@ def registrar_contacto(solicitud, usuario, *, canal, resultado, detalle="", real
         raise DatosInvalidos(_mensajes(e)) from e
     contacto.save()
     return contacto
+
+
+# --- set-based transitions (deadline tasks, the month's delivery) --------------------------
+def aplicar_en_bloque(queryset, nombre, usuario, nota=""):
+    """Take transition ``nombre`` on every row of ``queryset`` that is in one of its sources,
+    in a constant number of queries: lock (skip rows another worker holds), one UPDATE, one
+    bulk INSERT of the audit rows. Same metadata as ``aplicar``: sources, target, the roles of
+    the transition's ``Permiso``. Only for transitions whose body has no effects: no data, no
+    conditions, no query and no follow-up (``despues``); the fields the body sets (e.g.
+    ``remitida_at = ctx.ahora``) are set on every row. Returns the list of changed pks.
+
+    After the commit, ``transiciones_en_bloque`` is sent once (sender=model, registros=[...],
+    pks=[...]) — not ``transicion_realizada`` per row.
+    """
+    import copy
+
+    from django.db import connection
+    from django.db.models import F
+    from django.test.utils import CaptureQueriesContext
+
+    from .signals import transiciones_en_bloque
+
+    modelo = queryset.model
+    meta, t = _meta_transicion(modelo, nombre)
+    origenes = fuentes(modelo, nombre)
+    destino = t.target
+    metodo = getattr(modelo, nombre).__wrapped__
+    _validar_datos(metodo, {})
+    assert not any(tr.conditions for tr in meta.transitions.values()), f"{nombre} has conditions"
+    with transaction.atomic():
+        filas = list(queryset.filter(estado__in=origenes).select_for_update(skip_locked=True, of=("self",)))
+        if not filas:
+            return []
+        rol = t.permission.rol_para(filas[0], usuario)
+        if rol is None:
+            raise SinPermiso(f"Su rol no permite «{t.custom.get('label', nombre)}».")
+        ctx = Contexto(usuario=usuario, rol=rol, ahora=timezone.now(), nota=nota or "")
+        ctx.paso = paso_de(t, rol)
+        # The body, run once on a copy of the first row: it must not touch the database nor
+        # return effects; what it sets is what every row gets.
+        muestra = copy.copy(filas[0])
+        antes = {f.attname: getattr(muestra, f.attname) for f in modelo._meta.concrete_fields}
+        with CaptureQueriesContext(connection) as consultas:
+            despues = getattr(muestra, nombre)(ctx)
+        assert despues is None and not consultas.captured_queries, f"{nombre} has effects: use aplicar()"
+        cambios = {k: getattr(muestra, k) for k, v in antes.items()
+                   if k not in ("estado", "version") and getattr(muestra, k) != v}
+        pks = [f.pk for f in filas]
+        hechas = modelo.objects.filter(pk__in=pks, estado__in=origenes).update(
+            estado=destino, version=F("version") + 1, actualizado_at=ctx.ahora, **cambios)
+        if hechas != len(pks):  # another process moved some of them (SQLite has no row locks)
+            raise Conflicto("Otro proceso modificó los registros al mismo tiempo; reintente.")
+        ct = ContentType.objects.get_for_model(modelo)
+        registros = RegistroAuditoria.objects.bulk_create([
+            RegistroAuditoria(content_type=ct, object_id=f.pk, objeto=str(f)[:120], caso_id=f.caso_id_auditoria,
+                              transicion=nombre, paso=ctx.paso or "", estado_origen=f.estado,
+                              estado_destino=destino, usuario=usuario, rol=rol, creado_at=ctx.ahora,
+                              nota=ctx.nota)
+            for f in filas])
+        transaction.on_commit(partial(transiciones_en_bloque.send, sender=modelo, registros=registros, pks=pks))
+    return pks
