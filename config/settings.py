@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "django_fsm",
     "django_tables2",
     "django_filters",
+    "django_htmx",
     "anulaciones",
 ]
 
@@ -168,6 +169,9 @@ ANULACIONES_DIAS_HABILES = [int(d) for d in env_list("ANULACIONES_DIAS_HABILES",
 ANULACIONES_FERIADOS = env_list("ANULACIONES_FERIADOS", "")  # YYYY-MM-DD, plus those in the admin
 ANULACIONES_REDIGITACION_HORAS = float(os.environ.get("ANULACIONES_REDIGITACION_HORAS", "2"))
 ANULACIONES_UMBRAL_INDICADOR = float(os.environ.get("ANULACIONES_UMBRAL_INDICADOR", "95"))
+# Tablero de Control (5.1): seconds between its automatic refreshes, rows per page.
+ANULACIONES_TABLERO_REFRESCO = float(os.environ.get("ANULACIONES_TABLERO_REFRESCO", "30"))
+ANULACIONES_TABLERO_POR_PAGINA = int(os.environ.get("ANULACIONES_TABLERO_POR_PAGINA", "25"))
 
 LOGGING = {
     "version": 1,

@@ -123,7 +123,11 @@ class Solicitud(Maquina):
         return self.observaciones_registradas.order_by("-creado_at", "-pk").first()
 
     def _solo_observaciones_de_forma(self):
-        alcances = set(self.observaciones_registradas.values_list("alcance", flat=True))
+        if "observaciones_registradas" in getattr(self, "_prefetched_objects_cache", {}):
+            # Lists prefetch them, so offering the buttons costs no query per row.
+            alcances = {o.alcance for o in self.observaciones_registradas.all()}
+        else:
+            alcances = set(self.observaciones_registradas.values_list("alcance", flat=True))
         return alcances == {Observacion.Alcance.FORMA}
 
     def puede_anularse(self):

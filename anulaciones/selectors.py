@@ -1,0 +1,94 @@
+"""Read side: one queryset per list, shared by the page, its export and (later) the API.
+
+A selector returns a lazy queryset with everything a row shows joined in (``select_related``),
+so a list costs the same number of queries for 10 rows as for 10,000.
+"""
+from datetime import datetime, time, timedelta
+
+from django.db.models import Prefetch, Q
+from django.utils import timezone
+
+from .models import Observacion, ServicioIngenieria, Solicitud
+from .roles import Rol, roles_de
+
+# Roles that see the Tablero de Control (5.1). Only GESTION_RED and COC can act from it (5.2):
+# the transition path decides, JEFE_DIVISION reads.
+ROLES_TABLERO = frozenset({Rol.GESTION_RED, Rol.COC, Rol.JEFE_DIVISION})
+
+
+def puede_ver_tablero(user):
+    return bool(roles_de(user) & ROLES_TABLERO)
+
+
+# --- local days -------------------------------------------------------------------------
+def dia_local(fecha):
+    """[start, end) of a calendar day in the local time zone (settings.TIME_ZONE), as aware
+    datetimes: filtering ``campo__gte/__lt`` keeps the column's index usable."""
+    tz = timezone.get_default_timezone()
+    inicio = timezone.make_aware(datetime.combine(fecha, time.min), tz)
+    return inicio, timezone.make_aware(datetime.combine(fecha + timedelta(days=1), time.min), tz)
+
+
+def hoy_local(ahora=None):
+    return timezone.localtime(ahora or timezone.now(), timezone.get_default_timezone()).date()
+
+
+# --- Tablero de Control (5.1) -----------------------------------------------------------
+def servicios_tablero(*, user, acciones=False):
+    """SIs the Tablero de Control lists, visible to ``user``, every column joined in.
+
+    Which states are shown is the filter's business (``filters.TableroFilter``): open and
+    overdue by default. ``acciones=True`` also prefetches what ``transitions.disponibles``
+    reads on the Solicitud (its observations, its OT) so the 5.2 buttons cost no query per row.
+    """
+    qs = (ServicioIngenieria.objects.visibles_para(user)
+          .select_related("solicitud__zona", "solicitud__orden", "asesor", "observacion"))
+    if acciones:
+        qs = qs.prefetch_related(Prefetch("solicitud__observaciones_registradas",
+                                          queryset=Observacion.objects.only("id", "solicitud_id", "alcance")))
+    return qs
+
+
+def tablero_abiertos(qs):
+    return qs.filter(estado__in=ServicioIngenieria.ABIERTOS)
+
+
+def tablero_vencen_hoy(qs, ahora=None):
+    """Open SIs whose deadline falls on today's local date."""
+    inicio, fin = dia_local(hoy_local(ahora))
+    return tablero_abiertos(qs).filter(vence_at__gte=inicio, vence_at__lt=fin)
+
+
+def tablero_vencidos(qs, ahora=None):
+    """Overdue: marked ``vencido`` by the deadline task, or still ``abierto`` past its deadline
+    (the task has not caught up yet)."""
+    ahora = ahora or timezone.now()
+    return qs.filter(Q(estado=ServicioIngenieria.E.VENCIDO) | Q(estado=ServicioIngenieria.E.ABIERTO,
+                                                                  vence_at__lt=ahora))
+
+
+def tablero_atendidos_hoy(qs, ahora=None):
+    inicio, fin = dia_local(hoy_local(ahora))
+    return qs.filter(estado=ServicioIngenieria.E.ATENDIDO, cerrado_at__gte=inicio, cerrado_at__lt=fin)
+
+
+# --- search -------------------------------------------------------------------------------
+def buscar_solicitudes(*, user, q):
+    """Solicitudes visible to ``user`` matching ``q`` in the Smartflex number, the client's
+    name, the street or the OT number (case-insensitive, partial)."""
+    q = (q or "").strip()
+    base = Solicitud.objects.visibles_para(user).select_related("zona", "orden", "asesor")
+    if not q:
+        return base.none()
+    return base.filter(Q(numero_smartflex__icontains=q) | Q(cliente_nombre__icontains=q)
+                       | Q(calle__icontains=q) | Q(orden__numero__icontains=q)).order_by("-creado_at", "-pk")
+
+
+def solicitud_exacta(*, user, q):
+    """The one visible Solicitud whose Smartflex number or OT number is exactly ``q``, if any."""
+    q = (q or "").strip()
+    if not q:
+        return None
+    ids = list(Solicitud.objects.visibles_para(user)
+               .filter(Q(numero_smartflex__iexact=q) | Q(orden__numero__iexact=q)).values_list("pk", flat=True)[:2])
+    return ids[0] if len(ids) == 1 else None

@@ -1,0 +1,147 @@
+"""Tablero de Control (step 5.1) and the 5.2 decision taken from its rows.
+
+The page, its htmx refresh and both exports read the same selector through the same
+FilterSet and the same table ordering, so they always list the same rows.
+"""
+import csv
+import tempfile
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import FileResponse, HttpResponseBadRequest, QueryDict, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.cache import patch_vary_headers
+from django.views.decorators.http import require_GET, require_POST
+from django_tables2 import RequestConfig
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+
+from .. import selectors, transitions
+from ..errors import DatosInvalidos, ErrorDominio, SinPermiso
+from ..filters import TableroFilter
+from ..models import Solicitud
+from ..tables import ACCIONES_TABLERO, COLUMNAS_EXPORTACION, TableroTable, fila_exportacion
+
+
+def _rechazo(request, mensaje, status=403):
+    return render(request, "tablero/rechazo.html", {"mensaje": mensaje}, status=status)
+
+
+def _sin_acceso(request):
+    return _rechazo(request, "Su rol no tiene acceso al Tablero de Control.")
+
+
+def _tabla(request, *, acciones, paginar):
+    filtro = TableroFilter(request.GET, queryset=selectors.servicios_tablero(user=request.user, acciones=acciones))
+    tabla = TableroTable(filtro.qs, request=request)
+    RequestConfig(request, paginate={"per_page": settings.ANULACIONES_TABLERO_POR_PAGINA} if paginar else False
+                  ).configure(tabla)
+    return filtro, tabla
+
+
+@require_GET
+@login_required
+def tablero(request):
+    if not selectors.puede_ver_tablero(request.user):
+        return _sin_acceso(request)
+    filtro, tabla = _tabla(request, acciones=True, paginar=True)
+    contexto = {
+        "filtro": filtro, "tabla": tabla, "ahora": timezone.now(),
+        "refresco_ms": int(settings.ANULACIONES_TABLERO_REFRESCO * 1000),
+        "consulta": request.GET.urlencode(), "vista": request.GET.get("vista", ""),
+        "presets": (("", "Todos los abiertos"),) + TableroFilter.PRESETS,
+    }
+    plantilla = "tablero/_tabla.html" if request.headers.get("HX-Request") == "true" else "tablero/tablero.html"
+    respuesta = render(request, plantilla, contexto)
+    patch_vary_headers(respuesta, ["HX-Request"])
+    return respuesta
+
+
+@require_POST
+@login_required
+def decidir(request, pk):
+    """5.2 from a row: ``asignar_instalacion`` or ``anular`` (with ``motivo``) on the
+    Solicitud, through the transition path; back to the Tablero with its filters and page."""
+    if not selectors.puede_ver_tablero(request.user):
+        return _sin_acceso(request)
+    accion = request.POST.get("accion", "")
+    if accion not in ACCIONES_TABLERO:
+        return HttpResponseBadRequest("Decisión desconocida.")
+    solicitud = get_object_or_404(Solicitud, pk=pk)
+    datos = {"motivo": request.POST.get("motivo", "")} if accion == "anular" else {}
+    version = request.POST.get("version", "")
+    try:
+        transitions.aplicar(solicitud, accion, request.user, version=int(version) if version.isdigit() else None,
+                            **datos)
+    except SinPermiso as e:
+        return _rechazo(request, e.mensaje)
+    except DatosInvalidos as e:
+        messages.error(request, " ".join([e.mensaje, *e.errores.values()]))
+    except ErrorDominio as e:
+        messages.error(request, e.mensaje)
+    else:
+        hecho = "asignada para instalación" if accion == "asignar_instalacion" else "anulada"
+        messages.success(request, f"{solicitud} {hecho}.")
+    volver = QueryDict(request.POST.get("volver", "")).urlencode()
+    return redirect(f"{reverse('tablero')}?{volver}" if volver else reverse("tablero"))
+
+
+def _filas_exportacion(request):
+    _, tabla = _tabla(request, acciones=False, paginar=False)
+    return tabla.data.data  # the filtered queryset, in the table's order
+
+
+@require_GET
+@login_required
+def exportar_csv(request):
+    if not selectors.puede_ver_tablero(request.user):
+        return _sin_acceso(request)
+    qs = _filas_exportacion(request)
+    ahora = timezone.now()
+
+    class Eco:
+        def write(self, valor):
+            return valor
+
+    escritor = csv.writer(Eco())
+
+    def filas():
+        yield "\ufeff" + escritor.writerow(COLUMNAS_EXPORTACION)  # BOM: spreadsheets read UTF-8
+        for si in qs.iterator(chunk_size=2000):
+            fila = fila_exportacion(si, ahora)
+            yield escritor.writerow([f"{v:%d/%m/%Y %H:%M}" if hasattr(v, "strftime") else v for v in fila])
+
+    respuesta = StreamingHttpResponse(filas(), content_type="text/csv; charset=utf-8")
+    respuesta["Content-Disposition"] = f'attachment; filename="tablero-{timezone.localdate():%Y%m%d}.csv"'
+    return respuesta
+
+
+@require_GET
+@login_required
+def exportar_xlsx(request):
+    if not selectors.puede_ver_tablero(request.user):
+        return _sin_acceso(request)
+    qs = _filas_exportacion(request)
+    ahora = timezone.now()
+    libro = Workbook(write_only=True)  # rows go straight to the file: flat memory
+    hoja = libro.create_sheet("Tablero de Control")
+    hoja.append(COLUMNAS_EXPORTACION)
+    for si in qs.iterator(chunk_size=2000):
+        fila = []
+        for valor in fila_exportacion(si, ahora):
+            if hasattr(valor, "strftime"):
+                celda = WriteOnlyCell(hoja, value=valor)
+                celda.number_format = "DD/MM/YYYY HH:MM"
+                fila.append(celda)
+            else:
+                fila.append(valor)
+        hoja.append(fila)
+    archivo = tempfile.TemporaryFile()
+    libro.save(archivo)
+    archivo.seek(0)
+    return FileResponse(
+        archivo, as_attachment=True, filename=f"tablero-{timezone.localdate():%Y%m%d}.xlsx",
+        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
