@@ -32,7 +32,8 @@ CAMINOS = [
     ("registrada", 6), ("instalada", 30), ("observada", 5), ("en_correccion", 6), ("en_correccion_vencido", 4),
     ("corregida", 4), ("asignada_tras_correccion", 10), ("anulada_sin_atencion", 6), ("redigitada", 6),
     ("pendiente_redigitacion", 3), ("coc_anula", 5), ("campo_gestiona", 4), ("campo_anula", 5),
-    ("campo_observada", 3), ("campo_reportada", 3), ("campo_en_coc", 3), ("zonificada", 8),
+    ("campo_observada", 3), ("campo_reportada", 3), ("campo_en_coc", 3),
+    ("zonificada_recibida", 1), ("zonificada_digitada", 3), ("zonificada_remitida", 4),
 ]
 
 
@@ -167,9 +168,7 @@ class Command(BaseCommand):
                 ap(s, "digitar_modificacion", u["asesor"] if si.destinatario == "ASESOR" and s.asesor == u["asesor"]
                    else u["monitora"], modificacion="Referencia: portón verde, NAP-12")
             if camino == "asignada_tras_correccion":
-                ap(s, "asignar_instalacion", gr)
-                if rng.random() < 0.7:
-                    ap(s.orden, "ejecutar", tecnico, (120, 2000))
+                ap(s, "asignar_instalacion", gr)  # the OT stays asignada, waiting for the técnico
             if camino == "anulada_sin_atencion":
                 paso(lambda: T.registrar_contacto(s, gr, canal="llamada", resultado="sin_respuesta"), (5, 30))
                 ap(s, "anular", gr, motivo="SI no atendido en el día; cliente no ubicable")
@@ -206,15 +205,14 @@ class Command(BaseCommand):
                 ap(ot, "ejecutar", tecnico, (120, 2000))
             elif camino == "campo_anula":
                 ap(ot, "ratificar_anulacion", coc, motivo="Verificado por el COZ: sin red en la calle")
-        elif camino == "zonificada":
+        elif camino.startswith("zonificada"):
             instalar()
             otra = rng.choice([z for z in self.zonas if z != s.zona])
             z = paso(lambda: T.recibir_zonificacion(
                 s.orden, gr, zona_corregida=otra, tipo_correccion=rng.choice(["zona", "calle", "caja_nap"]),
                 calle=rng.choice(CALLES), referencia="Frente a la unidad educativa", caja_nap="NAP-33",
                 latitud=f"{-16.5 - rng.random() / 10:.6f}", longitud=f"{-68.1 - rng.random() / 10:.6f}"), (60, 600))
-            r = rng.random()
-            if r < 0.75:
+            if camino != "zonificada_recibida":
                 ap(z, "digitar", gr, (30, 300))
-            if r < 0.35:
+            if camino == "zonificada_remitida":
                 ap(z, "remitir", gr, (60, 600))
