@@ -115,17 +115,20 @@ DIMENSIONES = {
 }
 
 
-def casos(periodo, *, resultado="probables", causa_observada=None, **dimensiones):
+def casos(periodo, *, resultado="probables", causa_observada=None, primera=None, **dimensiones):
     """The probable cases of the period (one row per case: its current Solicitud), annotated,
-    optionally filtered by a dimension value, an outcome, or any observation with a cause."""
+    optionally filtered by a dimension value, an outcome, or any observation with a cause.
+
+    ``primera``: annotate area and cause of the first observation (by default only when
+    filtering by them; the aggregate queries that do not use them skip the subqueries)."""
     qs = (Solicitud.objects
           .filter(reemplazada_por__isnull=True, caso__probable_at__gte=periodo.inicio,
                   caso__probable_at__lt=periodo.fin)
           .annotate(
               anulado=Case(When(Q_ANULADO, then=Value(True)), default=Value(False), output_field=BooleanField()),
-              primera_area=_primera_observacion("area"),
-              primera_causa=_primera_observacion("causa"),
               con_contacto=Exists(IntentoContacto.objects.filter(caso=OuterRef("caso_id")))))
+    if primera or (primera is None and (dimensiones.get("area") or dimensiones.get("causa"))):
+        qs = qs.annotate(primera_area=_primera_observacion("area"), primera_causa=_primera_observacion("causa"))
     for nombre, valor in dimensiones.items():
         if nombre not in DIMENSIONES:
             raise ValueError(nombre)
@@ -185,7 +188,7 @@ def _nombre_usuario(fila, prefijo):
 def desglose(periodo, dimension):
     """One row per value of the dimension, each with its counts and its own indicator."""
     columna = DIMENSIONES[dimension][0]
-    base = casos(periodo)
+    base = casos(periodo, primera=dimension in ("area", "causa"))
     if dimension == "zona":
         filas = base.values("zona_id", "zona__nombre").annotate(**_conteos()).order_by("zona__nombre")
         return [_fila(f, valor=f["zona_id"], etiqueta=f["zona__nombre"]) for f in filas]

@@ -168,7 +168,7 @@ def casos(request):
         return render(request, "reports/indicador_casos.html", {"form": form, "errores": form.errors}, status=400)
     periodo = form.periodo()
     filtros = filtros_de(form)
-    qs = (ind.casos(periodo, **filtros)
+    qs = (ind.casos(periodo, primera=True, **filtros)
           .select_related("zona", "asesor", "orden", "caso")
           .order_by("caso__probable_at", "pk"))
     pagina = Paginator(qs, 50).get_page(request.GET.get("pagina"))
