@@ -3,3 +3,7 @@ from django.dispatch import Signal
 # Sent after the transaction of a transition commits, once per audit row.
 # kwargs: registro (RegistroAuditoria), objeto (the machine instance, as saved).
 transicion_realizada = Signal()
+
+# Sent after the transaction of ``transitions.aplicar_en_bloque`` commits, once per call.
+# kwargs: registros (the audit rows), pks (the changed objects' pks).
+transiciones_en_bloque = Signal()

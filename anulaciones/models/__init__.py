@@ -1,4 +1,6 @@
 from .auditoria import RegistroAuditoria
+from .entrega import Entrega
+from .notificacion import Notificacion
 from .observacion import IntentoContacto, Observacion
 from .orden import OrdenDeTrabajo
 from .organizacion import Caso, Feriado, Perfil, Zona
@@ -9,6 +11,6 @@ from .zonificacion import Zonificacion
 MAQUINAS = (Solicitud, OrdenDeTrabajo, ServicioIngenieria, Zonificacion)
 
 __all__ = [
-    "Caso", "Feriado", "IntentoContacto", "MAQUINAS", "Observacion", "OrdenDeTrabajo", "Perfil",
+    "Caso", "Entrega", "Feriado", "IntentoContacto", "MAQUINAS", "Notificacion", "Observacion", "OrdenDeTrabajo", "Perfil",
     "RegistroAuditoria", "ServicioIngenieria", "Solicitud", "Zona", "Zonificacion",
 ]

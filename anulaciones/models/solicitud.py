@@ -80,6 +80,9 @@ class Solicitud(Maquina):
     motivo_anulacion = models.TextField("motivo de anulación", blank=True)
     redigitacion_vence_at = models.DateTimeField("re-digitación vence", null=True, blank=True, db_index=True)
     redigitacion_tardia = models.BooleanField("re-digitación fuera de plazo", default=False)
+    # Set (with redigitacion_tardia) by the deadline task when the 2 hours pass unanswered and the
+    # asesor's TEAM_LEADER is notified; once set, nobody is escalated again.
+    redigitacion_escalada_at = models.DateTimeField("re-digitación escalada", null=True, blank=True)
     modificacion_pendiente = models.TextField(
         "modificación de forma pendiente", blank=True,
         help_text="Observación de forma: se digita una vez ejecutada la OT (19.1).")

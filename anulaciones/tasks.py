@@ -1,0 +1,147 @@
+"""Celery tasks: the procedure's clocks (4.2, 5.2, 19.2, 21.1).
+
+Tasks take ids (or nothing), select what is due in set-based queries and go through the
+transition path (``aplicar_en_bloque``, by the system user). Each runs in one transaction and
+only catches up what is still due, so running one twice — or again after a worker was killed
+in the middle (``acks_late``: the message is redelivered) — does nothing twice.
+"""
+import logging
+from datetime import date, timedelta
+from functools import partial
+
+from celery import shared_task
+from django.conf import settings
+from django.db import transaction
+from django.dispatch import receiver
+from django.utils import timezone
+
+from . import notificaciones
+from .models import ServicioIngenieria, Solicitud
+from .signals import transicion_realizada
+from .transitions import aplicar_en_bloque, usuario_sistema
+
+log = logging.getLogger(__name__)
+TAREA = dict(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
+
+
+# --- the work (plain functions: the tasks, the page and the tests call them) ---------------
+def vencer_servicios(ahora=None):
+    """5.2: every SI still open past its ``vence_at`` becomes ``vencido`` (audited, by the
+    system user); the destinatario and Gestión de Red are notified after the commit."""
+    ahora = ahora or timezone.now()
+    with transaction.atomic():
+        pks = aplicar_en_bloque(
+            ServicioIngenieria.objects.filter(estado=ServicioIngenieria.E.ABIERTO, vence_at__lte=ahora)
+            .select_related("solicitud"),
+            "vencer", usuario_sistema(), nota="Plazo de atención vencido (4.2).")
+        if pks:
+            transaction.on_commit(partial(notificaciones.servicios_vencidos, pks))
+    return pks
+
+
+def avisar_por_vencer(ahora=None):
+    """Warn the destinatario once when an open SI has ANULACIONES_AVISO_MINUTOS left."""
+    ahora = ahora or timezone.now()
+    limite = ahora + timedelta(minutes=settings.ANULACIONES_AVISO_MINUTOS)
+    with transaction.atomic():
+        pks = list(ServicioIngenieria.objects.filter(
+            estado=ServicioIngenieria.E.ABIERTO, aviso_enviado_at__isnull=True, vence_at__gt=ahora,
+            vence_at__lte=limite).select_for_update(skip_locked=True).values_list("pk", flat=True))
+        if pks:
+            ServicioIngenieria.objects.filter(pk__in=pks, aviso_enviado_at__isnull=True).update(aviso_enviado_at=ahora)
+            transaction.on_commit(partial(notificaciones.servicios_por_vencer, pks))
+    return pks
+
+
+def escalar_redigitaciones(solicitudes=None, ahora=None):
+    """19.2: a case still pending re-digitation past its 2 hours is flagged late and escalated
+    to the asesor's TEAM_LEADER, once."""
+    ahora = ahora or timezone.now()
+    qs = Solicitud.objects.all() if solicitudes is None else solicitudes
+    with transaction.atomic():
+        pks = list(qs.filter(estado=Solicitud.E.PENDIENTE_REDIGITACION, redigitacion_vence_at__lte=ahora,
+                             redigitacion_escalada_at__isnull=True)
+                   .select_for_update(skip_locked=True).values_list("pk", flat=True))
+        if pks:
+            Solicitud.objects.filter(pk__in=pks, redigitacion_escalada_at__isnull=True).update(
+                redigitacion_tardia=True, redigitacion_escalada_at=ahora)
+            transaction.on_commit(partial(notificaciones.redigitaciones_tardias, pks))
+    return pks
+
+
+def barrer(ahora=None):
+    """The periodic sweep: deadlines past due, warnings, late re-digitations."""
+    ahora = ahora or timezone.now()
+    return {"vencidos": len(vencer_servicios(ahora)), "avisos": len(avisar_por_vencer(ahora)),
+            "redigitaciones": len(escalar_redigitaciones(ahora=ahora))}
+
+
+def mes_a_entregar(hoy=None):
+    """The month whose workbook is due today (its first day), or None: from
+    ANULACIONES_ENTREGA_DIAS_ANTES days before the month's last day until the month ends."""
+    hoy = hoy or timezone.localdate()
+    siguiente = (hoy.replace(day=28) + timedelta(days=4)).replace(day=1)
+    if hoy >= siguiente - timedelta(days=1 + settings.ANULACIONES_ENTREGA_DIAS_ANTES):
+        return hoy.replace(day=1)
+    return None
+
+
+# --- the tasks -----------------------------------------------------------------------------
+@shared_task(**TAREA)
+def barrer_plazos():
+    resultado = barrer()
+    if any(resultado.values()):
+        log.info("Barrido de plazos: %s", resultado)
+    return resultado
+
+
+@shared_task(**TAREA)
+def escalar_redigitacion(solicitud_id):
+    """Scheduled with eta = the 2-hour deadline when a case is cancelled for re-digitation."""
+    return escalar_redigitaciones(Solicitud.objects.filter(pk=solicitud_id))
+
+
+@shared_task(**TAREA)
+def entrega_mensual():
+    """Daily: build the month's workbook when its day has come (once per month)."""
+    from .models import Entrega
+
+    mes = mes_a_entregar()
+    if mes is None or Entrega.objects.filter(mes=mes).exists():
+        return None
+    return generar_entrega.run(mes.isoformat())
+
+
+@shared_task(**TAREA)
+def generar_entrega(mes_iso, usuario_id=None):
+    from django.contrib.auth import get_user_model
+
+    from .reports import generar_entrega as generar
+
+    usuario = get_user_model().objects.get(pk=usuario_id) if usuario_id else usuario_sistema()
+    entrega = generar(date.fromisoformat(mes_iso), usuario)
+    return entrega.pk
+
+
+@shared_task(**TAREA)
+def enviar_entrega(entrega_id):
+    from .reports import enviar_entrega as enviar
+
+    return enviar(entrega_id)
+
+
+@shared_task(**TAREA)
+def enviar_correos():
+    return notificaciones.enviar_pendientes()
+
+
+# --- hooks on the transition path ----------------------------------------------------------
+@receiver(transicion_realizada, dispatch_uid="relojes_redigitacion")
+def programar_escalacion(sender, registro, objeto, **kwargs):
+    """On commit of «anular_para_redigitacion»: schedule the 2-hour check at its deadline."""
+    if registro.transicion != "anular_para_redigitacion" or not objeto.redigitacion_vence_at:
+        return
+    try:
+        escalar_redigitacion.apply_async(args=[objeto.pk], eta=objeto.redigitacion_vence_at)
+    except Exception:  # broker unreachable: the periodic sweep is the backstop
+        log.exception("No se pudo programar la escalación de la solicitud %s", objeto.pk)

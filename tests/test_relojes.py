@@ -1,0 +1,313 @@
+"""The procedure's clocks (4.2, 5.2, 19.2): the working calendar, the same-day sweep, the
+warning one hour before, the 2-hour re-digitation and its escalation — with time travel."""
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+from django.core import mail
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from anulaciones import tasks
+from anulaciones import transitions as T
+from anulaciones.models import Feriado, Notificacion, RegistroAuditoria, ServicioIngenieria, Solicitud
+
+pytestmark = pytest.mark.django_db
+LP = ZoneInfo("America/La_Paz")
+
+
+def local(*args):
+    return datetime(*args, tzinfo=LP)
+
+
+@pytest.fixture
+def calendario(settings):
+    """Cut-off 18:00, Monday to Friday."""
+    settings.ANULACIONES_CORTE = "18:00:00"
+    settings.ANULACIONES_DIAS_HABILES = [0, 1, 2, 3, 4]
+    settings.ANULACIONES_FERIADOS = []
+    settings.ANULACIONES_AVISO_MINUTOS = 60
+    return settings
+
+
+def abrir_si(esc, cuando, destinatario="ASESOR"):
+    with time_machine.travel(cuando, tick=False):
+        return esc.servicio("abierto", destinatario=destinatario)
+
+
+def barrer(cuando, capturar):
+    with time_machine.travel(cuando, tick=False), capturar(execute=True):
+        return tasks.barrer()
+
+
+# --- the calendar: vence_at stored when the SI is opened -------------------------------------
+@pytest.mark.parametrize("abierto, vence", [
+    (local(2026, 11, 25, 9, 0), local(2026, 11, 25, 18, 0)),          # Wednesday morning: same day
+    (local(2026, 11, 25, 17, 59, 59), local(2026, 11, 25, 18, 0)),    # just before the cut-off
+    (local(2026, 11, 25, 18, 0, 0), local(2026, 11, 25, 18, 0)),      # at the cut-off: still today
+    (local(2026, 11, 25, 18, 0, 1), local(2026, 11, 26, 18, 0)),      # after it: next working day
+    (local(2026, 11, 27, 19, 30), local(2026, 11, 30, 18, 0)),        # Friday evening -> Monday
+    (local(2026, 11, 28, 10, 0), local(2026, 11, 30, 18, 0)),         # Saturday -> Monday
+])
+def test_vence_at_sigue_el_calendario(esc, calendario, abierto, vence):
+    si = abrir_si(esc, abierto)
+    assert si.vence_at == vence
+
+
+def test_feriado_del_admin_y_de_settings_se_saltan(esc, calendario):
+    Feriado.objects.create(fecha="2026-11-26", nombre="Feriado de prueba")
+    calendario.ANULACIONES_FERIADOS = ["2026-11-27"]
+    si = abrir_si(esc, local(2026, 11, 25, 20, 0))  # Wed after the cut-off; Thu and Fri are holidays
+    assert si.vence_at == local(2026, 11, 30, 18, 0)
+
+
+def test_corte_por_defecto_fin_del_dia_en_la_paz(esc, settings):
+    si = abrir_si(esc, local(2026, 11, 25, 23, 30))
+    assert si.vence_at == local(2026, 11, 25, 23, 59, 59)
+
+
+# --- same-day closure: the sweep ---------------------------------------------------------------
+def test_barrido_vence_al_pasar_el_corte_y_audita_como_sistema(esc, u, calendario,
+                                                               django_capture_on_commit_callbacks):
+    u.asesor.email = "asesor@example.com"
+    u.asesor.save()
+    si = abrir_si(esc, local(2026, 11, 25, 9, 0))
+    assert barrer(local(2026, 11, 25, 17, 59, 59), django_capture_on_commit_callbacks)["vencidos"] == 0
+    si.refresh_from_db()
+    assert si.estado == "abierto"
+
+    assert barrer(local(2026, 11, 25, 18, 0, 1), django_capture_on_commit_callbacks)["vencidos"] == 1
+    si.refresh_from_db()
+    assert si.estado == "vencido"
+    assert si.version == 1
+    fila = RegistroAuditoria.de_objeto(si).last()
+    assert (fila.transicion, fila.estado_origen, fila.estado_destino, fila.usuario, fila.rol, fila.paso) == (
+        "vencer", "abierto", "vencido", u.sistema, "SISTEMA", "5.2")
+    assert fila.caso_id == si.solicitud.caso_id
+    # notified: the destinatario (the SI's asesor) and Gestión de Red, in the app and by e-mail
+    assert Notificacion.objects.filter(usuario=u.asesor, tipo="vencido", clave=f"servicio:{si.pk}").count() == 1
+    assert Notificacion.objects.filter(usuario=u.gestion_red, tipo="vencido").count() == 1
+    # (the first sweep, one second before the cut-off, had sent the 1-hour warning)
+    assert [m.to for m in mail.outbox] == [["asesor@example.com"]] * 2
+    assert "vence a las 18:00" in mail.outbox[0].subject and "vencido" in mail.outbox[1].subject
+
+    # twice: nothing changes the second time
+    antes = (RegistroAuditoria.objects.count(), Notificacion.objects.count(), len(mail.outbox))
+    assert barrer(local(2026, 11, 25, 18, 5), django_capture_on_commit_callbacks)["vencidos"] == 0
+    si.refresh_from_db()
+    assert si.version == 1
+    assert (RegistroAuditoria.objects.count(), Notificacion.objects.count(), len(mail.outbox)) == antes
+
+
+def test_barrido_notifica_al_rol_destinatario(esc, u, calendario, django_capture_on_commit_callbacks):
+    si = abrir_si(esc, local(2026, 11, 25, 9, 0), destinatario="MONITORA")
+    barrer(local(2026, 11, 26, 8, 0), django_capture_on_commit_callbacks)
+    assert Notificacion.objects.filter(usuario=u.monitora, clave=f"servicio:{si.pk}").exists()
+    assert not Notificacion.objects.filter(usuario=u.asesor).exists()
+
+
+def test_notificaciones_solo_despues_del_commit(esc, u, calendario, django_capture_on_commit_callbacks):
+    abrir_si(esc, local(2026, 11, 25, 9, 0))
+    with time_machine.travel(local(2026, 11, 26, 8, 0), tick=False):
+        with django_capture_on_commit_callbacks(execute=False) as pendientes:
+            tasks.barrer()
+        assert ServicioIngenieria.objects.get().estado == "vencido"
+        assert Notificacion.objects.count() == 0  # nothing written before the commit
+        with django_capture_on_commit_callbacks(execute=True):
+            for callback in pendientes:
+                callback()
+    assert Notificacion.objects.filter(usuario=u.asesor).count() == 1
+
+
+def _muchos_vencidos(esc, u, n):
+    """n open SIs on one Solicitud, opened through the transition path, all due."""
+    s = esc.solicitud("observada")
+    with time_machine.travel(local(2026, 11, 25, 9, 0), tick=False):
+        for _ in range(n):
+            T.abrir_servicio(s, u.gestion_red, tipo="impedimento", destinatario="GESTION_RED",
+                             requerido="OT no cerrada por Operaciones")
+
+
+def _consultas_barrido(esc, u, n, capturar, cuando):
+    _muchos_vencidos(esc, u, n)
+    with time_machine.travel(cuando, tick=False), CaptureQueriesContext(connection) as q:
+        with capturar(execute=True):
+            assert tasks.barrer()["vencidos"] == n
+    assert ServicioIngenieria.objects.filter(estado="vencido").count() >= n
+    sqls = [c["sql"] for c in q.captured_queries]
+    if connection.vendor == "sqlite":
+        # Django splits bulk INSERTs into batches of 999 parameters on SQLite only.
+        sqls = [s for s in sqls if not s.startswith("INSERT")]
+    return len(sqls)
+
+
+def test_barrido_consultas_constantes_10_y_1000(esc, u, calendario, django_capture_on_commit_callbacks):
+    diez = _consultas_barrido(esc, u, 10, django_capture_on_commit_callbacks, local(2026, 11, 26, 8, 0))
+    mil = _consultas_barrido(esc, u, 1000, django_capture_on_commit_callbacks, local(2026, 11, 27, 8, 0))
+    assert diez == mil
+    assert RegistroAuditoria.objects.filter(transicion="vencer").count() == 1010
+    # Gestión de Red gets one notice per sweep, each destinatario one per SI
+    assert Notificacion.objects.filter(usuario=u.gestion_red).count() == 1010 + 2
+
+
+def test_barrido_interrumpido_se_completa_sin_duplicar(esc, u, calendario, monkeypatch,
+                                                       django_capture_on_commit_callbacks):
+    """A worker killed after the UPDATE but before the commit leaves nothing done; the rerun
+    (the redelivered message) does it once."""
+    _muchos_vencidos(esc, u, 5)
+    original = RegistroAuditoria.objects.bulk_create
+
+    def muere(*a, **k):
+        raise SystemExit("worker killed")
+
+    monkeypatch.setattr(RegistroAuditoria.objects, "bulk_create", muere)
+    with time_machine.travel(local(2026, 11, 26, 8, 0), tick=False), pytest.raises(SystemExit):
+        tasks.barrer_plazos.run()
+    assert ServicioIngenieria.objects.filter(estado="vencido").count() == 0
+    monkeypatch.setattr(RegistroAuditoria.objects, "bulk_create", original)
+    for _ in range(2):
+        with time_machine.travel(local(2026, 11, 26, 8, 1), tick=False), \
+                django_capture_on_commit_callbacks(execute=True):
+            tasks.barrer_plazos.run()
+    assert ServicioIngenieria.objects.filter(estado="vencido").count() == 5
+    assert RegistroAuditoria.objects.filter(transicion="vencer").count() == 5
+
+
+def test_aplicar_en_bloque_exige_el_rol_y_rechaza_transiciones_con_efectos(esc, u):
+    si = esc.servicio("abierto")
+    with pytest.raises(T.SinPermiso):
+        T.aplicar_en_bloque(ServicioIngenieria.objects.select_related("solicitud"), "vencer", u.gestion_red)
+    si.refresh_from_db()
+    assert si.estado == "abierto"
+    with pytest.raises(T.DatosInvalidos):  # needs data: only aplicar() takes it
+        T.aplicar_en_bloque(ServicioIngenieria.objects.all(), "atender", u.asesor)
+    s = esc.solicitud("registrada")
+    with pytest.raises(AssertionError):  # has effects (the OT, the SIs)
+        T.aplicar_en_bloque(Solicitud.objects.filter(pk=s.pk), "asignar_instalacion", u.gestion_red)
+    s.refresh_from_db()
+    assert s.estado == "registrada"
+
+
+# --- the warning one hour before -------------------------------------------------------------
+def test_aviso_una_hora_antes_una_sola_vez(esc, u, calendario, django_capture_on_commit_callbacks):
+    si = abrir_si(esc, local(2026, 11, 25, 9, 0))
+    assert barrer(local(2026, 11, 25, 16, 59), django_capture_on_commit_callbacks)["avisos"] == 0
+    assert barrer(local(2026, 11, 25, 17, 0), django_capture_on_commit_callbacks)["avisos"] == 1
+    assert barrer(local(2026, 11, 25, 17, 30), django_capture_on_commit_callbacks)["avisos"] == 0
+    si.refresh_from_db()
+    assert si.aviso_enviado_at == local(2026, 11, 25, 17, 0)
+    assert si.estado == "abierto" and si.version == 0  # a warning is not a transition
+    avisos = Notificacion.objects.filter(tipo="aviso")
+    assert [(n.usuario, n.clave) for n in avisos] == [(u.asesor, f"servicio:{si.pk}")]
+
+
+def test_aviso_no_se_envia_si_ya_fue_atendido(esc, u, calendario, django_capture_on_commit_callbacks):
+    si = abrir_si(esc, local(2026, 11, 25, 9, 0))
+    with time_machine.travel(local(2026, 11, 25, 16, 0), tick=False):
+        T.aplicar(si, "atender", u.asesor, respuesta="Referencia corregida")
+    assert barrer(local(2026, 11, 25, 17, 30), django_capture_on_commit_callbacks) == {
+        "vencidos": 0, "avisos": 0, "redigitaciones": 0}
+
+
+# --- re-digitation within 2 hours (19.2) -------------------------------------------------------
+def pendiente(esc, u, cuando):
+    with time_machine.travel(cuando, tick=False):
+        return esc.solicitud("pendiente_redigitacion")
+
+
+def test_redigitacion_vence_dos_horas_despues(esc, u, calendario):
+    s = pendiente(esc, u, local(2026, 11, 25, 10, 0))
+    assert s.redigitacion_vence_at == local(2026, 11, 25, 12, 0)
+    si = s.servicios.get(tipo="redigitacion")
+    assert si.vence_at == local(2026, 11, 25, 12, 0)
+
+
+def test_redigitacion_a_tiempo_no_escala(esc, u, calendario, django_capture_on_commit_callbacks):
+    s = pendiente(esc, u, local(2026, 11, 25, 10, 0))
+    with time_machine.travel(local(2026, 11, 25, 11, 59), tick=False):
+        T.aplicar(s, "registrar_redigitacion", u.asesor, nueva=esc.datos_nueva(s))
+    assert barrer(local(2026, 11, 25, 12, 1), django_capture_on_commit_callbacks)["redigitaciones"] == 0
+    s.refresh_from_db()
+    assert (s.estado, s.redigitacion_tardia, s.redigitacion_escalada_at) == ("redigitada", False, None)
+    assert not Notificacion.objects.filter(tipo="redigitacion_tardia").exists()
+
+
+def test_redigitacion_fuera_de_plazo_escala_al_team_leader(esc, u, calendario,
+                                                          django_capture_on_commit_callbacks):
+    u.team_leader.email = "tl@example.com"
+    u.team_leader.save()
+    s = pendiente(esc, u, local(2026, 11, 25, 10, 0))
+    # the task scheduled for the deadline, run early (a clock skew), does nothing
+    with time_machine.travel(local(2026, 11, 25, 11, 59), tick=False):
+        assert tasks.escalar_redigitacion.run(s.pk) == []
+    # at the deadline + 1 s: flagged late, escalated once to the asesor's Team Leader
+    for _ in range(2):
+        with time_machine.travel(local(2026, 11, 25, 12, 0, 1), tick=False), \
+                django_capture_on_commit_callbacks(execute=True):
+            tasks.escalar_redigitacion.run(s.pk)
+    s.refresh_from_db()
+    assert s.redigitacion_tardia is True
+    assert s.redigitacion_escalada_at == local(2026, 11, 25, 12, 0, 1)
+    assert s.estado == "pendiente_redigitacion"
+    n = Notificacion.objects.get(tipo="redigitacion_tardia")
+    assert (n.usuario, n.clave) == (u.team_leader, f"solicitud:{s.pk}")
+    assert [m.to for m in mail.outbox if "Re-digitación" in m.subject] == [["tl@example.com"]]
+    # the periodic sweep (backstop) finds nothing more to do
+    assert barrer(local(2026, 11, 25, 12, 5), django_capture_on_commit_callbacks)["redigitaciones"] == 0
+    # re-digitation registered after the deadline stays marked late
+    with time_machine.travel(local(2026, 11, 25, 12, 30), tick=False):
+        T.aplicar(s, "registrar_redigitacion", u.asesor, nueva=esc.datos_nueva(s))
+    s.refresh_from_db()
+    assert (s.estado, s.redigitacion_tardia) == ("redigitada", True)
+
+
+def test_barrido_es_el_respaldo_de_la_escalacion(esc, u, calendario, django_capture_on_commit_callbacks):
+    s = pendiente(esc, u, local(2026, 11, 25, 10, 0))
+    resultado = barrer(local(2026, 11, 25, 12, 10), django_capture_on_commit_callbacks)
+    assert resultado["redigitaciones"] == 1
+    s.refresh_from_db()
+    assert s.redigitacion_tardia and s.redigitacion_escalada_at == local(2026, 11, 25, 12, 10)
+    assert Notificacion.objects.filter(usuario=u.team_leader, tipo="redigitacion_tardia").count() == 1
+
+
+def test_anular_para_redigitacion_programa_la_escalacion(esc, u, calendario, monkeypatch,
+                                                         django_capture_on_commit_callbacks):
+    programadas = []
+    monkeypatch.setattr(tasks.escalar_redigitacion, "apply_async",
+                        lambda args, eta: programadas.append((args, eta)))
+    with django_capture_on_commit_callbacks(execute=True):
+        s = pendiente(esc, u, local(2026, 11, 25, 10, 0))
+    assert programadas == [([s.pk], local(2026, 11, 25, 12, 0))]
+
+
+# --- the month's workbook day ------------------------------------------------------------------
+@pytest.mark.parametrize("hoy, mes", [
+    ("2026-11-27", None), ("2026-11-28", "2026-11-01"), ("2026-11-30", "2026-11-01"),
+    ("2026-12-01", None), ("2026-02-26", "2026-02-01"), ("2026-02-25", None),
+])
+def test_dia_de_la_entrega_mensual(settings, hoy, mes):
+    from datetime import date
+
+    settings.ANULACIONES_ENTREGA_DIAS_ANTES = 2
+    res = tasks.mes_a_entregar(date.fromisoformat(hoy))
+    assert (res.isoformat() if res else None) == mes
+
+
+# --- notifications page and unread count -------------------------------------------------------
+def test_pagina_de_notificaciones_y_contador(client, esc, u, calendario, django_capture_on_commit_callbacks):
+    abrir_si(esc, local(2026, 11, 25, 9, 0))
+    barrer(local(2026, 11, 26, 8, 0), django_capture_on_commit_callbacks)
+    client.force_login(u.asesor)
+    r = client.get("/notificaciones/")
+    assert r.status_code == 200
+    assert r.context["notificaciones_no_leidas"] == 1
+    assert "vencido" in r.content.decode()
+    n = Notificacion.objects.get(usuario=u.asesor)
+    otro = Notificacion.objects.get(usuario=u.gestion_red)
+    client.post("/notificaciones/leer/", {"id": otro.pk})  # someone else's: untouched
+    otro.refresh_from_db()
+    assert otro.leida_at is None
+    r = client.post("/notificaciones/leer/", {"id": n.pk})
+    assert r.status_code == 302
+    assert client.get("/notificaciones/").context["notificaciones_no_leidas"] == 0
