@@ -221,3 +221,15 @@ def test_observacion_de_forma_no_lleva_a_anulacion_y_se_digita_tras_ejecutar(u, 
     ultima = RegistroAuditoria.de_objeto(s).last()
     assert (ultima.transicion, ultima.paso, ultima.estado_origen, ultima.estado_destino) == (
         "modificar_forma", "19.1", "instalada", "instalada")
+
+
+def test_anular_la_ot_anula_la_solicitud_y_cierra_sus_si_abiertos(esc, u):
+    si = esc.servicio("abierto")
+    s = si.solicitud
+    T.aplicar(s.orden, "coordinar_anulacion", u.coc, motivo="Sin factibilidad técnica")
+    s.refresh_from_db()
+    si.refresh_from_db()
+    assert s.estado == "anulada" and s.orden.estado == "anulada"
+    assert si.estado == "cerrado_sin_atencion" and si.cerrado_por == u.coc
+    assert [r.transicion for r in RegistroAuditoria.objects.de_caso(s.caso_id)][-3:] == [
+        "coordinar_anulacion", "anular", "cerrar_sin_atencion"]
