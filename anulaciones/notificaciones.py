@@ -28,6 +28,7 @@ class Aviso:
     titulo: str
     texto: str = ""
     url: str = ""
+    correo: bool = True  # False: the e-mail goes another way (the workbook with its attachment)
 
 
 def notificar(avisos):
@@ -38,10 +39,15 @@ def notificar(avisos):
 
 
 def _escribir(avisos):
+    from django.utils import timezone
+
+    ahora = timezone.now()
     Notificacion.objects.bulk_create(
         [Notificacion(usuario_id=a.usuario_id, tipo=a.tipo, clave=a.clave, titulo=a.titulo[:200], texto=a.texto,
-                      url=a.url) for a in avisos],
+                      url=a.url, correo_enviado_at=None if a.correo else ahora) for a in avisos],
         ignore_conflicts=True)
+    if not any(a.correo for a in avisos):
+        return
     from .tasks import enviar_correos
 
     try:

@@ -64,7 +64,7 @@ def _al_confirmar(entrega_id, mes):
     notificar([
         Aviso(uid, Notificacion.Tipo.ENTREGA, f"entrega:{mes:%Y-%m}",
               f"Planilla de zonificaciones de {mes:%m/%Y} disponible",
-              "La planilla del mes está lista para descargar.", "/entregas/")
+              "La planilla del mes está lista para descargar.", "/entregas/", correo=False)
         for uid in usuarios_con_rol(Rol.FACTURACION)[Rol.FACTURACION]])
     tarea.delay(entrega_id)
 

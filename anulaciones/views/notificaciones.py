@@ -1,0 +1,33 @@
+"""The user's notifications (deadlines, escalations, deliveries) and marking them read."""
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
+
+from ..models import Notificacion
+
+
+@login_required
+def notificaciones(request):
+    qs = Notificacion.objects.filter(usuario=request.user)
+    if request.GET.get("no_leidas"):
+        qs = qs.filter(leida_at__isnull=True)
+    pagina = Paginator(qs.order_by("-creado_at", "-pk"), 50).get_page(request.GET.get("page"))
+    return render(request, "notificaciones/lista.html", {"pagina": pagina,
+                                                         "solo_no_leidas": bool(request.GET.get("no_leidas"))})
+
+
+@login_required
+@require_POST
+def notificaciones_leer(request):
+    """Mark one (``id``) or all of the user's notifications read; then go to ``next``."""
+    qs = Notificacion.objects.filter(usuario=request.user, leida_at__isnull=True)
+    if request.POST.get("id"):
+        qs = qs.filter(pk=request.POST["id"])
+    qs.update(leida_at=timezone.now())
+    siguiente = request.POST.get("next") or ""
+    if siguiente and url_has_allowed_host_and_scheme(siguiente, {request.get_host()}, request.is_secure()):
+        return redirect(siguiente)
+    return redirect("notificaciones")
