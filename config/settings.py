@@ -97,6 +97,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "anulaciones.views.contexto.navegacion",
+                "anulaciones.context_processors.notificaciones",
             ],
         },
     },
@@ -160,7 +161,25 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = TIME_ZONE
-CELERY_BEAT_SCHEDULE = {}
+if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    # A task scheduled with an ETA (the 2-hour re-digitation check) waits unacknowledged in
+    # the worker; Redis redelivers it after the visibility timeout, so keep that longer than
+    # the longest ETA (duplicates would be harmless: the tasks are idempotent).
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", str(6 * 3600)))}
+# Tests send tasks eagerly (in process) unless told otherwise; the worker integration test
+# starts a real worker with CELERY_TASK_ALWAYS_EAGER=0.
+CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", bool(os.environ.get("PYTEST_VERSION")))
+CELERY_BEAT_SCHEDULE = {
+    # 4.2/5.2 and 19.2: SIs past their cut-off become vencido, warnings, late re-digitations.
+    "barrer-plazos": {"task": "anulaciones.tasks.barrer_plazos",
+                      "schedule": float(os.environ.get("ANULACIONES_BARRIDO_SEGUNDOS", "60"))},
+    # 21.1: the month's zonification workbook, on its day (checked hourly; built once a month).
+    "entrega-mensual": {"task": "anulaciones.tasks.entrega_mensual",
+                        "schedule": float(os.environ.get("ANULACIONES_ENTREGA_REVISION_SEGUNDOS", "3600"))},
+    # E-mail of the notifications not mailed yet (normally sent at once; this is the backstop).
+    "enviar-correos": {"task": "anulaciones.tasks.enviar_correos", "schedule": 300.0},
+}
 
 # --- The procedure ----------------------------------------------------------------------
 # Working calendar for the same-day deadline (4.2, 5.2).
@@ -169,6 +188,11 @@ ANULACIONES_DIAS_HABILES = [int(d) for d in env_list("ANULACIONES_DIAS_HABILES",
 ANULACIONES_FERIADOS = env_list("ANULACIONES_FERIADOS", "")  # YYYY-MM-DD, plus those in the admin
 ANULACIONES_REDIGITACION_HORAS = float(os.environ.get("ANULACIONES_REDIGITACION_HORAS", "2"))
 ANULACIONES_UMBRAL_INDICADOR = float(os.environ.get("ANULACIONES_UMBRAL_INDICADOR", "95"))
+# Warn the SI's destinatario this many minutes before its deadline (once).
+ANULACIONES_AVISO_MINUTOS = int(os.environ.get("ANULACIONES_AVISO_MINUTOS", "60"))
+# The month's workbook for Div. Facturación (21.1) is built from this many days before the
+# month's last day (0 = on the last day).
+ANULACIONES_ENTREGA_DIAS_ANTES = int(os.environ.get("ANULACIONES_ENTREGA_DIAS_ANTES", "2"))
 # Tablero de Control (5.1): seconds between its automatic refreshes, rows per page.
 ANULACIONES_TABLERO_REFRESCO = float(os.environ.get("ANULACIONES_TABLERO_REFRESCO", "30"))
 ANULACIONES_TABLERO_POR_PAGINA = int(os.environ.get("ANULACIONES_TABLERO_POR_PAGINA", "25"))
