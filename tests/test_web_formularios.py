@@ -350,3 +350,19 @@ def test_asesor_no_ve_casos_ajenos(esc, u, client, crear_usuario):
     client.force_login(otra)
     assert client.get(reverse("solicitud", args=[s.pk])).status_code == 404
     assert s.numero_smartflex not in client.get(reverse("solicitudes")).content.decode()
+
+
+def test_formulario_abierto_antes_de_un_cambio_ajeno(esc, u, client):
+    """The form carries the version seen on the case page: a change by someone else in between
+    is reported, not overwritten."""
+    s = esc.solicitud("registrada")
+    client.force_login(u.gestion_red)
+    pagina = client.get(reverse("solicitud", args=[s.pk])).content.decode()
+    enlace = f'{url_t(s, "anular")}?version={s.version}'
+    assert enlace in pagina
+    r = client.get(enlace)
+    assert r.context["version"] == s.version
+    T.aplicar(s, "observar", u.coc, causa="calle", detalle="El COC observó mientras tanto")
+    r = client.post(url_t(s, "anular"), {"motivo": "Cliente desiste", "version": r.context["version"]}, follow=True)
+    assert "fue modificado" in r.content.decode()
+    assert estado(s) == "observada"

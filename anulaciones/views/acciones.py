@@ -23,8 +23,9 @@ def prohibido(request, mensaje, status=403):
 
 
 def _version(request):
+    """The version of the object the user saw (hidden field; on GET, carried by the button's link)."""
     try:
-        return int(request.POST["version"])
+        return int((request.POST if request.method == "POST" else request.GET)["version"])
     except (KeyError, ValueError):
         return None
 
@@ -94,7 +95,7 @@ def transicion(request, modelo, pk, nombre):
         form = _crear_form(clase, None, obj, request.user) if clase else None
     return render(request, "acciones/transicion.html", {
         "obj": obj, "form": form, "etiqueta": etiqueta, "paso": transitions.paso_de(t, t.permission.rol_para(obj, request.user)),
-        "version": _version(request) if request.method == "POST" else obj.version,
+        "version": obj.version if _version(request) is None else _version(request),
         "volver": volver, "peligro": nombre in {"anular", "ratificar_anulacion", "coordinar_anulacion",
                                                 "anular_para_redigitacion"},
         "duplicada": getattr(form, "duplicada", None),
