@@ -11,6 +11,15 @@ from .models import ServicioIngenieria
 ACCIONES_TABLERO = ("asignar_instalacion", "anular")  # the 5.2 decision
 
 
+# Short names of the SI's destinatario roles, for a readable column.
+DESTINATARIO_CORTO = {"ASESOR": "Asesor", "MONITORA": "Monitora", "TEAM_LEADER": "Team Leader",
+                      "GESTION_RED": "Gestión de Red", "COC": "COC"}
+
+
+def destinatario(si):
+    return DESTINATARIO_CORTO.get(si.destinatario) or si.get_destinatario_display()
+
+
 def url_caso(solicitud_id):
     return f"/casos/{solicitud_id}/"
 
@@ -125,6 +134,9 @@ class TableroTable(tables.Table):
     def render_asesor(self, value):
         return nombre_usuario(value)
 
+    def render_destinatario(self, record):
+        return destinatario(record)
+
     def render_observacion(self, record):
         return texto_observacion(record)
 
@@ -143,7 +155,7 @@ COLUMNAS_EXPORTACION = ("Solicitud", "Tipo", "Destinatario", "Zona", "Asesor", "
 def fila_exportacion(si, ahora):
     """One export row (datetimes local and naive, as a spreadsheet wants them)."""
     return (
-        si.solicitud.numero_smartflex, si.get_tipo_display(), si.get_destinatario_display(),
+        si.solicitud.numero_smartflex, si.get_tipo_display(), destinatario(si),
         si.solicitud.zona.nombre, nombre_usuario(si.asesor), texto_observacion(si),
         local(si.creado_at).replace(tzinfo=None), local(si.vence_at).replace(tzinfo=None),
         tiempo_restante(si.vence_at, ahora), si.get_estado_display(),

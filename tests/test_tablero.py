@@ -254,7 +254,7 @@ def test_exportaciones_iguales_a_las_filas_filtradas(gr, esc, u, settings):
     filas = list(csv.reader(io.StringIO(texto)))
     assert filas[0][:3] == ["Solicitud", "Tipo", "Destinatario"]
     assert [f[0] for f in filas[1:]] == pagina
-    assert filas[1][1:3] == ["Corrección", Rol.ASESOR.label] and filas[1][3] == "Zona Norte"
+    assert filas[1][1:3] == ["Corrección", "Asesor"] and filas[1][3] == "Zona Norte"
 
     r = gr.get(f"/tablero/export.xlsx?{consulta}")
     assert r.status_code == 200 and "attachment" in r["Content-Disposition"]
