@@ -221,6 +221,14 @@ def test_paginacion_sin_repetir_ni_perder_filas(gr, esc, settings):
     assert "page=3" in html and "sort=-numero" in html  # links keep the sort
 
 
+def test_pagina_que_ya_no_existe_muestra_la_ultima(gr, esc, settings):
+    # A refresh of page 3 after rows left the Tablero must not fail.
+    settings.ANULACIONES_TABLERO_POR_PAGINA = 2
+    sis = [esc.servicio() for _ in range(3)]
+    assert numeros(gr.get("/tablero/?page=9")) == [sis[2].solicitud.numero_smartflex]
+    assert gr.get("/tablero/?page=abc").status_code == 200
+
+
 # --- htmx refresh ------------------------------------------------------------------------
 def test_refresco_htmx_devuelve_la_tabla_con_la_misma_consulta(gr, esc, settings):
     settings.ANULACIONES_TABLERO_REFRESCO = 30
