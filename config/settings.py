@@ -68,6 +68,10 @@ INSTALLED_APPS = [
     "django_tables2",
     "django_filters",
     "django_htmx",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "anulaciones",
 ]
 
@@ -196,6 +200,38 @@ ANULACIONES_ENTREGA_DIAS_ANTES = int(os.environ.get("ANULACIONES_ENTREGA_DIAS_AN
 # Tablero de Control (5.1): seconds between its automatic refreshes, rows per page.
 ANULACIONES_TABLERO_REFRESCO = float(os.environ.get("ANULACIONES_TABLERO_REFRESCO", "30"))
 ANULACIONES_TABLERO_POR_PAGINA = int(os.environ.get("ANULACIONES_TABLERO_POR_PAGINA", "25"))
+
+# --- REST API (/api/v1/) and the Smartflex import ------------------------------------------
+# Token auth for machine clients (tokens from the admin or `manage.py crear_token USER`), session
+# auth for the browser. Domain errors become 400/403/404/409 in one exception handler.
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_PAGINATION_CLASS": "anulaciones.api.paginacion.Paginacion",
+    "EXCEPTION_HANDLER": "anulaciones.api.errores.manejar_excepcion",
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer",
+                                 "rest_framework.renderers.BrowsableAPIRenderer"],
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Anulaciones COM-DSC-P10 API",
+    "DESCRIPTION": "Solicitudes, órdenes de trabajo, servicios de ingeniería, zonificaciones, sus "
+                   "transiciones y el indicador (III.2).",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",  # served from the installed drf-spectacular-sidecar, no CDN
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {"SolicitudTipoEnum": "anulaciones.models.Solicitud.Tipo",
+                            "ServicioTipoEnum": "anulaciones.models.ServicioIngenieria.Tipo"},
+}
+ANULACIONES_IMPORTACION_LOTE = int(os.environ.get("ANULACIONES_IMPORTACION_LOTE", "1000"))
 
 LOGGING = {
     "version": 1,

@@ -1,0 +1,217 @@
+"""Representations (read) and inputs (creation, each transition's body).
+
+The body of each transition is generated from the signature of its method on the machine
+(``transitions.transiciones(Model)``): one field per parameter, required when it has no
+default, typed by its name (``CAMPOS``). Unknown keys are refused with a message per field.
+"""
+import inspect
+
+from django.contrib.auth import get_user_model
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from .. import transitions
+from ..models import Observacion, OrdenDeTrabajo, ServicioIngenieria, Solicitud, Zona, Zonificacion
+from ..roles import Rol
+
+User = get_user_model()
+MAX_ENTERO = 2**31 - 1
+
+
+# --- output ----------------------------------------------------------------------------------
+class TransicionDisponibleSerializer(serializers.Serializer):
+    nombre = serializers.CharField()
+    etiqueta = serializers.CharField()
+    url = serializers.CharField()
+
+
+class ErrorSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+    errores = serializers.DictField(child=serializers.JSONField(), help_text="Un mensaje por campo.")
+
+
+class MaquinaSerializer(serializers.ModelSerializer):
+    """Common ground: state with its label, version (send it back to detect conflicts) and the
+    transitions the caller may take now."""
+
+    estado_display = serializers.CharField(source="get_estado_display", read_only=True)
+    transiciones_disponibles = serializers.SerializerMethodField()
+    RECURSO = ""
+
+    @extend_schema_field(TransicionDisponibleSerializer(many=True))
+    def get_transiciones_disponibles(self, obj):
+        request = self.context.get("request")
+        if request is None:
+            return []
+        base = f"/api/v1/{self.RECURSO}/{obj.pk}/"
+        return [{"nombre": n, "etiqueta": e, "url": f"{base}{n}/"}
+                for n, e in transitions.disponibles(obj, request.user)]
+
+
+class SolicitudSerializer(MaquinaSerializer):
+    RECURSO = "solicitudes"
+    zona = serializers.SlugRelatedField(slug_field="codigo", read_only=True)
+    zona_nombre = serializers.CharField(source="zona.nombre", read_only=True)
+    asesor = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    orden = serializers.SerializerMethodField()
+    numero_ot = serializers.SerializerMethodField()
+    reemplazada_por = serializers.PrimaryKeyRelatedField(read_only=True)
+
+    class Meta:
+        model = Solicitud
+        fields = ["id", "numero_smartflex", "tipo", "estado", "estado_display", "version", "cliente_nombre",
+                  "cliente_documento", "cliente_telefono", "calle", "numero_puerta", "zona", "zona_nombre",
+                  "referencias", "caja_nap", "plan", "vendedor", "asesor", "observaciones",
+                  "modificacion_pendiente", "motivo_anulacion", "caso", "reemplazada_por", "orden", "numero_ot",
+                  "redigitacion_vence_at", "redigitacion_tardia", "creado_at", "actualizado_at",
+                  "transiciones_disponibles"]
+        read_only_fields = fields
+
+    @extend_schema_field(OpenApiTypes.INT)
+    def get_orden(self, obj):
+        orden = getattr(obj, "orden", None)
+        return orden.pk if orden else None
+
+    @extend_schema_field(OpenApiTypes.STR)
+    def get_numero_ot(self, obj):
+        orden = getattr(obj, "orden", None)
+        return orden.numero if orden else None
+
+
+class OrdenSerializer(MaquinaSerializer):
+    RECURSO = "ordenes"
+    zona = serializers.SlugRelatedField(slug_field="codigo", read_only=True)
+    numero_smartflex = serializers.CharField(source="solicitud.numero_smartflex", read_only=True)
+    tecnico = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = OrdenDeTrabajo
+        fields = ["id", "numero", "estado", "estado_display", "version", "solicitud", "numero_smartflex", "zona",
+                  "tecnico", "datos_comerciales", "datos_tecnicos", "equipos", "observacion_campo",
+                  "solicitudes_adicionales", "propuesta", "motivo_anulacion", "ejecutada_at", "creado_at",
+                  "actualizado_at", "transiciones_disponibles"]
+        read_only_fields = fields
+
+
+class ServicioSerializer(MaquinaSerializer):
+    RECURSO = "servicios"
+    numero_smartflex = serializers.CharField(source="solicitud.numero_smartflex", read_only=True)
+    asesor = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    vencido = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ServicioIngenieria
+        fields = ["id", "tipo", "estado", "estado_display", "version", "solicitud", "numero_smartflex", "orden",
+                  "destinatario", "requerido", "vendedor", "asesor", "vence_at", "vencido", "cerrado_at",
+                  "respuesta", "fuera_de_plazo", "creado_at", "actualizado_at", "transiciones_disponibles"]
+        read_only_fields = fields
+
+    @extend_schema_field(OpenApiTypes.BOOL)
+    def get_vencido(self, obj):
+        from django.utils import timezone
+
+        return obj.estado in ServicioIngenieria.ABIERTOS and obj.vence_at < timezone.now()
+
+
+class ZonificacionSerializer(MaquinaSerializer):
+    RECURSO = "zonificaciones"
+    zona_anterior = serializers.SlugRelatedField(slug_field="codigo", read_only=True)
+    zona_corregida = serializers.SlugRelatedField(slug_field="codigo", read_only=True)
+    numero_ot = serializers.CharField(source="orden.numero", read_only=True)
+
+    class Meta:
+        model = Zonificacion
+        fields = ["id", "estado", "estado_display", "version", "orden", "numero_ot", "solicitud",
+                  "tipo_correccion", "zona_anterior", "zona_corregida", "calle", "referencia", "caja_nap",
+                  "latitud", "longitud", "digitada_at", "remitida_at", "creado_at", "actualizado_at",
+                  "transiciones_disponibles"]
+        read_only_fields = fields
+
+
+# --- input -----------------------------------------------------------------------------------
+class EstrictoMixin:
+    """Unknown keys are an error (a typo must not be silently ignored)."""
+
+    def to_internal_value(self, data):
+        desconocidos = {}
+        if isinstance(data, dict):
+            desconocidos = {str(k): ["Dato no reconocido."] for k in sorted(map(str, data)) if k not in self.fields}
+        try:
+            valor = super().to_internal_value(data)
+        except serializers.ValidationError as e:
+            if isinstance(e.detail, dict):
+                raise serializers.ValidationError({**e.detail, **desconocidos}) from None
+            raise
+        if desconocidos:
+            raise serializers.ValidationError(desconocidos)
+        return valor
+
+
+class SolicitudNuevaSerializer(EstrictoMixin, serializers.ModelSerializer):
+    """Step 1 data (also the ``nueva`` of a re-digitation)."""
+
+    zona = serializers.SlugRelatedField(slug_field="codigo", queryset=Zona.objects.filter(activa=True),
+                                        help_text="Código de la zona.")
+    asesor = serializers.SlugRelatedField(
+        slug_field="username", queryset=User.objects.filter(groups__name=Rol.ASESOR, is_active=True),
+        required=False, help_text="Usuario del asesor (por defecto, quien registra si es asesor).")
+    numero_ot = serializers.CharField(max_length=30, required=False, help_text="N° de OT (por defecto OT-<N° Smartflex>).")
+
+    class Meta:
+        model = Solicitud
+        fields = ["numero_smartflex", "tipo", "cliente_nombre", "cliente_documento", "cliente_telefono", "calle",
+                  "numero_puerta", "zona", "referencias", "caja_nap", "plan", "vendedor", "asesor", "numero_ot"]
+
+    def validate_numero_ot(self, valor):
+        if OrdenDeTrabajo.objects.filter(numero=valor).exists():
+            raise serializers.ValidationError("Ya existe una orden de trabajo con este número.")
+        return valor
+
+
+def _usuarios_tecnicos():
+    return User.objects.filter(groups__name=Rol.TECNICO, is_active=True)
+
+
+# Field of a transition parameter, by name (the machines' vocabulary).
+CAMPOS = {
+    "causa": lambda **kw: serializers.ChoiceField(choices=Observacion.Causa.choices, **kw),
+    "alcance": lambda **kw: serializers.ChoiceField(choices=Observacion.Alcance.choices, **kw),
+    "subsanable": lambda **kw: serializers.BooleanField(**kw),
+    "destinatario": lambda **kw: serializers.ChoiceField(
+        choices=ServicioIngenieria._meta.get_field("destinatario").choices, **kw),
+    "propuesta": lambda **kw: serializers.ChoiceField(choices=OrdenDeTrabajo.Propuesta.choices, **kw),
+    "tecnico": lambda **kw: serializers.SlugRelatedField(slug_field="username", queryset=_usuarios_tecnicos(),
+                                                         allow_null=True, **kw),
+    "nueva": lambda **kw: SolicitudNuevaSerializer(**kw),
+}
+TEXTOS_LARGOS = 10_000
+
+
+def _campo(parametro):
+    kw = {}
+    if parametro.default is not inspect.Parameter.empty:
+        kw["required"] = False
+    fabrica = CAMPOS.get(parametro.name)
+    if fabrica is not None:
+        return fabrica(**kw)
+    return serializers.CharField(max_length=TEXTOS_LARGOS, allow_blank=True, trim_whitespace=True, **kw)
+
+
+class TransicionBaseSerializer(EstrictoMixin, serializers.Serializer):
+    version = serializers.IntegerField(
+        required=False, min_value=0, max_value=MAX_ENTERO,
+        help_text="La versión que el cliente leyó; si el objeto cambió desde entonces, 409.")
+    nota = serializers.CharField(required=False, allow_blank=True, max_length=2000,
+                                 help_text="Nota para el registro de auditoría.")
+
+
+def serializer_de_transicion(modelo, nombre):
+    """The body of ``POST /api/v1/<resource>/<id>/<nombre>/``, from the method's signature."""
+    metodo = getattr(modelo, nombre).__wrapped__
+    params = list(inspect.signature(metodo).parameters.values())[2:]  # self, ctx
+    atributos = {p.name: _campo(p) for p in params}
+    nombre_clase = "".join(p.capitalize() for p in f"{modelo.__name__}_{nombre}".split("_")) + "Serializer"
+    t = transitions.transiciones(modelo)[nombre]
+    atributos["__doc__"] = f"{t.custom.get('label', nombre)} (paso {transitions.paso_de(t, None)})."
+    return type(nombre_clase, (TransicionBaseSerializer,), atributos)

@@ -1,0 +1,228 @@
+"""Endpoints: read through the models' ``visibles_para`` scopes (out of scope -> 404), write
+through ``transitions`` (crear_solicitud, aplicar). Thin: parse, call one function, represent."""
+from datetime import date
+
+from django.db.models import Prefetch
+from django.shortcuts import get_object_or_404
+from django_fsm import can_proceed
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from .. import transitions
+from ..errors import DatosInvalidos, SinPermiso, TransicionNoPermitida
+from ..models import Observacion, OrdenDeTrabajo, ServicioIngenieria, Solicitud, Zonificacion
+from ..reports import indicador as ind
+from ..roles import Rol, roles_de
+from . import filtros
+from .serializers import (ErrorSerializer, OrdenSerializer, ServicioSerializer, SolicitudNuevaSerializer,
+                          SolicitudSerializer, ZonificacionSerializer, serializer_de_transicion)
+
+ID = "[0-9]{1,18}"  # an id that fits a bigint; anything else is a 404 from the URL resolver
+ERRORES_LECTURA = {400: ErrorSerializer, 401: ErrorSerializer, 403: ErrorSerializer, 404: ErrorSerializer}
+ERRORES_ESCRITURA = {**ERRORES_LECTURA, 409: ErrorSerializer}
+
+
+def _obs_alcance():
+    return Prefetch("observaciones_registradas", queryset=Observacion.objects.only("id", "solicitud_id", "alcance"))
+
+
+# --- querysets: one per resource, scoped by the caller ----------------------------------------
+def solicitudes(user):
+    return (Solicitud.objects.visibles_para(user).select_related("zona", "asesor", "orden")
+            .prefetch_related(_obs_alcance()).order_by("-creado_at", "-pk"))
+
+
+def ordenes(user):
+    return (OrdenDeTrabajo.objects.visibles_para(user).select_related("zona", "tecnico", "solicitud")
+            .order_by("-creado_at", "-pk"))
+
+
+def servicios(user):
+    return (ServicioIngenieria.objects.visibles_para(user).select_related("solicitud", "asesor")
+            .order_by("vence_at", "pk"))
+
+
+def zonificaciones(user):
+    return (Zonificacion.objects.filter(solicitud__in=Solicitud.objects.visibles_para(user).values("pk"))
+            .select_related("orden", "solicitud", "zona_anterior", "zona_corregida").order_by("-creado_at", "-pk"))
+
+
+RECURSOS = {
+    # resource: (model, queryset, representation)
+    "solicitudes": (Solicitud, solicitudes, SolicitudSerializer),
+    "ordenes": (OrdenDeTrabajo, ordenes, OrdenSerializer),
+    "servicios": (ServicioIngenieria, servicios, ServicioSerializer),
+    "zonificaciones": (Zonificacion, zonificaciones, ZonificacionSerializer),
+}
+
+
+class LecturaViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    lookup_value_regex = ID
+    recurso = ""
+
+    def get_queryset(self):
+        return RECURSOS[self.recurso][1](self.request.user)
+
+
+_lectura = extend_schema_view(list=extend_schema(responses={200: None, **ERRORES_LECTURA}),
+                              retrieve=extend_schema(responses={200: None, **ERRORES_LECTURA}))
+
+
+def _con_errores(vista, serializer):
+    return extend_schema_view(list=extend_schema(responses={200: serializer(many=True), **ERRORES_LECTURA}),
+                              retrieve=extend_schema(responses={200: serializer, **ERRORES_LECTURA}))(vista)
+
+
+class SolicitudViewSet(mixins.CreateModelMixin, LecturaViewSet):
+    """Solicitudes de servicio (paso 1) visibles para quien consulta."""
+
+    recurso = "solicitudes"
+    serializer_class = SolicitudSerializer
+    filterset_class = filtros.SolicitudFiltro
+
+    def get_serializer_class(self):
+        return SolicitudNuevaSerializer if self.action == "create" else SolicitudSerializer
+
+    @extend_schema(request=SolicitudNuevaSerializer, responses={201: SolicitudSerializer, **ERRORES_ESCRITURA},
+                   description="Paso 1: registra la solicitud y su OT (generada). Roles: ASESOR (propias), "
+                               "MONITORA, TEAM_LEADER (de su equipo).")
+    def create(self, request, *args, **kwargs):
+        if not roles_de(request.user) & {Rol.ASESOR, Rol.MONITORA, Rol.TEAM_LEADER}:
+            raise SinPermiso("Su rol no permite registrar solicitudes.")
+        entrada = SolicitudNuevaSerializer(data=request.data)
+        entrada.is_valid(raise_exception=True)
+        nueva = transitions.crear_solicitud(request.user, **entrada.validated_data)
+        nueva = solicitudes(request.user).filter(pk=nueva.pk).first() or nueva
+        return Response(SolicitudSerializer(nueva, context={"request": request}).data, status=status.HTTP_201_CREATED)
+
+
+SolicitudViewSet = _con_errores(SolicitudViewSet, SolicitudSerializer)
+
+
+class OrdenViewSet(LecturaViewSet):
+    """Órdenes de trabajo (COZ y Técnico: solo las de su zona)."""
+
+    recurso = "ordenes"
+    serializer_class = OrdenSerializer
+    filterset_class = filtros.OrdenFiltro
+
+
+OrdenViewSet = _con_errores(OrdenViewSet, OrdenSerializer)
+
+
+class ServicioViewSet(LecturaViewSet):
+    """Servicios de Ingeniería (SI) con su plazo ``vence_at``."""
+
+    recurso = "servicios"
+    serializer_class = ServicioSerializer
+    filterset_class = filtros.ServicioFiltro
+
+
+ServicioViewSet = _con_errores(ServicioViewSet, ServicioSerializer)
+
+
+class ZonificacionViewSet(LecturaViewSet):
+    """Zonificaciones (pasos 20-21)."""
+
+    recurso = "zonificaciones"
+    serializer_class = ZonificacionSerializer
+    filterset_class = filtros.ZonificacionFiltro
+
+
+ZonificacionViewSet = _con_errores(ZonificacionViewSet, ZonificacionSerializer)
+
+
+# --- transitions -------------------------------------------------------------------------------
+class TransicionView(APIView):
+    """``POST /api/v1/<resource>/<id>/<transition>/``: one transition through ``transitions.aplicar``."""
+
+    recurso = modelo = nombre = entrada = salida = None
+
+    def post(self, request, pk):
+        modelo, consulta, salida = RECURSOS[self.recurso]
+        obj = get_object_or_404(consulta(request.user), pk=pk)
+        # Same order of checks as the engine (role, then state), before the body is read, so a
+        # caller without the role gets 403 whatever it sent.
+        t = transitions.transiciones(modelo)[self.nombre]
+        if t.permission.rol_para(obj, request.user) is None:
+            raise SinPermiso(f"Su rol no permite «{t.custom.get('label', self.nombre)}» en {obj}.")
+        if not can_proceed(getattr(obj, self.nombre), check_conditions=False):
+            raise TransicionNoPermitida(
+                f"No se puede «{t.custom.get('label', self.nombre)}»: {obj} está «{obj.get_estado_display()}».")
+        entrada = self.entrada(data=request.data)
+        entrada.is_valid(raise_exception=True)
+        datos = dict(entrada.validated_data)
+        version = datos.pop("version", None)
+        nota = datos.pop("nota", "")
+        transitions.aplicar(obj, self.nombre, request.user, nota=nota, version=version, **datos)
+        obj = consulta(request.user).filter(pk=pk).first()
+        if obj is None:  # pragma: no cover - the caller always keeps sight of what it changed
+            return Response({"detail": "Transición realizada.", "errores": {}})
+        return Response(salida(obj, context={"request": request}).data)
+
+
+def vistas_de_transicion():
+    """[(resource, name, view)] for every transition of every machine, each documented in the
+    schema with its own request body."""
+    res = []
+    for recurso, (modelo, _, salida) in RECURSOS.items():
+        for nombre, t in transitions.transiciones(modelo).items():
+            entrada = serializer_de_transicion(modelo, nombre)
+            roles = ", ".join(str(r) for r in getattr(t.permission, "roles", ())) or "destinatario del SI"
+            fuentes = ", ".join(transitions.fuentes(modelo, nombre))
+            descripcion = (f"{t.custom.get('label', nombre)} — paso {transitions.paso_de(t, None)}. "
+                           f"Desde: {fuentes} → {t.target}. Roles: {roles}.")
+            def post(self, request, pk):
+                return TransicionView.post(self, request, pk)
+
+            post = extend_schema(
+                operation_id=f"{recurso}_{nombre}", request=entrada,
+                responses={200: salida, **ERRORES_ESCRITURA}, summary=t.custom.get("label", nombre),
+                description=descripcion, tags=[recurso])(post)
+            clase = type(f"{modelo.__name__}{nombre.title().replace('_', '')}View", (TransicionView,),
+                         {"recurso": recurso, "modelo": modelo, "nombre": nombre, "entrada": entrada,
+                          "salida": salida, "post": post})
+            res.append((recurso, nombre, clase.as_view()))
+    return res
+
+
+# --- indicator -------------------------------------------------------------------------------------
+class IndicadorParametros(serializers.Serializer):
+    desde = serializers.DateField(required=False, input_formats=["%Y-%m-%d"])
+    hasta = serializers.DateField(required=False, input_formats=["%Y-%m-%d"])
+
+    def validate(self, datos):
+        desde, hasta = datos.get("desde"), datos.get("hasta")
+        if bool(desde) != bool(hasta):
+            raise serializers.ValidationError({"hasta" if desde else "desde": "Indique las dos fechas del rango."})
+        if desde and hasta:
+            if desde > hasta:
+                raise serializers.ValidationError({"desde": "«desde» es posterior a «hasta»."})
+            if (hasta - desde).days > 3660:
+                raise serializers.ValidationError({"hasta": "El rango no puede superar diez años."})
+            if desde < date(2000, 1, 1):
+                raise serializers.ValidationError({"desde": "Fecha anterior al año 2000."})
+        return datos
+
+
+class IndicadorView(APIView):
+    """Indicador III.2 = casos probables no anulados × 100 / casos probables, con sus desgloses."""
+
+    ROLES = {Rol.JEFE_DIVISION, Rol.GESTION_RED, Rol.COC}
+
+    @extend_schema(
+        parameters=[OpenApiParameter("desde", OpenApiTypes.DATE, description="AAAA-MM-DD (por defecto: mes actual)"),
+                    OpenApiParameter("hasta", OpenApiTypes.DATE, description="AAAA-MM-DD, inclusive")],
+        responses={200: OpenApiTypes.OBJECT, **ERRORES_LECTURA})
+    def get(self, request):
+        if not roles_de(request.user) & self.ROLES:
+            raise SinPermiso("Solo el Jefe de División, Gestión de Red y el COC ven el indicador.")
+        params = IndicadorParametros(data=request.query_params)
+        if not params.is_valid():
+            raise DatosInvalidos({k: " ".join(map(str, v)) for k, v in params.errors.items()})
+        d = params.validated_data
+        periodo = ind.Periodo(d["desde"], d["hasta"]) if d.get("desde") else ind.Periodo.actual()
+        return Response(ind.como_json(ind.informe(periodo)))

@@ -1,0 +1,344 @@
+"""REST API: every transition endpoint (200, 400, 403, 404, 409), creation, scoping, filters,
+query counts, the indicator and inputs that must never be a 500."""
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from anulaciones import transitions as T
+from anulaciones.models import OrdenDeTrabajo, RegistroAuditoria, ServicioIngenieria, Solicitud, Zonificacion
+from anulaciones.roles import Rol
+
+pytestmark = pytest.mark.django_db
+
+MODELO = {"solicitudes": Solicitud, "ordenes": OrdenDeTrabajo, "servicios": ServicioIngenieria,
+          "zonificaciones": Zonificacion}
+
+
+@pytest.fixture
+def api():
+    def cliente(user):
+        c = APIClient()
+        token, _ = Token.objects.get_or_create(user=user)
+        c.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+        return c
+
+    return cliente
+
+
+def _nueva(numero="SF-NUEVA-1"):
+    return {"numero_smartflex": numero, "tipo": "instalacion", "cliente_nombre": "Ana Quispe", "calle": "Av. Arce",
+            "numero_puerta": "10", "zona": "Z1", "plan": "Fibra 200"}
+
+
+# (resource, transition, start state, role that may, body, state after)
+CASOS = [
+    ("solicitudes", "observar", "registrada", "gestion_red", {"causa": "calle", "detalle": "Calle sin número"},
+     "observada"),
+    ("solicitudes", "solicitar_correccion", "observada", "gestion_red",
+     {"destinatario": "ASESOR", "requerido": "Referencia precisa"}, "en_correccion"),
+    ("solicitudes", "digitar_modificacion", "en_correccion", "asesor", {"modificacion": "Calle: Av. Arce 10"},
+     "corregida"),
+    ("solicitudes", "asignar_instalacion", "registrada", "gestion_red", {}, "en_instalacion"),
+    ("solicitudes", "anular", "registrada", "gestion_red", {"motivo": "Cliente desiste"}, "anulada"),
+    ("solicitudes", "anular_para_redigitacion", "observada", "coc", {"datos_precisos": "Plan: Fibra 200"},
+     "pendiente_redigitacion"),
+    ("solicitudes", "registrar_redigitacion", "pendiente_redigitacion", "asesor", {"nueva": _nueva()}, "redigitada"),
+    ("solicitudes", "modificar_forma", "instalada", "asesor", {"modificacion": "Cambio de ONT"}, "instalada"),
+    ("ordenes", "asignar", "generada", "gestion_red", {"tecnico": "tecnico"}, "asignada"),
+    ("ordenes", "reportar_observacion", "asignada", "tecnico", {"observacion": "Poste sin caja", "causa": "caja_nap"},
+     "observada_en_campo"),
+    ("ordenes", "reportar_a_coz", "observada_en_campo", "tecnico", {"propuesta": "anular"}, "reportada_coz"),
+    ("ordenes", "direccionar_a_coc", "reportada_coz", "coz", {}, "en_coc"),
+    ("ordenes", "redireccionar_instalacion", "en_coc", "coc", {}, "asignada"),
+    ("ordenes", "ratificar_anulacion", "en_coc", "coc", {"motivo": "Sin factibilidad"}, "anulada"),
+    ("ordenes", "coordinar_anulacion", "generada", "coc", {"motivo": "Zona sin cobertura"}, "anulada"),
+    ("ordenes", "ejecutar", "asignada", "tecnico", {}, "ejecutada"),
+    ("servicios", "atender", "abierto", "asesor", {"respuesta": "Referencia: casa azul"}, "atendido"),
+    ("servicios", "vencer", "abierto", "sistema", {}, "vencido"),
+    ("servicios", "cerrar_sin_atencion", "abierto", "gestion_red", {}, "cerrado_sin_atencion"),
+    ("zonificaciones", "digitar", "recibida", "gestion_red", {}, "digitada"),
+    ("zonificaciones", "remitir", "digitada", "gestion_red", {}, "remitida"),
+]
+# A state none of the transitions of the machine starts from (409), reachable by the same role.
+FINAL = {"solicitudes": "anulada", "ordenes": "ejecutada", "servicios": "atendido", "zonificaciones": "remitida"}
+IDS = [f"{r}-{n}" for r, n, *_ in CASOS]
+
+
+def _url(recurso, obj, nombre):
+    return f"/api/v1/{recurso}/{obj.pk}/{nombre}/"
+
+
+def test_every_transition_endpoint_is_covered():
+    from anulaciones.api.views import RECURSOS
+
+    todas = {(r, n) for r, (m, *_) in RECURSOS.items() for n in T.transiciones(m)}
+    cubiertas = {(r, n) for r, n, *_ in CASOS} | {("solicitudes", "marcar_instalada")}
+    assert todas == cubiertas
+
+
+@pytest.mark.parametrize("recurso,nombre,origen,rol,cuerpo,destino", CASOS, ids=IDS)
+def test_transition_200_changes_state_through_the_path(api, esc, u, recurso, nombre, origen, rol, cuerpo, destino):
+    obj = esc.en(MODELO[recurso], origen)
+    auditoria_antes = RegistroAuditoria.objects.count()
+    r = api(getattr(u, rol)).post(_url(recurso, obj, nombre), {**cuerpo, "version": obj.version}, format="json")
+    assert r.status_code == 200, r.json()
+    assert r.json()["estado"] == destino
+    assert r.json()["id"] == obj.pk
+    obj.refresh_from_db()
+    assert obj.estado == destino
+    assert RegistroAuditoria.objects.filter(transicion=nombre, object_id=obj.pk).exists()
+    assert RegistroAuditoria.objects.count() > auditoria_antes
+
+
+@pytest.mark.parametrize("recurso,nombre,origen,rol,cuerpo,destino", CASOS, ids=IDS)
+def test_transition_400_per_field_and_nothing_changes(api, esc, u, recurso, nombre, origen, rol, cuerpo, destino):
+    obj = esc.en(MODELO[recurso], origen)
+    malo = {k: None for k in cuerpo} | {"campo_inventado": 1}
+    r = api(getattr(u, rol)).post(_url(recurso, obj, nombre), malo, format="json")
+    assert r.status_code == 400, r.json()
+    assert "campo_inventado" in r.json()["errores"]
+    obj.refresh_from_db()
+    assert obj.estado == origen
+
+
+@pytest.mark.parametrize("recurso,nombre,origen,rol,cuerpo,destino", CASOS, ids=IDS)
+def test_transition_403_for_a_role_that_may_not(api, esc, u, recurso, nombre, origen, rol, cuerpo, destino):
+    obj = esc.en(MODELO[recurso], origen)
+    r = api(u.jefe_division).post(_url(recurso, obj, nombre), cuerpo, format="json")
+    assert r.status_code == 403, r.json()
+    obj.refresh_from_db()
+    assert obj.estado == origen
+
+
+@pytest.mark.parametrize("recurso,nombre,origen,rol,cuerpo,destino", CASOS, ids=IDS)
+def test_transition_404_unknown_object(api, u, esc, recurso, nombre, origen, rol, cuerpo, destino):
+    r = api(getattr(u, rol)).post(f"/api/v1/{recurso}/987654321/{nombre}/", cuerpo, format="json")
+    assert r.status_code == 404
+
+
+@pytest.mark.parametrize("recurso,nombre,origen,rol,cuerpo,destino", CASOS, ids=IDS)
+def test_transition_409_from_a_state_that_does_not_allow_it(api, esc, u, recurso, nombre, origen, rol, cuerpo,
+                                                            destino):
+    obj = esc.en(MODELO[recurso], FINAL[recurso])
+    antes = obj.estado
+    r = api(getattr(u, rol)).post(_url(recurso, obj, nombre), cuerpo, format="json")
+    assert r.status_code == 409, r.json()
+    obj.refresh_from_db()
+    assert obj.estado == antes
+
+
+def test_409_when_another_user_changed_it_first(api, esc, u):
+    s = esc.solicitud("registrada")
+    visto = s.version
+    T.aplicar(s, "observar", u.coc, causa="calle", detalle="Otra persona observó")
+    r = api(u.gestion_red).post(_url("solicitudes", s, "asignar_instalacion"), {"version": visto}, format="json")
+    assert r.status_code == 409
+    assert "modificado" in r.json()["detail"]
+    s.refresh_from_db()
+    assert s.estado == "observada"
+
+
+def test_marcar_instalada_needs_the_executed_ot_409_then_done_by_ejecutar(api, esc, u):
+    s = esc.solicitud("en_instalacion")
+    r = api(u.coc).post(_url("solicitudes", s, "marcar_instalada"), {}, format="json")
+    assert r.status_code == 409
+    assert "no fue ejecutada" in r.json()["detail"]
+    r = api(u.tecnico).post(_url("ordenes", s.orden, "ejecutar"), {}, format="json")
+    assert r.status_code == 200
+    s.refresh_from_db()
+    assert s.estado == "instalada"  # marcar_instalada taken as the effect of ejecutar
+    assert RegistroAuditoria.objects.filter(transicion="marcar_instalada", object_id=s.pk).exists()
+    r = api(u.coc).post(_url("solicitudes", s, "marcar_instalada"), {}, format="json")
+    assert r.status_code == 409
+
+
+def test_anular_refused_when_only_de_forma_observations(api, esc, u):
+    s = esc.nueva()
+    T.aplicar(s, "observar", u.gestion_red, causa="equipos", detalle="ONT", alcance="forma")
+    r = api(u.gestion_red).post(_url("solicitudes", s, "anular"), {"motivo": "x"}, format="json")
+    assert r.status_code == 409
+    assert "de forma" in r.json()["detail"]
+
+
+def test_registrar_redigitacion_validates_the_new_solicitud(api, esc, u):
+    s = esc.solicitud("pendiente_redigitacion")
+    c = api(u.asesor)
+    for nueva, campo in (("texto", "nueva"), ({"zona": "NOPE"}, "nueva"), ([1, 2], "nueva"),
+                         ({**_nueva(s.numero_smartflex)}, "nueva")):
+        r = c.post(_url("solicitudes", s, "registrar_redigitacion"), {"nueva": nueva}, format="json")
+        assert r.status_code == 400, (nueva, r.json())
+        assert campo in r.json()["errores"]
+    r = c.post(_url("solicitudes", s, "registrar_redigitacion"), {"nueva": _nueva("SF-R-9")}, format="json")
+    assert r.status_code == 200
+    nueva = Solicitud.objects.get(numero_smartflex="SF-R-9")
+    assert r.json()["reemplazada_por"] == nueva.pk
+    assert nueva.caso_id == s.caso_id and nueva.asesor == u.asesor and nueva.estado == "registrada"
+
+
+@pytest.mark.parametrize("cuerpo", ["{no es json", "[]", "123", '"texto"', '{"version": 99999999999999999999999}',
+                                    '{"version": "uno"}', '{"causa": {"a": 1}, "detalle": ["x"]}', "null"])
+def test_bad_input_is_400_never_500(api, esc, u, cuerpo):
+    s = esc.solicitud("registrada")
+    r = api(u.gestion_red).post(_url("solicitudes", s, "observar"), cuerpo, content_type="application/json")
+    assert r.status_code == 400, r.content
+    assert "detail" in r.json()
+    s.refresh_from_db()
+    assert s.estado == "registrada"
+
+
+def test_unknown_transition_and_huge_ids_are_404(api, esc, u):
+    s = esc.solicitud("registrada")
+    c = api(u.gestion_red)
+    assert c.post(f"/api/v1/solicitudes/{s.pk}/borrar/", {}, format="json").status_code == 404
+    assert c.post(f"/api/v1/solicitudes/{s.pk}/_anular/", {}, format="json").status_code == 404
+    assert c.get("/api/v1/solicitudes/99999999999999999999999999/").status_code == 404
+    assert c.get("/api/v1/solicitudes/999999999999999999/").status_code == 404
+
+
+def test_unauthenticated_is_401_and_session_auth_works(client, esc, u):
+    s = esc.solicitud("registrada")
+    assert APIClient().get("/api/v1/solicitudes/").status_code == 401
+    client.force_login(u.gestion_red)
+    r = client.get(f"/api/v1/solicitudes/{s.pk}/", HTTP_ACCEPT="application/json")
+    assert r.status_code == 200
+    # session writes need the CSRF token, like the pages
+    c = APIClient(enforce_csrf_checks=True)
+    c.force_login(u.gestion_red)
+    r = c.post(_url("solicitudes", s, "asignar_instalacion"), {}, format="json")
+    assert r.status_code == 403
+    s.refresh_from_db()
+    assert s.estado == "registrada"
+
+
+# --- creation ------------------------------------------------------------------------------------
+def test_create_solicitud_with_its_ot(api, u, zona):
+    r = api(u.asesor).post("/api/v1/solicitudes/", {**_nueva("SF-API-1"), "numero_ot": "OT-API-1"}, format="json")
+    assert r.status_code == 201, r.json()
+    d = r.json()
+    assert d["estado"] == "registrada" and d["asesor"] == "asesor" and d["numero_ot"] == "OT-API-1"
+    s = Solicitud.objects.get(numero_smartflex="SF-API-1")
+    assert s.orden.estado == "generada" and s.orden.zona == zona
+    assert RegistroAuditoria.objects.filter(transicion="registrar", object_id=s.pk).count() == 1
+
+
+def test_create_solicitud_400_403(api, u, esc, zona):
+    existente = esc.solicitud("registrada")
+    c = api(u.asesor)
+    r = c.post("/api/v1/solicitudes/", {**_nueva(existente.numero_smartflex), "zona": "NOPE", "tipo": "x",
+                                        "extra": 1}, format="json")
+    assert r.status_code == 400
+    assert {"numero_smartflex", "zona", "tipo", "extra"} <= set(r.json()["errores"])
+    r = c.post("/api/v1/solicitudes/", {**_nueva("SF-X"), "cliente_nombre": "x" * 500}, format="json")
+    assert r.status_code == 400 and "cliente_nombre" in r.json()["errores"]
+    # monitora must name the asesor; an asesor cannot register for another asesor
+    r = api(u.monitora).post("/api/v1/solicitudes/", _nueva("SF-M"), format="json")
+    assert r.status_code == 400 and "asesor" in r.json()["errores"]
+    otro = u.por_rol[Rol.ASESOR].__class__.objects.create_user("asesor2")
+    otro.groups.add(u.asesor.groups.first())
+    r = c.post("/api/v1/solicitudes/", {**_nueva("SF-Y"), "asesor": "asesor2"}, format="json")
+    assert r.status_code == 403
+    r = api(u.gestion_red).post("/api/v1/solicitudes/", _nueva("SF-Z"), format="json")
+    assert r.status_code == 403
+    assert not Solicitud.objects.filter(numero_smartflex__in=["SF-X", "SF-Y", "SF-Z", "SF-M"]).exists()
+
+
+# --- reading: representation, scope, filters, query counts -------------------------------------------
+def test_representation_carries_state_deadline_and_available_transitions(api, esc, u):
+    s = esc.solicitud("pendiente_redigitacion")
+    d = api(u.asesor).get(f"/api/v1/solicitudes/{s.pk}/").json()
+    assert d["estado"] == "pendiente_redigitacion" and d["redigitacion_vence_at"]
+    assert [t["nombre"] for t in d["transiciones_disponibles"]] == ["registrar_redigitacion"]
+    d = api(u.coc).get(f"/api/v1/solicitudes/{s.pk}/").json()
+    assert d["transiciones_disponibles"] == []
+    si = ServicioIngenieria.objects.get(solicitud=s)
+    d = api(u.asesor).get(f"/api/v1/servicios/{si.pk}/").json()
+    assert d["vence_at"] and d["estado"] == "abierto"
+    assert [t["nombre"] for t in d["transiciones_disponibles"]] == ["atender"]
+
+
+def test_zone_scoping(api, esc, u, zonas, crear_usuario):
+    o = esc.orden("asignada")
+    tecnico_sur = crear_usuario(Rol.TECNICO, "tecnico_sur", zona=zonas[1])
+    c = api(tecnico_sur)
+    assert c.get("/api/v1/ordenes/").json()["count"] == 0
+    assert c.get(f"/api/v1/ordenes/{o.pk}/").status_code == 404
+    r = c.post(_url("ordenes", o, "ejecutar"), {}, format="json")
+    assert r.status_code == 404
+    o.refresh_from_db()
+    assert o.estado == "asignada"
+    assert api(u.tecnico).get("/api/v1/ordenes/").json()["count"] == 1
+    # an asesor sees only own cases
+    otro = crear_usuario(Rol.ASESOR, "otro_asesor")
+    assert api(otro).get("/api/v1/solicitudes/").json()["count"] == 0
+    assert api(otro).get(f"/api/v1/solicitudes/{o.solicitud_id}/").status_code == 404
+    assert api(u.asesor).get("/api/v1/solicitudes/").json()["count"] == 1
+
+
+def test_filters(api, esc, u):
+    a = esc.solicitud("observada")
+    esc.solicitud("registrada")
+    c = api(u.gestion_red)
+    r = c.get("/api/v1/solicitudes/", {"estado": "observada"}).json()
+    assert [x["id"] for x in r["results"]] == [a.pk]
+    assert c.get("/api/v1/solicitudes/", {"numero": a.numero_smartflex}).json()["count"] == 1
+    assert c.get("/api/v1/solicitudes/", {"zona": "Z2"}).json()["count"] == 0
+    assert c.get("/api/v1/solicitudes/", {"desde": "2000-01-01"}).json()["count"] == 2
+    assert c.get("/api/v1/solicitudes/", {"hasta": "2000-01-01"}).json()["count"] == 0
+    assert c.get("/api/v1/solicitudes/", {"desde": "ayer"}).status_code == 400
+    assert c.get("/api/v1/solicitudes/", {"estado": "inventado"}).status_code == 400
+    assert c.get("/api/v1/ordenes/", {"numero": a.orden.numero}).json()["count"] == 1
+    assert c.get("/api/v1/servicios/", {"estado": "abierto"}).json()["count"] == 0
+
+
+@pytest.mark.parametrize("recurso", ["solicitudes", "ordenes", "servicios", "zonificaciones"])
+def test_list_costs_the_same_queries_for_2_and_12_rows(api, esc, u, recurso):
+    modelo = MODELO[recurso]
+    estado = {"solicitudes": "observada", "ordenes": "asignada", "servicios": "abierto",
+              "zonificaciones": "recibida"}[recurso]
+    c = api(u.gestion_red)
+
+    def consultas():
+        with CaptureQueriesContext(connection) as ctx:
+            r = c.get(f"/api/v1/{recurso}/")
+        assert r.status_code == 200
+        return len(ctx.captured_queries), r.json()["count"]
+
+    for _ in range(2):
+        esc.en(modelo, estado)
+    pocas, n1 = consultas()
+    for _ in range(10):
+        esc.en(modelo, estado)
+    muchas, n2 = consultas()
+    assert n2 > n1 >= 2
+    assert muchas == pocas, (pocas, muchas)
+
+
+# --- indicator -----------------------------------------------------------------------------------
+def test_indicador(api, esc, u):
+    esc.solicitud("anulada")
+    s = esc.solicitud("observada")
+    T.aplicar(s, "anular", u.gestion_red, motivo="x")
+    hoy = s.creado_at.date().isoformat()
+    c = api(u.jefe_division)
+    r = c.get("/api/v1/indicador/", {"desde": "2020-01-01", "hasta": "2029-12-31"})
+    assert r.status_code == 200, r.json()
+    assert r.json()["total"]["probables"] == 1 and r.json()["total"]["anulados"] == 1
+    assert c.get("/api/v1/indicador/").status_code == 200
+    for params in ({"desde": "2026-13-01", "hasta": hoy}, {"desde": hoy}, {"desde": "2026-05-02", "hasta": "2026-05-01"},
+                   {"desde": "x", "hasta": "y"}, {"desde": "1900-01-01", "hasta": "1900-02-01"}):
+        assert c.get("/api/v1/indicador/", params).status_code == 400, params
+    assert api(u.asesor).get("/api/v1/indicador/").status_code == 403
+
+
+def test_schema_and_local_docs(client):
+    r = client.get("/api/v1/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
+    assert r.status_code == 200
+    esquema = r.json()
+    assert "/api/v1/solicitudes/{id}/registrar_redigitacion/" in esquema["paths"]
+    op = esquema["paths"]["/api/v1/ordenes/{id}/reportar_a_coz/"]["post"]
+    assert {"200", "400", "403", "404", "409"} <= set(op["responses"])
+    html = client.get("/api/v1/docs/").content.decode()
+    assert "drf_spectacular_sidecar/swagger-ui-dist" in html
+    assert "cdn" not in html.lower() and "unpkg" not in html.lower()
