@@ -10,6 +10,20 @@ from .roles import Rol, roles_de
 TEXTO = {"rows": 3}
 
 
+class AriaErrores:
+    """Marks a field with an error for screen readers (aria-invalid, message id)."""
+
+    def add_error(self, field, error):
+        super().add_error(field, error)
+        nombres = [field] if field else []
+        if field is None and hasattr(error, "error_dict"):
+            nombres = list(error.error_dict)
+        for nombre in nombres:
+            if nombre in self.fields:
+                self.fields[nombre].widget.attrs.update(
+                    {"aria-invalid": "true", "aria-describedby": f"{self.auto_id % self.add_prefix(nombre)}_error"})
+
+
 class EntrarForm(AuthenticationForm):
     """Login form with Spanish messages (throttling lives in the view)."""
 
@@ -24,7 +38,7 @@ CAMPOS_SOLICITUD = ["numero_smartflex", "tipo", "cliente_nombre", "cliente_docum
                     "calle", "numero_puerta", "zona", "referencias", "caja_nap", "plan", "vendedor"]
 
 
-class SolicitudForm(forms.ModelForm):
+class SolicitudForm(AriaErrores, forms.ModelForm):
     """Step 1. MONITORA / TEAM_LEADER register for an asesor; the ASESOR registers own cases."""
 
     asesor = forms.ModelChoiceField(queryset=get_user_model().objects.none(), required=False, label="Asesor",
@@ -92,7 +106,7 @@ class RegistrarRedigitacionForm(SolicitudForm):
 
 
 # --- transitions ---------------------------------------------------------------------------
-class ObservarForm(forms.Form):
+class ObservarForm(AriaErrores, forms.Form):
     """Steps 2 and 6."""
 
     causa = forms.ChoiceField(label="Causa", choices=[("", "— elija —")] + list(Observacion.Causa.choices))
@@ -102,7 +116,7 @@ class ObservarForm(forms.Form):
     subsanable = forms.BooleanField(label="Subsanable", required=False, initial=True)
 
 
-class SolicitarCorreccionForm(forms.Form):
+class SolicitarCorreccionForm(AriaErrores, forms.Form):
     """Steps 3 and 7: open an SI."""
 
     destinatario = forms.ChoiceField(
@@ -112,19 +126,19 @@ class SolicitarCorreccionForm(forms.Form):
                                 help_text="Mejor referencia de dirección, caja más cercana…")
 
 
-class ModificacionForm(forms.Form):
+class ModificacionForm(AriaErrores, forms.Form):
     """Steps 4.1 and 19.1."""
 
     modificacion = forms.CharField(label="Modificación digitada", widget=forms.Textarea(attrs=TEXTO))
 
 
-class AnularForm(forms.Form):
+class AnularForm(AriaErrores, forms.Form):
     """Steps 5.2, 10, 13."""
 
     motivo = forms.CharField(label="Motivo de la anulación", widget=forms.Textarea(attrs=TEXTO))
 
 
-class AnularRedigitacionForm(forms.Form):
+class AnularRedigitacionForm(AriaErrores, forms.Form):
     """Steps 8–9."""
 
     datos_precisos = forms.CharField(label="Datos precisos observados (9.1)", widget=forms.Textarea(attrs=TEXTO))
@@ -133,13 +147,13 @@ class AnularRedigitacionForm(forms.Form):
         initial=Rol.ASESOR)
 
 
-class AtenderForm(forms.Form):
+class AtenderForm(AriaErrores, forms.Form):
     """Step 4.2."""
 
     respuesta = forms.CharField(label="Respuesta", widget=forms.Textarea(attrs=TEXTO))
 
 
-class AsignarOrdenForm(forms.Form):
+class AsignarOrdenForm(AriaErrores, forms.Form):
     """Steps 5.2 / 12: the OT to a técnico of its zone (optional)."""
 
     tecnico = forms.ModelChoiceField(label="Técnico", queryset=get_user_model().objects.none(), required=False)
@@ -152,7 +166,7 @@ class AsignarOrdenForm(forms.Form):
         self.fields["tecnico"].queryset = qs.order_by("username")
 
 
-class ReportarObservacionForm(forms.Form):
+class ReportarObservacionForm(AriaErrores, forms.Form):
     """Steps 14–15.1: the técnico's field report."""
 
     causa = forms.ChoiceField(label="Causa", choices=[("", "— elija —")] + list(Observacion.Causa.choices))
@@ -168,14 +182,14 @@ class ReportarObservacionForm(forms.Form):
                                               widget=forms.Textarea(attrs={"rows": 2}))
 
 
-class ReportarACozForm(forms.Form):
+class ReportarACozForm(AriaErrores, forms.Form):
     """Steps 16 / 17."""
 
     propuesta = forms.ChoiceField(label="Propuesta", choices=OrdenDeTrabajo.Propuesta.choices,
                                   widget=forms.RadioSelect)
 
 
-class ZonificacionForm(forms.ModelForm):
+class ZonificacionForm(AriaErrores, forms.ModelForm):
     """Step 20.1."""
 
     class Meta:
@@ -191,7 +205,7 @@ class ZonificacionForm(forms.ModelForm):
         pass  # the model is validated by the transition path (recibir_zonificacion)
 
 
-class ContactoForm(forms.Form):
+class ContactoForm(AriaErrores, forms.Form):
     """3.3: an attempt to reach the subscriber."""
 
     canal = forms.ChoiceField(label="Canal", choices=IntentoContacto.Canal.choices)

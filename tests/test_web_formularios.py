@@ -366,3 +366,11 @@ def test_formulario_abierto_antes_de_un_cambio_ajeno(esc, u, client):
     r = client.post(url_t(s, "anular"), {"motivo": "Cliente desiste", "version": r.context["version"]}, follow=True)
     assert "fue modificado" in r.content.decode()
     assert estado(s) == "observada"
+
+
+def test_error_anunciado_a_lectores_de_pantalla(esc, u, client):
+    s = esc.solicitud("observada")
+    client.force_login(u.gestion_red)
+    html = client.post(url_t(s, "anular"), {"motivo": "", "version": s.version}).content.decode()
+    assert 'aria-invalid="true"' in html and 'aria-describedby="id_motivo_error"' in html
+    assert 'id="id_motivo_error"' in html
