@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from django.conf import settings
+from django.db import connection, transaction
 from django.db.models import BooleanField, Case, Count, Exists, OuterRef, Q, Subquery, Value, When
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
@@ -307,7 +308,17 @@ def redigitaciones(periodo):
 
 # --- the whole report -------------------------------------------------------------------------
 def informe(periodo):
-    """Everything the page, the workbook and the JSON show, as plain data."""
+    """Everything the page, the workbook and the JSON show, as plain data (one read-only
+    transaction; on PostgreSQL without JIT, whose compile time, triggered by the correlated
+    subqueries' cost estimate, exceeds these queries' run time)."""
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL jit = off")
+        return _informe(periodo)
+
+
+def _informe(periodo):
     total = casos(periodo).aggregate(**_conteos())
     return {
         "periodo": {"desde": periodo.desde.isoformat(), "hasta": periodo.hasta.isoformat(),
