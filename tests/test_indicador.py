@@ -246,6 +246,8 @@ def test_zona_y_causa_llevan_a_los_casos(esc, u, zonas, jefe):
     assert (zona_sur["probables"], zona_sur["anulados"]) == (1, 1)
     html = jefe.get(reverse("indicador_casos"), {"zona": zonas[1].pk, "resultado": "anulados"}).content.decode()
     assert "SF-SUR-1" in html and "Zona Sur" in html and _contar_filas(html) == 1
+    sur = Solicitud.objects.get(numero_smartflex="SF-SUR-1")
+    assert f'href="{reverse("solicitud", args=[sur.pk])}"' in html  # on to the case page
     html = jefe.get(reverse("indicador_casos"), {"causa": "calle"}).content.decode()
     assert _contar_filas(html) == 2
 
