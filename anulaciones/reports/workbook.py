@@ -31,7 +31,6 @@ COLUMNAS = [
     ("Recibida por", 20, lambda z: z.recibida_por.get_full_name() or z.recibida_por.get_username()),
 ]
 FORMATO_FECHA = "dd/mm/yyyy hh:mm"
-FORMATO_COORD = "0.000000"
 CABECERA_FUENTE = Font(bold=True, color="FFFFFF")
 CABECERA_FONDO = PatternFill("solid", fgColor="1F4E78")
 
@@ -78,10 +77,6 @@ def escribir(destino, zonificaciones, mes):
             if isinstance(v, datetime):
                 c = WriteOnlyCell(casos, value=v)
                 c.number_format = FORMATO_FECHA
-                v = c
-            elif isinstance(v, float):
-                c = WriteOnlyCell(casos, value=v)
-                c.number_format = FORMATO_COORD
                 v = c
             fila.append(v)
         casos.append(fila)
