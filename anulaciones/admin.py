@@ -6,8 +6,8 @@ from django.contrib.auth.admin import UserAdmin
 
 from . import transitions
 from .errors import ErrorDominio
-from .models import (Caso, Feriado, IntentoContacto, Observacion, OrdenDeTrabajo, Perfil, RegistroAuditoria,
-                     ServicioIngenieria, Solicitud, Zona, Zonificacion)
+from .models import (Caso, Entrega, Feriado, IntentoContacto, Notificacion, Observacion, OrdenDeTrabajo, Perfil,
+                     RegistroAuditoria, ServicioIngenieria, Solicitud, Zona, Zonificacion)
 
 
 def _accion(modelo, nombre, t):
@@ -207,4 +207,36 @@ class RegistroAuditoriaAdmin(admin.ModelAdmin):
         return False
 
     def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Entrega)
+class EntregaAdmin(admin.ModelAdmin):
+    """Read-only: deliveries are built by the month-end task or the Entregas page (21.1)."""
+
+    list_display = ("mes", "filas", "generada_at", "generada_por", "enviada_at")
+    list_select_related = ("generada_por",)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Notificacion)
+class NotificacionAdmin(admin.ModelAdmin):
+    list_display = ("creado_at", "usuario", "tipo", "titulo", "leida_at", "correo_enviado_at")
+    list_filter = ("tipo",)
+    list_select_related = ("usuario",)
+    search_fields = ("titulo", "usuario__username")
+    date_hierarchy = "creado_at"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
         return False

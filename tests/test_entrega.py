@@ -109,6 +109,7 @@ def test_planilla_celda_por_celda(datos, u, django_capture_on_commit_callbacks):
     for z in incluidas:
         z.refresh_from_db()
         assert z.estado == "remitida" and z.version == 2
+        assert z.remitida_at == entrega.generada_at == datetime(2026, 11, 28, 8, 0, tzinfo=LP)
         fila = RegistroAuditoria.de_objeto(z).last()
         assert (fila.transicion, fila.paso, fila.usuario, fila.rol) == ("remitir", "21.1", u.gestion_red,
                                                                         "GESTION_RED")
