@@ -56,7 +56,7 @@ class SolicitudSerializer(MaquinaSerializer):
     asesor = serializers.SlugRelatedField(slug_field="username", read_only=True)
     orden = serializers.SerializerMethodField()
     numero_ot = serializers.SerializerMethodField()
-    reemplazada_por = serializers.PrimaryKeyRelatedField(read_only=True)
+    reemplazada_por = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
 
     class Meta:
         model = Solicitud
@@ -83,7 +83,8 @@ class OrdenSerializer(MaquinaSerializer):
     RECURSO = "ordenes"
     zona = serializers.SlugRelatedField(slug_field="codigo", read_only=True)
     numero_smartflex = serializers.CharField(source="solicitud.numero_smartflex", read_only=True)
-    tecnico = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    tecnico = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    propuesta = serializers.CharField(read_only=True, help_text="gestionar (16), anular (17) o vacío.")
 
     class Meta:
         model = OrdenDeTrabajo
@@ -97,7 +98,7 @@ class OrdenSerializer(MaquinaSerializer):
 class ServicioSerializer(MaquinaSerializer):
     RECURSO = "servicios"
     numero_smartflex = serializers.CharField(source="solicitud.numero_smartflex", read_only=True)
-    asesor = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    asesor = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
     vencido = serializers.SerializerMethodField()
 
     class Meta:
@@ -116,7 +117,7 @@ class ServicioSerializer(MaquinaSerializer):
 
 class ZonificacionSerializer(MaquinaSerializer):
     RECURSO = "zonificaciones"
-    zona_anterior = serializers.SlugRelatedField(slug_field="codigo", read_only=True)
+    zona_anterior = serializers.SlugRelatedField(slug_field="codigo", read_only=True, allow_null=True)
     zona_corregida = serializers.SlugRelatedField(slug_field="codigo", read_only=True)
     numero_ot = serializers.CharField(source="orden.numero", read_only=True)
 

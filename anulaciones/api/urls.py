@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 from rest_framework.routers import SimpleRouter
 
@@ -18,4 +18,5 @@ urlpatterns = [
     *[path(f"{recurso}/<int:pk>/{nombre}/", vista, name=f"api-{recurso}-{nombre}")
       for recurso, nombre, vista in views.vistas_de_transicion()],
     *router.urls,
+    re_path(r"^.*$", views.no_encontrado),  # anything else under /api/v1/: a JSON 404, never HTML
 ]

@@ -8,6 +8,8 @@ from django_fsm import can_proceed
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import api_view, permission_classes
+from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -226,3 +228,10 @@ class IndicadorView(APIView):
         d = params.validated_data
         periodo = ind.Periodo(d["desde"], d["hasta"]) if d.get("desde") else ind.Periodo.actual()
         return Response(ind.como_json(ind.informe(periodo)))
+
+
+@extend_schema(exclude=True)
+@api_view(["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"])
+@permission_classes([AllowAny])
+def no_encontrado(request, *args, **kwargs):
+    return Response({"detail": "No encontrado.", "errores": {}}, status=status.HTTP_404_NOT_FOUND)
