@@ -153,13 +153,15 @@ _FILTRO_RESULTADO = {
 }
 
 
-def _conteos():
-    return {
+def _conteos(contacto=True):
+    conteos = {
         "probables": Count("pk"),
         "anulados": Count("pk", filter=Q(anulado=True)),
         "abiertos": Count("pk", filter=_Q_ABIERTO),
-        "sin_contacto": Count("pk", filter=Q(anulado=True, con_contacto=False)),
     }
+    if contacto:
+        conteos["sin_contacto"] = Count("pk", filter=Q(anulado=True, con_contacto=False))
+    return conteos
 
 
 def indicador(probables, anulados):
@@ -212,14 +214,17 @@ def tendencia(periodo, n=12):
     meses = periodo.meses_tendencia(n)
     rango = Periodo(meses[0].desde, meses[-1].hasta)
     filas = (casos(rango).annotate(mes=TruncMonth("caso__probable_at", tzinfo=timezone.get_current_timezone()))
-             .values("mes").annotate(**_conteos()).order_by("mes"))
+             .values("mes").annotate(**_conteos(contacto=False)).order_by("mes"))
     por_mes = {}
     for f in filas:
         m = f["mes"]
         m = timezone.localtime(m) if isinstance(m, datetime) and timezone.is_aware(m) else m
         por_mes[(m.year, m.month)] = f
-    return [_fila(por_mes.get((m.desde.year, m.desde.month), {}), mes=f"{m.desde:%Y-%m}",
-                  etiqueta=f"{MESES[m.desde.month - 1][:3]} {m.desde:%y}", periodo=m) for m in meses]
+    filas = [_fila(por_mes.get((m.desde.year, m.desde.month), {}), mes=f"{m.desde:%Y-%m}",
+                   etiqueta=f"{MESES[m.desde.month - 1][:3]} {m.desde:%y}", periodo=m) for m in meses]
+    for f in filas:
+        del f["sin_contacto"]  # not counted for the trend
+    return filas
 
 
 # --- root causes ------------------------------------------------------------------------------
@@ -352,7 +357,7 @@ def libro_xlsx(datos):
            "Veredicto"]
 
     def cifras(f):
-        return [f["probables"], f["no_anulados"], f["anulados"], f["abiertos"], f["sin_contacto"],
+        return [f["probables"], f["no_anulados"], f["anulados"], f["abiertos"], f.get("sin_contacto"),
                 f["indicador"]["valor"], f["indicador"]["veredicto"]]
 
     p = datos["periodo"]
