@@ -174,6 +174,14 @@ def test_barrido_interrumpido_se_completa_sin_duplicar(esc, u, calendario, monke
     assert RegistroAuditoria.objects.filter(transicion="vencer").count() == 5
 
 
+def test_barrido_por_lotes_vence_todos(esc, u, calendario, monkeypatch, django_capture_on_commit_callbacks):
+    monkeypatch.setattr(tasks, "LOTE", 3)
+    _muchos_vencidos(esc, u, 7)
+    assert barrer(local(2026, 11, 26, 8, 0), django_capture_on_commit_callbacks)["vencidos"] == 7
+    assert ServicioIngenieria.objects.filter(estado="abierto").count() == 0
+    assert RegistroAuditoria.objects.filter(transicion="vencer").count() == 7
+
+
 def test_aplicar_en_bloque_exige_el_rol_y_rechaza_transiciones_con_efectos(esc, u):
     si = esc.servicio("abierto")
     with pytest.raises(T.SinPermiso):
