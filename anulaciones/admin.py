@@ -6,8 +6,8 @@ from django.contrib.auth.admin import UserAdmin
 
 from . import transitions
 from .errors import ErrorDominio
-from .models import (Caso, Entrega, Feriado, IntentoContacto, Notificacion, Observacion, OrdenDeTrabajo, Perfil,
-                     RegistroAuditoria, ServicioIngenieria, Solicitud, Zona, Zonificacion)
+from .models import (Caso, Entrega, Feriado, ImportacionSmartflex, IntentoContacto, Notificacion, Observacion,
+                     OrdenDeTrabajo, Perfil, RegistroAuditoria, ServicioIngenieria, Solicitud, Zona, Zonificacion)
 
 
 def _accion(modelo, nombre, t):
@@ -234,6 +234,23 @@ class NotificacionAdmin(admin.ModelAdmin):
     list_select_related = ("usuario",)
     search_fields = ("titulo", "usuario__username")
     date_hierarchy = "creado_at"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ImportacionSmartflex)
+class ImportacionSmartflexAdmin(admin.ModelAdmin):
+    """Read-only: imports are run from the Importar page or `manage.py importar_smartflex`."""
+
+    list_display = ("creado_at", "nombre", "usuario", "etapa", "total", "creadas", "actualizadas", "con_error")
+    list_filter = ("etapa",)
+    list_select_related = ("usuario",)
+    search_fields = ("nombre", "usuario__username")
+    exclude = ("errores", "avisos")
 
     def has_add_permission(self, request):
         return False

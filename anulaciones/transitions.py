@@ -358,3 +358,110 @@ def aplicar_en_bloque(queryset, nombre, usuario, nota=""):
             for f in filas])
         transaction.on_commit(partial(transiciones_en_bloque.send, sender=modelo, registros=registros, pks=pks))
     return pks
+
+
+# --- set-based births and data updates (the Smartflex import) -------------------------------
+ROLES_IMPORTACION = (Rol.GESTION_RED, Rol.COC, "SISTEMA")
+# Data of a Solicitud that Smartflex may correct while the Solicitud is not final. Not the
+# number, the zone (corrected by zonification, 20), the asesor (ownership) nor the state.
+CAMPOS_DATOS_SMARTFLEX = ("tipo", "cliente_nombre", "cliente_documento", "cliente_telefono", "calle",
+                          "numero_puerta", "referencias", "caja_nap", "plan", "vendedor")
+
+
+def _rol_importacion(usuario):
+    rol = next((r for r in ROLES_IMPORTACION if r in roles_de(usuario)), None)
+    if rol is None:
+        raise SinPermiso("Solo Gestión de Red, el COC o el sistema importan desde Smartflex.")
+    return rol
+
+
+def crear_en_bloque(usuario, filas, *, nota=""):
+    """Births of Solicitudes born in Smartflex, each with its OT, in a constant number of
+    queries per call: Casos, Solicitudes, OTs and one audit row per object («registrar» and
+    «generar», step 1, like ``crear_solicitud``), all in one transaction.
+
+    ``filas``: dicts of Solicitud fields (``zona_id``, ``asesor_id``… already validated by the
+    caller: no ``full_clean`` per row), plus optional ``numero_ot`` and ``creado_at`` (the
+    registration date in Smartflex). Who may: GESTION_RED, COC, the system (ROLES_IMPORTACION).
+    Returns the new Solicitudes. No per-row ``transicion_realizada`` signal: births have no
+    side effects; ``transiciones_en_bloque`` is sent once per model after the commit.
+    """
+    from django.db.models import Case, DateTimeField, Value, When
+
+    from .signals import transiciones_en_bloque
+
+    if not filas:
+        return []
+    rol = _rol_importacion(usuario)
+    ahora = timezone.now()
+    with transaction.atomic():
+        casos = Caso.objects.bulk_create([Caso() for _ in filas])
+        if any(c.pk is None for c in casos):  # backends without RETURNING (not PostgreSQL nor SQLite)
+            raise RuntimeError("bulk_create did not return primary keys")
+        nuevas, fechas = [], {}
+        for fila, caso in zip(filas, casos):
+            datos = {k: v for k, v in fila.items() if k not in ("numero_ot", "creado_at")}
+            nuevas.append(Solicitud(**datos, caso=caso, registrada_por=usuario))
+        Solicitud.objects.bulk_create(nuevas)
+        for fila, s in zip(filas, nuevas):
+            if fila.get("creado_at"):
+                fechas[s.pk] = fila["creado_at"]
+        if fechas:  # auto_now_add: the Smartflex registration date is set afterwards, in one UPDATE
+            Solicitud.objects.filter(pk__in=list(fechas)).update(creado_at=Case(
+                *[When(pk=pk, then=Value(f)) for pk, f in fechas.items()], output_field=DateTimeField()))
+            for s in nuevas:
+                s.creado_at = fechas.get(s.pk, s.creado_at)
+        ordenes = OrdenDeTrabajo.objects.bulk_create([
+            OrdenDeTrabajo(numero=fila.get("numero_ot") or f"OT-{s.numero_smartflex}", solicitud=s, zona_id=s.zona_id)
+            for fila, s in zip(filas, nuevas)])
+        registros = []
+        for modelo, objetos in ((Solicitud, nuevas), (OrdenDeTrabajo, ordenes)):
+            ct = ContentType.objects.get_for_model(modelo)
+            registros.append(RegistroAuditoria.objects.bulk_create([
+                RegistroAuditoria(content_type=ct, object_id=o.pk, objeto=str(o)[:120],
+                                  caso_id=(o.caso_id if modelo is Solicitud else o.solicitud.caso_id),
+                                  transicion=modelo.TRANSICION_CREACION, paso="1", estado_origen="",
+                                  estado_destino=o.estado, usuario=usuario, rol=rol, creado_at=ahora, nota=nota)
+                for o in objetos]))
+        for modelo, objetos, regs in ((Solicitud, nuevas, registros[0]), (OrdenDeTrabajo, ordenes, registros[1])):
+            transaction.on_commit(partial(transiciones_en_bloque.send, sender=modelo, registros=regs,
+                                          pks=[o.pk for o in objetos]))
+    return nuevas
+
+
+def actualizar_datos_en_bloque(usuario, cambios, *, nota=""):
+    """Correct data fields (CAMPOS_DATOS_SMARTFLEX) of Solicitudes not in a final state, set-based:
+    lock the rows, one bulk UPDATE (``version`` + 1, so a form opened on the old data gets a
+    Conflicto), one audit row per Solicitud («actualizar_datos», same state, the fields in the
+    note). ``cambios``: {solicitud_pk: {field: value}}. Returns (updated pks, {pk: reason} of
+    those left alone)."""
+    if not cambios:
+        return [], {}
+    rol = _rol_importacion(usuario)
+    invalidos = {c for d in cambios.values() for c in d} - set(CAMPOS_DATOS_SMARTFLEX)
+    if invalidos:
+        raise DatosInvalidos({c: "Este dato no se actualiza desde Smartflex." for c in sorted(invalidos)})
+    ahora = timezone.now()
+    omitidas, hechas, registros = {}, [], []
+    with transaction.atomic():
+        filas = list(Solicitud.objects.select_for_update().filter(pk__in=list(cambios)).order_by("pk"))
+        ct = ContentType.objects.get_for_model(Solicitud)
+        campos = set()
+        for s in filas:
+            if s.estado in Solicitud.FINALES:
+                omitidas[s.pk] = f"La solicitud está «{s.get_estado_display()}»: sus datos ya no se modifican."
+                continue
+            for campo, valor in cambios[s.pk].items():
+                setattr(s, campo, valor)
+                campos.add(campo)
+            s.version += 1
+            s.actualizado_at = ahora
+            hechas.append(s)
+            registros.append(RegistroAuditoria(
+                content_type=ct, object_id=s.pk, objeto=str(s)[:120], caso_id=s.caso_id, transicion="actualizar_datos",
+                paso="1", estado_origen=s.estado, estado_destino=s.estado, usuario=usuario, rol=rol, creado_at=ahora,
+                nota=f"{nota} Datos corregidos: {', '.join(sorted(cambios[s.pk]))}.".strip()))
+        if hechas:
+            Solicitud.objects.bulk_update(hechas, sorted(campos | {"version", "actualizado_at"}), batch_size=500)
+            RegistroAuditoria.objects.bulk_create(registros)
+    return [s.pk for s in hechas], omitidas

@@ -5,6 +5,7 @@ from .views import entregas as vistas_entregas
 from .views import indicador as vistas_indicador
 from .views import notificaciones as vistas_notificaciones
 from .views import busqueda as vistas_busqueda
+from .views import importacion as vistas_importacion
 from .views import tablero as vistas_tablero
 
 urlpatterns = [
@@ -34,4 +35,11 @@ urlpatterns = [
     path("tablero/export.csv", vistas_tablero.exportar_csv, name="tablero_csv"),
     path("tablero/solicitudes/<int:pk>/decidir/", vistas_tablero.decidir, name="tablero_decidir"),
     path("buscar/", vistas_busqueda.buscar, name="buscar"),
+    # Smartflex import and export (issue 6)
+    path("importar/", vistas_importacion.importar, name="importar"),
+    path("importar/muestra.csv", vistas_importacion.muestra, name="importacion_muestra"),
+    path("importar/<int:pk>/", vistas_importacion.importacion_detalle, name="importacion"),
+    path("importar/<int:pk>/aceptar/", vistas_importacion.importacion_aceptar, name="importacion_aceptar"),
+    path("importar/<int:pk>/errores.csv", vistas_importacion.importacion_errores_csv, name="importacion_errores"),
+    path("exportar/smartflex.csv", vistas_importacion.exportar_smartflex, name="exportar_smartflex"),
 ]

@@ -231,6 +231,8 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {"SolicitudTipoEnum": "anulaciones.models.Solicitud.Tipo",
                             "ServicioTipoEnum": "anulaciones.models.ServicioIngenieria.Tipo"},
 }
+# The Smartflex import runs in a Celery task defined in anulaciones.importacion.
+CELERY_IMPORTS = ("anulaciones.importacion",)
 ANULACIONES_IMPORTACION_LOTE = int(os.environ.get("ANULACIONES_IMPORTACION_LOTE", "1000"))
 
 LOGGING = {

@@ -1,5 +1,6 @@
 from .auditoria import RegistroAuditoria
 from .entrega import Entrega
+from .importacion import ImportacionSmartflex
 from .notificacion import Notificacion
 from .observacion import IntentoContacto, Observacion
 from .orden import OrdenDeTrabajo
@@ -11,6 +12,6 @@ from .zonificacion import Zonificacion
 MAQUINAS = (Solicitud, OrdenDeTrabajo, ServicioIngenieria, Zonificacion)
 
 __all__ = [
-    "Caso", "Entrega", "Feriado", "IntentoContacto", "MAQUINAS", "Notificacion", "Observacion", "OrdenDeTrabajo", "Perfil",
+    "Caso", "Entrega", "Feriado", "ImportacionSmartflex", "IntentoContacto", "MAQUINAS", "Notificacion", "Observacion", "OrdenDeTrabajo", "Perfil",
     "RegistroAuditoria", "ServicioIngenieria", "Solicitud", "Zona", "Zonificacion",
 ]

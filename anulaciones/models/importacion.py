@@ -1,0 +1,56 @@
+from django.conf import settings
+from django.db import models
+
+
+def _ruta_archivo(instancia, archivo):
+    return f"importaciones/{archivo}"
+
+
+class ImportacionSmartflex(models.Model):
+    """One upload of a Smartflex export (CSV/XLSX) and its progress, updated per batch by the
+    Celery task so the page can show it. Not a machine of the procedure: ``etapa`` is the job's
+    progress, the Solicitudes and OTs it creates are born through ``transitions``."""
+
+    class Etapa(models.TextChoices):
+        PENDIENTE = "pendiente", "En cola"
+        VALIDANDO = "validando", "Validando"
+        CON_ERRORES = "con_errores", "Con errores (nada importado)"
+        IMPORTANDO = "importando", "Importando"
+        TERMINADA = "terminada", "Terminada"
+        FALLIDA = "fallida", "Falló"
+
+    FINALES = (Etapa.CON_ERRORES, Etapa.TERMINADA, Etapa.FALLIDA)
+
+    archivo = models.FileField(upload_to=_ruta_archivo, max_length=300)
+    nombre = models.CharField("archivo", max_length=255)
+    usuario = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    aceptar_validas = models.BooleanField("importar las filas válidas aunque haya errores", default=False)
+    etapa = models.CharField(max_length=20, choices=Etapa.choices, default=Etapa.PENDIENTE, db_index=True)
+    total = models.PositiveIntegerField("filas", default=0)
+    procesadas = models.PositiveIntegerField(default=0)
+    creadas = models.PositiveIntegerField(default=0)
+    actualizadas = models.PositiveIntegerField(default=0)
+    sin_cambios = models.PositiveIntegerField(default=0)
+    omitidas = models.PositiveIntegerField(default=0, help_text="Filas válidas que el procedimiento no deja aplicar.")
+    con_error = models.PositiveIntegerField("filas con error", default=0)
+    errores = models.JSONField(default=list, blank=True, help_text="[{fila, columna, mensaje}] (filas con error).")
+    avisos = models.JSONField(default=list, blank=True, help_text="[{fila, columna, mensaje}] (filas omitidas).")
+    mensaje = models.TextField(blank=True)
+    creado_at = models.DateTimeField("subida", auto_now_add=True, db_index=True)
+    terminado_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-creado_at", "-pk"]
+        verbose_name = "importación de Smartflex"
+        verbose_name_plural = "importaciones de Smartflex"
+
+    def __str__(self):
+        return f"Importación {self.pk} ({self.nombre})"
+
+    @property
+    def terminada(self):
+        return self.etapa in self.FINALES
+
+    @property
+    def porcentaje(self):
+        return int(self.procesadas * 100 / self.total) if self.total else 0
