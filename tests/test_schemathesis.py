@@ -52,10 +52,24 @@ def _esquema_vivo():
 schema = _esquema_vivo()
 
 
+@pytest.fixture
+def sin_cerrar_conexion():
+    """Like Django's test client: the WSGI app must not close the test's database connection
+    (inside the test transaction) at the end of each request."""
+    from django.core import signals
+    from django.db import close_old_connections
+
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    yield
+    signals.request_started.connect(close_old_connections)
+    signals.request_finished.connect(close_old_connections)
+
+
 @pytest.mark.django_db
 @schema.parametrize()
 @settings(max_examples=8, deadline=None, derandomize=True, phases=[Phase.explicit, Phase.generate],
           suppress_health_check=list(HealthCheck))
-def test_api_conforms_and_never_500(case, token_todos_los_roles, settings):
+def test_api_conforms_and_never_500(case, token_todos_los_roles, settings, sin_cerrar_conexion):
     settings.ALLOWED_HOSTS = ["localhost"]  # the host schemathesis' WSGI client sends
     case.call_and_validate(headers={"Authorization": f"Token {token_todos_los_roles}"}, checks=CHECKS)
