@@ -342,3 +342,37 @@ def test_schema_and_local_docs(client):
     html = client.get("/api/v1/docs/").content.decode()
     assert "drf_spectacular_sidecar/swagger-ui-dist" in html
     assert "cdn" not in html.lower() and "unpkg" not in html.lower()
+
+
+def test_paso_1_2_3_4_5_14_16_18_12_whole_procedure_through_the_api(api, u, zona):
+    """A client with tokens walks a case: registration, observation, SI, correction, assignment,
+    field observation, COZ, COC, back to installation, execution."""
+    asesor, gr, tec, coz, coc = (api(x) for x in (u.asesor, u.gestion_red, u.tecnico, u.coz, u.coc))
+
+    def post(c, recurso, obj_id, nombre, **cuerpo):
+        r = c.post(f"/api/v1/{recurso}/{obj_id}/{nombre}/", cuerpo, format="json")
+        assert r.status_code == 200, (nombre, r.json())
+        return r.json()
+
+    s = asesor.post("/api/v1/solicitudes/", _nueva("SF-WALK"), format="json").json()
+    assert s["transiciones_disponibles"] == []
+    assert [t["nombre"] for t in gr.get(f"/api/v1/solicitudes/{s['id']}/").json()["transiciones_disponibles"]] == [
+        "observar", "asignar_instalacion", "anular"]
+    s = post(gr, "solicitudes", s["id"], "observar", causa="calle", detalle="Sin número de puerta",
+             version=s["version"])
+    s = post(gr, "solicitudes", s["id"], "solicitar_correccion", destinatario="ASESOR", requerido="Número de puerta")
+    si = asesor.get("/api/v1/servicios/", {"estado": "abierto"}).json()["results"][0]
+    assert si["solicitud"] == s["id"] and si["vence_at"]
+    s = post(asesor, "solicitudes", s["id"], "digitar_modificacion", modificacion="Puerta 10")
+    assert asesor.get(f"/api/v1/servicios/{si['id']}/").json()["estado"] == "atendido"
+    s = post(gr, "solicitudes", s["id"], "asignar_instalacion")
+    o = post(tec, "ordenes", s["orden"], "reportar_observacion", observacion="Poste sin caja", causa="caja_nap")
+    o = post(tec, "ordenes", o["id"], "reportar_a_coz", propuesta="gestionar")
+    o = post(coz, "ordenes", o["id"], "direccionar_a_coc")
+    o = post(coc, "ordenes", o["id"], "redireccionar_instalacion")
+    o = post(tec, "ordenes", o["id"], "ejecutar")
+    assert o["estado"] == "ejecutada"
+    assert gr.get(f"/api/v1/solicitudes/{s['id']}/").json()["estado"] == "instalada"
+    pasos = list(RegistroAuditoria.objects.filter(caso_id=Solicitud.objects.get(pk=s["id"]).caso_id)
+                 .values_list("paso", flat=True))
+    assert pasos[:2] == ["1", "1"] and "14" in pasos and "16" in pasos and "18" in pasos
