@@ -15,6 +15,7 @@ batches of settings.ANULACIONES_IMPORTACION_LOTE rows):
 """
 import csv
 import logging
+import re
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 
@@ -39,6 +40,7 @@ FORMATOS_FECHA = ["%Y-%m-%d", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%
 TIPOS = {**{v: v for v in Solicitud.Tipo.values}, **{l.lower(): v for v, l in Solicitud.Tipo.choices},
          "migracion": "migracion", "instalacion": "instalacion"}
 MAX_ERRORES_GUARDADOS = 100_000
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 
 class ArchivoInvalido(Exception):
@@ -178,6 +180,10 @@ class Validador:
         errores, datos = [], {}
         if f.pop("__sobran__", False):
             errores.append(_error(n, "", "La fila tiene más celdas que columnas la cabecera."))
+        for c, valor in list(f.items()):
+            if CONTROL.search(valor):
+                errores.append(_error(n, c, "Contiene caracteres de control."))
+                f[c] = ""
         for c in REQUERIDAS:
             if not f.get(c):
                 errores.append(_error(n, c, "Dato obligatorio vacío."))

@@ -158,15 +158,16 @@ def test_bad_rows_reported_every_one_and_nothing_imported(archivo, u, esc):
         fila("SF-B-5", numero_ot=otra.orden.numero),            # row 9: OT of another Solicitud
         fila("SF-B-6", fecha_registro="2099-01-01"),            # row 10: future date
         fila("S" * 40),                                         # row 11: too long
+        fila("SF-B-7", calle="Av.\x01Busch"),                   # row 12: control character
     ])
     antes = _estado_bd()
     r = _importar(ruta, u.gestion_red)
-    assert not r.importado and r.total == 10
+    assert not r.importado and r.total == 11
     assert {(3, "fecha_registro"), (4, "zona"), (5, "numero_smartflex"), (6, "numero_smartflex"),
             (7, "cliente_nombre"), (7, "tipo"), (8, "asesor"), (9, "numero_ot"), (10, "fecha_registro"),
-            (11, "numero_smartflex")} <= _errores(r)
+            (11, "numero_smartflex"), (12, "calle")} <= _errores(r)
     assert 2 not in {e["fila"] for e in r.errores}
-    assert r.con_error == 9
+    assert r.con_error == 10
     assert _estado_bd() == antes
     # the user chooses to import the good rows
     r = _importar(ruta, u.gestion_red, aceptar_validas=True)
