@@ -342,6 +342,11 @@ def test_schema_and_local_docs(client):
     html = client.get("/api/v1/docs/").content.decode()
     assert "drf_spectacular_sidecar/swagger-ui-dist" in html
     assert "cdn" not in html.lower() and "unpkg" not in html.lower()
+    from django.contrib.staticfiles import finders
+
+    for asset in ("swagger-ui-bundle.js", "swagger-ui.css"):
+        assert f"drf_spectacular_sidecar/swagger-ui-dist/{asset}" in html
+        assert finders.find(f"drf_spectacular_sidecar/swagger-ui-dist/{asset}"), asset
 
 
 def test_paso_1_2_3_4_5_14_16_18_12_whole_procedure_through_the_api(api, u, zona):
