@@ -11,7 +11,7 @@ def navegacion(request):
             "ordenes": bool(roles & {Rol.GESTION_RED, Rol.COC, Rol.COZ, Rol.TECNICO, Rol.JEFE_DIVISION}),
             "solicitudes": bool(roles),
             "tablero": bool(roles & {Rol.GESTION_RED, Rol.COC, Rol.JEFE_DIVISION}),
-            "indicador": Rol.JEFE_DIVISION in roles,
+            "indicador": bool(roles & {Rol.JEFE_DIVISION, Rol.GESTION_RED, Rol.COC}),
             "entregas": bool(roles & {Rol.FACTURACION, Rol.GESTION_RED}),
         },
     }
