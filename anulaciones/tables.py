@@ -21,7 +21,8 @@ def destinatario(si):
 
 
 def url_caso(solicitud_id):
-    return f"/casos/{solicitud_id}/"
+    """The case page (the Solicitud's page shows its whole case)."""
+    return reverse("solicitud", args=[solicitud_id])
 
 
 def tiempo_restante(vence_at, ahora=None):

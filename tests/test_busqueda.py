@@ -13,7 +13,7 @@ from .test_tablero import casos_en_correccion
 
 pytestmark = pytest.mark.django_db
 
-ENLACE = re.compile(r'href="/casos/(\d+)/"')
+ENLACE = re.compile(r'href="/solicitudes/(\d+)/"')
 
 
 def encontrados(respuesta):
@@ -48,9 +48,9 @@ def test_un_numero_exacto_lleva_al_caso(client, u, datos):
     a, b = datos
     client.force_login(u.coc)
     r = client.get("/buscar/?q=sf-100201")
-    assert r.status_code == 302 and r["Location"] == f"/casos/{b.pk}/"
+    assert r.status_code == 302 and r["Location"] == f"/solicitudes/{b.pk}/"
     r = client.get("/buscar/?q=+OT-777001+")
-    assert r.status_code == 302 and r["Location"] == f"/casos/{a.pk}/"
+    assert r.status_code == 302 and r["Location"] == f"/solicitudes/{a.pk}/"
 
 
 def test_vacia_no_lista_nada(client, u, datos):

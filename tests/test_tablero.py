@@ -86,7 +86,7 @@ def test_lista_los_abiertos_y_vencidos_con_sus_datos(gr, esc, u):
     assert set(filas) == {abierto.solicitud.numero_smartflex, vencido.solicitud.numero_smartflex}
     assert atendido.solicitud.numero_smartflex not in filas and cerrado.solicitud.numero_smartflex not in filas
     html = r.content.decode()
-    assert f'href="/casos/{abierto.solicitud_id}/"' in html
+    assert f'href="/solicitudes/{abierto.solicitud_id}/"' in html
     assert en_rojo(html, vencido.solicitud.numero_smartflex)
     assert not en_rojo(html, abierto.solicitud.numero_smartflex)
     for texto in ("Corrección", "Zona Norte", "Nombre de calle / dirección: Calle mal escrita", "Vencido", "Abierto",
