@@ -52,6 +52,8 @@ def test_a_registro_observacion_si_y_modificacion_desde_el_inicio(pagina, entrar
     p.wait_for_url(re.compile(rf"/solicitudes/{sol.pk}/$"))
     si = ServicioIngenieria.objects.get(solicitud=sol)
     assert si.estado == "abierto" and si.destinatario == "ASESOR"
+    p.goto("/tablero/")  # 5.1: the open SI is on the Tablero de Control
+    assert "SF-NAV-001" in p.locator("table").inner_text()
     salir(p)
 
     # 3. The asesor sees it on her home page, with the time left, and digits the modification.
@@ -78,6 +80,12 @@ def test_a_registro_observacion_si_y_modificacion_desde_el_inicio(pagina, entrar
     for hecho in ("registrar", "generar", "observar", "solicitar_correccion", "abrir", "digitar_modificacion",
                   "atender"):
         assert hecho in linea, hecho
+    salir(p)
+
+    # 5. The answered SI has left Gestión de Red's Tablero de Control.
+    entrar(p, u.gestion_red)
+    p.goto("/tablero/")
+    assert "SF-NAV-001" not in p.locator("main").inner_text()
 
 
 def test_b_reporte_del_tecnico_en_el_telefono_coz_y_coc_ratifica(telefono, pagina, entrar, u, esc):
