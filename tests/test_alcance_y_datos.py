@@ -176,3 +176,11 @@ def test_contacto_registrado_por_gestion_de_red(esc, u):
     with pytest.raises(DatosInvalidos) as e:
         T.registrar_contacto(s, u.coc, canal="paloma", resultado="contactado")
     assert "canal" in e.value.errores
+
+
+def test_alcance_del_team_leader_cuesta_una_consulta_por_usuario(esc, u, django_assert_max_num_queries):
+    solicitudes = [esc.solicitud("en_correccion") for _ in range(5)]
+    tl = type(u.team_leader).objects.get(pk=u.team_leader.pk)  # fresh: nothing cached yet
+    permiso = type(solicitudes[0]).digitar_modificacion._django_fsm.get_transition("en_correccion").permission
+    with django_assert_max_num_queries(2):  # roles + team, once for all rows
+        assert all(permiso(s, tl) for s in solicitudes)

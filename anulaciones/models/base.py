@@ -33,13 +33,21 @@ class Maquina(FSMModelMixin, models.Model):
         abstract = True
 
 
+def equipo_de(user):
+    """The ids of the asesores a team leader leads, cached on the user (one query per request)."""
+    cached = getattr(user, "_equipo_cache", None)
+    if cached is None:
+        from .organizacion import Perfil
+
+        cached = frozenset(Perfil.objects.filter(team_leader_id=user.pk).values_list("usuario_id", flat=True))
+        user._equipo_cache = cached
+    return cached
+
+
 def alcance_asesor(solicitud, user, rol):
     """ASESOR acts on own cases; TEAM_LEADER on the cases of the team's asesores."""
     if rol == Rol.ASESOR:
         return solicitud.asesor_id == user.pk
     if rol == Rol.TEAM_LEADER:
-        from .organizacion import Perfil
-
-        return solicitud.asesor_id is not None and Perfil.objects.filter(
-            usuario_id=solicitud.asesor_id, team_leader_id=user.pk).exists()
+        return solicitud.asesor_id in equipo_de(user)
     return None

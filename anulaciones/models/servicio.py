@@ -78,6 +78,7 @@ class ServicioIngenieria(Maquina):
         indexes = [
             models.Index(fields=["estado", "vence_at"]),
             models.Index(fields=["destinatario", "estado"]),
+            models.Index(fields=["estado", "cerrado_at"]),  # Tablero: «atendidos hoy»
         ]
 
     def __str__(self):
