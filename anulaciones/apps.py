@@ -7,3 +7,6 @@ class AnulacionesConfig(AppConfig):
 
     def ready(self):
         from . import tasks  # noqa: F401  (connects the deadline hooks on the transition path)
+        from .direcciones import conectar
+
+        conectar()  # zonifications feed the address knowledge (issue 7)

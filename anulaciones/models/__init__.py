@@ -1,4 +1,5 @@
 from .auditoria import RegistroAuditoria
+from .direcciones import AliasCalle, CajaNap, Calle, PuntoReferencia
 from .entrega import Entrega
 from .importacion import ImportacionSmartflex
 from .notificacion import Notificacion
@@ -12,6 +13,7 @@ from .zonificacion import Zonificacion
 MAQUINAS = (Solicitud, OrdenDeTrabajo, ServicioIngenieria, Zonificacion)
 
 __all__ = [
+    "AliasCalle", "CajaNap", "Calle", "PuntoReferencia",
     "Caso", "Entrega", "Feriado", "ImportacionSmartflex", "IntentoContacto", "MAQUINAS", "Notificacion", "Observacion", "OrdenDeTrabajo", "Perfil",
     "RegistroAuditoria", "ServicioIngenieria", "Solicitud", "Zona", "Zonificacion",
 ]

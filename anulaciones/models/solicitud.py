@@ -86,6 +86,10 @@ class Solicitud(Maquina):
     modificacion_pendiente = models.TextField(
         "modificación de forma pendiente", blank=True,
         help_text="Observación de forma: se digita una vez ejecutada la OT (19.1).")
+    # Address check at registration (issue 7, anulaciones.direcciones): the warnings shown to
+    # whoever registered it, and whether they saved anyway ("Guardar de todos modos").
+    advertencias_direccion = models.JSONField("advertencias de dirección", default=list, blank=True)
+    advertencia_aceptada = models.BooleanField("advertencia aceptada", default=False, db_index=True)
 
     objects = SolicitudQuerySet.as_manager()
 
