@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 export DJANGO_DEBUG ?= 1
 
-.PHONY: setup run test migrate demo worker diagrams chromium
+.PHONY: setup run test migrate demo worker diagrams chromium bench
 
 setup: $(VENV)/.installed
 
@@ -36,3 +36,9 @@ test: setup chromium
 
 diagrams: setup
 	$(PY) manage.py diagramas --readme README.md
+
+# Benchmarks at scale on PostgreSQL (bench/, docs/bench.md): drops and re-creates the database
+# BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/bench) for each size, writes BENCHMARKS.md.
+SIZES ?= 10000,100000
+bench: setup
+	$(PY) -m bench.run --sizes $(SIZES) $(BENCH_ARGS)

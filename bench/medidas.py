@@ -1,0 +1,502 @@
+"""The benchmarks of issue 8: each measures a hot path and its floor in the same run, checks
+that both return the same rows/results, and returns its figures (seconds are medians).
+
+Every function works on the current Django database (the runner's ``bench`` database, or the
+test database of ``tests/test_bench.py`` at a small size). PostgreSQL only.
+"""
+import csv
+import http.client
+import json
+import os
+import queue
+import secrets
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from datetime import datetime, timedelta
+
+from django.contrib.auth import get_user_model
+from django.db import connection, transaction
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+RAIZ = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def medir(fn, reps, preparar=None):
+    """Median wall time of ``fn()`` over ``reps`` runs (``preparar()`` before each, untimed);
+    returns (median seconds, all times, last result)."""
+    tiempos, res = [], None
+    for _ in range(reps):
+        if preparar:
+            preparar()
+        t0 = time.perf_counter()
+        res = fn()
+        tiempos.append(time.perf_counter() - t0)
+    return statistics.median(tiempos), tiempos, res
+
+
+def _sql(sql, params=None, fetch=True):
+    with connection.cursor() as cur:
+        cur.execute(sql, params)
+        return cur.fetchall() if fetch else cur.rowcount
+
+
+def usuario(rol):
+    return get_user_model().objects.filter(groups__name=rol, is_active=True).order_by("pk").first()
+
+
+# --- 1. Tablero de Control: first page with a filter ------------------------------------------
+SQL_TABLERO = """
+SELECT si.id FROM anulaciones_servicioingenieria si
+  JOIN anulaciones_solicitud s ON s.id = si.solicitud_id
+  JOIN anulaciones_zona z ON z.id = s.zona_id
+  LEFT JOIN anulaciones_ordendetrabajo o ON o.solicitud_id = s.id
+  LEFT JOIN auth_user a ON a.id = si.asesor_id
+  LEFT JOIN anulaciones_observacion ob ON ob.id = si.observacion_id
+WHERE si.estado IN ('abierto', 'vencido') AND s.zona_id = %s
+ORDER BY si.vence_at, si.id LIMIT %s"""
+# The floor fetches every column a row shows (the SELECT list is the page's), the ids compared.
+SQL_TABLERO_FILAS = SQL_TABLERO.replace(
+    "SELECT si.id", "SELECT si.id, si.tipo, si.destinatario, si.estado, si.creado_at, si.vence_at, s.id, "
+    "s.numero_smartflex, s.version, s.estado, z.nombre, o.numero, a.first_name, a.last_name, ob.causa, ob.detalle")
+
+
+def tablero(reps=20, zona_id=7):
+    from django.conf import settings
+
+    gr = usuario("GESTION_RED")
+    cliente = Client()
+    cliente.force_login(gr)
+    url = f"/tablero/?zona={zona_id}"
+    por_pagina = settings.ANULACIONES_TABLERO_POR_PAGINA
+    r = cliente.get(url)
+    assert r.status_code == 200, r.status_code
+    ids_vista = [f.record.pk for f in r.context["tabla"].page.object_list]
+    with CaptureQueriesContext(connection) as q:
+        cliente.get(url)
+    consultas = len(q.captured_queries)
+    t, _, _ = medir(lambda: cliente.get(url), reps)
+    piso, _, filas = medir(lambda: _sql(SQL_TABLERO_FILAS, [zona_id, por_pagina]), reps)
+    ids_piso = [f[0] for f in filas]
+    return {"segundos": t, "piso": piso, "consultas": consultas, "filas": len(ids_vista),
+            "mismas_filas": ids_vista == ids_piso, "url": url}
+
+
+# --- 2. deadline sweep --------------------------------------------------------------------
+def crear_servicios(k, *, vence, estado="abierto"):
+    """``k`` SIs (correccion, for the ASESOR) on Solicitudes en_correccion, inserted directly
+    (benchmark fixture, like the generator). Returns their ids."""
+    ahora = timezone.now()
+    filas = _sql("""
+        WITH s AS (SELECT id, asesor_id, row_number() OVER (ORDER BY id) AS r FROM anulaciones_solicitud
+                   WHERE estado = 'en_correccion'),
+             n AS (SELECT count(*) AS c FROM s)
+        INSERT INTO anulaciones_servicioingenieria (version, creado_at, actualizado_at, tipo, destinatario, vendedor,
+            requerido, vence_at, estado, respuesta, fuera_de_plazo, abierto_por_id, asesor_id, solicitud_id)
+        SELECT 0, %(creado)s, %(creado)s, 'correccion', 'ASESOR', '', 'Benchmark', %(vence)s, %(estado)s, '',
+               false, %(gr)s, s.asesor_id, s.id
+        FROM generate_series(0, %(k)s - 1) g CROSS JOIN n JOIN s ON s.r = 1 + g %% n.c
+        RETURNING id""", {"creado": ahora - timedelta(hours=5), "vence": vence, "estado": estado, "k": k,
+                          "gr": usuario("GESTION_RED").pk})
+    return [f[0] for f in filas]
+
+
+def borrar_servicios(ids):
+    """Remove benchmark SIs and their notices (their audit rows stay: the log is immutable)."""
+    _sql("DELETE FROM anulaciones_notificacion WHERE clave = ANY(%s)", [[f"servicio:{i}" for i in ids]], fetch=False)
+    _sql("DELETE FROM anulaciones_servicioingenieria WHERE id = ANY(%s)", [ids], fetch=False)
+
+
+SQL_BARRIDO_UPDATE = """
+UPDATE anulaciones_servicioingenieria SET estado = 'vencido', version = version + 1, actualizado_at = %(ahora)s
+WHERE estado = 'abierto' AND vence_at <= %(ahora)s RETURNING id, solicitud_id"""
+SQL_BARRIDO_INSERT = """
+INSERT INTO anulaciones_registroauditoria (content_type_id, object_id, objeto, caso_id, transicion, paso,
+    estado_origen, estado_destino, usuario_id, rol, creado_at, nota)
+SELECT %(ct)s, t.id, 'SI ' || t.id || ' (Corrección)', s.caso_id, 'vencer', '5.2', 'abierto', 'vencido', %(u)s,
+       'SISTEMA', %(ahora)s, 'Plazo de atención vencido (4.2).'
+FROM unnest(%(ids)s::bigint[], %(sol)s::bigint[]) AS t(id, solicitud_id)
+JOIN anulaciones_solicitud s ON s.id = t.solicitud_id"""
+
+
+def barrido(k=100_000, reps=3):
+    """The Celery task body ``barrer_plazos`` on ``k`` due SIs vs one UPDATE … RETURNING plus
+    one INSERT of the audit rows."""
+    from django.contrib.contenttypes.models import ContentType
+
+    from anulaciones import tasks
+    from anulaciones.models import ServicioIngenieria
+    from anulaciones.transitions import usuario_sistema
+
+    ct = ContentType.objects.get_for_model(ServicioIngenieria).pk
+    sistema = usuario_sistema().pk
+    lote = {}
+
+    def preparar():
+        lote["ids"] = crear_servicios(k, vence=timezone.now() - timedelta(hours=1))
+
+    def comprobar():
+        ids = lote.pop("ids")
+        hechos = _sql("SELECT count(*) FROM anulaciones_servicioingenieria WHERE id = ANY(%s) AND estado = 'vencido'",
+                      [ids])[0][0]
+        auditados = _sql("SELECT count(*) FROM anulaciones_registroauditoria WHERE content_type_id = %s "
+                         "AND transicion = 'vencer' AND object_id = ANY(%s)", [ct, ids])[0][0]
+        borrar_servicios(ids)
+        return hechos, auditados
+
+    def real():
+        return tasks.barrer_plazos.run()
+
+    def piso():
+        ahora = timezone.now()
+        with transaction.atomic():
+            filas = _sql(SQL_BARRIDO_UPDATE, {"ahora": ahora})
+            _sql(SQL_BARRIDO_INSERT, {"ct": ct, "u": sistema, "ahora": ahora, "ids": [f[0] for f in filas],
+                                      "sol": [f[1] for f in filas]}, fetch=False)
+        return len(filas)
+
+    tiempos_r, tiempos_p, res_r, res_p = [], [], [], []
+    for _ in range(reps):  # alternate, so both see the same table and cache state
+        for fn, tiempos, res in ((real, tiempos_r, res_r), (piso, tiempos_p, res_p)):
+            preparar()
+            t0 = time.perf_counter()
+            fn()
+            tiempos.append(time.perf_counter() - t0)
+            res.append(comprobar())
+    return {"segundos": statistics.median(tiempos_r), "piso": statistics.median(tiempos_p), "k": k,
+            "resultados_real": res_r, "resultados_piso": res_p,
+            "mismo_resultado": all(r == (k, k) for r in res_r + res_p)}
+
+
+# --- 3. indicator -------------------------------------------------------------------------
+SQL_INDICADOR = """
+SELECT count(*) AS probables,
+       count(*) FILTER (WHERE x.anulado) AS anulados,
+       count(*) FILTER (WHERE NOT x.anulado AND x.estado NOT IN ('anulada', 'redigitada', 'instalada')) AS abiertos,
+       count(*) FILTER (WHERE x.anulado AND NOT EXISTS (
+           SELECT 1 FROM anulaciones_intentocontacto ic WHERE ic.caso_id = x.caso_id)) AS sin_contacto
+FROM (SELECT s.caso_id, s.estado,
+             (s.estado = 'anulada' OR (o.estado = 'anulada' AND s.estado <> 'pendiente_redigitacion')) IS TRUE
+               AS anulado
+      FROM anulaciones_solicitud s
+      JOIN anulaciones_caso c ON c.id = s.caso_id
+      LEFT JOIN anulaciones_ordendetrabajo o ON o.solicitud_id = s.id
+      WHERE s.reemplazada_por_id IS NULL AND c.probable_at >= %s AND c.probable_at < %s) x"""
+
+
+def _sin_jit(fn):
+    """As ``indicador.informe`` runs: one transaction, JIT off (both sides the same)."""
+    def correr():
+        with transaction.atomic():
+            with connection.cursor() as cur:
+                cur.execute("SET LOCAL jit = off")
+            return fn()
+    return correr
+
+
+def indicador(reps=5):
+    from anulaciones.reports import indicador as ind
+
+    hoy = timezone.localdate()
+    anterior = (hoy.replace(day=1) - timedelta(days=1))
+    mes = ind.Periodo.mes(anterior.year, anterior.month)
+    anio = ind.Periodo(mes.meses_tendencia(12)[0].desde, mes.hasta)
+    res = {}
+    for nombre, p in (("mes", mes), ("anio", anio)):
+        t, _, real = medir(_sin_jit(lambda p=p: ind.casos(p).aggregate(**ind._conteos())), reps)
+        tp, _, filas = medir(_sin_jit(lambda p=p: _sql(SQL_INDICADOR, [p.inicio, p.fin])), reps)
+        piso = dict(zip(("probables", "anulados", "abiertos", "sin_contacto"), filas[0]))
+        ti, _, _ = medir(lambda p=p: ind.informe(p), max(1, reps // 2))
+        res[nombre] = {"segundos": t, "piso": tp, "informe_completo": ti, "periodo": f"{p.desde}..{p.hasta}",
+                       "resultado": real, "mismo_resultado": real == piso}
+    return res
+
+
+# --- 4. month-end workbook ------------------------------------------------------------------
+MES_BENCH = datetime(2000, 1, 1).date()  # the benchmark's rows: a month no real data uses
+
+
+def crear_zonificaciones(k):
+    """``k`` digitada zonifications on executed OTs (benchmark fixture, inserted directly)."""
+    gr = usuario("GESTION_RED").pk
+    filas = _sql("""
+        WITH o AS (SELECT id, solicitud_id, zona_id, row_number() OVER (ORDER BY id) AS r
+                   FROM anulaciones_ordendetrabajo WHERE estado = 'ejecutada'),
+             n AS (SELECT count(*) AS c FROM o)
+        INSERT INTO anulaciones_zonificacion (version, creado_at, actualizado_at, tipo_correccion, calle, referencia,
+            caja_nap, latitud, longitud, estado, digitada_at, orden_id, recibida_por_id, solicitud_id,
+            zona_anterior_id, zona_corregida_id)
+        SELECT 1, %(t)s, %(t)s, (ARRAY['zona','calle','referencia','caja_nap','coordenadas'])[1 + g %% 5],
+               'Calle ' || g, 'Casa de rejas verdes, frente a la plaza', 'NAP-' || (g %% 5000),
+               -16.5 + (g %% 1000) / 10000.0, -68.15 + (g %% 700) / 10000.0, 'digitada',
+               %(t)s + make_interval(secs => g), o.id, %(gr)s, o.solicitud_id, o.zona_id, 1 + (o.zona_id %% 30)
+        FROM generate_series(0, %(k)s - 1) g CROSS JOIN n JOIN o ON o.r = 1 + g %% n.c
+        RETURNING id""", {"t": timezone.make_aware(datetime(2000, 1, 2)), "k": k, "gr": gr})
+    return [f[0] for f in filas]
+
+
+SQL_WORKBOOK = """
+SELECT s.numero_smartflex, o.numero, s.cliente_nombre, za.nombre, zc.nombre, z.tipo_correccion, z.calle,
+       z.referencia, z.caja_nap, z.latitud::float8, z.longitud::float8,
+       (o.ejecutada_at AT TIME ZONE %(tz)s), (z.creado_at AT TIME ZONE %(tz)s), (z.digitada_at AT TIME ZONE %(tz)s),
+       coalesce(nullif(trim(u.first_name || ' ' || u.last_name), ''), u.username)
+FROM anulaciones_zonificacion z
+JOIN anulaciones_solicitud s ON s.id = z.solicitud_id
+JOIN anulaciones_ordendetrabajo o ON o.id = z.orden_id
+LEFT JOIN anulaciones_zona za ON za.id = z.zona_anterior_id
+JOIN anulaciones_zona zc ON zc.id = z.zona_corregida_id
+JOIN auth_user u ON u.id = z.recibida_por_id
+WHERE z.id = ANY(%(ids)s)
+ORDER BY zc.nombre, z.digitada_at, z.id"""
+
+
+def _filas_piso(ids):
+    """The same rows by one hand-written query, streamed (server-side cursor)."""
+    from django.conf import settings
+
+    from anulaciones.models import Zonificacion
+
+    etiquetas = dict(Zonificacion.TipoCorreccion.choices)
+    with transaction.atomic(), connection.connection.cursor(name=f"wb{secrets.token_hex(4)}") as cur:
+        cur.itersize = 2000
+        cur.execute(SQL_WORKBOOK, {"ids": ids, "tz": settings.TIME_ZONE})
+        for f in cur:
+            yield f[:5] + (etiquetas[f[5]],) + f[6:]
+
+
+def libro_real(destino, ids):
+    from anulaciones.reports import workbook
+
+    return workbook.escribir(destino, workbook.filas_de(ids), MES_BENCH)
+
+
+def libro_xlsxwriter(destino, ids):
+    import xlsxwriter
+
+    from anulaciones.reports import workbook
+
+    wb = xlsxwriter.Workbook(destino, {"constant_memory": True})
+    ws = wb.add_worksheet("Casos")
+    fecha = wb.add_format({"num_format": workbook.FORMATO_FECHA})
+    ws.write_row(0, 0, [c[0] for c in workbook.COLUMNAS])
+    n = 0
+    for n, fila in enumerate(_filas_piso(ids), start=1):
+        for c, v in enumerate(fila):
+            if isinstance(v, datetime):
+                ws.write_datetime(n, c, v, fecha)
+            elif v is not None:
+                ws.write(n, c, v)
+    wb.close()
+    return n
+
+
+def libro_csv(destino, ids):
+    n = 0
+    with open(destino, "w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        for n, fila in enumerate(_filas_piso(ids), start=1):
+            w.writerow(fila)
+    return n
+
+
+def _memoria(k, bd):
+    """Peak RSS growth of the real export of ``k`` rows, in a fresh process."""
+    env = dict(os.environ, DATABASE_URL=bd, DJANGO_SETTINGS_MODULE="bench.settings")
+    salida = subprocess.run([sys.executable, "-m", "bench.memoria", str(k)], cwd=RAIZ, env=env, check=True,
+                            capture_output=True, text=True).stdout
+    return json.loads(salida.strip().splitlines()[-1])
+
+
+def libro(tamanos=(10_000, 100_000), reps=3, bd=None):
+    res = {}
+    with tempfile.TemporaryDirectory() as d:
+        for k in tamanos:
+            ids = crear_zonificaciones(k)
+            try:
+                fila = {}
+                for nombre, fn in (("segundos", libro_real), ("xlsxwriter", libro_xlsxwriter), ("csv", libro_csv)):
+                    ruta = os.path.join(d, f"{nombre}-{k}.{'csv' if nombre == 'csv' else 'xlsx'}")
+                    t, _, n = medir(lambda fn=fn, ruta=ruta: fn(ruta, ids), reps)
+                    fila[nombre], fila[f"filas_{nombre}"] = t, n
+                fila["mismas_filas"] = _mismas_filas(os.path.join(d, f"segundos-{k}.xlsx"), os.path.join(d, f"csv-{k}.csv"))
+                fila.update(_memoria(k, bd) if bd else {})
+            finally:
+                _sql("DELETE FROM anulaciones_zonificacion WHERE id = ANY(%s)", [ids], fetch=False)
+            res[k] = fila
+    return res
+
+
+def _mismas_filas(xlsx, csv_ruta):
+    """The real workbook's first columns (Solicitud, OT numbers) equal the floor's, row by row."""
+    from openpyxl import load_workbook
+
+    wb = load_workbook(xlsx, read_only=True)
+    real = [tuple(f[:2]) for f in wb["Casos"].iter_rows(min_row=2, values_only=True)]
+    wb.close()
+    with open(csv_ruta, encoding="utf-8") as f:
+        piso = [tuple(f[:2]) for f in csv.reader(f)]
+    return real == piso
+
+
+# --- 5. Smartflex import ----------------------------------------------------------------------
+COLUMNAS_IMPORT = ["numero_smartflex", "tipo", "cliente_nombre", "cliente_documento", "cliente_telefono", "calle",
+                   "numero_puerta", "zona", "referencias", "caja_nap", "plan", "vendedor", "asesor", "numero_ot",
+                   "fecha_registro"]
+
+
+def archivo_import(ruta, k, prefijo):
+    zonas = [c for (c,) in _sql("SELECT codigo FROM anulaciones_zona WHERE activa ORDER BY id")]
+    asesores = [n for (n,) in _sql("SELECT u.username FROM auth_user u JOIN auth_user_groups ug ON ug.user_id = u.id "
+                                   "JOIN auth_group g ON g.id = ug.group_id WHERE g.name = 'ASESOR' "
+                                   "AND u.is_active ORDER BY u.id")]
+    with open(ruta, "w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(COLUMNAS_IMPORT)
+        for i in range(k):
+            w.writerow([f"{prefijo}{i:07d}", ("instalacion", "traslado", "migracion")[i % 3], f"Cliente {i}",
+                        str(5000000 + i), f"7{i:07d}", f"Calle {i % 997}", str(i % 300), zonas[i % len(zonas)],
+                        "Frente a la plaza", f"NAP-{i % 5000}", "Fibra 100 Mbps", f"Vendedor {i % 150}",
+                        asesores[i % len(asesores)], f"OT{prefijo}{i:07d}", "2026-01-15 10:30"])
+
+
+def importacion(k=50_000, reps=1):
+    from anulaciones.importacion import importar
+
+    gr = usuario("GESTION_RED")
+    res = {"k": k, "tiempos": [], "tiempos_piso": []}
+    with tempfile.TemporaryDirectory() as d:
+        for rep in range(reps):
+            prefijo = f"B{secrets.token_hex(3).upper()}"
+            ruta = os.path.join(d, f"import-{rep}.csv")
+            archivo_import(ruta, k, prefijo)
+            t0 = time.perf_counter()
+            r = importar(ruta, gr, nombre="benchmark.csv")
+            res["tiempos"].append(time.perf_counter() - t0)
+            creadas = _sql("SELECT count(*) FROM anulaciones_solicitud WHERE numero_smartflex LIKE %s",
+                           [prefijo + "%"])[0][0]
+            t0 = time.perf_counter()
+            with transaction.atomic():
+                _sql("CREATE TEMP TABLE bench_import (" + ", ".join(f"{c} text" for c in COLUMNAS_IMPORT)
+                     + ") ON COMMIT DROP", fetch=False)
+                with connection.connection.cursor() as cur, open(ruta, "rb") as f:
+                    with cur.copy("COPY bench_import FROM STDIN WITH (FORMAT csv, HEADER true)") as copia:
+                        while bloque := f.read(1 << 20):
+                            copia.write(bloque)
+                copiadas = _sql("SELECT count(*) FROM bench_import")[0][0]
+            res["tiempos_piso"].append(time.perf_counter() - t0)
+            res.setdefault("creadas", []).append((r.creadas, creadas, copiadas))
+    res["segundos"] = statistics.median(res["tiempos"])
+    res["piso"] = statistics.median(res["tiempos_piso"])
+    res["mismo_resultado"] = all(a == b == c == k for a, b, c in res["creadas"])
+    return res
+
+
+# --- 6. a transition over HTTP ---------------------------------------------------------------
+def _puerto_libre():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _esperar(puerto, ruta, limite=30):
+    fin = time.monotonic() + limite
+    while time.monotonic() < fin:
+        try:
+            c = http.client.HTTPConnection("127.0.0.1", puerto, timeout=2)
+            c.request("GET", ruta)
+            if c.getresponse().status == 200:
+                return
+        except OSError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError("gunicorn no respondió")
+
+
+def _carga(puerto, peticiones, clientes):
+    """``peticiones``: (method, path, body, headers); ``clientes`` threads take them from one
+    queue. Returns (wall seconds, latencies, statuses)."""
+    cola = queue.Queue()
+    for p in peticiones:
+        cola.put(p)
+    lat, estados, cerrojo = [], [], threading.Lock()
+
+    def cliente():
+        while True:
+            try:
+                metodo, ruta, cuerpo, cab = cola.get_nowait()
+            except queue.Empty:
+                return
+            t0 = time.perf_counter()
+            c = http.client.HTTPConnection("127.0.0.1", puerto, timeout=60)
+            c.request(metodo, ruta, body=cuerpo, headers=cab)
+            r = c.getresponse()
+            r.read()
+            c.close()
+            dt = time.perf_counter() - t0
+            with cerrojo:
+                lat.append(dt)
+                estados.append(r.status)
+
+    hilos = [threading.Thread(target=cliente) for _ in range(clientes)]
+    t0 = time.perf_counter()
+    for h in hilos:
+        h.start()
+    for h in hilos:
+        h.join()
+    return time.perf_counter() - t0, lat, estados
+
+
+def _percentil(valores, p):
+    v = sorted(valores)
+    return v[min(len(v) - 1, int(round(p / 100 * (len(v) - 1))))]
+
+
+def http_transicion(bd, peticiones=1000, rondas=3, clientes=32, workers=4):
+    """gunicorn (``workers`` sync workers, bench.settings) on a free port; ``clientes``
+    threads POST ``cerrar_sin_atencion`` on distinct open SIs (token of a GESTION_RED user) vs
+    GET of the bare view reading one SI by pk."""
+    from rest_framework.authtoken.models import Token
+
+    gr = usuario("GESTION_RED")
+    token = Token.objects.get_or_create(user=gr)[0].key
+    puerto = _puerto_libre()
+    env = dict(os.environ, DATABASE_URL=bd, DJANGO_SETTINGS_MODULE="bench.settings", DJANGO_DEBUG="0",
+               DJANGO_SECRET_KEY=os.environ.get("DJANGO_SECRET_KEY", "bench-" + secrets.token_hex(16)),
+               DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost", DJANGO_SECURE_SSL_REDIRECT="0")
+    env.pop("PYTEST_VERSION", None)
+    servidor = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "config.wsgi", "-w", str(workers), "-b", f"127.0.0.1:{puerto}",
+         "--log-level", "warning", "--backlog", "256"], cwd=RAIZ, env=env, start_new_session=True)
+    res = {"clientes": clientes, "workers": workers, "peticiones": peticiones, "rondas": []}
+    try:
+        _esperar(puerto, "/bench/fila/%d/" % crear_servicios(1, vence=timezone.now() + timedelta(days=1))[0])
+        cab = {"Authorization": f"Token {token}", "Content-Type": "application/json"}
+        for _ in range(rondas):
+            ids = crear_servicios(peticiones, vence=timezone.now() + timedelta(days=1))
+            # Warm every worker first (imports, connections), off the clock.
+            _carga(puerto, [("GET", f"/bench/fila/{i}/", None, {}) for i in ids[:64]], clientes)
+            t_p, lat_p, est_p = _carga(puerto, [("GET", f"/bench/fila/{i}/", None, {}) for i in ids], clientes)
+            cuerpo = json.dumps({"nota": "benchmark"})
+            t_r, lat_r, est_r = _carga(
+                puerto, [("POST", f"/api/v1/servicios/{i}/cerrar_sin_atencion/", cuerpo, cab) for i in ids], clientes)
+            cerrados = _sql("SELECT count(*) FROM anulaciones_servicioingenieria WHERE id = ANY(%s) "
+                            "AND estado = 'cerrado_sin_atencion'", [ids])[0][0]
+            borrar_servicios(ids)
+            res["rondas"].append({
+                "rps": peticiones / t_r, "p50": _percentil(lat_r, 50), "p95": _percentil(lat_r, 95),
+                "rps_piso": peticiones / t_p, "p50_piso": _percentil(lat_p, 50), "p95_piso": _percentil(lat_p, 95),
+                "ok": est_r.count(200), "ok_piso": est_p.count(200), "cerrados": cerrados})
+    finally:
+        os.killpg(servidor.pid, signal.SIGTERM)
+        servidor.wait(timeout=30)
+    for clave in ("rps", "p50", "p95", "rps_piso", "p50_piso", "p95_piso"):
+        res[clave] = statistics.median(r[clave] for r in res["rondas"])
+    res["mismo_resultado"] = all(r["ok"] == r["ok_piso"] == r["cerrados"] == peticiones for r in res["rondas"])
+    return res

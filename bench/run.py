@@ -1,0 +1,130 @@
+"""Run every benchmark of issue 8 at the given sizes and write BENCHMARKS.md.
+
+    python -m bench.run --sizes 10000,100000 [--db postgres://postgres@127.0.0.1:5432/bench]
+
+For each size the database is dropped, created, migrated and loaded by ``bench.generar``;
+then each path and its floor are measured in the same run (medians of the repetitions).
+"""
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from urllib.parse import urlsplit, urlunsplit
+
+RAIZ = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BD_DEFECTO = "postgres://postgres@127.0.0.1:5432/bench"
+
+
+def _entorno(bd):
+    os.environ["DATABASE_URL"] = bd
+    os.environ["DJANGO_SETTINGS_MODULE"] = "bench.settings"
+    os.environ.setdefault("DJANGO_SECRET_KEY", "bench-only-not-a-secret")
+    os.environ.setdefault("DJANGO_SECURE_SSL_REDIRECT", "0")
+    os.environ.setdefault("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
+
+
+def _recrear(bd):
+    import psycopg
+
+    partes = urlsplit(bd)
+    nombre = partes.path.lstrip("/")
+    admin = urlunsplit(partes._replace(path="/postgres"))
+    with psycopg.connect(admin.replace("postgres://", "postgresql://", 1), autocommit=True) as c:
+        c.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+                  [nombre])
+        c.execute(f'DROP DATABASE IF EXISTS "{nombre}"')
+        c.execute(f'CREATE DATABASE "{nombre}"')
+    subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v0"], cwd=RAIZ, check=True,
+                   env=dict(os.environ))
+
+
+def maquina():
+    cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
+    mem = next((int(l.split()[1]) for l in open("/proc/meminfo") if l.startswith("MemTotal")), 0)
+    from django.db import connection
+
+    with connection.cursor() as c:
+        c.execute("SHOW server_version")
+        pg = c.fetchone()[0]
+    return {"cpu": cpu, "nucleos": os.cpu_count(), "ram_gb": round(mem / 1024 / 1024, 1), "postgresql": pg,
+            "python": platform.python_version(), "sistema": platform.platform(), "carga": os.getloadavg()}
+
+
+def un_tamano(n, bd, args, log):
+    import psycopg
+    from django.db import connections
+
+    from bench import generar, medidas
+
+    connections.close_all()
+    _recrear(bd)
+    log(f"== {n:,} Solicitudes: generando")
+    with psycopg.connect(bd.replace("postgres://", "postgresql://", 1)) as conn:
+        cuentas, _ = generar.generar(conn, n, log=log)
+    log(f"   {json.dumps(cuentas)}")
+    res = {"n": n, "datos": cuentas, "maquina": maquina()}
+    pasos = [
+        ("tablero", lambda: medidas.tablero(reps=args.reps_rapidas)),
+        ("indicador", lambda: medidas.indicador(reps=args.reps)),
+        ("libro", lambda: medidas.libro(tamanos=args.libro, reps=args.reps, bd=bd)),
+        ("barrido", lambda: medidas.barrido(k=args.barrido, reps=args.reps)),
+        ("http", lambda: medidas.http_transicion(bd, peticiones=args.peticiones, rondas=args.reps)),
+        ("importacion", lambda: medidas.importacion(k=args.importacion, reps=args.reps_import)),
+    ]
+    for nombre, fn in pasos:
+        if args.solo and nombre not in args.solo:
+            continue
+        t0 = time.perf_counter()
+        res[nombre] = fn()
+        log(f"   {nombre} ({time.perf_counter() - t0:.0f} s): {json.dumps(res[nombre], default=str)[:600]}")
+    return res
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--sizes", default="10000,100000")
+    p.add_argument("--db", default=os.environ.get("BENCH_DATABASE_URL", BD_DEFECTO))
+    p.add_argument("--salida", default=os.path.join(RAIZ, "BENCHMARKS.md"))
+    p.add_argument("--json", default=os.path.join(RAIZ, "var", "bench.json"))
+    p.add_argument("--reps", type=int, default=3)
+    p.add_argument("--reps-rapidas", type=int, default=20)
+    p.add_argument("--reps-import", type=int, default=1)
+    p.add_argument("--barrido", type=int, default=100_000)
+    p.add_argument("--libro", default="10000,100000")
+    p.add_argument("--importacion", type=int, default=50_000)
+    p.add_argument("--peticiones", type=int, default=1000)
+    p.add_argument("--solo", default="", help="comma-separated subset: tablero,indicador,libro,barrido,http,importacion")
+    args = p.parse_args(argv)
+    args.libro = [int(x) for x in args.libro.split(",") if x]
+    args.solo = [x for x in args.solo.split(",") if x]
+    _entorno(args.db)
+    sys.path.insert(0, RAIZ)
+    import django
+
+    django.setup()
+    from django.test.utils import setup_test_environment
+
+    setup_test_environment()  # response.context for the Tablero's rows; mail to memory
+
+    def log(m):
+        print(m, flush=True)
+
+    resultados = []
+    inicio = time.time()
+    for n in [int(x) for x in args.sizes.split(",") if x]:
+        resultados.append(un_tamano(n, args.db, args, log))
+        os.makedirs(os.path.dirname(args.json), exist_ok=True)
+        with open(args.json, "w") as f:
+            json.dump(resultados, f, default=str, indent=1)
+    from bench.informe import escribir
+
+    escribir(args.salida, resultados, comando=" ".join(["python -m bench.run"] + (argv or sys.argv[1:])),
+             duracion=time.time() - inicio)
+    log(f"Escrito {args.salida}")
+
+
+if __name__ == "__main__":
+    main()
