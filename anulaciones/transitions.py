@@ -129,8 +129,6 @@ class Contexto:
         numero_ot = datos.pop("numero_ot", None)
         nueva = Solicitud(**_solo_campos(Solicitud, datos), registrada_por=self.usuario,
                           caso=caso or Caso.objects.create())
-        if nueva.asesor_id is None and self.rol == Rol.ASESOR:
-            nueva.asesor = self.usuario
         self.crear(nueva, paso="1")
         orden = OrdenDeTrabajo(numero=numero_ot or f"OT-{nueva.numero_smartflex}", solicitud=nueva,
                                zona_id=nueva.zona_id)
@@ -325,14 +323,19 @@ def aplicar_en_bloque(queryset, nombre, usuario, nota=""):
     destino = t.target
     metodo = getattr(modelo, nombre).__wrapped__
     _validar_datos(metodo, {})
-    assert not any(tr.conditions for tr in meta.transitions.values()), f"{nombre} has conditions"
+    if any(tr.conditions for tr in meta.transitions.values()):
+        raise TypeError(f"{nombre} has conditions: use aplicar()")
     with transaction.atomic():
-        filas = list(queryset.filter(estado__in=origenes).select_for_update(skip_locked=True, of=("self",)))
+        relacionados = {ServicioIngenieria: ("solicitud",), Zonificacion: ("orden", "solicitud"),
+                        OrdenDeTrabajo: ("solicitud",)}.get(modelo, ())  # str() and caso_id of each row
+        filas = list(queryset.filter(estado__in=origenes).select_related(*relacionados)
+                     .select_for_update(skip_locked=True, of=("self",)))
         if not filas:
             return []
-        rol = t.permission.rol_para(filas[0], usuario)
-        if rol is None:
-            raise SinPermiso(f"Su rol no permite «{t.custom.get('label', nombre)}».")
+        roles = {t.permission.rol_para(f, usuario) for f in filas}  # role and scope of every row
+        if None in roles or len(roles) != 1:
+            raise SinPermiso(f"Su rol no permite «{t.custom.get('label', nombre)}» en todos los registros.")
+        rol = roles.pop()
         ctx = Contexto(usuario=usuario, rol=rol, ahora=timezone.now(), nota=nota or "")
         ctx.paso = paso_de(t, rol)
         # The body, run once on a copy of the first row: it must not touch the database nor
@@ -341,7 +344,8 @@ def aplicar_en_bloque(queryset, nombre, usuario, nota=""):
         antes = {f.attname: getattr(muestra, f.attname) for f in modelo._meta.concrete_fields}
         with CaptureQueriesContext(connection) as consultas:
             despues = getattr(muestra, nombre)(ctx)
-        assert despues is None and not consultas.captured_queries, f"{nombre} has effects: use aplicar()"
+        if despues is not None or consultas.captured_queries:
+            raise TypeError(f"{nombre} has effects: use aplicar()")
         cambios = {k: getattr(muestra, k) for k, v in antes.items()
                    if k not in ("estado", "version") and getattr(muestra, k) != v}
         pks = [f.pk for f in filas]

@@ -184,3 +184,27 @@ def test_alcance_del_team_leader_cuesta_una_consulta_por_usuario(esc, u, django_
     permiso = type(solicitudes[0]).digitar_modificacion._django_fsm.get_transition("en_correccion").permission
     with django_assert_max_num_queries(2):  # roles + team, once for all rows
         assert all(permiso(s, tl) for s in solicitudes)
+
+
+def test_la_redigitacion_queda_con_el_asesor_del_caso(esc, u, crear_usuario):
+    otra = crear_usuario(Rol.ASESOR)
+    s = esc.solicitud("pendiente_redigitacion")
+    datos = esc.datos_nueva(s)
+    datos["asesor"] = otra  # an attempt to move the case to someone else
+    T.aplicar(s, "registrar_redigitacion", u.team_leader, nueva=datos)
+    s.refresh_from_db()
+    assert s.reemplazada_por.asesor == u.asesor
+
+
+def test_asignar_un_tecnico_de_otra_zona_se_rechaza(esc, u, zonas, crear_usuario):
+    tecnico_sur = crear_usuario(Rol.TECNICO, zona=zonas[1])
+    ot = esc.orden("generada")
+    with pytest.raises(DatosInvalidos) as e:
+        T.aplicar(ot, "asignar", u.coc, tecnico=tecnico_sur)
+    assert "tecnico" in e.value.errores
+    ot.refresh_from_db()
+    assert ot.estado == "generada" and ot.tecnico is None
+    T.aplicar(ot, "asignar", u.coc, tecnico=u.tecnico)
+    ot.refresh_from_db()
+    assert ot.tecnico == u.tecnico
+

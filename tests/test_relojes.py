@@ -191,7 +191,7 @@ def test_aplicar_en_bloque_exige_el_rol_y_rechaza_transiciones_con_efectos(esc, 
     with pytest.raises(T.DatosInvalidos):  # needs data: only aplicar() takes it
         T.aplicar_en_bloque(ServicioIngenieria.objects.all(), "atender", u.asesor)
     s = esc.solicitud("registrada")
-    with pytest.raises(AssertionError):  # has effects (the OT, the SIs)
+    with pytest.raises(TypeError):  # has effects (the OT, the SIs)
         T.aplicar_en_bloque(Solicitud.objects.filter(pk=s.pk), "asignar_instalacion", u.gestion_red)
     s.refresh_from_db()
     assert s.estado == "registrada"

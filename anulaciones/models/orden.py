@@ -94,6 +94,10 @@ class OrdenDeTrabajo(Maquina):
                 custom={"paso": {Rol.GESTION_RED: "5.2", Rol.COC: "12"}, "label": "Asignar"})
     def asignar(self, ctx, tecnico=None):
         if tecnico is not None:
+            from ..roles import roles_de, zona_de
+
+            if Rol.TECNICO not in roles_de(tecnico) or zona_de(tecnico) != self.zona_id:
+                raise DatosInvalidos({"tecnico": "Elija un técnico de la zona de la orden."})
             self.tecnico = tecnico
 
         def despues(ctx):

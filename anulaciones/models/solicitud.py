@@ -249,7 +249,8 @@ class Solicitud(Maquina):
         if not isinstance(nueva, dict):
             raise DatosInvalidos({"nueva": "Faltan los datos de la nueva solicitud."})
         datos = dict(nueva)
-        datos.setdefault("asesor", self.asesor)
+        datos.pop("asesor_id", None)
+        datos["asesor"] = self.asesor  # the case stays with its asesor, whoever re-digits it
 
         def despues(ctx):
             nueva_sol = ctx.crear_solicitud(datos, caso=self.caso)
