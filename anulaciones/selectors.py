@@ -3,7 +3,7 @@
 A selector returns a lazy queryset with everything a row shows joined in (``select_related``),
 so a list costs the same number of queries for 10 rows as for 10,000.
 """
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 
 from django.db.models import Prefetch, Q
 from django.utils import timezone
@@ -21,9 +21,20 @@ def puede_ver_tablero(user):
 
 
 # --- local days -------------------------------------------------------------------------
+# Dates users may ask for: outside this range nothing exists, and datetime arithmetic near
+# year 1 or 9999 overflows — so pages clamp (filters) or refuse (forms) with FECHAS_MENSAJE.
+FECHA_MIN, FECHA_MAX = date(2000, 1, 1), date(2100, 12, 31)
+FECHAS_MENSAJE = "Use fechas entre el año 2000 y el 2100."
+
+
+def fecha_admisible(fecha):
+    return FECHA_MIN <= fecha <= FECHA_MAX
+
+
 def dia_local(fecha):
     """[start, end) of a calendar day in the local time zone (settings.TIME_ZONE), as aware
     datetimes: filtering ``campo__gte/__lt`` keeps the column's index usable."""
+    fecha = min(max(fecha, FECHA_MIN), FECHA_MAX)
     tz = timezone.get_default_timezone()
     inicio = timezone.make_aware(datetime.combine(fecha, time.min), tz)
     return inicio, timezone.make_aware(datetime.combine(fecha + timedelta(days=1), time.min), tz)

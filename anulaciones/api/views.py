@@ -1,6 +1,5 @@
 """Endpoints: read through the models' ``visibles_para`` scopes (out of scope -> 404), write
 through ``transitions`` (crear_solicitud, aplicar). Thin: parse, call one function, represent."""
-from datetime import date
 
 from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404
@@ -13,12 +12,13 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from .. import transitions
+from .. import selectors, transitions
 from ..errors import DatosInvalidos, SinPermiso, TransicionNoPermitida
 from ..models import Observacion, OrdenDeTrabajo, ServicioIngenieria, Solicitud, Zonificacion
 from ..reports import indicador as ind
 from ..roles import Rol, roles_de
 from . import filtros
+from .direcciones import SolicitudRegistroSerializer, con_advertencias
 from .serializers import (ErrorSerializer, OrdenSerializer, ServicioSerializer, SolicitudNuevaSerializer,
                           SolicitudSerializer, ZonificacionSerializer, serializer_de_transicion)
 
@@ -86,17 +86,18 @@ class SolicitudViewSet(mixins.CreateModelMixin, LecturaViewSet):
     filterset_class = filtros.SolicitudFiltro
 
     def get_serializer_class(self):
-        return SolicitudNuevaSerializer if self.action == "create" else SolicitudSerializer
+        return SolicitudRegistroSerializer if self.action == "create" else SolicitudSerializer
 
-    @extend_schema(request=SolicitudNuevaSerializer, responses={201: SolicitudSerializer, **ERRORES_ESCRITURA},
+    @extend_schema(request=SolicitudRegistroSerializer, responses={201: SolicitudSerializer, **ERRORES_ESCRITURA},
                    description="Paso 1: registra la solicitud y su OT (generada). Roles: ASESOR (propias), "
                                "MONITORA, TEAM_LEADER (de su equipo).")
     def create(self, request, *args, **kwargs):
         if not roles_de(request.user) & {Rol.ASESOR, Rol.MONITORA, Rol.TEAM_LEADER}:
             raise SinPermiso("Su rol no permite registrar solicitudes.")
-        entrada = SolicitudNuevaSerializer(data=request.data)
+        entrada = SolicitudRegistroSerializer(data=request.data)
         entrada.is_valid(raise_exception=True)
-        nueva = transitions.crear_solicitud(request.user, **entrada.validated_data)
+        datos = con_advertencias(entrada.validated_data)  # issue 7: the address check of step 1
+        nueva = transitions.crear_solicitud(request.user, **datos)
         nueva = solicitudes(request.user).filter(pk=nueva.pk).first() or nueva
         return Response(SolicitudSerializer(nueva, context={"request": request}).data, status=status.HTTP_201_CREATED)
 
@@ -205,8 +206,9 @@ class IndicadorParametros(serializers.Serializer):
                 raise serializers.ValidationError({"desde": "«desde» es posterior a «hasta»."})
             if (hasta - desde).days > 3660:
                 raise serializers.ValidationError({"hasta": "El rango no puede superar diez años."})
-            if desde < date(2000, 1, 1):
-                raise serializers.ValidationError({"desde": "Fecha anterior al año 2000."})
+        for campo in ("desde", "hasta"):
+            if datos.get(campo) and not selectors.fecha_admisible(datos[campo]):
+                raise serializers.ValidationError({campo: selectors.FECHAS_MENSAJE})
         return datos
 
 

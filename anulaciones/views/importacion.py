@@ -16,6 +16,7 @@ from .. import importacion
 from ..models import ImportacionSmartflex
 from ..reports.indicador import Periodo
 from ..roles import Rol, roles_de
+from ..selectors import fecha_admisible
 
 ROLES = {Rol.GESTION_RED, Rol.COC}
 MAX_MB = 50
@@ -121,7 +122,7 @@ def exportar_smartflex(request):
     try:
         desde = date.fromisoformat(request.GET.get("desde", ""))
         hasta = date.fromisoformat(request.GET.get("hasta", ""))
-        if desde > hasta or (hasta - desde).days > 3660:
+        if desde > hasta or (hasta - desde).days > 3660 or not (fecha_admisible(desde) and fecha_admisible(hasta)):
             raise ValueError
     except ValueError:
         if "desde" in request.GET or "hasta" in request.GET:

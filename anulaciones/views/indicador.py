@@ -18,6 +18,7 @@ from ..models import Observacion, Solicitud, Zona
 from ..reports import indicador as ind
 from ..reports.svg import tendencia_svg
 from ..roles import Rol, roles_de
+from ..selectors import FECHAS_MENSAJE, fecha_admisible
 
 ROLES_LECTURA = {Rol.JEFE_DIVISION, Rol.GESTION_RED, Rol.COC}
 
@@ -52,11 +53,15 @@ class PeriodoForm(forms.Form):
             date(anio, mes, 1)
         except ValueError:
             raise forms.ValidationError("Indique el mes como AAAA-MM.") from None
+        if not fecha_admisible(date(anio, mes, 1)):
+            raise forms.ValidationError(FECHAS_MENSAJE)
         return anio, mes
 
     def clean(self):
         datos = super().clean()
         desde, hasta = datos.get("desde"), datos.get("hasta")
+        if any(f and not fecha_admisible(f) for f in (desde, hasta)):
+            raise forms.ValidationError(FECHAS_MENSAJE)
         if (desde or hasta) and not datos.get("mes"):
             if not (desde and hasta):
                 raise forms.ValidationError("Indique las dos fechas del rango, o elija un mes.")

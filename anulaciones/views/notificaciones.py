@@ -24,8 +24,9 @@ def notificaciones(request):
 def notificaciones_leer(request):
     """Mark one (``id``) or all of the user's notifications read; then go to ``next``."""
     qs = Notificacion.objects.filter(usuario=request.user, leida_at__isnull=True)
-    if request.POST.get("id"):
-        qs = qs.filter(pk=request.POST["id"])
+    if "id" in request.POST:
+        ident = request.POST["id"]
+        qs = qs.filter(pk=int(ident)) if ident.isdigit() else qs.none()
     qs.update(leida_at=timezone.now())
     siguiente = request.POST.get("next") or ""
     if siguiente and url_has_allowed_host_and_scheme(siguiente, {request.get_host()}, request.is_secure()):
