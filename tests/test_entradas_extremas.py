@@ -28,3 +28,18 @@ def test_marcar_notificacion_con_id_no_numerico(client, u):
     client.force_login(u.asesor)
     r = client.post("/notificaciones/leer/", {"id": "abc"})
     assert r.status_code == 302
+
+
+def test_resumen_del_jefe_coincide_con_el_indicador(client, u, esc):
+    """A case saved by re-digitation (its first OT cancelled) is not anulado on the home page either."""
+    esc.solicitud("redigitada")
+    esc.solicitud("anulada")  # not probable: never observed
+    s = esc.solicitud("observada")
+    from anulaciones import transitions as T
+    T.aplicar(s, "anular", u.coc, motivo="Sin cobertura")
+    client.force_login(u.jefe_division)
+    html = client.get("/").content.decode()
+    import re
+    assert re.search(r'data-cuenta="probables">\s*2<', html)
+    assert re.search(r'data-cuenta="anulados">\s*1<', html)
+    assert "50,0" in html or "50.0" in html

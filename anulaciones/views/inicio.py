@@ -2,12 +2,12 @@
 
 Every queue costs two queries (a COUNT and the first rows), whatever its length."""
 from django.contrib.auth.decorators import login_required
-from django.db.models import Count, Min, Q
+from django.db.models import Min, Q
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 
-from ..models import Caso, OrdenDeTrabajo, ServicioIngenieria, Solicitud, Zonificacion
+from ..models import OrdenDeTrabajo, ServicioIngenieria, Solicitud, Zonificacion
 from ..roles import ROLES_DIGITACION, Rol, roles_de, zona_de
 from .comun import plazo
 
@@ -98,7 +98,7 @@ def colas_de(user, ahora=None):
                        "detalle": z.solicitud.cliente_nombre, "estado": z.get_estado_display(), "plazo": None}))
     if Rol.COZ in roles:
         colas.append(Cola(
-            "coz", f"OTs de su zona por verificar y direccionar al COC (18)",
+            "coz", "OTs de su zona por verificar y direccionar al COC (18)",
             ordenes.filter(estado=OrdenDeTrabajo.Estado.REPORTADA_COZ, zona_id=zona_de(user)).order_by(
                 "actualizado_at", "pk"), _fila_orden))
     if Rol.TECNICO in roles:
@@ -111,15 +111,14 @@ def colas_de(user, ahora=None):
 
 
 def resumen_jefe(ahora):
-    """The month so far: probable cases, cancelled ones and the indicator (III.2)."""
-    inicio_mes = timezone.localtime(ahora).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-    casos = Caso.objects.filter(probable_at__gte=inicio_mes).aggregate(
-        probables=Count("pk", distinct=True),
-        anulados=Count("pk", distinct=True, filter=Q(solicitudes__estado=Solicitud.Estado.ANULADA)
-                       | Q(solicitudes__orden__estado=OrdenDeTrabajo.Estado.ANULADA)))
-    probables, anulados = casos["probables"], casos["anulados"]
-    indicador = round((probables - anulados) * 100 / probables, 1) if probables else None
-    return {"desde": inicio_mes, "probables": probables, "anulados": anulados, "indicador": indicador}
+    """The month so far, computed by the indicator report itself (III.2), so both agree."""
+    from ..reports import indicador as ind
+
+    periodo = ind.Periodo.actual()
+    conteos = ind.casos(periodo).aggregate(**ind._conteos(False))
+    valor = ind.indicador(conteos["probables"], conteos["anulados"])
+    return {"desde": periodo.inicio, "probables": conteos["probables"], "anulados": conteos["anulados"],
+            "indicador": valor["valor"], "veredicto": valor["veredicto"]}
 
 
 @login_required
