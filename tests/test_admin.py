@@ -91,3 +91,12 @@ def test_auditoria_de_solo_lectura_en_el_admin(client, admin_con_rol, esc):
     assert client.get(_url(RegistroAuditoria, "add")).status_code == 403
     fila.refresh_from_db()
     assert fila.nota == ""
+
+
+def test_las_maquinas_no_se_editan_en_el_admin(client, admin_con_rol, esc):
+    s = esc.solicitud("registrada")
+    client.force_login(admin_con_rol("GESTION_RED"))
+    r = client.post(_url(Solicitud, "change", s.pk), {"cliente_nombre": "Otro", "calle": "Otra"})
+    assert r.status_code == 403
+    s.refresh_from_db()
+    assert s.cliente_nombre == "Juana Mamani" and s.version == 0

@@ -99,4 +99,7 @@ class IntentoContacto(models.Model):
         verbose_name_plural = "intentos de contacto"
 
     def __str__(self):
-        return f"{self.get_canal_display()} {self.realizado_at:%d/%m/%Y %H:%M}: {self.get_resultado_display()}"
+        from django.utils import timezone
+
+        cuando = timezone.localtime(self.realizado_at)
+        return f"{self.get_canal_display()} {cuando:%d/%m/%Y %H:%M}: {self.get_resultado_display()}"
