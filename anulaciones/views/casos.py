@@ -27,7 +27,7 @@ def solicitud(request, pk):
     del_caso = list(Solicitud.objects.filter(caso_id=caso_id).exclude(pk=sol.pk).only(
         "pk", "numero_smartflex", "estado", "creado_at").order_by("creado_at"))
     orden = OrdenDeTrabajo.objects.filter(solicitud=sol).select_related("zona", "tecnico").first()
-    servicios = list(ServicioIngenieria.objects.filter(solicitud__caso_id=caso_id).select_related(
+    servicios = list(ServicioIngenieria.objects.visibles_para(user).filter(solicitud__caso_id=caso_id).select_related(
         "solicitud", "abierto_por", "cerrado_por", "observacion").order_by("creado_at", "pk"))
     for si in servicios:
         si.plazo = plazo(si.vence_at, ahora) if si.estado in ServicioIngenieria.ABIERTOS else None
