@@ -6,8 +6,8 @@ from django.contrib.auth.admin import UserAdmin
 
 from . import transitions
 from .errors import ErrorDominio
-from .models import (Caso, Entrega, Feriado, ImportacionSmartflex, IntentoContacto, Notificacion, Observacion,
-                     OrdenDeTrabajo, Perfil, RegistroAuditoria, ServicioIngenieria, Solicitud, Zona, Zonificacion)
+from .models import (AliasCalle, CajaNap, Calle, Caso, Entrega, Feriado, ImportacionSmartflex, IntentoContacto, Notificacion, Observacion,
+                     OrdenDeTrabajo, Perfil, PuntoReferencia, RegistroAuditoria, ServicioIngenieria, Solicitud, Zona, Zonificacion)
 
 
 def _accion(modelo, nombre, t):
@@ -257,3 +257,54 @@ class ImportacionSmartflexAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+# --- address knowledge (issue 7) ----------------------------------------------------------------
+class ConocimientoAdmin(admin.ModelAdmin):
+    """The matching key is computed on save; who and when are set from the request."""
+
+    list_select_related = ("zona", "solicitud", "registrado_por")
+    list_filter = ("origen", "zona")
+    readonly_fields = ("registrado_por", "creado_at")
+    raw_id_fields = ("solicitud",)
+    date_hierarchy = "creado_at"
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.registrado_por = request.user
+        super().save_model(request, obj, form, change)
+
+
+class AliasCalleInline(admin.TabularInline):
+    model = AliasCalle
+    fields = ("nombre", "solicitud", "origen", "registrado_por", "creado_at")
+    readonly_fields = ("registrado_por", "creado_at")
+    raw_id_fields = ("solicitud",)
+    extra = 1
+
+
+@admin.register(Calle)
+class CalleAdmin(ConocimientoAdmin):
+    list_display = ("nombre", "zona", "latitud", "longitud", "origen", "solicitud", "registrado_por", "creado_at")
+    search_fields = ("nombre", "normalizado", "aliases__normalizado")
+    inlines = [AliasCalleInline]
+
+    def save_formset(self, request, form, formset, change):
+        for alias in formset.save(commit=False):
+            if alias.registrado_por_id is None:
+                alias.registrado_por = request.user
+            alias.save()
+        for alias in formset.deleted_objects:
+            alias.delete()
+
+
+@admin.register(PuntoReferencia)
+class PuntoReferenciaAdmin(ConocimientoAdmin):
+    list_display = ("nombre", "zona", "latitud", "longitud", "origen", "solicitud", "registrado_por", "creado_at")
+    search_fields = ("nombre", "normalizado")
+
+
+@admin.register(CajaNap)
+class CajaNapAdmin(ConocimientoAdmin):
+    list_display = ("codigo", "zona", "latitud", "longitud", "origen", "solicitud", "registrado_por", "creado_at")
+    search_fields = ("codigo", "codigo_normalizado")

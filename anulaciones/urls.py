@@ -5,6 +5,7 @@ from .views import entregas as vistas_entregas
 from .views import indicador as vistas_indicador
 from .views import notificaciones as vistas_notificaciones
 from .views import busqueda as vistas_busqueda
+from .views import direcciones as vistas_direcciones
 from .views import importacion as vistas_importacion
 from .views import tablero as vistas_tablero
 
@@ -42,4 +43,9 @@ urlpatterns = [
     path("importar/<int:pk>/aceptar/", vistas_importacion.importacion_aceptar, name="importacion_aceptar"),
     path("importar/<int:pk>/errores.csv", vistas_importacion.importacion_errores_csv, name="importacion_errores"),
     path("exportar/smartflex.csv", vistas_importacion.exportar_smartflex, name="exportar_smartflex"),
+    # Address knowledge (issue 7)
+    path("solicitudes/<int:pk>/aprendido/", vistas_direcciones.aprendido, name="direcciones_aprendido"),
+    path("direcciones/mapa/", vistas_direcciones.mapa, name="direcciones_mapa"),
+    path("direcciones/conocimiento.geojson", vistas_direcciones.exportar_geojson, name="direcciones_geojson"),
+    path("direcciones/importar/", vistas_direcciones.importar, name="direcciones_importar"),
 ]

@@ -65,7 +65,7 @@ class SolicitudSerializer(MaquinaSerializer):
                   "referencias", "caja_nap", "plan", "vendedor", "asesor", "observaciones",
                   "modificacion_pendiente", "motivo_anulacion", "caso", "reemplazada_por", "orden", "numero_ot",
                   "redigitacion_vence_at", "redigitacion_tardia", "creado_at", "actualizado_at",
-                  "transiciones_disponibles"]
+                  "advertencias_direccion", "advertencia_aceptada", "transiciones_disponibles"]
         read_only_fields = fields
 
     @extend_schema_field(OpenApiTypes.INT)

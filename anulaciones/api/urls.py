@@ -2,7 +2,7 @@ from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 from rest_framework.routers import SimpleRouter
 
-from . import views
+from . import direcciones, views
 
 router = SimpleRouter()
 router.register("solicitudes", views.SolicitudViewSet, basename="api-solicitud")
@@ -15,6 +15,8 @@ urlpatterns = [
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
     path("indicador/", views.IndicadorView.as_view(), name="api-indicador"),
+    path("direcciones/geojson/", direcciones.GeoJSONView.as_view(), name="api-direcciones-geojson"),
+    path("direcciones/verificar/", direcciones.VerificarDireccionView.as_view(), name="api-direcciones-verificar"),
     *[path(f"{recurso}/<int:pk>/{nombre}/", vista, name=f"api-{recurso}-{nombre}")
       for recurso, nombre, vista in views.vistas_de_transicion()],
     *router.urls,

@@ -10,7 +10,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 from django_fsm import can_proceed
 
-from .. import transitions
+from .. import direcciones, transitions
 from ..errors import Conflicto, DatosInvalidos, SinPermiso, TransicionNoPermitida
 from ..forms import ContactoForm, SolicitudForm, ZonificacionForm, formulario_de
 from ..models import OrdenDeTrabajo, Solicitud, Zonificacion
@@ -111,8 +111,18 @@ def solicitud_nueva(request):
     if request.method == "POST":
         form = SolicitudForm(request.POST, usuario=request.user)
         if form.is_valid():
+            datos = form.datos()
+            # Issue 7: the address is checked against the knowledge; the asesor may correct it or
+            # save anyway ("Guardar de todos modos"), and the accepted warning is kept on the Solicitud.
+            advertencias = direcciones.verificar(calle=datos["calle"], zona=datos["zona"],
+                                                 referencias=datos["referencias"], caja_nap=datos["caja_nap"])
+            if advertencias and not request.POST.get("guardar_de_todos_modos"):
+                return render(request, "solicitudes/form.html", {
+                    "form": form, "duplicada": form.duplicada, "advertencias": advertencias})
+            if advertencias:
+                datos.update(advertencias_direccion=advertencias, advertencia_aceptada=True)
             try:
-                nueva = transitions.crear_solicitud(request.user, **form.datos())
+                nueva = transitions.crear_solicitud(request.user, **datos)
             except SinPermiso as e:
                 return prohibido(request, e.mensaje)
             except DatosInvalidos as e:
