@@ -426,7 +426,11 @@ def exportacion(desde, hasta):
     fecha = (RegistroAuditoria.objects.filter(content_type=ct, object_id=OuterRef("pk"),
                                               estado_destino=OuterRef("estado"))
              .order_by("-creado_at").values("creado_at")[:1])
-    qs = (Solicitud.objects.filter(estado__in=[Solicitud.E.ANULADA, Solicitud.E.REDIGITADA])
+    finales = [Solicitud.E.ANULADA, Solicitud.E.REDIGITADA]
+    # Start from the period's audit rows (indexed by date), not from every cancellation ever.
+    del_periodo = RegistroAuditoria.objects.filter(content_type=ct, estado_destino__in=finales,
+                                                   creado_at__gte=inicio, creado_at__lt=fin).values("object_id")
+    qs = (Solicitud.objects.filter(estado__in=finales, pk__in=del_periodo)
           .annotate(fecha_evento=Subquery(fecha)).filter(fecha_evento__gte=inicio, fecha_evento__lt=fin)
           .select_related("orden", "zona", "asesor", "reemplazada_por").order_by("fecha_evento", "pk"))
     yield COLUMNAS_EXPORTACION
