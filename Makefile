@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 export DJANGO_DEBUG ?= 1
 
-.PHONY: setup run test migrate demo worker diagrams chromium bench
+.PHONY: setup run test migrate demo worker diagrams chromium bench gdal
 
 setup: $(VENV)/.installed
 
@@ -31,7 +31,11 @@ run: demo
 chromium:
 	@test -x /usr/bin/chromium || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; }
 
-test: setup chromium
+# The GeoJSON export is checked with GDAL's ogrinfo (what QGIS reads GeoJSON with).
+gdal:
+	@command -v ogrinfo >/dev/null || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q gdal-bin; }
+
+test: setup chromium gdal
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 diagrams: setup
