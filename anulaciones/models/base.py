@@ -1,7 +1,10 @@
 from django.db import models
 from django_fsm import FSMModelMixin
 
-from ..roles import Rol, zona_de
+from ..roles import SISTEMA, Rol, roles_de, zona_de
+
+# Roles that read every case (procedure.md: MONITORA for every asesor, the departments, the jefe).
+VEN_TODO = frozenset({Rol.MONITORA, Rol.GESTION_RED, Rol.COC, Rol.JEFE_DIVISION, Rol.FACTURACION, SISTEMA})
 
 
 class Maquina(FSMModelMixin, models.Model):
@@ -42,6 +45,25 @@ def equipo_de(user):
         cached = frozenset(Perfil.objects.filter(team_leader_id=user.pk).values_list("usuario_id", flat=True))
         user._equipo_cache = cached
     return cached
+
+
+def en_alcance_de(qs, user, *, solicitud="", zona=None, ven_todo=VEN_TODO):
+    """Scope a queryset to what ``user`` may see: everything for the ``ven_todo`` roles, own cases
+    for ASESOR, the team's for TEAM_LEADER, the zone's for COZ/TECNICO (when ``zona`` names the
+    zone field). ``solicitud`` is the path to the Solicitud ("" on Solicitud itself)."""
+    roles = roles_de(user)
+    if not roles:
+        return qs.none()
+    if roles & ven_todo:
+        return qs
+    q = models.Q(pk__in=[])
+    if Rol.ASESOR in roles:
+        q |= models.Q(**{f"{solicitud}asesor_id": user.pk})
+    if Rol.TEAM_LEADER in roles:
+        q |= models.Q(**{f"{solicitud}asesor_id__in": equipo_de(user)})
+    if zona and roles & {Rol.COZ, Rol.TECNICO} and zona_de(user):
+        q |= models.Q(**{zona: zona_de(user)})
+    return qs.filter(q)
 
 
 def alcance_asesor(solicitud, user, rol):

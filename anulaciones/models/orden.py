@@ -4,26 +4,15 @@ from django_fsm import FSMField, transition
 
 from ..errors import DatosInvalidos
 from ..roles import SISTEMA, Permiso, Rol, roles_de, zona_de
-from .base import Maquina
+from .base import Maquina, en_alcance_de
 from .observacion import Observacion
 
 
 class OrdenQuerySet(models.QuerySet):
     def visibles_para(self, user):
         """COZ and TECNICO see only the OTs of their zone; digitation roles their cases."""
-        roles = roles_de(user)
-        if not roles:
-            return self.none()
-        if roles & {Rol.MONITORA, Rol.GESTION_RED, Rol.COC, Rol.JEFE_DIVISION, Rol.FACTURACION, SISTEMA}:
-            return self
-        q = models.Q(pk__in=[])
-        if Rol.ASESOR in roles:
-            q |= models.Q(solicitud__asesor=user)
-        if Rol.TEAM_LEADER in roles:
-            q |= models.Q(solicitud__asesor__perfil__team_leader=user)
-        if roles & {Rol.COZ, Rol.TECNICO} and zona_de(user):
-            q |= models.Q(zona_id=zona_de(user))
-        return self.filter(q)
+        return en_alcance_de(self, user, solicitud="solicitud__", zona="zona_id")
+
 
 
 class OrdenDeTrabajo(Maquina):
@@ -94,8 +83,6 @@ class OrdenDeTrabajo(Maquina):
                 custom={"paso": {Rol.GESTION_RED: "5.2", Rol.COC: "12"}, "label": "Asignar"})
     def asignar(self, ctx, tecnico=None):
         if tecnico is not None:
-            from ..roles import roles_de, zona_de
-
             if Rol.TECNICO not in roles_de(tecnico) or zona_de(tecnico) != self.zona_id:
                 raise DatosInvalidos({"tecnico": "Elija un técnico de la zona de la orden."})
             self.tecnico = tecnico

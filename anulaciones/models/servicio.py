@@ -4,23 +4,14 @@ from django_fsm import FSMField, transition
 
 from .. import calendario
 from ..errors import DatosInvalidos
-from ..roles import SISTEMA, Permiso, PermisoDestinatario, Rol, roles_de
-from .base import Maquina, alcance_asesor
+from ..roles import SISTEMA, Permiso, PermisoDestinatario, Rol
+from .base import VEN_TODO, Maquina, alcance_asesor, en_alcance_de
 
 
 class ServicioQuerySet(models.QuerySet):
     def visibles_para(self, user):
-        roles = roles_de(user)
-        if not roles:
-            return self.none()
-        if roles & {Rol.MONITORA, Rol.GESTION_RED, Rol.COC, Rol.JEFE_DIVISION, SISTEMA}:
-            return self
-        q = models.Q(pk__in=[])
-        if Rol.ASESOR in roles:
-            q |= models.Q(solicitud__asesor=user)
-        if Rol.TEAM_LEADER in roles:
-            q |= models.Q(solicitud__asesor__perfil__team_leader=user)
-        return self.filter(q)
+        """SIs of the cases the user may see; none for COZ and TECNICO (they work on OTs)."""
+        return en_alcance_de(self, user, solicitud="solicitud__", ven_todo=VEN_TODO - {Rol.FACTURACION})
 
     def abiertos(self):
         return self.filter(estado__in=ServicioIngenieria.ABIERTOS)

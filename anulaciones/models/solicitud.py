@@ -2,31 +2,18 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
 from django_fsm import FSMField, transition
 
 from ..errors import DatosInvalidos
-from ..roles import ROLES_DIGITACION, Permiso, Rol, roles_de, zona_de
-from .base import Maquina, alcance_asesor
+from ..roles import ROLES_DIGITACION, Permiso, Rol
+from .base import Maquina, alcance_asesor, en_alcance_de
 from .observacion import Observacion
 
 
 class SolicitudQuerySet(models.QuerySet):
     def visibles_para(self, user):
         """Zone- and ownership-scoped list of Solicitudes for a user."""
-        roles = roles_de(user)
-        if not roles:
-            return self.none()
-        if roles & {Rol.MONITORA, Rol.GESTION_RED, Rol.COC, Rol.JEFE_DIVISION, Rol.FACTURACION, "SISTEMA"}:
-            return self
-        q = Q(pk__in=[])
-        if Rol.ASESOR in roles:
-            q |= Q(asesor=user)
-        if Rol.TEAM_LEADER in roles:
-            q |= Q(asesor__perfil__team_leader=user)
-        if roles & {Rol.COZ, Rol.TECNICO}:
-            q |= Q(zona_id=zona_de(user)) if zona_de(user) else Q(pk__in=[])
-        return self.filter(q)
+        return en_alcance_de(self, user, zona="zona_id")
 
     def abiertas(self):
         return self.exclude(estado__in=Solicitud.FINALES)
