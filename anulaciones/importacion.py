@@ -441,16 +441,3 @@ def exportacion(desde, hasta):
                timezone.localtime(s.fecha_evento).strftime("%Y-%m-%d %H:%M:%S"), s.motivo_anulacion,
                s.reemplazada_por.numero_smartflex if redigitada and s.reemplazada_por else "",
                s.zona.codigo, s.asesor.username]
-
-
-class _Eco:
-    def write(self, valor):
-        return valor
-
-
-def csv_en_flujo(filas):
-    """Encode rows as CSV lines one by one (for StreamingHttpResponse); UTF-8 with BOM for Excel."""
-    escritor = csv.writer(_Eco())
-    yield "\ufeff"
-    for fila in filas:
-        yield escritor.writerow(fila)

@@ -1,6 +1,5 @@
 """Smartflex import page (GESTION_RED, COC): upload, progress polled with htmx, the report of
 every bad row; and the CSV export of the period's cancellations and re-digitations."""
-import csv
 from datetime import date
 
 from django import forms
@@ -13,6 +12,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from .. import importacion
+from ..exportar import csv_en_flujo
 from ..models import ImportacionSmartflex
 from ..reports.indicador import Periodo
 from ..roles import Rol, roles_de
@@ -110,7 +110,7 @@ def importacion_errores_csv(request, pk):
     _exigir(request)
     imp = get_object_or_404(ImportacionSmartflex, pk=pk)
     filas = [["fila", "columna", "mensaje"]] + [[e["fila"], e["columna"], e["mensaje"]] for e in imp.errores]
-    respuesta = StreamingHttpResponse(importacion.csv_en_flujo(filas), content_type="text/csv; charset=utf-8")
+    respuesta = StreamingHttpResponse(csv_en_flujo(filas), content_type="text/csv; charset=utf-8")
     respuesta["Content-Disposition"] = f'attachment; filename="errores-importacion-{imp.pk}.csv"'
     return respuesta
 
@@ -130,7 +130,7 @@ def exportar_smartflex(request):
                                 content_type="text/plain; charset=utf-8")
         p = Periodo.actual()
         desde, hasta = p.desde, p.hasta
-    respuesta = StreamingHttpResponse(importacion.csv_en_flujo(importacion.exportacion(desde, hasta)),
+    respuesta = StreamingHttpResponse(csv_en_flujo(importacion.exportacion(desde, hasta)),
                                       content_type="text/csv; charset=utf-8")
     respuesta["Content-Disposition"] = f'attachment; filename="smartflex-anulaciones-{desde}-{hasta}.csv"'
     return respuesta

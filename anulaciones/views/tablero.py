@@ -3,7 +3,6 @@
 The page, its htmx refresh and both exports read the same selector through the same
 FilterSet and the same table ordering, so they always list the same rows.
 """
-import csv
 import tempfile
 
 from django.conf import settings
@@ -21,6 +20,7 @@ from openpyxl.cell import WriteOnlyCell
 
 from .. import selectors, transitions
 from ..errors import DatosInvalidos, ErrorDominio, SinPermiso
+from ..exportar import csv_en_flujo
 from ..filters import TableroFilter
 from ..models import Solicitud
 from ..tables import ACCIONES_TABLERO, COLUMNAS_EXPORTACION, TableroTable, fila_exportacion
@@ -102,19 +102,12 @@ def exportar_csv(request):
     qs = _filas_exportacion(request)
     ahora = timezone.now()
 
-    class Eco:
-        def write(self, valor):
-            return valor
-
-    escritor = csv.writer(Eco())
-
     def filas():
-        yield "\ufeff" + escritor.writerow(COLUMNAS_EXPORTACION)  # BOM: spreadsheets read UTF-8
+        yield COLUMNAS_EXPORTACION
         for si in qs.iterator(chunk_size=2000):
-            fila = fila_exportacion(si, ahora)
-            yield escritor.writerow([f"{v:%d/%m/%Y %H:%M}" if hasattr(v, "strftime") else v for v in fila])
+            yield [f"{v:%d/%m/%Y %H:%M}" if hasattr(v, "strftime") else v for v in fila_exportacion(si, ahora)]
 
-    respuesta = StreamingHttpResponse(filas(), content_type="text/csv; charset=utf-8")
+    respuesta = StreamingHttpResponse(csv_en_flujo(filas()), content_type="text/csv; charset=utf-8")
     respuesta["Content-Disposition"] = f'attachment; filename="tablero-{timezone.localdate():%Y%m%d}.csv"'
     return respuesta
 
