@@ -40,3 +40,25 @@ def vencimiento_mismo_dia(ahora):
                 break
             dia += timedelta(days=1)
     return timezone.make_aware(datetime.combine(dia, corte), timezone.get_current_timezone())
+
+
+def plazo(vence_at, ahora=None):
+    """{'vence': dt, 'texto': 'quedan 2 h 5 min' | 'vencido hace 1 h', 'vencido': bool} or None."""
+    if vence_at is None:
+        return None
+    ahora = ahora or timezone.now()
+    delta = vence_at - ahora
+    vencido = delta.total_seconds() < 0
+    segundos = int(abs(delta.total_seconds()))
+    dias, resto = divmod(segundos, 86400)
+    horas, resto = divmod(resto, 3600)
+    minutos = resto // 60
+    partes = []
+    if dias:
+        partes.append(f"{dias} d")
+    if horas or dias:
+        partes.append(f"{horas} h")
+    partes.append(f"{minutos} min")
+    duracion = " ".join(partes)
+    return {"vence": vence_at, "vencido": vencido,
+            "texto": f"vencido hace {duracion}" if vencido else f"quedan {duracion}"}

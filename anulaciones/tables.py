@@ -6,6 +6,7 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from . import transitions
+from .calendario import plazo
 from .models import ServicioIngenieria
 
 ACCIONES_TABLERO = ("asignar_instalacion", "anular")  # the 5.2 decision
@@ -27,16 +28,8 @@ def url_caso(solicitud_id):
 
 def tiempo_restante(vence_at, ahora=None):
     """"3 h 20 min" before the deadline, "vencido hace 1 h 5 min" after it."""
-    if vence_at is None:
-        return ""
-    segundos = int((vence_at - (ahora or timezone.now())).total_seconds())
-    pasado = segundos < 0
-    minutos = abs(segundos) // 60
-    dias, resto = divmod(minutos, 24 * 60)
-    horas, mins = divmod(resto, 60)
-    partes = ([f"{dias} d"] if dias else []) + ([f"{horas} h"] if horas or dias else []) + [f"{mins} min"]
-    texto = " ".join(partes)
-    return f"vencido hace {texto}" if pasado else texto
+    p = plazo(vence_at, ahora)
+    return p["texto"].removeprefix("quedan ") if p else ""
 
 
 def esta_vencido(si, ahora=None):

@@ -4,11 +4,12 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 
+from ..calendario import plazo
 from ..forms import ContactoForm
 from ..models import (IntentoContacto, Observacion, OrdenDeTrabajo, RegistroAuditoria, ServicioIngenieria,
                       Solicitud, Zonificacion)
 from ..roles import Rol, roles_de
-from .comun import acciones, plazo
+from .comun import acciones
 
 
 def _puede_zonificar(orden, user):

@@ -1,7 +1,6 @@
 """Helpers shared by the pages: which objects a user sees, the buttons of an object (from
 ``transitions.disponibles``) and how a deadline reads."""
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from .. import transitions
@@ -41,28 +40,6 @@ def acciones(obj, user):
             "version": obj.version,
         })
     return res
-
-
-def plazo(vence_at, ahora=None):
-    """{'vence': dt, 'texto': 'quedan 2 h 5 min' | 'vencido hace 1 h', 'vencido': bool} or None."""
-    if vence_at is None:
-        return None
-    ahora = ahora or timezone.now()
-    delta = vence_at - ahora
-    vencido = delta.total_seconds() < 0
-    segundos = int(abs(delta.total_seconds()))
-    dias, resto = divmod(segundos, 86400)
-    horas, resto = divmod(resto, 3600)
-    minutos = resto // 60
-    partes = []
-    if dias:
-        partes.append(f"{dias} d")
-    if horas or dias:
-        partes.append(f"{horas} h")
-    partes.append(f"{minutos} min")
-    duracion = " ".join(partes)
-    return {"vence": vence_at, "vencido": vencido,
-            "texto": f"vencido hace {duracion}" if vencido else f"quedan {duracion}"}
 
 
 def siguiente(request, defecto):

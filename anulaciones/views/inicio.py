@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from ..models import OrdenDeTrabajo, ServicioIngenieria, Solicitud, Zonificacion
 from ..roles import ROLES_DIGITACION, Rol, roles_de, zona_de
-from .comun import plazo
+from ..calendario import plazo
 
 FILAS = 20
 
