@@ -34,8 +34,13 @@ def vencer_servicios(ahora=None):
     sistema = usuario_sistema()
     todos = []
     while True:  # one transaction per LOTE rows (bounded statement size; a crash loses no batch twice)
-        vencidos = (ServicioIngenieria.objects.filter(estado=ServicioIngenieria.E.ABIERTO, vence_at__lte=ahora)
-                    .order_by("vence_at", "pk").values("pk")[:LOTE])
+        # The due pks are read first (an index range scan): as a subquery of the locking query,
+        # PostgreSQL with stale statistics (a burst of SIs falling due before autovacuum
+        # analyzes the table) re-ran the LIMIT subquery per row — 148 s for 20,000 SIs.
+        vencidos = list(ServicioIngenieria.objects.filter(estado=ServicioIngenieria.E.ABIERTO, vence_at__lte=ahora)
+                        .order_by("vence_at", "pk").values_list("pk", flat=True)[:LOTE])
+        if not vencidos:
+            return todos
         with transaction.atomic():
             pks = aplicar_en_bloque(
                 ServicioIngenieria.objects.filter(pk__in=vencidos).select_related("solicitud"),

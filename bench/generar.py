@@ -65,6 +65,24 @@ def _usuarios(cur, n):
     return ids
 
 
+CERO = {"boolean": "false", "text": "''", "character varying": "''", "integer": "0", "bigint": "0",
+        "smallint": "0", "numeric": "0", "jsonb": "'[]'", "json": "'[]'"}
+
+
+def _ceros(cur, tablas):
+    """Columns added by other features (NOT NULL, no database default) get a neutral default
+    while loading, so the generator keeps working as the schema grows; returns the undo SQL."""
+    cur.execute("""SELECT table_name, column_name, data_type FROM information_schema.columns
+                   WHERE table_schema = current_schema() AND table_name = ANY(%s) AND is_nullable = 'NO'
+                     AND column_default IS NULL AND column_name <> 'id'""", (tablas,))
+    deshacer = []
+    for tabla, columna, tipo in cur.fetchall():
+        if tipo in CERO:
+            cur.execute(f'ALTER TABLE "{tabla}" ALTER COLUMN "{columna}" SET DEFAULT {CERO[tipo]}')
+            deshacer.append(f'ALTER TABLE "{tabla}" ALTER COLUMN "{columna}" DROP DEFAULT')
+    return deshacer
+
+
 def generar(conn, n, ahora=None, log=print, confirmar=True):
     """Load ``n`` Solicitudes (and everything around them) into an empty, migrated database
     through the psycopg connection ``conn``. Returns {table: rows} and the users by role."""
@@ -73,6 +91,9 @@ def generar(conn, n, ahora=None, log=print, confirmar=True):
     ahora = ahora or cur.fetchone()[0]
     p = {"n": n, "ahora": ahora, "paso": MESES * 30.4 * 86400 / n, "z": ZONAS, "tz": TZ}
     inicio = time.perf_counter()
+    deshacer = _ceros(cur, [f"anulaciones_{t}" for t in (
+        "zona", "perfil", "caso", "solicitud", "ordendetrabajo", "observacion", "servicioingenieria",
+        "zonificacion", "registroauditoria")])
 
     cur.execute("""INSERT INTO anulaciones_zona (id, codigo, nombre, activa)
                    SELECT z, 'Z' || lpad(z::text, 2, '0'), 'Zona ' || lpad(z::text, 2, '0'), true
@@ -194,6 +215,9 @@ def generar(conn, n, ahora=None, log=print, confirmar=True):
     for tabla in ("zona", "caso", "solicitud", "ordendetrabajo"):
         cur.execute(f"SELECT setval(pg_get_serial_sequence('anulaciones_{tabla}', 'id'), "
                     f"(SELECT coalesce(max(id), 1) FROM anulaciones_{tabla}))")
+    cur.execute("SET CONSTRAINTS ALL IMMEDIATE")  # check the foreign keys now (ALTER needs no pending ones)
+    for sql in deshacer:
+        cur.execute(sql)
     t0 = time.perf_counter()
     if confirmar:  # the runner: commit, then VACUUM (outside a transaction) for the visibility map
         conn.commit()

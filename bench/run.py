@@ -69,7 +69,9 @@ def un_tamano(n, bd, args, log):
     pasos = [
         ("tablero", lambda: medidas.tablero(reps=args.reps_rapidas)),
         ("indicador", lambda: medidas.indicador(reps=args.reps)),
-        ("libro", lambda: medidas.libro(tamanos=args.libro, reps=args.reps, bd=bd)),
+        # The workbook's rows are the month's zonifications, whatever the size of the database:
+        # measured once, at the first size.
+        ("libro", lambda: medidas.libro(tamanos=args.libro, reps=args.reps, bd=bd) if n == args.primero else None),
         ("barrido", lambda: medidas.barrido(k=args.barrido, reps=args.reps)),
         ("http", lambda: medidas.http_transicion(bd, peticiones=args.peticiones, rondas=args.reps)),
         ("importacion", lambda: medidas.importacion(k=args.importacion, reps=args.reps_import)),
@@ -79,6 +81,9 @@ def un_tamano(n, bd, args, log):
             continue
         t0 = time.perf_counter()
         res[nombre] = fn()
+        if res[nombre] is None:
+            del res[nombre]
+            continue
         log(f"   {nombre} ({time.perf_counter() - t0:.0f} s): {json.dumps(res[nombre], default=str)[:600]}")
     return res
 
@@ -114,7 +119,9 @@ def main(argv=None):
 
     resultados = []
     inicio = time.time()
-    for n in [int(x) for x in args.sizes.split(",") if x]:
+    tamanos = [int(x) for x in args.sizes.split(",") if x]
+    args.primero = tamanos[0]
+    for n in tamanos:
         resultados.append(un_tamano(n, args.db, args, log))
         os.makedirs(os.path.dirname(args.json), exist_ok=True)
         with open(args.json, "w") as f:
