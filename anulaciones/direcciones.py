@@ -5,7 +5,8 @@ GeoJSON layer for QGIS and import the GIS's layers back.
 Matching is done by the database: every name is stored with a normalized key (unaccented,
 lower-case, punctuation and street-type prefixes such as "av."/"avenida"/"calle" removed,
 spaces collapsed) in an indexed column. An exact key is one indexed lookup; a typo is found on
-PostgreSQL with pg_trgm's ``%`` operator on a GIN trigram index (migration 0006) and on other
+PostgreSQL as the 10 nearest names by pg_trgm distance (``<->``), read in order from a GiST
+trigram index (migration 0006), and on other
 backends (SQLite) among the rows (at most 500) with the same first two or last two letters and a
 length within ±1 (composite indexes); a Levenshtein distance ≤ 1 (≤ 2 for long names) on those few candidates
 decides. A check costs a constant number of queries whatever the size of the knowledge.
@@ -19,7 +20,7 @@ from datetime import datetime, time
 from decimal import Decimal, InvalidOperation
 
 from django.db import connection, transaction
-from django.db.models import F, Q, Value
+from django.db.models import Q, Value
 from django.utils import timezone
 
 from .errors import DatosInvalidos, SinPermiso
@@ -36,7 +37,6 @@ CAUSAS_DIRECCION = (Observacion.Causa.CALLE, Observacion.Causa.CAJA_NAP)
 PREFIJOS = {"av", "avenida", "avda", "calle", "c", "cl", "cll", "pasaje", "pje", "psje", "pasj"}
 MAX_CANDIDATOS = 10
 MAX_CANDIDATOS_SIN_TRIGRAMAS = 500
-CORTO = 8  # names up to this length also match by prefix/suffix on PostgreSQL
 
 Tipo = Origen  # re-exported for callers
 
@@ -86,20 +86,16 @@ def _candidatos(qs, n):
     """Rows of ``qs`` whose key is close to ``n`` (bounded by an index on every backend)."""
     if not n:
         return []
-    largo = Q(largo__gte=len(n) - 1, largo__lte=len(n) + 1)
-    clave = (Q(prefijo=n[:2]) & largo) | (Q(sufijo=n[-2:]) & largo)
     if _trigramas():
-        from django.contrib.postgres.lookups import TrigramSimilar
-        from django.contrib.postgres.search import TrigramSimilarity
+        from django.contrib.postgres.search import TrigramDistance
 
-        # pg_trgm's % (GIN index); short names share too few trigrams after one wrong letter
-        # ("bush"/"buch": 0.25 < 0.3), so they also take the prefix/suffix key (b-tree index).
-        parecido = Q(TrigramSimilar(F("normalizado"), Value(n)))
-        qs = (qs.filter(parecido | clave if len(n) <= CORTO else parecido)
-              .annotate(similitud=TrigramSimilarity("normalizado", Value(n))).order_by("-similitud"))
+        # Nearest names first, straight from the GiST trigram index (KNN "<->" ordering): no
+        # similarity threshold, so short names with one wrong letter ("bush"/"buch") are found too.
+        qs = qs.annotate(distancia_trgm=TrigramDistance("normalizado", Value(n))).order_by("distancia_trgm")
         limite = MAX_CANDIDATOS
     else:
-        qs = qs.filter(clave)
+        largo = Q(largo__gte=len(n) - 1, largo__lte=len(n) + 1)
+        qs = qs.filter((Q(prefijo=n[:2]) & largo) | (Q(sufijo=n[-2:]) & largo))
         limite = MAX_CANDIDATOS_SIN_TRIGRAMAS
     return list(qs[:limite])
 

@@ -245,3 +245,19 @@ def test_consultas_constantes_con_10_y_5000_calles(u, zona, escrito, sugerencia)
     assert len(muchas) == len(pocas) <= 7
     assert antes == despues
     assert [a["sugerencia"] for a in despues] == ([sugerencia] if sugerencia else [])
+
+
+def test_la_busqueda_de_parecidos_usa_un_indice(u, zona):
+    """The typo search is served by an index (GiST trigram on PostgreSQL, prefix/suffix on SQLite),
+    not by a scan of every street."""
+    _muchas_calles(0, 5000, zona, u.gestion_red)
+    if connection.vendor == "postgresql":
+        with connection.cursor() as c:
+            c.execute("ANALYZE anulaciones_calle; ANALYZE anulaciones_aliascalle")
+    qs = AliasCalle.objects.filter(D._zona_q(zona.pk, "calle__zona")).select_related("calle")
+    with CaptureQueriesContext(connection) as consultas:
+        D._candidatos(qs, "lobabaz")
+    plan = "\n".join(str(fila) for fila in connection.cursor().execute(
+        ("EXPLAIN " if connection.vendor == "postgresql" else "EXPLAIN QUERY PLAN ") + consultas[0]["sql"]).fetchall())
+    indice = "anulaciones_aliascalle_normalizado_trgm" if connection.vendor == "postgresql" else "anul_alias_pre_largo"
+    assert indice in plan, plan

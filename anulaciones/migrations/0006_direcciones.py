@@ -7,9 +7,10 @@ from django.conf import settings
 from django.db import migrations, models
 
 
-# Typo-tolerant matching (anulaciones.direcciones): pg_trgm's % operator on these columns is
-# served by GIN trigram indexes. PostgreSQL only; other backends use the (inicial, largo) and
-# (final, largo) indexes.
+# Typo-tolerant matching (anulaciones.direcciones): the nearest names by pg_trgm distance
+# (ORDER BY normalizado <-> 'typed' LIMIT 10) are read in order from GiST trigram indexes (a GIN
+# index cannot order by distance). PostgreSQL only; other backends use the (prefijo, largo) and
+# (sufijo, largo) indexes.
 TRIGRAMA = [
     ("anulaciones_calle", "normalizado"),
     ("anulaciones_aliascalle", "normalizado"),
@@ -23,7 +24,7 @@ def crear_trigramas(apps, schema_editor):
     schema_editor.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
     for tabla, columna in TRIGRAMA:
         schema_editor.execute(
-            f"CREATE INDEX IF NOT EXISTS {tabla}_{columna}_trgm ON {tabla} USING gin ({columna} gin_trgm_ops)")
+            f"CREATE INDEX IF NOT EXISTS {tabla}_{columna}_trgm ON {tabla} USING gist ({columna} gist_trgm_ops)")
 
 
 def borrar_trigramas(apps, schema_editor):
