@@ -1,0 +1,85 @@
+"""The benchmarks of issue 8 at a small size (bench/): each one runs, measures its path and its
+floor, and both return the same rows/results. Timings are never asserted here (BENCHMARKS.md,
+written by ``make bench``, has them)."""
+import os
+
+import pytest
+from django.db import connection
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def datos():
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL (DATABASE_URL=postgres://...): the generator and floors are PostgreSQL SQL")
+    from bench import generar
+
+    connection.ensure_connection()
+    cuentas, ids = generar.generar(connection.connection, 600, log=lambda m: None, confirmar=False)
+    return cuentas
+
+
+def _url_bd():
+    s = connection.settings_dict
+    clave = f":{s['PASSWORD']}" if s.get("PASSWORD") else ""
+    return f"postgres://{s['USER']}{clave}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
+
+
+def test_generador_respeta_las_proporciones_y_los_estados(datos):
+    assert datos["solicitud"] == datos["ordendetrabajo"] == datos["caso"] == 600
+    assert datos["servicioingenieria"] == 180 and datos["servicios abiertos"] == 60  # 0.3·n, a third open
+    assert datos["zonificacion"] == 30  # 0.05·n
+    with connection.cursor() as c:
+        # every OT agrees with its Solicitud's state, and only observed cases are probable
+        c.execute("""SELECT s.estado, o.estado, count(*) FROM anulaciones_solicitud s
+                     JOIN anulaciones_ordendetrabajo o ON o.solicitud_id = s.id GROUP BY 1, 2""")
+        pares = {(a, b) for a, b, _ in c.fetchall()}
+        c.execute("""SELECT count(*) FROM anulaciones_solicitud s JOIN anulaciones_caso k ON k.id = s.caso_id
+                     WHERE (k.probable_at IS NOT NULL) <> EXISTS (SELECT 1 FROM anulaciones_observacion ob
+                                                                  WHERE ob.caso_id = k.id)""")
+        incoherentes = c.fetchone()[0]
+        c.execute("""SELECT count(*) FROM anulaciones_zonificacion z JOIN anulaciones_ordendetrabajo o
+                     ON o.id = z.orden_id WHERE o.estado <> 'ejecutada'""")
+        zonif_sin_ejecutar = c.fetchone()[0]
+    assert pares == {("instalada", "ejecutada"), ("en_instalacion", "asignada"), ("registrada", "generada"),
+                     ("observada", "generada"), ("en_correccion", "generada"), ("corregida", "generada"),
+                     ("anulada", "anulada")}
+    assert incoherentes == 0 and zonif_sin_ejecutar == 0
+    assert datos["registroauditoria"] > 4 * 600
+
+
+def test_cada_benchmark_mide_su_camino_y_su_piso_con_el_mismo_resultado(datos, tmp_path):
+    from bench import informe, medidas
+
+    res = {"n": 600, "datos": datos, "maquina": {"cpu": "test", "nucleos": 1, "ram_gb": 1, "postgresql": "?",
+                                                   "python": "?", "sistema": "?", "carga": (0, 0, 0)}}
+    res["tablero"] = t = medidas.tablero(reps=2)
+    assert t["filas"] > 0 and t["mismas_filas"] and t["consultas"] > 0 and t["segundos"] > 0 and t["piso"] > 0
+
+    res["indicador"] = i = medidas.indicador(reps=1)
+    for periodo in ("mes", "anio"):
+        assert i[periodo]["mismo_resultado"] and i[periodo]["segundos"] > 0 and i[periodo]["piso"] > 0
+    assert i["anio"]["resultado"]["probables"] > 0
+
+    res["libro"] = libro = medidas.libro(tamanos=(40,), reps=1)
+    assert libro[40]["mismas_filas"]
+    assert libro[40]["filas_segundos"] == libro[40]["filas_xlsxwriter"] == libro[40]["filas_csv"] == 40
+
+    res["barrido"] = b = medidas.barrido(k=150, reps=1)
+    assert b["mismo_resultado"] and b["resultados_real"] == b["resultados_piso"] == [(150, 150)]
+
+    res["importacion"] = m = medidas.importacion(k=30, reps=1)
+    assert m["mismo_resultado"] and m["creadas"] == [(30, 30, 30)]
+
+    res["http"] = h = medidas.http_transicion(_url_bd(), peticiones=24, rondas=1, clientes=4, workers=2)
+    assert h["mismo_resultado"] and h["rps"] > 0 and h["rps_piso"] > 0 and h["p95"] >= h["p50"] > 0
+
+    ruta = tmp_path / "BENCHMARKS.md"
+    informe.escribir(ruta, [res], comando="test")
+    texto = ruta.read_text()
+    filas = informe.filas(res)
+    assert len(filas) == 7 and all(f[7] for f in filas)  # every row, same rows/results on both sides
+    for marca in ("Tablero de Control", "Barrido de plazos", "Indicador, un mes", "Indicador, un año",
+                  "Planilla de fin de mes", "Importación Smartflex", "Transición por HTTP"):
+        assert marca in texto
