@@ -18,7 +18,7 @@ from django.views.decorators.http import require_http_methods
 from .. import direcciones as D
 from ..errors import DatosInvalidos, SinPermiso
 from ..forms import AriaErrores
-from ..models import CajaNap, Observacion, PuntoReferencia, Solicitud, Zona, Zonificacion
+from ..models import CajaNap, Calle, Observacion, PuntoReferencia, Solicitud, Zona, Zonificacion
 from ..roles import roles_de
 from .acciones import errores_a_formulario, prohibido
 
@@ -198,13 +198,15 @@ def mapa(request):
     zona, desde, hasta = form.cleaned_data["zona"], form.cleaned_data["desde"], form.cleaned_data["hasta"]
     puntos = list(PuntoReferencia.objects.filter(zona=zona).order_by("nombre")[:1000])
     cajas = list(CajaNap.objects.filter(zona=zona).order_by("codigo")[:1000])
+    calles = list(Calle.objects.filter(zona=zona, latitud__isnull=False).order_by("nombre")[:1000])
     casos = casos_observados(zona, desde, hasta)
-    svg = mapa_svg([("punto_referencia", p.latitud, p.longitud, p.nombre) for p in puntos]
+    svg = mapa_svg([("calle", c.latitud, c.longitud, c.nombre) for c in calles]
+                   + [("punto_referencia", p.latitud, p.longitud, p.nombre) for p in puntos]
                    + [("caja_nap", c.latitud, c.longitud, c.codigo) for c in cajas]
                    + [("caso", s.lat, s.lon, s.numero_smartflex) for s in casos],
                    f"Zona {zona.nombre}: puntos de referencia, cajas y casos observados por dirección")
     contexto.update({
-        "zona": zona, "puntos": puntos, "cajas": cajas, "casos": casos, "svg": svg,
+        "zona": zona, "puntos": puntos, "cajas": cajas, "calles": calles, "casos": casos, "svg": svg,
         "prevenidas_zona": D.observaciones_prevenidas(zona),
         "consulta": f"zona={zona.codigo}&desde={desde or ''}&hasta={hasta or ''}",
     })
