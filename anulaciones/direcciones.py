@@ -14,6 +14,7 @@ decides. A check costs a constant number of queries whatever the size of the kno
 import csv
 import io
 import json
+import logging
 import re
 import unicodedata
 from datetime import datetime, time
@@ -28,6 +29,8 @@ from .models import AliasCalle, CajaNap, Calle, Observacion, PuntoReferencia, So
 from .models.direcciones import Origen
 from .models.zonificacion import LAT_MAX, LAT_MIN, LON_MAX, LON_MIN
 from .roles import Rol, roles_de
+
+logger = logging.getLogger(__name__)
 
 ROLES_REGISTRO = (Rol.GESTION_RED, Rol.COC, Rol.TECNICO)
 ROLES_MAPA = (Rol.GESTION_RED, Rol.COC, Rol.JEFE_DIVISION)
@@ -364,7 +367,10 @@ def aprender_de_zonificacion(zon):
 
 def _al_recibir(sender, registro, objeto, **kwargs):
     if registro.transicion == "recibir" and registro.estado_origen == "":
-        aprender_de_zonificacion(objeto)
+        try:
+            aprender_de_zonificacion(objeto)
+        except DatosInvalidos as e:  # the zonification stands; only this piece of knowledge is lost
+            logger.warning("Zonificación %s no alimentó el conocimiento de direcciones: %s", objeto.pk, e.errores)
 
 
 def conectar():
@@ -535,7 +541,9 @@ def _importar_fila(usuario, fila, zonas):
     if zona is None and (codigo_zona or tipo != "calle"):
         raise DatosInvalidos({"zone": f"Zona «{codigo_zona}» desconocida."})
     if tipo == "calle":
-        registrar_calle(usuario, nombre=fila.get("name"), aliases=str(fila.get("aliases") or ""), zona=zona,
+        aliases = fila.get("aliases") or ""
+        aliases = [str(a) for a in aliases] if isinstance(aliases, list) else str(aliases)
+        registrar_calle(usuario, nombre=fila.get("name"), aliases=aliases, zona=zona,
                         origen=Origen.IMPORTACION, **coords)
     elif tipo == "punto_referencia":
         validar_coordenadas(coords["latitud"], coords["longitud"], obligatorias=True)

@@ -261,3 +261,13 @@ def test_la_busqueda_de_parecidos_usa_un_indice(u, zona):
         ("EXPLAIN " if connection.vendor == "postgresql" else "EXPLAIN QUERY PLAN ") + consultas[0]["sql"]).fetchall())
     indice = "anulaciones_aliascalle_normalizado_trgm" if connection.vendor == "postgresql" else "anul_alias_pre_largo"
     assert indice in plan, plan
+
+
+def test_zonificacion_con_datos_que_no_sirven_no_falla(esc, u, django_capture_on_commit_callbacks):
+    """A reference the knowledge refuses (a control character) does not undo nor break the
+    received zonification; the rest of what it taught is kept."""
+    o = esc.orden("ejecutada")
+    with django_capture_on_commit_callbacks(execute=True):
+        z = T.recibir_zonificacion(o, u.gestion_red, zona_corregida=esc.zona, calle="Calle Murillo",
+                                   referencia="Esquina\x01plaza", caja_nap="", latitud="-16.5", longitud="-68.15")
+    assert z.pk and Calle.objects.get().nombre == "Calle Murillo" and not PuntoReferencia.objects.exists()
