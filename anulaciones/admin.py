@@ -3,6 +3,7 @@ admin actions that go through the one transition path (anulaciones.transitions.a
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
+from django.utils import timezone
 
 from . import transitions
 from .errors import ErrorDominio
@@ -61,6 +62,9 @@ class MaquinaAdmin(admin.ModelAdmin):
     def has_add_permission(self, request):
         return False  # births go through the transition path (forms, API, import), audited
 
+    def has_change_permission(self, request, obj=None):
+        return False  # read-only: a save here would skip the version check and the audit row
+
     @admin.display(description="transiciones (auditoría)")
     def historial(self, obj):
         from django.utils.html import format_html_join
@@ -70,7 +74,7 @@ class MaquinaAdmin(admin.ModelAdmin):
         filas = RegistroAuditoria.de_objeto(obj).select_related("usuario")
         return format_html_join(
             "\n", "<div>{} · {} · paso {} · {} → {} · {} ({})</div>",
-            ((r.creado_at.strftime("%d/%m/%Y %H:%M"), r.transicion, r.paso, r.estado_origen or "∅",
+            ((timezone.localtime(r.creado_at).strftime("%d/%m/%Y %H:%M"), r.transicion, r.paso, r.estado_origen or "∅",
               r.estado_destino, r.usuario, r.rol) for r in filas),
         ) or "—"
 
