@@ -102,7 +102,17 @@ def main(argv=None):
     p.add_argument("--importacion", type=int, default=50_000)
     p.add_argument("--peticiones", type=int, default=1000)
     p.add_argument("--solo", default="", help="comma-separated subset: tablero,indicador,libro,barrido,http,importacion")
+    p.add_argument("--informe", action="store_true",
+                   help="only rewrite BENCHMARKS.md from the JSON of the last run (e.g. after editing bench/NOTAS.md)")
     args = p.parse_args(argv)
+    if args.informe:
+        from bench.informe import escribir
+
+        with open(args.json) as f:
+            datos = json.load(f)
+        escribir(args.salida, datos, comando=datos[0].get("comando", "python -m bench.run"),
+                 duracion=datos[0].get("duracion", 0))
+        return
     args.libro = [int(x) for x in args.libro.split(",") if x]
     args.solo = [x for x in args.solo.split(",") if x]
     _entorno(args.db)
@@ -128,6 +138,10 @@ def main(argv=None):
             json.dump(resultados, f, default=str, indent=1)
     from bench.informe import escribir
 
+    resultados[0]["comando"] = " ".join(["python -m bench.run"] + (argv or sys.argv[1:]))
+    resultados[0]["duracion"] = time.time() - inicio
+    with open(args.json, "w") as f:
+        json.dump(resultados, f, default=str, indent=1)
     escribir(args.salida, resultados, comando=" ".join(["python -m bench.run"] + (argv or sys.argv[1:])),
              duracion=time.time() - inicio)
     log(f"Escrito {args.salida}")
