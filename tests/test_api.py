@@ -381,3 +381,15 @@ def test_paso_1_2_3_4_5_14_16_18_12_whole_procedure_through_the_api(api, u, zona
     pasos = list(RegistroAuditoria.objects.filter(caso_id=Solicitud.objects.get(pk=s["id"]).caso_id)
                  .values_list("paso", flat=True))
     assert pasos[:2] == ["1", "1"] and "14" in pasos and "16" in pasos and "18" in pasos
+
+
+def test_caracter_nulo_en_cualquier_dato_es_400_no_500(u):
+    from rest_framework.test import APIClient
+
+    cliente = APIClient()
+    cliente.force_authenticate(u.asesor)
+    for datos in ({"zona": "Z1\x00", "numero_smartflex": "SF-N"}, {"numero_smartflex": "SF\x00N"}):
+        r = cliente.post("/api/v1/solicitudes/", datos, format="multipart")
+        assert r.status_code == 400, r.content
+        r = cliente.post("/api/v1/solicitudes/", datos, format="json")
+        assert r.status_code == 400, r.content

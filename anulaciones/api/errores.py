@@ -7,6 +7,7 @@ Conflicto -> 409. Nothing a client sends becomes a 500.
 """
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import DataError
 from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -37,6 +38,9 @@ def manejar_excepcion(exc, context):
         if not isinstance(errores, dict):
             errores = {"non_field_errors": errores}
         return Response({"detail": "Revise los datos ingresados.", "errores": errores},
+                        status=status.HTTP_400_BAD_REQUEST)
+    if isinstance(exc, DataError):  # a value the database cannot hold (too long a number, NUL…)
+        return Response({"detail": "Un dato no es válido para el sistema.", "errores": {}},
                         status=status.HTTP_400_BAD_REQUEST)
     if isinstance(exc, exceptions.ParseError):
         return Response({"detail": f"El cuerpo no es JSON válido: {exc.detail}", "errores": {}},

@@ -131,12 +131,28 @@ class ZonificacionSerializer(MaquinaSerializer):
 
 
 # --- input -----------------------------------------------------------------------------------
+def _con_nulos(valor):
+    """True if a NUL character hides anywhere in the value (PostgreSQL text cannot hold one)."""
+    if isinstance(valor, str):
+        return "\x00" in valor
+    if isinstance(valor, dict):
+        listas = (valor.getlist(k) if hasattr(valor, "getlist") else [valor[k]] for k in valor)
+        return any(_con_nulos(str(k)) for k in valor) or any(_con_nulos(v) for vs in listas for v in vs)
+    if isinstance(valor, (list, tuple)):
+        return any(_con_nulos(v) for v in valor)
+    return False
+
+
 class EstrictoMixin:
-    """Unknown keys are an error (a typo must not be silently ignored)."""
+    """Unknown keys are an error (a typo must not be silently ignored); so is a NUL character."""
 
     def to_internal_value(self, data):
         desconocidos = {}
         if isinstance(data, dict):
+            nulos = {str(k): ["No se admiten caracteres nulos."] for k in data
+                     if _con_nulos(str(k)) or _con_nulos(data.getlist(k) if hasattr(data, "getlist") else data[k])}
+            if nulos:
+                raise serializers.ValidationError(nulos)
             desconocidos = {str(k): ["Dato no reconocido."] for k in sorted(map(str, data)) if k not in self.fields}
         try:
             valor = super().to_internal_value(data)
