@@ -69,6 +69,7 @@ class ServicioIngenieria(Maquina):
         indexes = [
             models.Index(fields=["estado", "vence_at"]),
             models.Index(fields=["destinatario", "estado"]),
+            models.Index(fields=["estado", "solicitud"]),  # open SIs joined to their Solicitud, index only
             models.Index(fields=["estado", "cerrado_at"]),  # Tablero: «atendidos hoy»
         ]
 

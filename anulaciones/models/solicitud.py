@@ -87,6 +87,9 @@ class Solicitud(Maquina):
         indexes = [
             models.Index(fields=["asesor", "estado"]),
             models.Index(fields=["zona", "estado"]),
+            # Tablero de Control filtered by zone: the SI → Solicitud join reads only the index
+            # (index-only scan; BENCHMARKS.md: paginator COUNT at 1M 574 → 75 ms with the SI one).
+            models.Index(fields=["zona", "id"]),
             models.Index(fields=["caso", "creado_at"]),
         ]
 
