@@ -69,7 +69,9 @@ def escribir(ruta, resultados, comando="", duracion=0):
     lineas = [
         "# Benchmarks (issue 8)",
         "",
-        f"Generado por `{comando}` el {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC en {duracion / 60:.0f} min.",
+        f"Generado por `{comando}`; corrida terminada el "
+        f"{(resultados[0].get('fin') if resultados else None) or f'{datetime.now(timezone.utc):%Y-%m-%d %H:%M}'} UTC, "
+        f"en {duracion / 60:.0f} min.",
         "Reproducir: `make bench` (tamaños 10k y 100k) o `make bench SIZES=10000,100000,1000000`.",
         "",
         "## Máquina",

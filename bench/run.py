@@ -140,6 +140,7 @@ def main(argv=None):
 
     resultados[0]["comando"] = " ".join(["python -m bench.run"] + (argv or sys.argv[1:]))
     resultados[0]["duracion"] = time.time() - inicio
+    resultados[0]["fin"] = time.strftime("%Y-%m-%d %H:%M", time.gmtime())
     with open(args.json, "w") as f:
         json.dump(resultados, f, default=str, indent=1)
     escribir(args.salida, resultados, comando=" ".join(["python -m bench.run"] + (argv or sys.argv[1:])),
