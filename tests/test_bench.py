@@ -1,7 +1,6 @@
 """The benchmarks of issue 8 at a small size (bench/): each one runs, measures its path and its
 floor, and both return the same rows/results. Timings are never asserted here (BENCHMARKS.md,
 written by ``make bench``, has them)."""
-import os
 
 import pytest
 from django.db import connection
@@ -16,7 +15,7 @@ def datos():
     from bench import generar
 
     connection.ensure_connection()
-    cuentas, ids = generar.generar(connection.connection, 600, log=lambda m: None, confirmar=False)
+    cuentas, _ = generar.generar(connection.connection, 600, log=lambda m: None, confirmar=False)
     return cuentas
 
 
