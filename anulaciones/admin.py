@@ -79,6 +79,19 @@ class MaquinaAdmin(admin.ModelAdmin):
         ) or "—"
 
 
+class SoloLecturaAdmin(admin.ModelAdmin):
+    """Records written only by the application (audit log, deliveries): read, never edited."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(Zona)
 class ZonaAdmin(admin.ModelAdmin):
     list_display = ("codigo", "nombre", "activa")
@@ -192,7 +205,7 @@ class IntentoContactoAdmin(admin.ModelAdmin):
 
 
 @admin.register(RegistroAuditoria)
-class RegistroAuditoriaAdmin(admin.ModelAdmin):
+class RegistroAuditoriaAdmin(SoloLecturaAdmin):
     """Read-only: the audit log is append-only."""
 
     list_display = ("creado_at", "objeto", "transicion", "paso", "estado_origen", "estado_destino", "usuario", "rol")
@@ -204,31 +217,15 @@ class RegistroAuditoriaAdmin(admin.ModelAdmin):
     def get_actions(self, request):
         return {}
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Entrega)
-class EntregaAdmin(admin.ModelAdmin):
+class EntregaAdmin(SoloLecturaAdmin):
     """Read-only: deliveries are built by the month-end task or the Entregas page (21.1)."""
 
     list_display = ("mes", "filas", "generada_at", "generada_por", "enviada_at")
     list_select_related = ("generada_por",)
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Notificacion)

@@ -238,12 +238,7 @@ def registrar_calle(usuario, *, nombre, aliases=(), zona=None, solicitud=None, l
     aliases = [_texto(a, "aliases", errores, obligatorio=False) for a in aliases]
     if not normalizar(nombre) and "nombre" not in errores:
         errores["nombre"] = "Escriba el nombre de la calle."
-    try:
-        lat, lon = validar_coordenadas(latitud, longitud)
-    except DatosInvalidos as e:
-        errores.update(e.errores)
-    if errores:
-        raise DatosInvalidos(errores)
+    lat, lon = _coordenadas_o_errores(latitud, longitud, errores)
     clave = normalizar(nombre)
     with transaction.atomic():
         calle = Calle.objects.filter(normalizado=clave, zona=zona).first()
@@ -270,17 +265,23 @@ def registrar_calle(usuario, *, nombre, aliases=(), zona=None, solicitud=None, l
     return calle
 
 
-def registrar_punto(usuario, *, nombre, zona, latitud=None, longitud=None, solicitud=None, origen=Origen.CASO):
-    errores = {}
-    nombre = _texto(nombre, "nombre", errores)
-    if zona is None:
-        errores["zona"] = "Indique la zona."
+def _coordenadas_o_errores(latitud, longitud, errores):
+    """Validated (lat, lon); raises DatosInvalidos with these and every earlier field error."""
     try:
         lat, lon = validar_coordenadas(latitud, longitud)
     except DatosInvalidos as e:
         errores.update(e.errores)
     if errores:
         raise DatosInvalidos(errores)
+    return lat, lon
+
+
+def registrar_punto(usuario, *, nombre, zona, latitud=None, longitud=None, solicitud=None, origen=Origen.CASO):
+    errores = {}
+    nombre = _texto(nombre, "nombre", errores)
+    if zona is None:
+        errores["zona"] = "Indique la zona."
+    lat, lon = _coordenadas_o_errores(latitud, longitud, errores)
     punto = PuntoReferencia.objects.filter(normalizado=normalizar(nombre), zona=zona).first()
     if punto is None:
         punto = PuntoReferencia(nombre=nombre, zona=zona, solicitud=solicitud, registrado_por=usuario, origen=origen)
@@ -298,12 +299,7 @@ def registrar_caja(usuario, *, codigo, zona, latitud=None, longitud=None, solici
         errores["codigo"] = "Escriba el código de la caja / NAP."
     if zona is None:
         errores["zona"] = "Indique la zona."
-    try:
-        lat, lon = validar_coordenadas(latitud, longitud)
-    except DatosInvalidos as e:
-        errores.update(e.errores)
-    if errores:
-        raise DatosInvalidos(errores)
+    lat, lon = _coordenadas_o_errores(latitud, longitud, errores)
     caja = CajaNap.objects.filter(codigo_normalizado=normalizar_codigo(codigo)).first()
     if caja is None:
         caja = CajaNap(codigo=codigo, solicitud=solicitud, registrado_por=usuario, origen=origen)
