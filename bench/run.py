@@ -21,6 +21,7 @@ BD_DEFECTO = "postgres://postgres@127.0.0.1:5432/bench"
 def _entorno(bd):
     os.environ["DATABASE_URL"] = bd
     os.environ["DJANGO_SETTINGS_MODULE"] = "bench.settings"
+    os.environ["DJANGO_DEBUG"] = "0"  # measure production settings (the Makefile exports DJANGO_DEBUG=1 for `make run`)
     os.environ.setdefault("DJANGO_SECRET_KEY", "bench-only-not-a-secret")
     os.environ.setdefault("DJANGO_SECURE_SSL_REDIRECT", "0")
     os.environ.setdefault("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
