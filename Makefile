@@ -43,6 +43,6 @@ diagrams: setup
 
 # Benchmarks at scale on PostgreSQL (bench/, docs/bench.md): drops and re-creates the database
 # BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/bench) for each size, writes BENCHMARKS.md.
-SIZES ?= 10000,100000
+SIZES ?= 10000,100000,1000000
 bench: setup
 	$(PY) -m bench.run --sizes $(SIZES) $(BENCH_ARGS)

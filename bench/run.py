@@ -1,6 +1,6 @@
 """Run every benchmark of issue 8 at the given sizes and write BENCHMARKS.md.
 
-    python -m bench.run --sizes 10000,100000 [--db postgres://postgres@127.0.0.1:5432/bench]
+    python -m bench.run [--sizes 10000,100000,1000000] [--db postgres://postgres@127.0.0.1:5432/bench]
 
 For each size the database is dropped, created, migrated and loaded by ``bench.generar``;
 then each path and its floor are measured in the same run (medians of the repetitions).
@@ -70,9 +70,9 @@ def un_tamano(n, bd, args, log):
     pasos = [
         ("tablero", lambda: medidas.tablero(reps=args.reps_rapidas)),
         ("indicador", lambda: medidas.indicador(reps=args.reps)),
-        # The workbook's rows are the month's zonifications, whatever the size of the database:
-        # measured once, at the first size.
-        ("libro", lambda: medidas.libro(tamanos=args.libro, reps=args.reps, bd=bd) if n == args.primero else None),
+        # The workbook's rows are one month's zonifications, whatever the size of the database:
+        # measured once, on the largest database.
+        ("libro", lambda: medidas.libro(tamanos=args.libro, reps=args.reps, bd=bd) if n == args.ultimo else None),
         ("barrido", lambda: medidas.barrido(k=args.barrido, reps=args.reps)),
         ("http", lambda: medidas.http_transicion(bd, peticiones=args.peticiones, rondas=args.reps)),
         ("importacion", lambda: medidas.importacion(k=args.importacion, reps=args.reps_import)),
@@ -91,7 +91,7 @@ def un_tamano(n, bd, args, log):
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__)
-    p.add_argument("--sizes", default="10000,100000")
+    p.add_argument("--sizes", default="10000,100000,1000000")
     p.add_argument("--db", default=os.environ.get("BENCH_DATABASE_URL", BD_DEFECTO))
     p.add_argument("--salida", default=os.path.join(RAIZ, "BENCHMARKS.md"))
     p.add_argument("--json", default=os.path.join(RAIZ, "var", "bench.json"))
@@ -104,7 +104,7 @@ def main(argv=None):
     p.add_argument("--peticiones", type=int, default=1000)
     p.add_argument("--solo", default="", help="comma-separated subset: tablero,indicador,libro,barrido,http,importacion")
     p.add_argument("--informe", action="store_true",
-                   help="only rewrite BENCHMARKS.md from the JSON of the last run (e.g. after editing bench/NOTAS.md)")
+                   help="only rewrite BENCHMARKS.md from the JSON of the last run (e.g. after editing bench/NOTES.md)")
     args = p.parse_args(argv)
     if args.informe:
         from bench.informe import escribir
@@ -131,7 +131,7 @@ def main(argv=None):
     resultados = []
     inicio = time.time()
     tamanos = [int(x) for x in args.sizes.split(",") if x]
-    args.primero = tamanos[0]
+    args.ultimo = tamanos[-1]
     for n in tamanos:
         resultados.append(un_tamano(n, args.db, args, log))
         os.makedirs(os.path.dirname(args.json), exist_ok=True)

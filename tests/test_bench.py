@@ -79,6 +79,6 @@ def test_cada_benchmark_mide_su_camino_y_su_piso_con_el_mismo_resultado(datos, t
     texto = ruta.read_text()
     filas = informe.filas(res)
     assert len(filas) == 7 and all(f[7] for f in filas)  # every row, same rows/results on both sides
-    for marca in ("Tablero de Control", "Barrido de plazos", "Indicador, un mes", "Indicador, un año",
-                  "Planilla de fin de mes", "Importación Smartflex", "Transición por HTTP"):
+    for marca in ("Tablero de Control", "Deadline sweep", "Indicator, a month", "Indicator, a year",
+                  "Month-end workbook", "Smartflex import", "A transition over HTTP"):
         assert marca in texto
