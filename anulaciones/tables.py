@@ -1,9 +1,14 @@
 """django-tables2 tables: columns and links, no queries (the selectors join everything in)."""
+from urllib.parse import urlencode
+
 import django_tables2 as tables
 from django.middleware.csrf import get_token
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.html import format_html, format_html_join
+from django.utils.html import escape, format_html, format_html_join
+from django.utils.safestring import mark_safe
+from django.utils.translation import gettext
+from django_tables2.templatetags.django_tables2 import table_page_range
 
 from . import transitions
 from .calendario import plazo
@@ -53,9 +58,38 @@ def local(dt):
     return timezone.localtime(dt) if dt else None
 
 
-class AccionesColumn(tables.Column):
-    """The 5.2 decision on the row's Solicitud: only the transitions the state machine offers
+def acciones_html(si, request, *, token=None, volver=None):
+    """The 5.2 decision on the SI's Solicitud: only the transitions the state machine offers
     this user now (``transitions.disponibles``); the server checks again on POST."""
+    sol = si.solicitud
+    ofrecidas = [n for n, _ in transitions.disponibles(sol, request.user) if n in ACCIONES_TABLERO]
+    if not ofrecidas:
+        return "—"
+    url = reverse("tablero_decidir", args=[sol.pk])
+    ocultos = format_html(
+        '<input type="hidden" name="csrfmiddlewaretoken" value="{}">'
+        '<input type="hidden" name="version" value="{}">'
+        '<input type="hidden" name="volver" value="{}">',
+        token or get_token(request), sol.version, request.GET.urlencode() if volver is None else volver)
+    partes = []
+    if "asignar_instalacion" in ofrecidas:
+        partes.append(format_html(
+            '<form method="post" action="{}" class="accion">{}'
+            '<button type="submit" name="accion" value="asignar_instalacion">Asignar para instalación</button>'
+            "</form>", url, ocultos))
+    if "anular" in ofrecidas:
+        partes.append(format_html(
+            '<details class="accion-anular"><summary>Anular</summary>'
+            '<form method="post" action="{}" class="accion">{}'
+            '<label for="motivo-{}">Motivo de la anulación</label>'
+            '<textarea id="motivo-{}" name="motivo" rows="2" required></textarea>'
+            '<button type="submit" name="accion" value="anular">Confirmar anulación</button>'
+            "</form></details>", url, ocultos, si.pk, si.pk))
+    return mark_safe("".join(partes))
+
+
+class AccionesColumn(tables.Column):
+    """Column of the 5.2 decision (``acciones_html``)."""
 
     def __init__(self, **kwargs):
         kwargs.setdefault("empty_values", ())
@@ -64,36 +98,42 @@ class AccionesColumn(tables.Column):
         super().__init__(**kwargs)
 
     def render(self, record, table):
-        request = table.request
-        sol = record.solicitud
-        ofrecidas = [n for n, _ in transitions.disponibles(sol, request.user) if n in ACCIONES_TABLERO]
-        if not ofrecidas:
-            return "—"
-        url = reverse("tablero_decidir", args=[sol.pk])
-        ocultos = format_html(
-            '<input type="hidden" name="csrfmiddlewaretoken" value="{}">'
-            '<input type="hidden" name="version" value="{}">'
-            '<input type="hidden" name="volver" value="{}">',
-            get_token(request), sol.version, request.GET.urlencode())
-        partes = []
-        if "asignar_instalacion" in ofrecidas:
-            partes.append(format_html(
-                '<form method="post" action="{}" class="accion">{}'
-                '<button type="submit" name="accion" value="asignar_instalacion">Asignar para instalación</button>'
-                "</form>", url, ocultos))
-        if "anular" in ofrecidas:
-            partes.append(format_html(
-                '<details class="accion-anular"><summary>Anular</summary>'
-                '<form method="post" action="{}" class="accion">{}'
-                '<label for="motivo-{}">Motivo de la anulación</label>'
-                '<textarea id="motivo-{}" name="motivo" rows="2" required></textarea>'
-                '<button type="submit" name="accion" value="anular">Confirmar anulación</button>'
-                "</form></details>", url, ocultos, record.pk, record.pk))
-        return format_html_join("", "{}", ((p,) for p in partes))
+        return acciones_html(record, table.request)
+
+
+def _fecha(dt):
+    return f"{timezone.localtime(dt):%d/%m/%Y %H:%M}" if dt else "—"
+
+
+def _restante(si, ahora):
+    texto = escape(tiempo_restante(si.vence_at, ahora))
+    return f'<span class="rojo">{texto}</span>' if esta_vencido(si, ahora) else texto
+
+
+# The Tablero's cells, by column name: the HTML inside each <td> (text escaped here).
+# ``c`` carries what is computed once per page (now, request, CSRF token, query string).
+CELDAS_TABLERO = {
+    "numero": lambda si, c: f'<a href="{escape(url_caso(si.solicitud_id))}">{escape(si.solicitud.numero_smartflex)}</a>',
+    "tipo": lambda si, c: escape(si.get_tipo_display()),
+    "destinatario": lambda si, c: escape(destinatario(si)),
+    "zona": lambda si, c: escape(si.solicitud.zona.nombre),
+    "asesor": lambda si, c: escape(nombre_usuario(si.asesor)) if si.asesor_id else "—",
+    "observacion": lambda si, c: escape(texto_observacion(si)),
+    "abierto": lambda si, c: _fecha(si.creado_at),
+    "vence": lambda si, c: _fecha(si.vence_at),
+    "restante": lambda si, c: _restante(si, c["ahora"]),
+    "estado": lambda si, c: escape(si.get_estado_display()),
+    "acciones": lambda si, c: acciones_html(si, c["request"], token=c["token"], volver=c["volver"]),
+}
 
 
 class TableroTable(tables.Table):
-    """Tablero de Control (5.1): open and overdue SIs, red when past their deadline."""
+    """Tablero de Control (5.1): open and overdue SIs, red when past their deadline.
+
+    django-tables2 sorts and paginates it (``RequestConfig``); ``como_html`` writes the markup
+    its default template would, in plain Python: the template and its per-cell machinery
+    (``inspect.signature`` of every ``render_*`` for every cell, a template per date cell)
+    cost ~70 % of the page (see docs/bench.md)."""
 
     # Every ordering ends in "pk": rows that tie (SIs opened the same day share the cut-off)
     # keep one order, so pages never repeat or skip a row and the export matches the page.
@@ -120,25 +160,57 @@ class TableroTable(tables.Table):
         order_by = ("vence",)
         empty_text = "No hay Servicios de Ingeniería con estos filtros."
         attrs = {"class": "tabla tablero", "id": "tabla-tablero"}
-        row_attrs = {
-            "class": lambda record: "vencido" if esta_vencido(record) else "",
-            "data-solicitud": lambda record: record.solicitud.numero_smartflex,
-        }
 
-    def render_asesor(self, value):
-        return nombre_usuario(value)
+    def como_html(self, ahora=None):
+        """The table as django-tables2's ``django_tables2/table.html`` renders it (same
+        elements, attributes, classes, links and texts; only the whitespace between tags differs)."""
+        request = self.request
+        get = request.GET
 
-    def render_destinatario(self, record):
-        return destinatario(record)
+        def consulta(clave, valor):  # {% querystring_replace clave=valor %}
+            params = dict(get.lists())
+            params[clave] = valor
+            return escape("?" + urlencode(params, doseq=True))
 
-    def render_observacion(self, record):
-        return texto_observacion(record)
-
-    def render_restante(self, record):
-        texto = tiempo_restante(record.vence_at)
-        if esta_vencido(record):
-            return format_html('<span class="rojo">{}</span>', texto)
-        return texto
+        columnas = list(self.columns)
+        partes = [f'<div class="table-container"><table {self.attrs.as_html()}><thead><tr>']
+        for col in columnas:
+            th = col.attrs["th"].as_html()
+            cabecera = escape(col.header)
+            if col.orderable:
+                cabecera = f'<a href="{consulta(self.prefixed_order_by_field, col.order_by_alias.next)}">{cabecera}</a>'
+            partes.append(f"<th {th}>{cabecera}</th>")
+        partes.append("</tr></thead><tbody>")
+        c = {"ahora": ahora or timezone.now(), "request": request, "token": get_token(request),
+             "volver": get.urlencode()}
+        celdas = [CELDAS_TABLERO[col.name] for col in columnas]
+        filas = [fila.record for fila in self.paginated_rows]
+        for i, si in enumerate(filas):
+            clase = ("vencido " if esta_vencido(si, c["ahora"]) else "") + ("odd" if i % 2 else "even")
+            partes.append(f'<tr class="{clase}" data-solicitud="{escape(si.solicitud.numero_smartflex)}">')
+            partes.extend(f"<td>{celda(si, c)}</td>" for celda in celdas)
+            partes.append("</tr>")
+        if not filas and self.empty_text:
+            partes.append(f'<tr><td colspan="{len(columnas)}">{escape(self.empty_text)}</td></tr>')
+        partes.append("</tbody></table>")
+        pagina = getattr(self, "page", None)
+        if pagina and self.paginator.num_pages > 1:
+            campo = self.prefixed_page_field
+            partes.append('<ul class="pagination">')
+            if pagina.has_previous():
+                partes.append(f'<li class="previous"><a href="{consulta(campo, pagina.previous_page_number())}">'
+                              f'{escape(gettext("previous"))}</a></li>')
+            if pagina.has_previous() or pagina.has_next():
+                for p in table_page_range(pagina, self.paginator):
+                    activa = ' class="active"' if p == pagina.number else ""
+                    href = "#" if p == "..." else consulta(campo, p)
+                    partes.append(f'<li{activa}><a href="{href}">{p}</a></li>')
+            if pagina.has_next():
+                partes.append(f'<li class="next"><a href="{consulta(campo, pagina.next_page_number())}">'
+                              f'{escape(gettext("next"))}</a></li>')
+            partes.append("</ul>")
+        partes.append("</div>")
+        return mark_safe("".join(partes))
 
 
 # --- export: the same rows and columns as the page -----------------------------------------

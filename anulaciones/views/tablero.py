@@ -48,8 +48,9 @@ def tablero(request):
     if not selectors.puede_ver_tablero(request.user):
         return _sin_acceso(request)
     filtro, tabla = _tabla(request, acciones=True, paginar=True)
+    ahora = timezone.now()
     contexto = {
-        "filtro": filtro, "tabla": tabla, "ahora": timezone.now(),
+        "filtro": filtro, "tabla": tabla, "ahora": ahora, "tabla_html": tabla.como_html(ahora),
         "refresco_ms": int(settings.ANULACIONES_TABLERO_REFRESCO * 1000),
         "consulta": request.GET.urlencode(), "vista": request.GET.get("vista", ""),
         "presets": (("", "Todos los abiertos"),) + TableroFilter.PRESETS,
