@@ -11,8 +11,9 @@ Creations (step 1, the OT, SIs, zonifications) go through ``crear_*`` here as we
 checked and audited like any transition.
 """
 import inspect
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from functools import partial
+from functools import lru_cache, partial
 
 from django.contrib.auth import get_user_model
 from django.contrib.contenttypes.models import ContentType
@@ -196,19 +197,33 @@ def _ejecutar(actual, nombre, ctx, datos):
     return actual
 
 
-def aplicar(obj, nombre, usuario, *, nota="", version=None, **datos):
+# The relations a machine's scope check (``en_alcance``) always reads before the body runs:
+# fetched with the locked row (only that row is locked) instead of one lazy query later.
+_RELACIONES_ALCANCE = {ServicioIngenieria: ("solicitud",)}
+
+
+def _bloquear(modelo, pk):
+    relaciones = _RELACIONES_ALCANCE.get(modelo)
+    if relaciones:
+        return modelo.objects.select_for_update(of=("self",)).select_related(*relaciones).get(pk=pk)
+    return modelo.objects.select_for_update().get(pk=pk)
+
+
+def aplicar(obj, nombre, usuario, *, nota="", version=None, refrescar=True, **datos):
     """Take transition ``nombre`` on ``obj`` as ``usuario``. Returns the updated object.
 
     ``version``: the version the user saw (defaults to ``obj.version``); if the row moved on
     since, Conflicto. Raises SinPermiso (role or scope), TransicionNoPermitida (state or
     condition), DatosInvalidos (data), NoEncontrado (no such object or transition).
+    ``refrescar=False``: ``obj`` is left as it was (no re-read), for callers that only use the
+    returned object or read it again themselves (the API).
     """
     modelo = type(obj)
     _, t = _meta_transicion(modelo, nombre)
     esperado = obj.version if version is None else version
     with transaction.atomic():
         try:
-            actual = modelo.objects.select_for_update().get(pk=obj.pk)
+            actual = _bloquear(modelo, obj.pk)
         except modelo.DoesNotExist:
             raise NoEncontrado(f"No existe {modelo._meta.verbose_name} {obj.pk}.") from None
         if actual.version != esperado:
@@ -230,7 +245,7 @@ def aplicar(obj, nombre, usuario, *, nota="", version=None, **datos):
                 raise TransicionNoPermitida(getattr(condicion, "mensaje", "La transición no procede ahora."))
         ctx = Contexto(usuario=usuario, rol=rol, ahora=timezone.now(), nota=nota or "")
         _ejecutar(actual, nombre, ctx, datos)
-    if obj is not actual:
+    if refrescar and obj is not actual:
         obj.refresh_from_db()
     return actual
 
@@ -301,13 +316,20 @@ def registrar_contacto(solicitud, usuario, *, canal, resultado, detalle="", real
 def aplicar_en_bloque(queryset, nombre, usuario, nota=""):
     """Take transition ``nombre`` on every row of ``queryset`` that is in one of its sources,
     in a constant number of queries: lock (skip rows another worker holds), one UPDATE, one
-    bulk INSERT of the audit rows. Same metadata as ``aplicar``: sources, target, the roles of
+    INSERT of the audit rows. Same metadata as ``aplicar``: sources, target, the roles of
     the transition's ``Permiso``. Only for transitions whose body has no effects: no data, no
     conditions, no query and no follow-up (``despues``); the fields the body sets (e.g.
     ``remitida_at = ctx.ahora``) are set on every row. Returns the list of changed pks.
 
+    When the user's role does not depend on the row (a role that reaches every case, e.g. the
+    system user's SISTEMA) and the model's audit text has an SQL form (``_auditoria_sql``), the
+    rows are never loaded: one INSERT … SELECT … FOR UPDATE SKIP LOCKED … RETURNING writes the
+    audit rows from the locked rows, then one UPDATE moves them. Otherwise the rows are loaded
+    to check the role and scope of each one.
+
     After the commit, ``transiciones_en_bloque`` is sent once (sender=model, registros=[...],
-    pks=[...]) — not ``transicion_realizada`` per row.
+    pks=[...]) — not ``transicion_realizada`` per row. ``registros`` is a sequence of the audit
+    rows, read from the database when a receiver first looks at it.
     """
     import copy
 
@@ -328,19 +350,27 @@ def aplicar_en_bloque(queryset, nombre, usuario, nota=""):
     with transaction.atomic():
         relacionados = {ServicioIngenieria: ("solicitud",), Zonificacion: ("orden", "solicitud"),
                         OrdenDeTrabajo: ("solicitud",)}.get(modelo, ())  # str() and caso_id of each row
-        filas = list(queryset.filter(estado__in=origenes).select_related(*relacionados)
-                     .select_for_update(skip_locked=True, of=("self",)))
-        if not filas:
+        bloqueo = queryset.filter(estado__in=origenes).select_for_update(skip_locked=True, of=("self",))
+        rol = _rol_uniforme(t.permission, usuario)
+        en_sql = rol is not None and modelo in _auditoria_sql() and connection.features.can_return_rows_from_bulk_insert
+        if en_sql:
+            filas = None
+            muestra = next(iter(bloqueo.select_related(*relacionados)[:1]), None)
+        else:
+            filas = list(bloqueo.select_related(*relacionados))
+            muestra = filas[0] if filas else None
+        if muestra is None:
             return []
-        roles = {t.permission.rol_para(f, usuario) for f in filas}  # role and scope of every row
-        if None in roles or len(roles) != 1:
-            raise SinPermiso(f"Su rol no permite «{t.custom.get('label', nombre)}» en todos los registros.")
-        rol = roles.pop()
+        if filas is not None:
+            roles = {t.permission.rol_para(f, usuario) for f in filas}  # role and scope of every row
+            if None in roles or len(roles) != 1:
+                raise SinPermiso(f"Su rol no permite «{t.custom.get('label', nombre)}» en todos los registros.")
+            rol = roles.pop()
         ctx = Contexto(usuario=usuario, rol=rol, ahora=timezone.now(), nota=nota or "")
         ctx.paso = paso_de(t, rol)
         # The body, run once on a copy of the first row: it must not touch the database nor
         # return effects; what it sets is what every row gets.
-        muestra = copy.copy(filas[0])
+        muestra = copy.copy(muestra)
         antes = {f.attname: getattr(muestra, f.attname) for f in modelo._meta.concrete_fields}
         with CaptureQueriesContext(connection) as consultas:
             despues = getattr(muestra, nombre)(ctx)
@@ -348,20 +378,112 @@ def aplicar_en_bloque(queryset, nombre, usuario, nota=""):
             raise TypeError(f"{nombre} has effects: use aplicar()")
         cambios = {k: getattr(muestra, k) for k, v in antes.items()
                    if k not in ("estado", "version") and getattr(muestra, k) != v}
-        pks = [f.pk for f in filas]
+        ct = ContentType.objects.get_for_model(modelo)
+        if filas is None:  # the audit rows straight from the locked rows, which stay in PostgreSQL
+            registros = _auditar_en_sql(bloqueo, nombre, destino, ct, ctx)
+            pks = [object_id for _, object_id in registros]
+            registros = _RegistrosDeBloque([pk for pk, _ in registros])
+        else:
+            pks = [f.pk for f in filas]
+            registros = RegistroAuditoria.objects.bulk_create([
+                RegistroAuditoria(content_type=ct, object_id=f.pk, objeto=str(f)[:120], caso_id=f.caso_id_auditoria,
+                                  transicion=nombre, paso=ctx.paso or "", estado_origen=f.estado,
+                                  estado_destino=destino, usuario=usuario, rol=rol, creado_at=ctx.ahora,
+                                  nota=ctx.nota)
+                for f in filas])
+        if not pks:  # every row was taken by another worker between the two statements
+            return []
         hechas = modelo.objects.filter(pk__in=pks, estado__in=origenes).update(
             estado=destino, version=F("version") + 1, actualizado_at=ctx.ahora, **cambios)
         if hechas != len(pks):  # another process moved some of them (SQLite has no row locks)
             raise Conflicto("Otro proceso modificó los registros al mismo tiempo; reintente.")
-        ct = ContentType.objects.get_for_model(modelo)
-        registros = RegistroAuditoria.objects.bulk_create([
-            RegistroAuditoria(content_type=ct, object_id=f.pk, objeto=str(f)[:120], caso_id=f.caso_id_auditoria,
-                              transicion=nombre, paso=ctx.paso or "", estado_origen=f.estado,
-                              estado_destino=destino, usuario=usuario, rol=rol, creado_at=ctx.ahora,
-                              nota=ctx.nota)
-            for f in filas])
         transaction.on_commit(partial(transiciones_en_bloque.send, sender=modelo, registros=registros, pks=pks))
     return pks
+
+
+def _rol_uniforme(permiso, usuario):
+    """The role ``permiso`` gives ``usuario`` on every row whatever the row, or None when it may
+    depend on the row: PermisoDestinatario (the SI's destinatario), a role limited to a scope
+    (ASESOR, TEAM_LEADER, COZ, TECNICO: ``en_alcance`` looks at the row) or no role at all. A
+    role that reaches every case (VEN_TODO, SISTEMA among them) is in scope on every row."""
+    from .models.base import VEN_TODO
+    from .roles import Permiso
+
+    if type(permiso).rol_para is not Permiso.rol_para:
+        return None
+    mios = roles_de(usuario)
+    rol = next((r for r in permiso.roles if r in mios), None)
+    return rol if rol in VEN_TODO else None
+
+
+@lru_cache(maxsize=None)
+def _auditoria_sql():
+    """{model: (SQL expression of ``str(obj)``, path to the case id)} — what ``aplicar_en_bloque``
+    writes in ``objeto`` and ``caso`` without loading the rows. Must stay equal to the models'
+    ``__str__`` and ``caso_id_auditoria`` (tests/test_relojes.py compares them)."""
+    from django.db.models import Case, CharField, F, Value, When
+    from django.db.models.functions import Cast, Concat
+
+    def texto(campo):
+        return Cast(campo, CharField())
+
+    tipo_si = Case(*[When(tipo=v, then=Value(etiqueta)) for v, etiqueta in ServicioIngenieria.Tipo.choices],
+                   default=F("tipo"), output_field=CharField())
+    return {
+        ServicioIngenieria: (Concat(Value("SI "), texto("pk"), Value(" ("), tipo_si, Value(")"),
+                                    output_field=CharField()), "solicitud__caso_id"),
+        Zonificacion: (Concat(Value("Zonificación "), texto("pk"), Value(" de la OT "), F("orden__numero"),
+                              output_field=CharField()), "solicitud__caso_id"),
+        OrdenDeTrabajo: (Concat(Value("OT "), texto("numero"), output_field=CharField()), "solicitud__caso_id"),
+        Solicitud: (Concat(Value("Solicitud "), texto("numero_smartflex"), output_field=CharField()), "caso_id"),
+    }
+
+
+
+
+def _auditar_en_sql(bloqueo, nombre, destino, ct, ctx):
+    """One INSERT … SELECT of the audit rows of the rows ``bloqueo`` locks (FOR UPDATE SKIP
+    LOCKED, in its order), ``estado`` read as the origin before the UPDATE. Returns
+    [(audit pk, object pk)]."""
+    from django.db import connection
+    from django.db.models import F
+    from django.db.models.functions import Left
+
+    objeto, caso = _auditoria_sql()[bloqueo.model]
+    sql, params = (bloqueo.annotate(objeto_auditoria=Left(objeto, 120), caso_auditoria=F(caso))
+                   .values_list("pk", "objeto_auditoria", "caso_auditoria", "estado").query.sql_with_params())
+    q = connection.ops.quote_name
+    pk, estado = q("pk"), q("estado")  # the values_list() aliases
+    creado = RegistroAuditoria._meta.get_field("creado_at").get_db_prep_value(ctx.ahora, connection)
+    with connection.cursor() as cur:
+        cur.execute(
+            f"INSERT INTO {q(RegistroAuditoria._meta.db_table)} (content_type_id, object_id, objeto, caso_id, "
+            "transicion, paso, estado_origen, estado_destino, usuario_id, rol, creado_at, nota) "
+            f"SELECT %s, x.{pk}, x.objeto_auditoria, x.caso_auditoria, %s, %s, x.{estado}, %s, %s, %s, %s, %s "
+            f"FROM ({sql}) x RETURNING id, object_id",
+            [ct.pk, nombre, ctx.paso or "", destino, ctx.usuario.pk, ctx.rol, creado, ctx.nota or "", *params])
+        return cur.fetchall()
+
+
+class _RegistrosDeBloque(Sequence):
+    """The audit rows of one ``aplicar_en_bloque`` call, as RegistroAuditoria objects in the order
+    they were written, read from the database the first time a receiver looks at them."""
+
+    def __init__(self, pks):
+        self.pks = pks
+        self._filas = None
+
+    def _cargar(self):
+        if self._filas is None:
+            por_pk = RegistroAuditoria.objects.in_bulk(self.pks)
+            self._filas = [por_pk[pk] for pk in self.pks]
+        return self._filas
+
+    def __len__(self):
+        return len(self.pks)
+
+    def __getitem__(self, i):
+        return self._cargar()[i]
 
 
 # --- set-based births and data updates (the Smartflex import) -------------------------------

@@ -160,7 +160,8 @@ class TransicionView(APIView):
         datos = dict(entrada.validated_data)
         version = datos.pop("version", None)
         nota = datos.pop("nota", "")
-        transitions.aplicar(obj, self.nombre, request.user, nota=nota, version=version, **datos)
+        # obj is not used again (the answer reads the row afresh, in the caller's scope): no refresh.
+        transitions.aplicar(obj, self.nombre, request.user, nota=nota, version=version, refrescar=False, **datos)
         obj = consulta(request.user).filter(pk=pk).first()
         if obj is None:  # pragma: no cover - the caller always keeps sight of what it changed
             return Response({"detail": "Transición realizada.", "errores": {}})
