@@ -3,6 +3,7 @@ import django_filters
 from django import forms
 from django.contrib.auth import get_user_model
 from django.forms.models import ModelChoiceIterator
+from django.forms.renderers import DjangoTemplates
 from django.utils.html import conditional_escape
 from django.utils.safestring import mark_safe
 
@@ -77,6 +78,69 @@ class CasillasRapidas(forms.CheckboxSelectMultiple):
         return mark_safe("".join(partes))
 
 
+def _form_div(c):
+    """django/forms/div.html"""
+    errores, campos, ocultos = c["errors"], c["fields"], c["hidden_fields"]
+    partes = [str(errores) if errores else ""]
+    if errores and not campos:
+        partes.append(f"<div>{''.join(str(o) for o in ocultos)}</div>")
+    for i, (bf, _) in enumerate(campos):
+        clases = bf.css_classes()
+        partes.append(f'\n  <div{f" class={chr(34)}{conditional_escape(clases)}{chr(34)}" if clases else ""}>\n    '
+                      f"{bf.as_field_group()}")
+        if i == len(campos) - 1:
+            partes.extend(str(o) for o in ocultos)
+        partes.append("\n</div>")
+    if not campos and not errores:
+        partes.extend(str(o) for o in ocultos)
+    return "".join(partes)
+
+
+def _campo(c):
+    """django/forms/field.html"""
+    bf = c["field"]
+    partes = []
+    if bf.use_fieldset:
+        aria = bf.aria_describedby
+        partes.append(f'<fieldset{f" aria-describedby={chr(34)}{conditional_escape(aria)}{chr(34)}" if aria else ""}>')
+        if bf.label:
+            partes.append(bf.legend_tag())
+    elif bf.label:
+        partes.append(bf.label_tag())
+    if bf.help_text:
+        ident = f' id="{conditional_escape(bf.auto_id)}_helptext"' if bf.auto_id else ""
+        partes.append(f'<div class="helptext"{ident}>{bf.help_text}</div>')
+    if bf.errors:
+        partes.append(str(bf.errors))
+    partes.append(f"\n{bf}")
+    if bf.use_fieldset:
+        partes.append("</fieldset>")
+    return "".join(partes)
+
+
+def _etiqueta(c):
+    """django/forms/label.html"""
+    if not c["use_tag"]:
+        return conditional_escape(c["label"])
+    return f'<{c["tag"]}{_atributos(c["attrs"] or {})}>{conditional_escape(c["label"])}</{c["tag"]}>'
+
+
+class RenderizadorRapido(DjangoTemplates):
+    """The form's own templates (form, field group, label) written in Python; anything else
+    (error lists) still through the templates."""
+
+    EN_PYTHON = {"django/forms/div.html": _form_div, "django/forms/field.html": _campo,
+                 "django/forms/label.html": _etiqueta}
+
+    def render(self, template_name, context, request=None):
+        escribir = self.EN_PYTHON.get(template_name)
+        return escribir(context) if escribir else super().render(template_name, context, request)
+
+
+class FormularioRapido(forms.Form):
+    default_renderer = RenderizadorRapido
+
+
 class OpcionesSinCursor(ModelChoiceIterator):
     """The options from one plain query, kept on the form's queryset: Django's iterator reads
     them through ``QuerySet.iterator()``, a server-side cursor on PostgreSQL (DECLARE … WITH
@@ -140,6 +204,7 @@ class TableroFilter(django_filters.FilterSet):
     class Meta:
         model = ServicioIngenieria
         fields = []
+        form = FormularioRapido
 
     def filter_queryset(self, queryset):
         datos = self.form.cleaned_data

@@ -36,7 +36,7 @@ def _sin_acceso(request):
 
 def _tabla(request, *, acciones, paginar):
     filtro = TableroFilter(request.GET, queryset=selectors.servicios_tablero(user=request.user, acciones=acciones))
-    tabla = TableroTable(filtro.qs, request=request)
+    tabla = TableroTable(filtro.qs)  # configured (sorted, paginated) once, by RequestConfig below
     RequestConfig(request, paginate={"per_page": settings.ANULACIONES_TABLERO_POR_PAGINA} if paginar else False
                   ).configure(tabla)
     return filtro, tabla
