@@ -2,6 +2,7 @@
 import django_filters
 from django import forms
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 from django.forms.models import ModelChoiceIterator
 from django.forms.renderers import DjangoTemplates
 from django.utils.html import conditional_escape
@@ -154,8 +155,28 @@ class OpcionesSinCursor(ModelChoiceIterator):
 
 
 class ModeloChoice(forms.ModelChoiceField):
+    """A ModelChoiceField that reads its options once per form: the chosen value is looked up
+    among them (Django runs one more query, ``queryset.get(pk=…)``, to validate it)."""
+
     iterator = OpcionesSinCursor
     widget = SelectRapido
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        self.validate_no_null_characters(value)
+        invalido = ValidationError(self.error_messages["invalid_choice"], code="invalid_choice",
+                                   params={"value": value})
+        campo = self.queryset.model._meta.get_field(self.to_field_name) if self.to_field_name else \
+            self.queryset.model._meta.pk
+        try:
+            clave = campo.to_python(getattr(value, campo.attname, value))
+        except (ValueError, TypeError, ValidationError):
+            raise invalido from None
+        for obj in self.queryset:  # evaluated once, kept for the options
+            if getattr(obj, campo.attname) == clave:
+                return obj
+        raise invalido
 
 
 class NombreUsuarioChoice(ModeloChoice):
