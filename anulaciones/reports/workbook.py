@@ -2,51 +2,72 @@
 write-only mode (rows streamed from the database, memory flat): a sheet of cases and a
 summary sheet — the seed's "hoja dinámica" — with counts by zone and by correction type."""
 from collections import Counter
-from datetime import datetime
 
+from django.db import connection
+from django.db.models import BooleanField, DateTimeField, F, FloatField, Func, Value
+from django.db.models.expressions import RawSQL
+from django.db.models.functions import Cast
 from django.utils import timezone
 from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell import Cell, WriteOnlyCell
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
 from ..models import Zonificacion
 
-# (header, width, value of a row)
+# (header, width); the values come from CAMPOS, in this order (see escribir)
 COLUMNAS = [
-    ("N° Solicitud (Smartflex)", 22, lambda z: z.solicitud.numero_smartflex),
-    ("N° OT", 16, lambda z: z.orden.numero),
-    ("Cliente", 30, lambda z: z.solicitud.cliente_nombre),
-    ("Zona anterior", 18, lambda z: z.zona_anterior.nombre if z.zona_anterior_id else ""),
-    ("Zona corregida", 18, lambda z: z.zona_corregida.nombre),
-    ("Tipo de corrección", 18, lambda z: z.get_tipo_correccion_display()),
-    ("Calle", 30, lambda z: z.calle),
-    ("Referencia", 36, lambda z: z.referencia),
-    ("Caja / NAP", 14, lambda z: z.caja_nap),
-    ("Latitud", 12, lambda z: float(z.latitud) if z.latitud is not None else None),
-    ("Longitud", 12, lambda z: float(z.longitud) if z.longitud is not None else None),
-    ("OT ejecutada", 17, lambda z: _fecha(z.orden.ejecutada_at)),
-    ("Recibida", 17, lambda z: _fecha(z.creado_at)),
-    ("Digitada en Smartflex", 20, lambda z: _fecha(z.digitada_at)),
-    ("Recibida por", 20, lambda z: z.recibida_por.get_full_name() or z.recibida_por.get_username()),
+    ("N° Solicitud (Smartflex)", 22),
+    ("N° OT", 16),
+    ("Cliente", 30),
+    ("Zona anterior", 18),
+    ("Zona corregida", 18),
+    ("Tipo de corrección", 18),
+    ("Calle", 30),
+    ("Referencia", 36),
+    ("Caja / NAP", 14),
+    ("Latitud", 12),
+    ("Longitud", 12),
+    ("OT ejecutada", 17),
+    ("Recibida", 17),
+    ("Digitada en Smartflex", 20),
+    ("Recibida por", 20),
 ]
+# What a row reads: plain values from one query (no model instances); the last three make
+# «Recibida por» (the user's full name, else the username, like get_full_name/get_username).
+CAMPOS = ("solicitud__numero_smartflex", "orden__numero", "solicitud__cliente_nombre", "zona_anterior__nombre",
+          "zona_corregida__nombre", "tipo_correccion", "calle", "referencia", "caja_nap", "latitud", "longitud",
+          "orden__ejecutada_at", "creado_at", "digitada_at",
+          "recibida_por__first_name", "recibida_por__last_name", "recibida_por__username")
 FORMATO_FECHA = "dd/mm/yyyy hh:mm"
 CABECERA_FUENTE = Font(bold=True, color="FFFFFF")
 CABECERA_FONDO = PatternFill("solid", fgColor="1F4E78")
 
 
-def _fecha(dt):
-    """Excel has no time zones: local time, naive."""
-    return timezone.localtime(dt).replace(tzinfo=None) if dt else None
-
-
 def filas_de(pks):
-    """The zonifications of the workbook, streamed with everything a row shows (constant
-    queries per chunk)."""
-    return (Zonificacion.objects.filter(pk__in=pks)
-            .select_related("solicitud", "orden", "zona_anterior", "zona_corregida", "recibida_por")
-            .order_by("zona_corregida__nombre", "digitada_at", "pk")
-            .iterator(chunk_size=2000))
+    """The zonifications of the workbook as tuples of CAMPOS, streamed from a server-side
+    cursor (one query, chunks of 2,000 rows: memory flat, no model instances). Coordinates
+    come as floats and dates as naive local datetimes (Excel has no time zones)."""
+    tz = timezone.get_current_timezone()
+    fechas = {c: F(c) for c in CAMPOS if c.endswith("_at")}
+    qs = Zonificacion.objects.order_by("zona_corregida__nombre", "digitada_at", "pk")
+    if connection.vendor == "postgresql":
+        # One array parameter, not an IN list of every pk (compiled and sent one by one), and
+        # local time computed by the database: psycopg's C loader reads the naive timestamps.
+        qs = qs.filter(RawSQL(f'"{Zonificacion._meta.db_table}"."id" = ANY(%s)', (list(pks),), BooleanField()))
+        fechas = {c: Func(f, Value(timezone.get_current_timezone_name()), arg_joiner=" AT TIME ZONE ", template="(%(expressions)s)",
+                          output_field=DateTimeField()) for c, f in fechas.items()}
+    else:
+        qs = qs.filter(pk__in=pks)
+    qs = qs.annotate(**{f"_{c}": f for c, f in fechas.items()},
+                     **{f"_{c}": Cast(c, FloatField()) for c in ("latitud", "longitud")})
+    filas = qs.values_list(*[f"_{c}" if c in fechas or c in ("latitud", "longitud") else c for c in CAMPOS])
+    filas = filas.iterator(chunk_size=2000)
+    if connection.vendor == "postgresql":
+        return filas
+    posiciones = [i for i, c in enumerate(CAMPOS) if c in fechas]
+    return (tuple(v.astimezone(tz).replace(tzinfo=None) if i in posiciones and v else v for i, v in enumerate(f))
+            for f in filas)
 
 
 def _cabecera(ws, titulos):
@@ -65,22 +86,28 @@ def escribir(destino, zonificaciones, mes):
     wb = Workbook(write_only=True)
     casos = wb.create_sheet("Casos")
     casos.freeze_panes = "A2"
-    for i, (_, ancho, _) in enumerate(COLUMNAS, start=1):
+    for i, (_, ancho) in enumerate(COLUMNAS, start=1):
         casos.column_dimensions[get_column_letter(i)].width = ancho
     _cabecera(casos, [c[0] for c in COLUMNAS])
     por_zona, por_tipo, cruce = Counter(), Counter(), Counter()
     total = 0
-    for z in zonificaciones:
-        fila = []
-        for titulo, _, valor in COLUMNAS:
-            v = valor(z)
-            if isinstance(v, datetime):
-                c = WriteOnlyCell(casos, value=v)
-                c.number_format = FORMATO_FECHA
-                v = c
-            fila.append(v)
-        casos.append(fila)
-        zona, tipo = z.zona_corregida.nombre, z.get_tipo_correccion_display()
+    # Per-cell work kept to what openpyxl itself does: plain values go in as they are (openpyxl
+    # reuses one cell for them); a date needs its own cell, built with the one style array of
+    # the date format (no style lookups per cell).
+    plantilla = WriteOnlyCell(casos)
+    plantilla.number_format = FORMATO_FECHA
+    estilo_fecha = plantilla._style
+    etiquetas = dict(Zonificacion.TipoCorreccion.choices)
+    agregar = casos.append
+
+    def fecha(dt):
+        return None if dt is None else Cell(casos, 1, 1, dt, estilo_fecha)
+
+    for (numero, ot, cliente, anterior, zona, tipo, calle, referencia, caja, lat, lon, ejecutada, creada, digitada,
+         nombre, apellido, usuario) in zonificaciones:
+        tipo = etiquetas[tipo]
+        agregar((numero, ot, cliente, anterior or "", zona, tipo, calle, referencia, caja, lat, lon,
+                 fecha(ejecutada), fecha(creada), fecha(digitada), f"{nombre} {apellido}".strip() or usuario))
         por_zona[zona] += 1
         por_tipo[tipo] += 1
         cruce[zona, tipo] += 1
