@@ -9,9 +9,10 @@ one e-mail per user for the notices not yet mailed.
 """
 import logging
 from dataclasses import dataclass
+from functools import partial
 
 from django.contrib.auth import get_user_model
-from django.db import transaction
+from django.db import connection, transaction
 from django.urls import reverse
 
 from .models import Notificacion, Perfil, ServicioIngenieria, Solicitud
@@ -46,8 +47,11 @@ def _escribir(avisos):
         [Notificacion(usuario_id=a.usuario_id, tipo=a.tipo, clave=a.clave, titulo=a.titulo[:200], texto=a.texto,
                       url=a.url, correo_enviado_at=None if a.correo else ahora) for a in avisos],
         ignore_conflicts=True)
-    if not any(a.correo for a in avisos):
-        return
+    if any(a.correo for a in avisos):
+        _encolar_correos()
+
+
+def _encolar_correos():
     from .tasks import enviar_correos
 
     try:
@@ -106,6 +110,8 @@ def _local(dt):
 
 def servicios_vencidos(pks):
     """4.2/5.2: the destinatario of each SI, and Gestión de Red once for the whole batch."""
+    if _en_sql():
+        return _escribir_ahora_o_al_confirmar_sql(partial(_vencidos_sql, list(pks)))
     servicios = _servicios(pks)
     if not servicios:
         return
@@ -129,6 +135,8 @@ def servicios_vencidos(pks):
 
 
 def servicios_por_vencer(pks):
+    if _en_sql():
+        return _escribir_ahora_o_al_confirmar_sql(partial(_por_vencer_sql, list(pks)))
     servicios = _servicios(pks)
     quienes = destinatarios(servicios)
     avisos = []
@@ -143,6 +151,8 @@ def servicios_por_vencer(pks):
 
 def redigitaciones_tardias(pks):
     """19.2: escalate to the asesor's TEAM_LEADER."""
+    if _en_sql():
+        return _escribir_ahora_o_al_confirmar_sql(partial(_redigitaciones_sql, list(pks)))
     filas = list(Solicitud.objects.filter(pk__in=pks).values_list("pk", "numero_smartflex", "asesor_id",
                                                                    "asesor__perfil__team_leader_id",
                                                                    "redigitacion_vence_at"))
@@ -165,6 +175,148 @@ def _escribir_ahora_o_al_confirmar(avisos):
             notificar(avisos)
         else:
             _escribir(avisos)
+
+
+# --- the same notices, set-based on PostgreSQL ----------------------------------------------
+# The rows are built by INSERT … SELECT in the database (texts, recipients, links), so a sweep
+# of 100,000 SIs creates no Python object per notice. The Python code above stays the path of
+# the other backends (SQLite) and the reference these statements must match (tests compare).
+_MARCA = 987654321  # stands for the Solicitud's id in the one reverse() of the case page
+
+
+def _en_sql():
+    return connection.vendor == "postgresql"
+
+
+def _escribir_ahora_o_al_confirmar_sql(escribir):
+    if transaction.get_connection().in_atomic_block:
+        transaction.on_commit(escribir)
+    else:
+        escribir()
+
+
+def _tablas():
+    from django.contrib.auth.models import Group
+
+    User = get_user_model()
+    q = connection.ops.quote_name
+    return {"si": q(ServicioIngenieria._meta.db_table), "sol": q(Solicitud._meta.db_table),
+            "perfil": q(Perfil._meta.db_table), "user": q(User._meta.db_table), "grupo": q(Group._meta.db_table),
+            "ug": q(User.groups.through._meta.db_table), "notif": q(Notificacion._meta.db_table)}
+
+
+def _sql_local(columna, formato="DD/MM/YYYY HH24:MI"):
+    """``_local()`` in SQL: the time in the current time zone, as dd/mm/yyyy hh:mm."""
+    return f"to_char({columna} AT TIME ZONE %(tz)s, '{formato}')"
+
+
+def _params_sql(pks, tipo):
+    from django.utils import timezone
+
+    return {"pks": pks, "tipo": tipo, "ahora": timezone.now(), "tz": timezone.get_current_timezone_name(),
+            "url": _url_solicitud(_MARCA), "marca": str(_MARCA)}
+
+
+# The SIs of %(pks)s with each recipient of their destinatario role (``destinatarios()``): the
+# asesor, the asesor's Team Leader, or every active user of the role.
+_SQL_SERVICIOS_DESTINATARIOS = """
+WITH s AS (
+    SELECT si.id, si.destinatario, si.asesor_id, si.vence_at, si.solicitud_id, sol.numero_smartflex
+    FROM {si} si JOIN {sol} sol ON sol.id = si.solicitud_id WHERE si.id = ANY(%(pks)s)
+), d AS (
+    SELECT s.*, s.asesor_id AS uid FROM s WHERE s.destinatario = 'ASESOR' AND s.asesor_id IS NOT NULL
+    UNION ALL
+    SELECT s.*, p.team_leader_id FROM s JOIN {perfil} p ON p.usuario_id = s.asesor_id
+    WHERE s.destinatario = 'TEAM_LEADER' AND p.team_leader_id IS NOT NULL
+    UNION ALL
+    SELECT s.*, ug.user_id FROM s JOIN {grupo} g ON g.name = s.destinatario JOIN {ug} ug ON ug.group_id = g.id
+    JOIN {user} u ON u.id = ug.user_id AND u.is_active
+    WHERE s.destinatario IN ('MONITORA', 'GESTION_RED', 'COC')
+), n AS (
+    INSERT INTO {notif} (usuario_id, tipo, clave, titulo, texto, url, creado_at, leida_at, correo_enviado_at)
+    SELECT d.uid, %(tipo)s, 'servicio:' || d.id, left({titulo}, 200), {texto},
+           replace(%(url)s, %(marca)s, d.solicitud_id::text), %(ahora)s, NULL, NULL
+    FROM d ORDER BY d.vence_at, d.id, d.uid
+    ON CONFLICT DO NOTHING RETURNING 1
+)
+SELECT (SELECT count(*) FROM d), (SELECT count(*) FROM n)"""
+
+
+def _insertar(sql, params):
+    """Run one INSERT … SELECT of notices; returns how many notices it meant (written or
+    already there)."""
+    with connection.cursor() as cur:
+        cur.execute(sql.format(**_tablas()), params)
+        return cur.fetchone()[0]
+
+
+# MATERIALIZED: sorting the batch itself, not walking the vence_at index and testing each row
+# against the array (0.9 s for 10,000 SIs).
+_SQL_RESUMEN_VENCIDOS = """
+WITH s AS MATERIALIZED (SELECT id, vence_at, solicitud_id FROM {si} WHERE id = ANY(%s))
+SELECT x.id, sol.numero_smartflex, x.n, x.lo, x.hi
+FROM (SELECT s.*, count(*) OVER () AS n, min(s.id) OVER () AS lo, max(s.id) OVER () AS hi
+      FROM s ORDER BY s.vence_at, s.id LIMIT 51) x
+JOIN {sol} sol ON sol.id = x.solicitud_id ORDER BY x.vence_at, x.id"""
+
+
+def _vencidos_sql(pks):
+    avisos = _insertar(_SQL_SERVICIOS_DESTINATARIOS.replace("{titulo}", "'SI ' || d.id || ' vencido: solicitud ' || d.numero_smartflex").replace(
+        "{texto}", f"'El Servicio de Ingeniería venció el ' || {_sql_local('d.vence_at')} || ' sin respuesta.'"),
+        _params_sql(pks, Notificacion.Tipo.VENCIDO))
+    with connection.cursor() as cur:  # the batch's summary for Gestión de Red: size, range, first 50
+        cur.execute(_SQL_RESUMEN_VENCIDOS.format(**_tablas()), [pks])
+        filas = cur.fetchall()
+    if not filas:
+        return
+    cuantos, primero, ultimo = filas[0][2:]
+    primeros = [f[:2] for f in filas]
+    resumen = (f"{cuantos} Servicio(s) de Ingeniería vencido(s)" if cuantos > 1
+               else f"SI {primeros[0][0]} vencido: solicitud {primeros[0][1]}")
+    lista = ", ".join(f"SI {pk} ({numero})" for pk, numero in primeros[:50])
+    texto = f"Vencieron sin respuesta: {lista}{'…' if cuantos > 50 else ''}. Decida según el paso 5.2."
+    gestion = [Aviso(uid, Notificacion.Tipo.VENCIDO, f"vencidos:{primero}-{ultimo}:{cuantos}", resumen, texto,
+                     "/tablero/") for uid in usuarios_con_rol(Rol.GESTION_RED)[Rol.GESTION_RED]]
+    if gestion:
+        _escribir(gestion)  # and the e-mail task
+    elif avisos:
+        _encolar_correos()
+
+
+def _por_vencer_sql(pks):
+    titulo = (f"'SI ' || d.id || ' vence a las ' || {_sql_local('d.vence_at', 'HH24:MI')} || ': solicitud ' "
+              "|| d.numero_smartflex")
+    texto = f"'Responda el Servicio de Ingeniería antes del ' || {_sql_local('d.vence_at')} || '.'"
+    if _insertar(_SQL_SERVICIOS_DESTINATARIOS.replace("{titulo}", titulo).replace("{texto}", texto),
+                 _params_sql(pks, Notificacion.Tipo.AVISO)):
+        _encolar_correos()
+
+
+_SQL_REDIGITACIONES = """
+WITH d AS (
+    SELECT s.id, s.numero_smartflex, s.redigitacion_vence_at, p.team_leader_id AS uid
+    FROM {sol} s JOIN {perfil} p ON p.usuario_id = s.asesor_id
+    WHERE s.id = ANY(%(pks)s) AND p.team_leader_id IS NOT NULL
+), n AS (
+    INSERT INTO {notif} (usuario_id, tipo, clave, titulo, texto, url, creado_at, leida_at, correo_enviado_at)
+    SELECT d.uid, %(tipo)s, 'solicitud:' || d.id, left('Re-digitación fuera de plazo: solicitud ' || d.numero_smartflex, 200),
+           'La re-digitación debía registrarse antes del ' || {vence} || ' (19.2).',
+           replace(%(url)s, %(marca)s, d.id::text), %(ahora)s, NULL, NULL
+    FROM d ORDER BY d.id
+    ON CONFLICT DO NOTHING RETURNING 1
+)
+SELECT (SELECT count(*) FROM d), (SELECT count(*) FROM n)"""
+
+
+def _redigitaciones_sql(pks):
+    sin_lider = (Solicitud.objects.filter(pk__in=pks, asesor__perfil__team_leader__isnull=True)
+                 .values_list("numero_smartflex", "asesor_id"))
+    for numero, asesor_id in sin_lider:
+        log.warning("Solicitud %s: el asesor %s no tiene Team Leader; la escalación no tiene destinatario",
+                    numero, asesor_id)
+    if _insertar(_SQL_REDIGITACIONES.replace("{vence}", _sql_local("d.redigitacion_vence_at")),
+                 _params_sql(pks, Notificacion.Tipo.REDIGITACION_TARDIA)):
+        _encolar_correos()
 
 
 def enviar_pendientes():

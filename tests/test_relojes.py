@@ -155,17 +155,21 @@ def test_barrido_interrumpido_se_completa_sin_duplicar(esc, u, calendario, monke
                                                        django_capture_on_commit_callbacks):
     """A worker killed after the UPDATE but before the commit leaves nothing done; the rerun
     (the redelivered message) does it once."""
-    _muchos_vencidos(esc, u, 5)
-    original = RegistroAuditoria.objects.bulk_create
+    from anulaciones.models.servicio import ServicioQuerySet
 
-    def muere(*a, **k):
+    _muchos_vencidos(esc, u, 5)
+    original = ServicioQuerySet.update
+
+    def muere(self, **campos):
+        original(self, **campos)
         raise SystemExit("worker killed")
 
-    monkeypatch.setattr(RegistroAuditoria.objects, "bulk_create", muere)
-    with time_machine.travel(local(2026, 11, 26, 8, 0), tick=False), pytest.raises(SystemExit):
-        tasks.barrer_plazos.run()
+    with monkeypatch.context() as m:
+        m.setattr(ServicioQuerySet, "update", muere)
+        with time_machine.travel(local(2026, 11, 26, 8, 0), tick=False), pytest.raises(SystemExit):
+            tasks.barrer_plazos.run()
     assert ServicioIngenieria.objects.filter(estado="vencido").count() == 0
-    monkeypatch.setattr(RegistroAuditoria.objects, "bulk_create", original)
+    assert RegistroAuditoria.objects.filter(transicion="vencer").count() == 0
     for _ in range(2):
         with time_machine.travel(local(2026, 11, 26, 8, 1), tick=False), \
                 django_capture_on_commit_callbacks(execute=True):
