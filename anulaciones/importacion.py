@@ -22,7 +22,6 @@ from datetime import datetime, time, timedelta
 from celery import shared_task
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db.models import Q
 from django.utils import timezone
 
 from . import transitions
@@ -235,8 +234,11 @@ def _conflictos_ot(lote):
     errores = []
     numeros = [d["numero_smartflex"] for _, d in lote]
     ots = {d["numero_ot"] or f"OT-{d['numero_smartflex']}": (n, d) for n, d in lote}
-    existentes = dict(OrdenDeTrabajo.objects.filter(Q(numero__in=list(ots)) | Q(solicitud__numero_smartflex__in=numeros))
-                      .values_list("numero", "solicitud__numero_smartflex"))
+    # Two index lookups in one UNION query: an OR across the join made PostgreSQL scan and hash
+    # both tables whole for every batch (~230 ms a batch at 165k OTs, growing with the data).
+    campos = ("numero", "solicitud__numero_smartflex")
+    existentes = dict(OrdenDeTrabajo.objects.filter(numero__in=list(ots)).order_by().values_list(*campos).union(
+        OrdenDeTrabajo.objects.filter(solicitud__numero_smartflex__in=numeros).order_by().values_list(*campos)))
     ot_de = {sf: ot for ot, sf in existentes.items()}
     for n, d in lote:
         ot = d["numero_ot"] or f"OT-{d['numero_smartflex']}"

@@ -501,6 +501,28 @@ def _rol_importacion(usuario):
     return rol
 
 
+def _fechas_de_registro(fechas):
+    """Set ``creado_at`` of just-born Solicitudes ({pk: date}) in one UPDATE. On PostgreSQL a
+    join with two arrays (linear); elsewhere one CASE with a branch per distinct date (a
+    branch per row made the statement quadratic: ~0.5 s per 1,000-row batch)."""
+    from collections import defaultdict
+
+    from django.db import connection
+    from django.db.models import Case, DateTimeField, Value, When
+
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cur:
+            cur.execute(f"UPDATE {Solicitud._meta.db_table} AS s SET creado_at = f.creado_at "
+                        "FROM unnest(%s::bigint[], %s::timestamptz[]) AS f(id, creado_at) WHERE s.id = f.id",
+                        [list(fechas), list(fechas.values())])
+        return
+    por_fecha = defaultdict(list)
+    for pk, f in fechas.items():
+        por_fecha[f].append(pk)
+    Solicitud.objects.filter(pk__in=list(fechas)).update(creado_at=Case(
+        *[When(pk__in=pks, then=Value(f)) for f, pks in por_fecha.items()], output_field=DateTimeField()))
+
+
 def crear_en_bloque(usuario, filas, *, nota=""):
     """Births of Solicitudes born in Smartflex, each with its OT, in a constant number of
     queries per call: Casos, Solicitudes, OTs and one audit row per object («registrar» and
@@ -512,8 +534,6 @@ def crear_en_bloque(usuario, filas, *, nota=""):
     Returns the new Solicitudes. No per-row ``transicion_realizada`` signal: births have no
     side effects; ``transiciones_en_bloque`` is sent once per model after the commit.
     """
-    from django.db.models import Case, DateTimeField, Value, When
-
     from .signals import transiciones_en_bloque
 
     if not filas:
@@ -533,8 +553,7 @@ def crear_en_bloque(usuario, filas, *, nota=""):
             if fila.get("creado_at"):
                 fechas[s.pk] = fila["creado_at"]
         if fechas:  # auto_now_add: the Smartflex registration date is set afterwards, in one UPDATE
-            Solicitud.objects.filter(pk__in=list(fechas)).update(creado_at=Case(
-                *[When(pk=pk, then=Value(f)) for pk, f in fechas.items()], output_field=DateTimeField()))
+            _fechas_de_registro(fechas)
             for s in nuevas:
                 s.creado_at = fechas.get(s.pk, s.creado_at)
         ordenes = OrdenDeTrabajo.objects.bulk_create([
