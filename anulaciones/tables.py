@@ -1,11 +1,12 @@
 """django-tables2 tables: columns and links, no queries (the selectors join everything in)."""
+import html
 from urllib.parse import urlencode
 
 import django_tables2 as tables
 from django.middleware.csrf import get_token
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.html import escape, format_html, format_html_join
+from django.utils.html import escape
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext
 from django_tables2.templatetags.django_tables2 import table_page_range
@@ -58,33 +59,44 @@ def local(dt):
     return timezone.localtime(dt) if dt else None
 
 
-def acciones_html(si, request, *, token=None, volver=None):
+def _texto(valor):
+    """HTML-escaped text, as ``django.utils.html.escape`` (without its lazy-string wrapper)."""
+    return html.escape(str(valor))
+
+
+def url_por_pk(nombre):
+    """``pk -> reverse(nombre, args=[pk])`` resolved once: a page of rows needs 50 links."""
+    marca = "8642097531"
+    antes, despues = reverse(nombre, args=[marca]).split(marca)
+    return lambda pk: f"{antes}{pk}{despues}"
+
+
+def acciones_html(si, request, *, token=None, volver=None, url_decidir=None):
     """The 5.2 decision on the SI's Solicitud: only the transitions the state machine offers
     this user now (``transitions.disponibles``); the server checks again on POST."""
     sol = si.solicitud
     ofrecidas = [n for n, _ in transitions.disponibles(sol, request.user) if n in ACCIONES_TABLERO]
     if not ofrecidas:
         return "—"
-    url = reverse("tablero_decidir", args=[sol.pk])
-    ocultos = format_html(
-        '<input type="hidden" name="csrfmiddlewaretoken" value="{}">'
-        '<input type="hidden" name="version" value="{}">'
-        '<input type="hidden" name="volver" value="{}">',
-        token or get_token(request), sol.version, request.GET.urlencode() if volver is None else volver)
+    url = _texto(url_decidir(sol.pk) if url_decidir else reverse("tablero_decidir", args=[sol.pk]))
+    ocultos = (
+        f'<input type="hidden" name="csrfmiddlewaretoken" value="{_texto(token or get_token(request))}">'
+        f'<input type="hidden" name="version" value="{_texto(sol.version)}">'
+        f'<input type="hidden" name="volver" value="{_texto(request.GET.urlencode() if volver is None else volver)}">')
     partes = []
     if "asignar_instalacion" in ofrecidas:
-        partes.append(format_html(
-            '<form method="post" action="{}" class="accion">{}'
+        partes.append(
+            f'<form method="post" action="{url}" class="accion">{ocultos}'
             '<button type="submit" name="accion" value="asignar_instalacion">Asignar para instalación</button>'
-            "</form>", url, ocultos))
+            "</form>")
     if "anular" in ofrecidas:
-        partes.append(format_html(
+        partes.append(
             '<details class="accion-anular"><summary>Anular</summary>'
-            '<form method="post" action="{}" class="accion">{}'
-            '<label for="motivo-{}">Motivo de la anulación</label>'
-            '<textarea id="motivo-{}" name="motivo" rows="2" required></textarea>'
+            f'<form method="post" action="{url}" class="accion">{ocultos}'
+            f'<label for="motivo-{si.pk}">Motivo de la anulación</label>'
+            f'<textarea id="motivo-{si.pk}" name="motivo" rows="2" required></textarea>'
             '<button type="submit" name="accion" value="anular">Confirmar anulación</button>'
-            "</form></details>", url, ocultos, si.pk, si.pk))
+            "</form></details>")
     return mark_safe("".join(partes))
 
 
@@ -106,24 +118,26 @@ def _fecha(dt):
 
 
 def _restante(si, ahora):
-    texto = escape(tiempo_restante(si.vence_at, ahora))
+    texto = _texto(tiempo_restante(si.vence_at, ahora))
     return f'<span class="rojo">{texto}</span>' if esta_vencido(si, ahora) else texto
 
 
 # The Tablero's cells, by column name: the HTML inside each <td> (text escaped here).
 # ``c`` carries what is computed once per page (now, request, CSRF token, query string).
 CELDAS_TABLERO = {
-    "numero": lambda si, c: f'<a href="{escape(url_caso(si.solicitud_id))}">{escape(si.solicitud.numero_smartflex)}</a>',
-    "tipo": lambda si, c: escape(si.get_tipo_display()),
-    "destinatario": lambda si, c: escape(destinatario(si)),
-    "zona": lambda si, c: escape(si.solicitud.zona.nombre),
-    "asesor": lambda si, c: escape(nombre_usuario(si.asesor)) if si.asesor_id else "—",
-    "observacion": lambda si, c: escape(texto_observacion(si)),
+    "numero": lambda si, c: (f'<a href="{_texto(c["url_caso"](si.solicitud_id))}">'
+                             f"{_texto(si.solicitud.numero_smartflex)}</a>"),
+    "tipo": lambda si, c: _texto(si.get_tipo_display()),
+    "destinatario": lambda si, c: _texto(destinatario(si)),
+    "zona": lambda si, c: _texto(si.solicitud.zona.nombre),
+    "asesor": lambda si, c: _texto(nombre_usuario(si.asesor)) if si.asesor_id else "—",
+    "observacion": lambda si, c: _texto(texto_observacion(si)),
     "abierto": lambda si, c: _fecha(si.creado_at),
     "vence": lambda si, c: _fecha(si.vence_at),
     "restante": lambda si, c: _restante(si, c["ahora"]),
-    "estado": lambda si, c: escape(si.get_estado_display()),
-    "acciones": lambda si, c: acciones_html(si, c["request"], token=c["token"], volver=c["volver"]),
+    "estado": lambda si, c: _texto(si.get_estado_display()),
+    "acciones": lambda si, c: acciones_html(si, c["request"], token=c["token"], volver=c["volver"],
+                                            url_decidir=c["url_decidir"]),
 }
 
 
@@ -182,12 +196,13 @@ class TableroTable(tables.Table):
             partes.append(f"<th {th}>{cabecera}</th>")
         partes.append("</tr></thead><tbody>")
         c = {"ahora": ahora or timezone.now(), "request": request, "token": get_token(request),
-             "volver": get.urlencode()}
+             "volver": get.urlencode(), "url_caso": url_por_pk("solicitud"),
+             "url_decidir": url_por_pk("tablero_decidir")}
         celdas = [CELDAS_TABLERO[col.name] for col in columnas]
         filas = [fila.record for fila in self.paginated_rows]
         for i, si in enumerate(filas):
             clase = ("vencido " if esta_vencido(si, c["ahora"]) else "") + ("odd" if i % 2 else "even")
-            partes.append(f'<tr class="{clase}" data-solicitud="{escape(si.solicitud.numero_smartflex)}">')
+            partes.append(f'<tr class="{clase}" data-solicitud="{_texto(si.solicitud.numero_smartflex)}">')
             partes.extend(f"<td>{celda(si, c)}</td>" for celda in celdas)
             partes.append("</tr>")
         if not filas and self.empty_text:
