@@ -199,3 +199,18 @@ def test_pagina_entregas_permisos_generar_y_descargar(client, datos, u, django_c
     assert b"".join(r.streaming_content)[:2] == b"PK"
     client.force_login(u.coc)
     assert client.get(f"/entregas/{entrega.pk}/descargar/").status_code == 403
+
+
+def test_planilla_sin_zona_anterior_ni_coordenadas_y_nombre_completo(datos, u, django_capture_on_commit_callbacks):
+    """Empty cells where the data is missing; «Recibida por» shows the full name when there is one."""
+    incluidas, _ = datos
+    z = incluidas[0]
+    Zonificacion.objects.filter(pk=z.pk).update(zona_anterior=None, latitud=None, longitud=None)
+    u.gestion_red.first_name, u.gestion_red.last_name = "Ana", "Quispe"
+    u.gestion_red.save()
+    entrega = generar(django_capture_on_commit_callbacks, u.gestion_red)
+    filas = list(load_workbook(entrega.archivo.path)["Casos"].iter_rows(min_row=2, values_only=True))
+    f = next(f for f in filas if f[1] == z.orden.numero)
+    assert (f[3], f[9], f[10]) == (None, None, None)
+    assert f[4] == z.zona_corregida.nombre and isinstance(f[12], datetime)
+    assert {f[14] for f in filas} == {"Ana Quispe"}
