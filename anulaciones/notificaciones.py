@@ -261,9 +261,10 @@ JOIN {sol} sol ON sol.id = x.solicitud_id ORDER BY x.vence_at, x.id"""
 
 
 def _vencidos_sql(pks):
-    avisos = _insertar(_SQL_SERVICIOS_DESTINATARIOS.replace("{titulo}", "'SI ' || d.id || ' vencido: solicitud ' || d.numero_smartflex").replace(
-        "{texto}", f"'El Servicio de Ingeniería venció el ' || {_sql_local('d.vence_at')} || ' sin respuesta.'"),
-        _params_sql(pks, Notificacion.Tipo.VENCIDO))
+    titulo = "'SI ' || d.id || ' vencido: solicitud ' || d.numero_smartflex"
+    texto = f"'El Servicio de Ingeniería venció el ' || {_sql_local('d.vence_at')} || ' sin respuesta.'"
+    avisos = _insertar(_SQL_SERVICIOS_DESTINATARIOS.replace("{titulo}", titulo).replace("{texto}", texto),
+                       _params_sql(pks, Notificacion.Tipo.VENCIDO))
     with connection.cursor() as cur:  # the batch's summary for Gestión de Red: size, range, first 50
         cur.execute(_SQL_RESUMEN_VENCIDOS.format(**_tablas()), [pks])
         filas = cur.fetchall()
@@ -299,7 +300,8 @@ WITH d AS (
     WHERE s.id = ANY(%(pks)s) AND p.team_leader_id IS NOT NULL
 ), n AS (
     INSERT INTO {notif} (usuario_id, tipo, clave, titulo, texto, url, creado_at, leida_at, correo_enviado_at)
-    SELECT d.uid, %(tipo)s, 'solicitud:' || d.id, left('Re-digitación fuera de plazo: solicitud ' || d.numero_smartflex, 200),
+    SELECT d.uid, %(tipo)s, 'solicitud:' || d.id,
+           left('Re-digitación fuera de plazo: solicitud ' || d.numero_smartflex, 200),
            'La re-digitación debía registrarse antes del ' || {vence} || ' (19.2).',
            replace(%(url)s, %(marca)s, d.id::text), %(ahora)s, NULL, NULL
     FROM d ORDER BY d.id

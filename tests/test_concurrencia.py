@@ -71,3 +71,50 @@ def test_la_misma_transicion_dos_veces_deja_una_fila_de_auditoria(u, nueva_solic
     assert isinstance(next(r[1] for r in resultados if r[0] == "error"), Conflicto)
     assert RegistroAuditoria.de_objeto(s).filter(transicion="observar").count() == 1
     assert s.observaciones_registradas.count() == 1
+
+
+def test_barrido_salta_el_si_que_un_usuario_esta_atendiendo(u, esc):
+    """The set-based sweep skips (SKIP LOCKED) a due SI whose row a user holds while answering
+    it: the answer is not overwritten, that SI gets no «vencer» row nor notice; the others do."""
+    from datetime import timedelta
+
+    from django.db import transaction
+    from django.utils import timezone
+
+    from anulaciones import tasks
+    from anulaciones.models import Notificacion, ServicioIngenieria
+
+    sis = [esc.servicio("abierto") for _ in range(3)]
+    ServicioIngenieria.objects.filter(pk__in=[s.pk for s in sis]).update(vence_at=timezone.now() - timedelta(minutes=1))
+    bloqueado, liberar, errores = threading.Event(), threading.Event(), []
+
+    def usuario_atiende():
+        try:
+            with transaction.atomic():
+                si = ServicioIngenieria.objects.select_for_update().get(pk=sis[0].pk)
+                bloqueado.set()
+                liberar.wait(10)
+                T.aplicar(si, "atender", u.asesor, respuesta="Corregido")
+        except Exception as e:  # noqa: BLE001 - reported to the test
+            errores.append(e)
+        finally:
+            connections.close_all()
+
+    hilo = threading.Thread(target=usuario_atiende)
+    hilo.start()
+    assert bloqueado.wait(10)
+    try:
+        vencidos = tasks.vencer_servicios()
+        assert hilo.is_alive()  # the sweep did not wait for the user's lock
+    finally:
+        liberar.set()
+        hilo.join(30)
+    assert errores == []
+    assert sorted(vencidos) == sorted(s.pk for s in sis[1:])
+    estados = dict(ServicioIngenieria.objects.filter(pk__in=[s.pk for s in sis]).values_list("pk", "estado"))
+    assert estados == {sis[0].pk: "atendido", sis[1].pk: "vencido", sis[2].pk: "vencido"}
+    assert list(RegistroAuditoria.de_objeto(sis[0]).values_list("transicion", flat=True)) == ["abrir", "atender"]
+    assert [list(RegistroAuditoria.de_objeto(s).values_list("transicion", flat=True)) for s in sis[1:]] == \
+        [["abrir", "vencer"]] * 2
+    claves = set(Notificacion.objects.filter(tipo="vencido", usuario=u.asesor).values_list("clave", flat=True))
+    assert claves == {f"servicio:{s.pk}" for s in sis[1:]}

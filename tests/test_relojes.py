@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 from django.core import mail
-from django.db import connection
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from anulaciones import tasks
@@ -317,3 +317,103 @@ def test_pagina_de_notificaciones_y_contador(client, esc, u, calendario, django_
     r = client.post("/notificaciones/leer/", {"id": n.pk})
     assert r.status_code == 302
     assert client.get("/notificaciones/").context["notificaciones_no_leidas"] == 0
+
+
+# --- the set-based paths write what the row-by-row paths wrote ----------------------------------
+@pytest.mark.parametrize("modelo", ["servicio", "solicitud", "orden", "zonificacion"])
+def test_texto_y_caso_de_auditoria_en_sql_iguales_a_str(esc, modelo):
+    from django.db.models import F
+
+    obj = {"servicio": lambda: esc.servicio("abierto"), "solicitud": lambda: esc.solicitud("registrada"),
+           "orden": lambda: esc.orden("generada"), "zonificacion": lambda: esc.zonificacion("digitada")}[modelo]()
+    tipos = ServicioIngenieria.Tipo.values if modelo == "servicio" else [None]
+    for tipo in tipos:
+        if tipo:
+            ServicioIngenieria.objects.filter(pk=obj.pk).update(tipo=tipo)
+            obj.refresh_from_db()
+        expr, caso = T._auditoria_sql()[type(obj)]
+        fila = type(obj).objects.filter(pk=obj.pk).annotate(o=expr, c=F(caso)).values_list("o", "c").get()
+        assert fila == (str(obj)[:120], obj.caso_id_auditoria)
+
+
+def test_aplicar_en_bloque_sin_cargar_filas_audita_como_fila_a_fila(esc, u, calendario, monkeypatch,
+                                                                    django_capture_on_commit_callbacks):
+    """The system's sweep (one INSERT … SELECT of the audit rows) and the row-by-row path of a
+    role whose scope depends on the row write the same audit rows, bump the version and send
+    the signal once with the audit rows."""
+    from anulaciones.signals import transiciones_en_bloque
+
+    sis = [abrir_si(esc, local(2026, 11, 25, 9, 0), destinatario=d) for d in ("ASESOR", "COC", "ASESOR", "COC")]
+    recibidas = []
+
+    def receptor(sender, registros, pks, **kwargs):
+        recibidas.append((sender, [(r.object_id, r.transicion) for r in registros], pks))
+
+    transiciones_en_bloque.connect(receptor)
+    filas = {}
+    try:
+        for nombre, grupo, por_filas in (("sql", sis[:2], False), ("filas", sis[2:], True)):
+            with monkeypatch.context() as m:
+                if por_filas:
+                    m.setattr(T, "_rol_uniforme", lambda permiso, usuario: None)
+                with time_machine.travel(local(2026, 11, 26, 8, 0), tick=False), \
+                        django_capture_on_commit_callbacks(execute=True):
+                    pks = T.aplicar_en_bloque(ServicioIngenieria.objects.filter(pk__in=[s.pk for s in grupo]),
+                                              "vencer", u.sistema, nota="Plazo de atención vencido (4.2).")
+                    assert (T.RegistroAuditoria.objects.filter(transicion="vencer", object_id__in=pks).count()
+                            == len(grupo))
+            assert pks == [s.pk for s in grupo]
+            filas[nombre] = [
+                (r.objeto.replace(str(s.pk), "N"), r.caso_id == s.solicitud.caso_id, r.transicion, r.paso,
+                 r.estado_origen, r.estado_destino, r.usuario_id, r.rol, r.creado_at, r.nota)
+                for s in grupo for r in RegistroAuditoria.de_objeto(s).filter(transicion="vencer")]
+    finally:
+        transiciones_en_bloque.disconnect(receptor)
+    assert filas["sql"] == filas["filas"]
+    assert filas["sql"][0] == ("SI N (Corrección)", True, "vencer", "5.2", "abierto", "vencido", u.sistema.pk,
+                               "SISTEMA", local(2026, 11, 26, 8, 0), "Plazo de atención vencido (4.2).")
+    assert [(s.estado, s.version) for s in ServicioIngenieria.objects.filter(pk__in=[s.pk for s in sis])] == \
+        [("vencido", 1)] * 4
+    assert recibidas == [(ServicioIngenieria, [(s.pk, "vencer") for s in grupo], [s.pk for s in grupo])
+                         for grupo in (sis[:2], sis[2:])]
+
+
+def test_notificaciones_en_sql_iguales_a_las_de_python(esc, u, calendario, monkeypatch, crear_usuario,
+                                                       django_capture_on_commit_callbacks):
+    """On PostgreSQL the notices come from INSERT … SELECT: same recipients (every destinatario
+    role; inactive users left out), texts, local times, links and keys as the Python path."""
+    from anulaciones import notificaciones
+    from anulaciones.roles import Rol
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the INSERT … SELECT path is PostgreSQL's")
+    inactiva = crear_usuario(Rol.MONITORA, "monitora_inactiva")
+    inactiva.is_active = False
+    inactiva.save()
+    crear_usuario(Rol.COC, "coc_2")
+    sis = [abrir_si(esc, local(2026, 11, 25, 9, 0), destinatario=d)
+           for d in ("ASESOR", "TEAM_LEADER", "MONITORA", "GESTION_RED", "COC")]
+    tardia = pendiente(esc, u, local(2026, 11, 25, 10, 0))
+    resultados = {}
+    for en_sql in (False, True):
+        Notificacion.objects.all().delete()
+        mail.outbox.clear()
+        monkeypatch.setattr(notificaciones, "_en_sql", lambda en_sql=en_sql: en_sql)
+        with time_machine.travel(local(2026, 11, 26, 8, 0), tick=False), \
+                django_capture_on_commit_callbacks(execute=True):
+            with transaction.atomic():  # as the tasks call them: written after the commit
+                notificaciones.servicios_vencidos([s.pk for s in sis])
+                notificaciones.servicios_por_vencer([s.pk for s in sis])
+                notificaciones.redigitaciones_tardias([tardia.pk])
+                assert Notificacion.objects.count() == 0
+            notificaciones.servicios_vencidos([s.pk for s in sis])  # again: nothing twice
+        resultados[en_sql] = sorted(
+            (n.usuario_id, n.tipo, n.clave, n.titulo, n.texto, n.url, n.creado_at, n.correo_enviado_at)
+            for n in Notificacion.objects.all())
+    assert resultados[True] == resultados[False]
+    claves = {(n[0], n[2]) for n in resultados[True] if n[1] == "vencido"}
+    assert (u.team_leader.pk, f"servicio:{sis[1].pk}") in claves
+    assert (inactiva.pk, f"servicio:{sis[2].pk}") not in claves
+    # asesor, team leader, monitora (the inactive one left out), gestión de red, two COC, GR's summary
+    assert len([n for n in resultados[True] if n[1] == "vencido"]) == 1 + 1 + 1 + 1 + 2 + 1
+    assert any(n[5] == f"/solicitudes/{tardia.pk}/" for n in resultados[True])
