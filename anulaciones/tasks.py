@@ -18,7 +18,7 @@ from django.utils import timezone
 from . import notificaciones
 from .models import ServicioIngenieria, Solicitud
 from .signals import transicion_realizada
-from .transitions import aplicar_en_bloque, usuario_sistema
+from .transitions import aplicar_en_bloque, filtro_pks, usuario_sistema
 
 log = logging.getLogger(__name__)
 TAREA = dict(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
@@ -43,7 +43,7 @@ def vencer_servicios(ahora=None):
             return todos
         with transaction.atomic():
             pks = aplicar_en_bloque(
-                ServicioIngenieria.objects.filter(pk__in=vencidos).select_related("solicitud"),
+                ServicioIngenieria.objects.filter(filtro_pks(vencidos)).select_related("solicitud"),
                 "vencer", sistema, nota="Plazo de atención vencido (4.2).")
             if pks:
                 transaction.on_commit(partial(notificaciones.servicios_vencidos, pks))

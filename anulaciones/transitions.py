@@ -19,6 +19,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Lookup
 from django.utils import timezone
 from django_fsm import can_proceed
 
@@ -355,7 +356,9 @@ def aplicar_en_bloque(queryset, nombre, usuario, nota=""):
         en_sql = rol is not None and modelo in _auditoria_sql() and connection.features.can_return_rows_from_bulk_insert
         if en_sql:
             filas = None
-            muestra = next(iter(bloqueo.select_related(*relacionados)[:1]), None)
+            # Any one row (no ORDER BY: sorting the batch to take its first row cost 0.1 s per
+            # 10,000), locked like the rest.
+            muestra = next(iter(bloqueo.select_related(*relacionados).order_by()[:1]), None)
         else:
             filas = list(bloqueo.select_related(*relacionados))
             muestra = filas[0] if filas else None
@@ -368,8 +371,8 @@ def aplicar_en_bloque(queryset, nombre, usuario, nota=""):
             rol = roles.pop()
         ctx = Contexto(usuario=usuario, rol=rol, ahora=timezone.now(), nota=nota or "")
         ctx.paso = paso_de(t, rol)
-        # The body, run once on a copy of the first row: it must not touch the database nor
-        # return effects; what it sets is what every row gets.
+        # The body, run once on a copy of one row: it must not touch the database nor return
+        # effects; what it sets is what every row gets.
         muestra = copy.copy(muestra)
         antes = {f.attname: getattr(muestra, f.attname) for f in modelo._meta.concrete_fields}
         with CaptureQueriesContext(connection) as consultas:
@@ -393,12 +396,34 @@ def aplicar_en_bloque(queryset, nombre, usuario, nota=""):
                 for f in filas])
         if not pks:  # every row was taken by another worker between the two statements
             return []
-        hechas = modelo.objects.filter(pk__in=pks, estado__in=origenes).update(
+        hechas = modelo.objects.filter(filtro_pks(pks), estado__in=origenes).update(
             estado=destino, version=F("version") + 1, actualizado_at=ctx.ahora, **cambios)
         if hechas != len(pks):  # another process moved some of them (SQLite has no row locks)
             raise Conflicto("Otro proceso modificó los registros al mismo tiempo; reintente.")
         transaction.on_commit(partial(transiciones_en_bloque.send, sender=modelo, registros=registros, pks=pks))
     return pks
+
+
+def filtro_pks(pks):
+    """``pk IN pks`` for filter(): on PostgreSQL one array parameter (``pk = ANY(%s)``), since
+    binding and planning an IN list of 10,000 placeholders costs more than running it."""
+    from django.db import connection
+    from django.db.models import F, Q
+
+    if connection.vendor != "postgresql":
+        return Q(pk__in=pks)
+    return _IgualAAlguno(F("pk"), [int(pk) for pk in pks])
+
+
+class _IgualAAlguno(Lookup):
+    """``lhs = ANY(%s)``, the list bound as one PostgreSQL array."""
+
+    lookup_name = "igual_a_alguno"
+    prepare_rhs = False
+
+    def as_sql(self, compiler, connection):
+        lhs, params = self.process_lhs(compiler, connection)
+        return f"{lhs} = ANY(%s)", [*params, self.rhs]
 
 
 def _rol_uniforme(permiso, usuario):
