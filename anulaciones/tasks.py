@@ -61,7 +61,8 @@ def avisar_por_vencer(ahora=None):
             estado=ServicioIngenieria.E.ABIERTO, aviso_enviado_at__isnull=True, vence_at__gt=ahora,
             vence_at__lte=limite).select_for_update(skip_locked=True).values_list("pk", flat=True))
         if pks:
-            ServicioIngenieria.objects.filter(pk__in=pks, aviso_enviado_at__isnull=True).update(aviso_enviado_at=ahora)
+            ServicioIngenieria.objects.filter(filtro_pks(pks), aviso_enviado_at__isnull=True).update(
+                aviso_enviado_at=ahora)
             transaction.on_commit(partial(notificaciones.servicios_por_vencer, pks))
     return pks
 
@@ -76,7 +77,7 @@ def escalar_redigitaciones(solicitudes=None, ahora=None):
                              redigitacion_escalada_at__isnull=True)
                    .select_for_update(skip_locked=True).values_list("pk", flat=True))
         if pks:
-            Solicitud.objects.filter(pk__in=pks, redigitacion_escalada_at__isnull=True).update(
+            Solicitud.objects.filter(filtro_pks(pks), redigitacion_escalada_at__isnull=True).update(
                 redigitacion_tardia=True, redigitacion_escalada_at=ahora)
             transaction.on_commit(partial(notificaciones.redigitaciones_tardias, pks))
     return pks
