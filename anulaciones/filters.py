@@ -215,7 +215,7 @@ class TableroFilter(django_filters.FilterSet):
     destinatario = django_filters.ChoiceFilter(
         label="Destinatario", choices=[(r, Rol(r).label) for r in ServicioIngenieria.DESTINATARIOS],
         empty_label="Todos", widget=SelectRapido)
-    zona = ModeloFilter(label="Zona", field_name="solicitud__zona", queryset=Zona.objects.order_by("nombre"),
+    zona = ModeloFilter(label="Zona", field_name="zona", queryset=Zona.objects.order_by("nombre"),
                         empty_label="Todas")
     asesor = AsesorFilter(label="Asesor", queryset=_asesores, empty_label="Todos")
     abierto_el = django_filters.DateFilter(label="Abierto el", method="filtrar_abierto_el", widget=_FECHA)

@@ -175,7 +175,7 @@ def generar(conn, n, ahora=None, log=print, confirmar=True):
              " AT TIME ZONE %(tz)s")
     paso("servicios", f"""INSERT INTO anulaciones_servicioingenieria (version, creado_at, actualizado_at, tipo,
           destinatario, vendedor, requerido, vence_at, estado, cerrado_at, respuesta, fuera_de_plazo,
-          abierto_por_id, asesor_id, cerrado_por_id, observacion_id, orden_id, solicitud_id)
+          abierto_por_id, asesor_id, cerrado_por_id, observacion_id, orden_id, solicitud_id, zona_id)
         SELECT CASE WHEN b < 80 THEN 0 ELSE 1 END, {T} + interval '1 hour', {T} + interval '2 hours',
           'correccion', 'ASESOR', 'Vendedor ' || (i %% 150), 'Mejor referencia de la dirección', v,
           CASE WHEN b < 80 THEN CASE WHEN v < %(ahora)s THEN 'vencido' ELSE 'abierto' END
@@ -185,7 +185,7 @@ def generar(conn, n, ahora=None, log=print, confirmar=True):
           (%(gr)s::int[])[1 + i %% 5], (%(asesores)s::int[])[1 + i %% %(na)s],
           CASE WHEN b >= 80 AND b < 90 THEN (%(asesores)s::int[])[1 + i %% %(na)s]
                WHEN b >= 90 THEN (%(gr)s::int[])[1 + i %% 5] END,
-          NULL, i, i
+          NULL, i, i, 1 + i %% %(z)s
         FROM (SELECT i, b, {vence} AS v FROM (SELECT i, i %% 100 AS b FROM generate_series(1, %(n)s) i) s0
               WHERE b >= 70) s
         ORDER BY i""")

@@ -60,7 +60,7 @@ SELECT si.id FROM anulaciones_servicioingenieria si
   LEFT JOIN anulaciones_ordendetrabajo o ON o.solicitud_id = s.id
   LEFT JOIN auth_user a ON a.id = si.asesor_id
   LEFT JOIN anulaciones_observacion ob ON ob.id = si.observacion_id
-WHERE si.estado IN ('abierto', 'vencido') AND s.zona_id = %s
+WHERE si.estado IN ('abierto', 'vencido') AND si.zona_id = %s
 ORDER BY si.vence_at, si.id LIMIT %s"""
 # The floor fetches every column a row shows (the SELECT list is the page's), the ids compared.
 SQL_TABLERO_FILAS = SQL_TABLERO.replace(

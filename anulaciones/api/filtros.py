@@ -51,7 +51,7 @@ class ServicioFiltro(FechasMixin):
     estado = django_filters.MultipleChoiceFilter(choices=ServicioIngenieria.Estado.choices)
     tipo = django_filters.ChoiceFilter(choices=ServicioIngenieria.Tipo.choices)
     destinatario = django_filters.ChoiceFilter(choices=ServicioIngenieria._meta.get_field("destinatario").choices)
-    zona = django_filters.CharFilter(field_name="solicitud__zona__codigo")
+    zona = django_filters.CharFilter(field_name="zona__codigo")
     numero = django_filters.CharFilter(field_name="solicitud__numero_smartflex", lookup_expr="icontains")
     vista = django_filters.ChoiceFilter(choices=[("vencen_hoy", "Vencen hoy"), ("vencidos", "Vencidos"),
                                                  ("atendidos_hoy", "Atendidos hoy")], method="filtrar_vista",

@@ -39,6 +39,11 @@ class ServicioIngenieria(Maquina):
     TRANSICION_CREACION = "abrir"
 
     solicitud = models.ForeignKey("Solicitud", on_delete=models.PROTECT, related_name="servicios")
+    # The Solicitud's zone, copied so the Tablero counts and lists a zone's open SIs from one
+    # index whatever the size of the tables (bench/, issue 8). The database keeps it equal to
+    # the Solicitud's zone (triggers of migration 0009, on insert and whenever that zone changes).
+    zona = models.ForeignKey("Zona", null=True, editable=False, on_delete=models.PROTECT, related_name="+",
+                             db_index=False)
     orden = models.ForeignKey("OrdenDeTrabajo", null=True, blank=True, on_delete=models.PROTECT,
                               related_name="servicios")
     tipo = models.CharField(max_length=20, choices=Tipo.choices, db_index=True)
@@ -71,6 +76,9 @@ class ServicioIngenieria(Maquina):
             models.Index(fields=["destinatario", "estado"]),
             models.Index(fields=["estado", "solicitud"]),  # open SIs joined to their Solicitud, index only
             models.Index(fields=["estado", "cerrado_at"]),  # Tablero: «atendidos hoy»
+            # Tablero filtered by zone: the open SIs of a zone in deadline order, and their COUNT.
+            models.Index(fields=["zona", "vence_at", "id"], condition=models.Q(estado__in=["abierto", "vencido"]),
+                         name="anul_si_abiertos_zona"),
         ]
 
     def __str__(self):
@@ -99,7 +107,7 @@ class ServicioIngenieria(Maquina):
         if not (requerido or "").strip():
             raise DatosInvalidos({"requerido": "Indique qué se requiere del destinatario."})
         return cls(
-            solicitud=solicitud, orden=getattr(solicitud, "orden", None), tipo=tipo,
+            solicitud=solicitud, zona_id=solicitud.zona_id, orden=getattr(solicitud, "orden", None), tipo=tipo,
             destinatario=destinatario, observacion=solicitud.ultima_observacion(),
             vendedor=solicitud.vendedor, asesor=solicitud.asesor, requerido=requerido.strip(),
             vence_at=vence_at or calendario.vencimiento_mismo_dia(ctx.ahora), abierto_por=ctx.usuario,
