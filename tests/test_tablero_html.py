@@ -85,3 +85,21 @@ def test_filtrar_por_zona_no_cuesta_consultas_de_mas(gr, esc, zonas):
         return len(ctx.captured_queries)
 
     assert consultas(f"/tablero/?zona={zonas[0].pk}") == consultas("/tablero/")
+
+
+def test_lo_que_escribieron_los_usuarios_se_muestra_como_texto(gr, esc, u):
+    """Cells written in Python escape what users typed: the number, the asesor's name, the
+    observation, the filters echoed in links."""
+    from anulaciones import transitions as T
+
+    u.asesor.first_name = '<b onmouseover="x()">Ana</b>'
+    u.asesor.save()
+    s = esc.solicitud(numero_smartflex='A"<i>x</i>')
+    T.aplicar(s, "observar", u.gestion_red, causa="calle", detalle="<script>alert(1)</script>")
+    T.aplicar(s, "solicitar_correccion", u.gestion_red, destinatario="ASESOR", requerido="Caja")
+    html = gr.get("/tablero/", {"destinatario": "ASESOR", "x": '"><img src=x onerror=y()>'}).content.decode()
+    assert "A&quot;&lt;i&gt;x&lt;/i&gt;" in html
+    assert "&lt;b onmouseover=&quot;x()&quot;&gt;Ana&lt;/b&gt;" in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "<script>alert(1)" not in html and "<b onmouseover" not in html and "<img src=x" not in html
+    assert "<i>x</i>" not in html
