@@ -50,6 +50,8 @@ def maquina():
     with connection.cursor() as c:
         c.execute("SHOW server_version")
         pg = c.fetchone()[0]
+        c.execute("SHOW autovacuum")
+        pg += f", autovacuum {c.fetchone()[0]}"
     return {"cpu": cpu, "nucleos": os.cpu_count(), "ram_gb": round(mem / 1024 / 1024, 1), "postgresql": pg,
             "python": platform.python_version(), "sistema": platform.platform(), "carga": os.getloadavg()}
 
