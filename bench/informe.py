@@ -104,8 +104,21 @@ def escribir(ruta, resultados, comando="", duracion=0):
         c = {f"{r['n']:,}": r["tablero"]["consultas"] for r in tab}
         base, ult = tab[0], tab[-1]
         ratio = _r(ult["tablero"]["segundos"], base["tablero"]["segundos"])
-        lineas.append(f"- Tablero: queries by size {c} → equal: {_ok(len(set(c.values())) == 1)}; time at "
-                      f"{ult['n']:,} = {ratio:.2f}× the time at {base['n']:,} (target ≤ 1.5× from 10k to 1M) → "
+        lineas.append(f"- Tablero, in the table above (each size measured right after its load, minutes apart): "
+                      f"queries by size {c} → equal: {_ok(len(set(c.values())) == 1)}; time at "
+                      f"{ult['n']:,} = {ratio:.2f}× the time at {base['n']:,}.")
+    inter = {int(k): v for k, v in ((resultados[0].get("tablero_intercalado") if resultados else None) or {}).items()}
+    if len(inter) > 1:
+        ns = sorted(inter)
+        base, ult = inter[ns[0]], inter[ns[-1]]
+        ratio = _r(ult["segundos"], base["segundos"])
+        consultas = {n: inter[n]["consultas"] for n in ns}
+        iguales = len({tuple(v) for v in consultas.values()}) == 1 and all(len(v) == 1 for v in consultas.values())
+        tiempos = ", ".join(f"{n:,}: {_ms(inter[n]['segundos'])} (floor {_ms(inter[n]['piso'])})" for n in ns)
+        lineas.append(f"- Tablero, measured again at the end of the run with the sizes alternated "
+                      f"({base['rondas']} rounds of {base['reps']} requests at each size; medians): {tiempos}; "
+                      f"queries {', '.join(f'{n:,}: {consultas[n][0]}' for n in ns)} → equal: {_ok(iguales)}; "
+                      f"time at {ns[-1]:,} = {ratio:.2f}× the time at {ns[0]:,} (target ≤ 1.5× from 10k to 1M) → "
                       f"{_ok(ratio <= 1.5)}.")
     for r in resultados:
         for k, l in (r.get("libro") or {}).items():

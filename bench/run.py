@@ -9,6 +9,7 @@ import argparse
 import json
 import os
 import platform
+import statistics
 import subprocess
 import sys
 import time
@@ -39,7 +40,42 @@ def _recrear(bd):
         c.execute(f'DROP DATABASE IF EXISTS "{nombre}"')
         c.execute(f'CREATE DATABASE "{nombre}"')
     subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v0"], cwd=RAIZ, check=True,
-                   env=dict(os.environ))
+                   env=dict(os.environ, DATABASE_URL=bd))
+
+
+def _bd_tamano(bd, n):
+    """One database per size (``bench_10000``, ``bench_100000``, …): all of them stay until the
+    end of the run, for the interleaved Tablero pass, and for exploring afterwards."""
+    partes = urlsplit(bd)
+    return urlunsplit(partes._replace(path=f"{partes.path}_{n}"))
+
+
+def _usar(bd):
+    """Point Django's connection at the database ``bd`` (same server, another name)."""
+    from django.db import connections
+
+    connections.close_all()
+    connections["default"].settings_dict["NAME"] = urlsplit(bd).path.lstrip("/")
+
+
+def tablero_intercalado(bds, rondas, reps, log):
+    """The Tablero at every size again, the sizes alternated round by round, so the comparison
+    of sizes is not skewed by the machine changing speed between them (a shared machine: in
+    one run the same 25-row floor query took 1.6 ms at 10k and 3.0 ms at 1M, minutes apart)."""
+    from bench import medidas
+
+    medidas_ = {n: [] for n in bds}
+    for _ in range(rondas):
+        for n, bd in bds.items():
+            _usar(bd)
+            medidas_[n].append(medidas.tablero(reps=reps))
+    res = {}
+    for n, lista in medidas_.items():
+        res[n] = {"segundos": statistics.median(m["segundos"] for m in lista),
+                  "piso": statistics.median(m["piso"] for m in lista),
+                  "consultas": sorted({m["consultas"] for m in lista}), "rondas": rondas, "reps": reps}
+        log(f"   tablero intercalado {n:,}: {json.dumps(res[n])}")
+    return res
 
 
 def maquina():
@@ -64,6 +100,7 @@ def un_tamano(n, bd, args, log):
 
     connections.close_all()
     _recrear(bd)
+    _usar(bd)
     log(f"== {n:,} Solicitudes: generando")
     with psycopg.connect(bd.replace("postgres://", "postgresql://", 1)) as conn:
         cuentas, _ = generar.generar(conn, n, log=log)
@@ -100,6 +137,8 @@ def main(argv=None):
     p.add_argument("--reps", type=int, default=3)
     p.add_argument("--reps-rapidas", type=int, default=20)
     p.add_argument("--reps-import", type=int, default=1)
+    p.add_argument("--rondas-intercaladas", type=int, default=5,
+                   help="rounds of the Tablero at every size, alternated, at the end of the run")
     p.add_argument("--barrido", type=int, default=100_000)
     p.add_argument("--libro", default="10000,100000")
     p.add_argument("--importacion", type=int, default=50_000)
@@ -134,11 +173,15 @@ def main(argv=None):
     inicio = time.time()
     tamanos = [int(x) for x in args.sizes.split(",") if x]
     args.ultimo = tamanos[-1]
+    bds = {n: _bd_tamano(args.db, n) for n in tamanos}
     for n in tamanos:
-        resultados.append(un_tamano(n, args.db, args, log))
+        resultados.append(un_tamano(n, bds[n], args, log))
         os.makedirs(os.path.dirname(args.json), exist_ok=True)
         with open(args.json, "w") as f:
             json.dump(resultados, f, default=str, indent=1)
+    if len(tamanos) > 1 and (not args.solo or "tablero" in args.solo):
+        resultados[0]["tablero_intercalado"] = tablero_intercalado(bds, args.rondas_intercaladas, args.reps_rapidas,
+                                                                   log)
     from bench.informe import escribir
 
     resultados[0]["comando"] = " ".join(["python -m bench.run"] + (argv or sys.argv[1:]))

@@ -56,6 +56,14 @@ def test_cada_benchmark_mide_su_camino_y_su_piso_con_el_mismo_resultado(datos, t
     res["tablero"] = t = medidas.tablero(reps=2)
     assert t["filas"] > 0 and t["mismas_filas"] and t["consultas"] > 0 and t["segundos"] > 0 and t["piso"] > 0
 
+    from bench import run
+
+    # The end-of-run pass alternates the sizes' databases (here twice the test database).
+    res["tablero_intercalado"] = inter = run.tablero_intercalado({600: _url_bd(), 601: _url_bd()}, rondas=2, reps=1,
+                                                                 log=lambda m: None)
+    assert inter[600]["consultas"] == inter[601]["consultas"] == [t["consultas"]]
+    assert inter[600]["segundos"] > 0 and inter[601]["piso"] > 0
+
     res["indicador"] = i = medidas.indicador(reps=1)
     for periodo in ("mes", "anio"):
         assert i[periodo]["mismo_resultado"] and i[periodo]["segundos"] > 0 and i[periodo]["piso"] > 0
@@ -79,6 +87,7 @@ def test_cada_benchmark_mide_su_camino_y_su_piso_con_el_mismo_resultado(datos, t
     texto = ruta.read_text()
     filas = informe.filas(res)
     assert len(filas) == 7 and all(f[7] for f in filas)  # every row, same rows/results on both sides
+    assert "with the sizes alternated" in texto and "600: " in texto and "601: " in texto
     for marca in ("Tablero de Control", "Deadline sweep", "Indicator, a month", "Indicator, a year",
                   "Month-end workbook", "Smartflex import", "A transition over HTTP"):
         assert marca in texto
