@@ -11,6 +11,13 @@ from django.conf import settings
 from django.utils import timezone
 
 
+def zona_horaria_sql():
+    """The current time zone as PostgreSQL reads it in ``AT TIME ZONE``: its IANA name
+    (``America/La_Paz``). Django's name of a fixed-offset zone (``UTC-04:00``) would be read by
+    PostgreSQL with the sign flipped, so such a zone falls back to the configured TIME_ZONE."""
+    return getattr(timezone.get_current_timezone(), "key", settings.TIME_ZONE)
+
+
 def hora_corte():
     partes = [int(p) for p in settings.ANULACIONES_CORTE.split(":")]
     return time(*partes)

@@ -139,7 +139,7 @@ class RenderizadorRapido(DjangoTemplates):
 
 
 class FormularioRapido(forms.Form):
-    default_renderer = RenderizadorRapido
+    default_renderer = RenderizadorRapido()  # one instance: its template engine is built once
 
 
 class OpcionesSinCursor(ModelChoiceIterator):

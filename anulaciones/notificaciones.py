@@ -15,6 +15,7 @@ from django.contrib.auth import get_user_model
 from django.db import connection, transaction
 from django.urls import reverse
 
+from . import calendario
 from .models import Notificacion, Perfil, ServicioIngenieria, Solicitud
 from .roles import Rol
 
@@ -213,7 +214,7 @@ def _sql_local(columna, formato="DD/MM/YYYY HH24:MI"):
 def _params_sql(pks, tipo):
     from django.utils import timezone
 
-    return {"pks": pks, "tipo": tipo, "ahora": timezone.now(), "tz": timezone.get_current_timezone_name(),
+    return {"pks": pks, "tipo": tipo, "ahora": timezone.now(), "tz": calendario.zona_horaria_sql(),
             "url": _url_solicitud(_MARCA), "marca": str(_MARCA)}
 
 

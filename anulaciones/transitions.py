@@ -382,7 +382,7 @@ def aplicar_en_bloque(queryset, nombre, usuario, nota=""):
         cambios = {k: getattr(muestra, k) for k, v in antes.items()
                    if k not in ("estado", "version") and getattr(muestra, k) != v}
         ct = ContentType.objects.get_for_model(modelo)
-        if filas is None:  # the audit rows straight from the locked rows, which stay in PostgreSQL
+        if filas is None:  # the audit rows straight from the locked rows, which stay in the database
             registros = _auditar_en_sql(bloqueo, nombre, destino, ct, ctx)
             pks = [object_id for _, object_id in registros]
             registros = _RegistrosDeBloque([pk for pk, _ in registros])
@@ -475,10 +475,13 @@ def _auditar_en_sql(bloqueo, nombre, destino, ct, ctx):
     from django.db.models.functions import Left
 
     objeto, caso = _auditoria_sql()[bloqueo.model]
-    sql, params = (bloqueo.annotate(objeto_auditoria=Left(objeto, 120), caso_auditoria=F(caso))
-                   .values_list("pk", "objeto_auditoria", "caso_auditoria", "estado").query.sql_with_params())
+    # Annotation names are always the column aliases of the SELECT (plain field names may not be).
+    sql, params = (bloqueo.annotate(objeto_auditoria=Left(objeto, 120), caso_auditoria=F(caso),
+                                    pk_auditoria=F("pk"), estado_auditoria=F("estado"))
+                   .values_list("pk_auditoria", "objeto_auditoria", "caso_auditoria", "estado_auditoria")
+                   .query.sql_with_params())
     q = connection.ops.quote_name
-    pk, estado = q("pk"), q("estado")  # the values_list() aliases
+    pk, estado = "pk_auditoria", "estado_auditoria"
     creado = RegistroAuditoria._meta.get_field("creado_at").get_db_prep_value(ctx.ahora, connection)
     with connection.cursor() as cur:
         cur.execute(

@@ -137,6 +137,8 @@ def main(argv=None):
     p.add_argument("--reps", type=int, default=3)
     p.add_argument("--reps-rapidas", type=int, default=20)
     p.add_argument("--reps-import", type=int, default=1)
+    p.add_argument("--conservar", action="store_true",
+                   help="keep the databases of every size after the run (dropped by default)")
     p.add_argument("--rondas-intercaladas", type=int, default=5,
                    help="rounds of the Tablero at every size, alternated, at the end of the run")
     p.add_argument("--barrido", type=int, default=100_000)
@@ -192,6 +194,21 @@ def main(argv=None):
     escribir(args.salida, resultados, comando=" ".join(["python -m bench.run"] + (argv or sys.argv[1:])),
              duracion=time.time() - inicio)
     log(f"Escrito {args.salida}")
+    if not args.conservar:  # about 3.5 GB for 10k + 100k + 1M
+        from django.db import connections
+
+        connections.close_all()
+        for bd in bds.values():
+            _borrar(bd)
+
+
+def _borrar(bd):
+    import psycopg
+
+    partes = urlsplit(bd)
+    admin = urlunsplit(partes._replace(path="/postgres"))
+    with psycopg.connect(admin.replace("postgres://", "postgresql://", 1), autocommit=True) as c:
+        c.execute(f'DROP DATABASE IF EXISTS "{partes.path.lstrip("/")}" WITH (FORCE)')
 
 
 if __name__ == "__main__":

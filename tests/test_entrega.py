@@ -214,3 +214,14 @@ def test_planilla_sin_zona_anterior_ni_coordenadas_y_nombre_completo(datos, u, d
     assert (f[3], f[9], f[10]) == (None, None, None)
     assert f[4] == z.zona_corregida.nombre and isinstance(f[12], datetime)
     assert {f[14] for f in filas} == {"Ana Quispe"}
+
+
+def test_un_tipo_de_correccion_que_ya_no_existe_no_impide_la_entrega(datos, u, django_capture_on_commit_callbacks):
+    """A row whose correction type is no longer among the choices (legacy data) is written as
+    stored, like get_tipo_correccion_display() does; the month's delivery is still built."""
+    incluidas, _ = datos
+    z = incluidas[0]
+    Zonificacion.objects.filter(pk=z.pk).update(tipo_correccion="barrio")
+    entrega = generar(django_capture_on_commit_callbacks, u.gestion_red)
+    filas = list(load_workbook(entrega.archivo.path)["Casos"].iter_rows(min_row=2, values_only=True))
+    assert next(f for f in filas if f[1] == z.orden.numero)[5] == "barrio"

@@ -8,6 +8,10 @@ ones, the COUNT and the first page read only that zone's open SIs (bench/, issue
 Triggers keep the copy right whatever writes the rows (a transition, the import's bulk update,
 SQL): an SI takes its Solicitud's zone when inserted or when a save writes its zone column, and
 a Solicitud whose zone changes passes it to its SIs.
+
+On SQLite, a later migration that rebuilds either table (SQLite alters a table by copying it)
+drops these triggers: such a migration must create them again (tests/test_si_zona.py fails on
+SQLite otherwise).
 """
 from django.db import migrations, models
 import django.db.models.deletion

@@ -13,6 +13,7 @@ from openpyxl.cell import Cell, WriteOnlyCell
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
+from .. import calendario
 from ..models import Zonificacion
 
 # (header, width); the values come from CAMPOS, in this order (see escribir)
@@ -55,7 +56,7 @@ def filas_de(pks):
         # One array parameter, not an IN list of every pk (compiled and sent one by one), and
         # local time computed by the database: psycopg's C loader reads the naive timestamps.
         qs = qs.filter(RawSQL(f'"{Zonificacion._meta.db_table}"."id" = ANY(%s)', (list(pks),), BooleanField()))
-        fechas = {c: Func(f, Value(timezone.get_current_timezone_name()), arg_joiner=" AT TIME ZONE ", template="(%(expressions)s)",
+        fechas = {c: Func(f, Value(calendario.zona_horaria_sql()), arg_joiner=" AT TIME ZONE ", template="(%(expressions)s)",
                           output_field=DateTimeField()) for c, f in fechas.items()}
     else:
         qs = qs.filter(pk__in=pks)
@@ -105,7 +106,7 @@ def escribir(destino, zonificaciones, mes):
 
     for (numero, ot, cliente, anterior, zona, tipo, calle, referencia, caja, lat, lon, ejecutada, creada, digitada,
          nombre, apellido, usuario) in zonificaciones:
-        tipo = etiquetas[tipo]
+        tipo = etiquetas.get(tipo, tipo)  # a value no longer among the choices: shown as stored
         agregar((numero, ot, cliente, anterior or "", zona, tipo, calle, referencia, caja, lat, lon,
                  fecha(ejecutada), fecha(creada), fecha(digitada), f"{nombre} {apellido}".strip() or usuario))
         por_zona[zona] += 1
