@@ -28,17 +28,26 @@ def _entorno(bd):
     os.environ.setdefault("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
 
 
-def _recrear(bd):
+def _admin(bd, sql):
+    """Run ``sql`` on the server of ``bd``, connected to its ``postgres`` database."""
     import psycopg
 
-    partes = urlsplit(bd)
-    nombre = partes.path.lstrip("/")
-    admin = urlunsplit(partes._replace(path="/postgres"))
+    admin = urlunsplit(urlsplit(bd)._replace(path="/postgres"))
     with psycopg.connect(admin.replace("postgres://", "postgresql://", 1), autocommit=True) as c:
-        c.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
-                  [nombre])
-        c.execute(f'DROP DATABASE IF EXISTS "{nombre}"')
-        c.execute(f'CREATE DATABASE "{nombre}"')
+        c.execute(sql)
+
+
+def _nombre(bd):
+    return urlsplit(bd).path.lstrip("/")
+
+
+def _borrar(bd):
+    _admin(bd, f'DROP DATABASE IF EXISTS "{_nombre(bd)}" WITH (FORCE)')
+
+
+def _recrear(bd):
+    _borrar(bd)
+    _admin(bd, f'CREATE DATABASE "{_nombre(bd)}"')
     subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v0"], cwd=RAIZ, check=True,
                    env=dict(os.environ, DATABASE_URL=bd))
 
@@ -55,7 +64,7 @@ def _usar(bd):
     from django.db import connections
 
     connections.close_all()
-    connections["default"].settings_dict["NAME"] = urlsplit(bd).path.lstrip("/")
+    connections["default"].settings_dict["NAME"] = _nombre(bd)
 
 
 def tablero_intercalado(bds, rondas, reps, log):
@@ -200,15 +209,6 @@ def main(argv=None):
         connections.close_all()
         for bd in bds.values():
             _borrar(bd)
-
-
-def _borrar(bd):
-    import psycopg
-
-    partes = urlsplit(bd)
-    admin = urlunsplit(partes._replace(path="/postgres"))
-    with psycopg.connect(admin.replace("postgres://", "postgresql://", 1), autocommit=True) as c:
-        c.execute(f'DROP DATABASE IF EXISTS "{partes.path.lstrip("/")}" WITH (FORCE)')
 
 
 if __name__ == "__main__":
