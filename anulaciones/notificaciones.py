@@ -13,11 +13,13 @@ from functools import partial
 
 from django.contrib.auth import get_user_model
 from django.db import connection, transaction
+from django.dispatch import receiver
 from django.urls import reverse
 
 from . import calendario
-from .models import Notificacion, Perfil, ServicioIngenieria, Solicitud
+from .models import Notificacion, OrdenDeTrabajo, Perfil, ServicioIngenieria, Solicitud
 from .roles import Rol
+from .signals import transicion_realizada
 
 log = logging.getLogger(__name__)
 
@@ -344,3 +346,72 @@ def enviar_pendientes():
             send_mail(asunto[:150], cuerpo, settings.DEFAULT_FROM_EMAIL, [usuario.email])
         Notificacion.objects.filter(pk__in=[n.pk for n in pendientes]).update(correo_enviado_at=timezone.now())
     return len(pendientes)
+
+
+# --- every clock announces itself; every hand-off reaches its receiver (issue 12: 14, 17, 18) ---
+def usuarios_de_zona(rol, zona_id):
+    """Active users of a zone-scoped role (COZ, TECNICO) in one zone."""
+    return list(get_user_model().objects.filter(is_active=True, groups__name=rol, perfil__zona_id=zona_id)
+                .values_list("pk", flat=True))
+
+
+def servicio_abierto(si):
+    """A new SI: its recipients learn at once what is asked and until when (the 2 hours of a
+    re-digitation included)."""
+    numero = si.solicitud.numero_smartflex
+    if si.tipo == ServicioIngenieria.Tipo.REDIGITACION:
+        titulo = f"Re-digitar la solicitud {numero} antes de las {_local(si.vence_at)[-5:]}"
+        texto = (f"La solicitud {numero} fue anulada para re-digitación. Ingrese la nueva solicitud antes del "
+                 f"{_local(si.vence_at)} (19.2). Datos observados: {si.requerido}")
+    else:
+        titulo = f"Nuevo SI {si.pk} ({si.get_tipo_display().lower()}): solicitud {numero}"
+        texto = f"Se requiere: {si.requerido}. Atiéndalo antes del {_local(si.vence_at)}."
+    url = _url_solicitud(si.solicitud_id)
+    notificar(Aviso(uid, Notificacion.Tipo.NUEVO_SI, f"servicio:{si.pk}", titulo, texto, url)
+              for uid in destinatarios([si])[si.pk])
+
+
+def _url_orden(orden_id):
+    return reverse("orden", args=[orden_id])
+
+
+def reporte_de_campo(orden, registro):
+    """16/17 → the COZ of the OT's zone; 18 → the COC: the field report is addressed to them."""
+    numero = orden.numero
+    if registro.transicion == "reportar_a_coz":
+        quienes = usuarios_de_zona(Rol.COZ, orden.zona_id)
+        titulo = f"{orden} reportada por el técnico ({orden.get_propuesta_display()})"
+        texto = f"Verifique la orden {numero} y direcciónela al COC (paso 18). {orden.observacion_campo}"
+    else:
+        quienes = usuarios_con_rol(Rol.COC)[Rol.COC]
+        titulo = f"{orden} direccionada al COC por el COZ"
+        texto = f"Analice la orden {numero}: re-direccionar (12), anular para re-digitación (9) o ratificar (13)."
+    notificar(Aviso(uid, Notificacion.Tipo.REPORTE_CAMPO, f"orden:{orden.pk}:{registro.pk}", titulo, texto,
+                    _url_orden(orden.pk)) for uid in quienes)
+
+
+def anulacion_coordinada(orden):
+    """Step 10: the COZ of the OT's zone has a cancelled OT to confirm in its queue."""
+    notificar(Aviso(uid, Notificacion.Tipo.ANULACION_COORDINADA, f"orden:{orden.pk}",
+                    f"{orden} anulada: confirme la coordinación",
+                    f"El COC anuló la orden {orden.numero} (paso 10). Motivo: {orden.motivo_anulacion}",
+                    _url_orden(orden.pk)) for uid in usuarios_de_zona(Rol.COZ, orden.zona_id))
+
+
+@receiver(transicion_realizada, dispatch_uid="notificaciones_del_procedimiento")
+def al_realizarse(sender, registro, objeto, **kwargs):
+    """After the commit of a transition: the notices it owes (never for a refused one)."""
+    t = registro.transicion
+    try:
+        if sender is ServicioIngenieria and t == ServicioIngenieria.TRANSICION_CREACION:
+            servicio_abierto(objeto)
+        elif sender is OrdenDeTrabajo and t in ("reportar_a_coz", "direccionar_a_coc"):
+            reporte_de_campo(objeto, registro)
+        elif sender is OrdenDeTrabajo and t == "coordinar_anulacion":
+            anulacion_coordinada(objeto)
+        elif sender is Solicitud and t == "registrar_redigitacion" and objeto.redigitacion_tardia:
+            # Unique per (Team Leader, tipo, case): the deadline task's escalation and this one
+            # are the same notice, so the Team Leader is told exactly once.
+            redigitaciones_tardias([objeto.pk])
+    except Exception:  # a notice must never undo nor fail a committed transition
+        log.exception("No se pudo notificar %s de %s", t, registro.objeto)

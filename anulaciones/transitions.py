@@ -21,7 +21,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Lookup
 from django.utils import timezone
-from django_fsm import can_proceed
+from django_fsm import TransitionNotAllowed, can_proceed
 
 from .errors import Conflicto, DatosInvalidos, ErrorDominio, SinPermiso, TransicionNoPermitida
 from .models import (Caso, IntentoContacto, OrdenDeTrabajo, RegistroAuditoria, ServicioIngenieria, Solicitud,
@@ -70,6 +70,35 @@ def paso_de(t, rol):
     return paso
 
 
+def destinos(t):
+    """The states a transition may lead to (one, or those of a GET_STATE target)."""
+    return list(getattr(t.target, "allowed_states", None) or [t.target])
+
+
+def siguientes_pasos(obj):
+    """What can happen next to obj, whoever may do it: [{nombre, label, paso, roles (labels),
+    disponible, motivo}] for every transition whose source is obj's state, in declaration order.
+    ``motivo`` is the condition's message when it does not hold yet (e.g. a deadline)."""
+    from .roles import Rol
+
+    res = []
+    for nombre in transiciones(type(obj)):
+        meta = getattr(type(obj), nombre)._django_fsm
+        if not meta.has_transition(obj.estado):
+            continue
+        t = meta.get_transition(obj.estado)
+        if t.custom.get("interna"):
+            continue
+        motivo = next((getattr(c, "mensaje", "Aún no procede.") for c in t.conditions if not c(obj)), "")
+        roles = getattr(t.permission, "roles", ())
+        if type(t.permission).__name__ == "PermisoDestinatario":
+            roles = (obj.destinatario,)
+        etiquetas = [Rol(r).label if r in Rol.values else "el sistema" for r in roles]
+        res.append({"nombre": nombre, "label": t.custom.get("label", nombre), "paso": paso_de(t, None),
+                    "roles": etiquetas, "disponible": not motivo, "motivo": motivo})
+    return res
+
+
 def disponibles(obj, usuario):
     """The transitions this user may take on obj now: [(name, label)] — buttons come from here."""
     res = []
@@ -113,7 +142,11 @@ class Contexto:
         hijo = self.derivado(self.causa)
         if nota:
             hijo.nota = nota
-        _ejecutar(actual, nombre, hijo, datos)
+        actual._como_efecto = True  # guards are a person's; an effect only needs its source state
+        try:
+            _ejecutar(actual, nombre, hijo, datos)
+        finally:
+            actual._como_efecto = False
         return actual
 
     def crear(self, obj, paso=None):
@@ -189,7 +222,10 @@ def _ejecutar(actual, nombre, ctx, datos):
     if not (ctx.causa and isinstance(t.custom.get("paso"), dict)):
         ctx.paso = paso_de(t, ctx.rol)  # an effect whose step depends on the role keeps its cause's step
     origen = actual.estado
-    despues = getattr(actual, nombre)(ctx, **datos)
+    try:
+        despues = getattr(actual, nombre)(ctx, **datos)
+    except TransitionNotAllowed as e:  # a guard the caller did not check: still a 409, never a 500
+        raise TransicionNoPermitida(f"No se puede «{t.custom.get('label', nombre)}» en {actual} ahora.") from e
     actual.version += 1
     actual.save()
     _auditar(actual, ctx, nombre, origen, actual.estado, ctx.paso)
@@ -273,8 +309,8 @@ def crear_solicitud(usuario, **datos):
         return ctx.crear_solicitud(datos)
 
 
-def abrir_servicio(solicitud, usuario, *, tipo, destinatario, requerido):
-    """Open an SI outside a Solicitud transition (20.2 impediments)."""
+def abrir_servicio(solicitud, usuario, *, tipo, destinatario, requerido, impedimento=""):
+    """Open an SI outside a Solicitud transition (20.2 impediments: ``impedimento`` says which)."""
     with transaction.atomic():
         sol = Solicitud.objects.select_for_update().get(pk=solicitud.pk)
         probe = ServicioIngenieria(solicitud=sol)
@@ -282,7 +318,7 @@ def abrir_servicio(solicitud, usuario, *, tipo, destinatario, requerido):
         ctx = Contexto(usuario=usuario, rol=rol, ahora=timezone.now())
         paso = "20.2" if tipo == ServicioIngenieria.Tipo.IMPEDIMENTO else ("3.1" if rol == Rol.GESTION_RED else "7")
         return ctx.crear(ServicioIngenieria.para(sol, ctx, tipo=tipo, destinatario=destinatario,
-                                                 requerido=requerido), paso=paso)
+                                                 requerido=requerido, impedimento=impedimento), paso=paso)
 
 
 def recibir_zonificacion(orden, usuario, **datos):

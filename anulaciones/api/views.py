@@ -179,7 +179,7 @@ def vistas_de_transicion():
             roles = ", ".join(str(r) for r in getattr(t.permission, "roles", ())) or "destinatario del SI"
             fuentes = ", ".join(transitions.fuentes(modelo, nombre))
             descripcion = (f"{t.custom.get('label', nombre)} — paso {transitions.paso_de(t, None)}. "
-                           f"Desde: {fuentes} → {t.target}. Roles: {roles}.")
+                           f"Desde: {fuentes} → {' / '.join(transitions.destinos(t))}. Roles: {roles}.")
             def post(self, request, pk):
                 return TransicionView.post(self, request, pk)
 

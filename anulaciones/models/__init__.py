@@ -3,7 +3,7 @@ from .direcciones import AliasCalle, CajaNap, Calle, PuntoReferencia
 from .entrega import Entrega
 from .importacion import ImportacionSmartflex
 from .notificacion import Notificacion
-from .observacion import IntentoContacto, Observacion
+from .observacion import Correccion, IntentoContacto, Observacion
 from .orden import OrdenDeTrabajo
 from .organizacion import Caso, Feriado, Perfil, Zona
 from .servicio import ServicioIngenieria
@@ -14,6 +14,6 @@ MAQUINAS = (Solicitud, OrdenDeTrabajo, ServicioIngenieria, Zonificacion)
 
 __all__ = [
     "AliasCalle", "CajaNap", "Calle", "PuntoReferencia",
-    "Caso", "Entrega", "Feriado", "ImportacionSmartflex", "IntentoContacto", "MAQUINAS", "Notificacion", "Observacion", "OrdenDeTrabajo", "Perfil",
+    "Caso", "Correccion", "Entrega", "Feriado", "ImportacionSmartflex", "IntentoContacto", "MAQUINAS", "Notificacion", "Observacion", "OrdenDeTrabajo", "Perfil",
     "RegistroAuditoria", "ServicioIngenieria", "Solicitud", "Zona", "Zonificacion",
 ]

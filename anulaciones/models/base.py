@@ -1,3 +1,5 @@
+from functools import wraps
+
 from django.db import models
 from django_fsm import FSMModelMixin
 
@@ -5,6 +7,22 @@ from ..roles import SISTEMA, Rol, roles_de, zona_de
 
 # Roles that read every case (procedure.md: MONITORA for every asesor, the departments, the jefe).
 VEN_TODO = frozenset({Rol.MONITORA, Rol.GESTION_RED, Rol.COC, Rol.JEFE_DIVISION, Rol.FACTURACION, SISTEMA})
+
+
+def condicion(mensaje):
+    """A guard of a person's decision (a django-fsm condition) with the message the user reads
+    when it refuses (409). A cross-machine effect of another transition (``Contexto.aplicar``
+    marks its row ``_como_efecto``) is not a decision: its source state is all that matters."""
+
+    def decorar(funcion):
+        @wraps(funcion)
+        def guardia(instancia):
+            return getattr(instancia, "_como_efecto", False) or funcion(instancia)
+
+        guardia.mensaje = mensaje
+        return guardia
+
+    return decorar
 
 
 class Maquina(FSMModelMixin, models.Model):

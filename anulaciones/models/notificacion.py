@@ -11,6 +11,9 @@ class Notificacion(models.Model):
         AVISO = "aviso", "SI por vencer"
         REDIGITACION_TARDIA = "redigitacion_tardia", "Re-digitación fuera de plazo"
         ENTREGA = "entrega", "Planilla de zonificación"
+        NUEVO_SI = "nuevo_si", "SI nuevo"
+        REPORTE_CAMPO = "reporte_campo", "Reporte de campo"
+        ANULACION_COORDINADA = "anulacion_coordinada", "Anulación coordinada"
 
     usuario = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notificaciones")
     tipo = models.CharField(max_length=30, choices=Tipo.choices)

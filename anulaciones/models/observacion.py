@@ -66,7 +66,7 @@ class Observacion(models.Model):
             area=ctx.rol, causa=causa, detalle=detalle.strip(), alcance=alcance,
             subsanable=bool(subsanable), registrada_por=ctx.usuario, creado_at=ctx.ahora,
         )
-        Caso.objects.filter(pk=solicitud.caso_id, probable_at__isnull=True).update(probable_at=ctx.ahora)
+        Caso.marcar_probable(solicitud.caso_id, ctx.ahora)
         return obs
 
 
@@ -103,3 +103,28 @@ class IntentoContacto(models.Model):
 
         cuando = timezone.localtime(self.realizado_at)
         return f"{self.get_canal_display()} {cuando:%d/%m/%Y %H:%M}: {self.get_resultado_display()}"
+
+
+class Correccion(models.Model):
+    """A structured datum of a Solicitud corrected by a step (4.1: caja/NAP, address,
+    references; 19.1), with its value before and after: what the field sees on the OT."""
+
+    solicitud = models.ForeignKey("Solicitud", on_delete=models.CASCADE, related_name="correcciones")
+    caso = models.ForeignKey("Caso", on_delete=models.PROTECT, related_name="correcciones")
+    campo = models.CharField(max_length=40)
+    etiqueta = models.CharField("dato", max_length=80)
+    anterior = models.TextField("antes", blank=True)
+    nuevo = models.TextField("ahora", blank=True)
+    paso = models.CharField(max_length=10)
+    usuario = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    rol = models.CharField(max_length=20)
+    creado_at = models.DateTimeField("corregido", db_index=True)
+
+    class Meta:
+        ordering = ["creado_at", "pk"]
+        verbose_name = "corrección de datos"
+        verbose_name_plural = "correcciones de datos"
+        indexes = [models.Index(fields=["solicitud", "creado_at"])]
+
+    def __str__(self):
+        return f"{self.etiqueta}: {self.anterior or '—'} → {self.nuevo or '—'}"

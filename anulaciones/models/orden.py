@@ -1,11 +1,17 @@
 from django.conf import settings
 from django.db import models
-from django_fsm import FSMField, transition
+from django_fsm import GET_STATE, FSMField, transition
 
 from ..errors import DatosInvalidos
 from ..roles import SISTEMA, Permiso, Rol, roles_de, zona_de
-from .base import Maquina, en_alcance_de
+from .base import Maquina, condicion, en_alcance_de
 from .observacion import Observacion
+
+
+def _destino_reporte(orden, ctx, *args, alcance=Observacion.Alcance.FONDO, **kwargs):
+    """14–15.1: a de forma observation (e.g. equipment) does not stop the installation: the OT
+    stays asignada and the asesor digitizes it once the OT is executed (19.1)."""
+    return orden.Estado.ASIGNADA if alcance == Observacion.Alcance.FORMA else orden.Estado.OBSERVADA_EN_CAMPO
 
 
 class OrdenQuerySet(models.QuerySet):
@@ -50,6 +56,13 @@ class OrdenDeTrabajo(Maquina):
     solicitudes_adicionales = models.TextField("solicitudes adicionales del cliente", blank=True)
     propuesta = models.CharField(max_length=10, choices=Propuesta.choices, blank=True)
     motivo_anulacion = models.TextField("motivo de anulación", blank=True)
+    # Step 10: a cancellation coordinated with the zonal center waits in the COZ's queue until
+    # the COZ of the OT's zone confirms it (both sides audited).
+    anulacion_coordinada_at = models.DateTimeField("anulación coordinada", null=True, blank=True)
+    anulacion_confirmada_at = models.DateTimeField("anulación confirmada por el COZ", null=True, blank=True)
+    anulacion_confirmada_por = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                                 on_delete=models.PROTECT, related_name="+",
+                                                 verbose_name="confirmada por")
     ejecutada_at = models.DateTimeField("ejecutada", null=True, blank=True)
 
     objects = OrdenQuerySet.as_manager()
@@ -71,6 +84,23 @@ class OrdenDeTrabajo(Maquina):
     def caso_id_auditoria(self):
         return self.solicitud.caso_id
 
+    @condicion("La solicitud fue observada después de asignarse: la OT queda retenida hasta que el caso "
+               "se asigne de nuevo (pasos 6–7).")
+    def no_retenida(self):
+        return self.solicitud.estado not in ("observada", "en_correccion", "corregida")
+
+    @condicion("Esta OT no tiene una anulación coordinada pendiente de confirmar.")
+    def anulacion_por_confirmar(self):
+        return self.anulacion_coordinada_at is not None and self.anulacion_confirmada_at is None
+
+    def _anular_solicitud(self, ctx):
+        """The Solicitud is cancelled with its OT, unless it is waiting for its re-digitation (the
+        OT was cancelled by ``anular_para_redigitacion`` itself)."""
+        sol = self.solicitud
+        sol.refresh_from_db(fields=["estado"])
+        if sol.estado != "pendiente_redigitacion":
+            ctx.aplicar(sol, "anular", motivo=self.motivo_anulacion)
+
     @staticmethod
     def _requerido(valor, campo, mensaje):
         if not (valor or "").strip():
@@ -91,7 +121,8 @@ class OrdenDeTrabajo(Maquina):
             ctx.aplicar(self.solicitud, "asignar_instalacion")
         return despues
 
-    @transition(field=estado, source=E.ASIGNADA, target=E.OBSERVADA_EN_CAMPO,
+    @transition(field=estado, source=E.ASIGNADA,
+                target=GET_STATE(_destino_reporte, states=[E.OBSERVADA_EN_CAMPO, E.ASIGNADA]),
                 permission=Permiso(Rol.TECNICO),
                 custom={"paso": "14", "label": "Reportar observación de campo"})
     def reportar_observacion(self, ctx, observacion, causa, alcance=Observacion.Alcance.FONDO,
@@ -103,8 +134,16 @@ class OrdenDeTrabajo(Maquina):
         self.equipos = equipos or ""
         self.solicitudes_adicionales = solicitudes_adicionales or ""
         self.tecnico = ctx.usuario
-        Observacion.nueva(ctx, solicitud=self.solicitud, orden=self, causa=causa, detalle=observacion,
-                          alcance=alcance, subsanable=subsanable)
+        obs = Observacion.nueva(ctx, solicitud=self.solicitud, orden=self, causa=causa, detalle=observacion,
+                                alcance=alcance, subsanable=subsanable)
+        if obs.alcance == Observacion.Alcance.FORMA:  # 19.1: pending on the Solicitud (one atomic UPDATE)
+            self.solicitud.agregar_modificacion_pendiente(obs.detalle)
+        # 15.1 in the timeline: what the técnico reported, beside the transition.
+        partes = [("Observación", obs.detalle), ("Datos comerciales", self.datos_comerciales),
+                  ("Datos técnicos", self.datos_tecnicos), ("Equipos", self.equipos),
+                  ("Solicitudes adicionales del cliente", self.solicitudes_adicionales)]
+        reporte = " · ".join(f"{k}: {v.strip()}" for k, v in partes if (v or "").strip())
+        ctx.nota = f"{ctx.nota} {reporte}".strip() if ctx.nota else reporte
 
     @transition(field=estado, source=E.OBSERVADA_EN_CAMPO, target=E.REPORTADA_COZ,
                 permission=Permiso(Rol.TECNICO),
@@ -134,20 +173,30 @@ class OrdenDeTrabajo(Maquina):
         self.motivo_anulacion = self._requerido(motivo, "motivo", "Indique el motivo de la anulación.")
 
         def despues(ctx):
-            ctx.aplicar(self.solicitud, "anular", motivo=self.motivo_anulacion)
+            self._anular_solicitud(ctx)
         return despues
 
     @transition(field=estado, source=[E.GENERADA, E.ASIGNADA], target=E.ANULADA, permission=Permiso(Rol.COC),
                 custom={"paso": "10", "label": "Coordinar anulación con el COZ"})
     def coordinar_anulacion(self, ctx, motivo):
+        """Step 10: final; the COZ of the OT's zone is notified and confirms it from its queue."""
         self.motivo_anulacion = self._requerido(motivo, "motivo", "Indique el motivo de la anulación.")
+        self.anulacion_coordinada_at = ctx.ahora
 
         def despues(ctx):
-            ctx.aplicar(self.solicitud, "anular", motivo=self.motivo_anulacion)
+            self._anular_solicitud(ctx)
         return despues
 
+    @transition(field=estado, source=E.ANULADA, target=E.ANULADA, permission=Permiso(Rol.COZ),
+                conditions=[anulacion_por_confirmar],
+                custom={"paso": "10", "label": "Confirmar anulación coordinada"})
+    def confirmar_anulacion(self, ctx):
+        """Step 10, the zonal center's side: it has taken the cancelled OT off its field plan."""
+        self.anulacion_confirmada_at = ctx.ahora
+        self.anulacion_confirmada_por = ctx.usuario
+
     @transition(field=estado, source=E.ASIGNADA, target=E.EJECUTADA, permission=Permiso(Rol.TECNICO, Rol.COC),
-                custom={"paso": "12.1", "label": "Ejecutar (TEC-DPA-P01)"})
+                conditions=[no_retenida], custom={"paso": "12.1", "label": "Ejecutar (TEC-DPA-P01)"})
     def ejecutar(self, ctx):
         self.ejecutada_at = ctx.ahora
         if self.tecnico_id is None and ctx.rol == Rol.TECNICO:

@@ -62,3 +62,9 @@ class Caso(models.Model):
 
     def __str__(self):
         return f"Caso {self.pk}"
+
+    @classmethod
+    def marcar_probable(cls, caso_id, ahora):
+        """The case becomes probable de anulación now, unless it already was (first observation,
+        or — for a case never observed — its cancellation: every cancelled case is probable)."""
+        cls.objects.filter(pk=caso_id, probable_at__isnull=True).update(probable_at=ahora)

@@ -5,7 +5,7 @@ from django_fsm import FSMField, transition
 from .. import calendario
 from ..errors import DatosInvalidos
 from ..roles import SISTEMA, Permiso, PermisoDestinatario, Rol
-from .base import VEN_TODO, Maquina, alcance_asesor, en_alcance_de
+from .base import VEN_TODO, Maquina, alcance_asesor, condicion, en_alcance_de
 
 
 class ServicioQuerySet(models.QuerySet):
@@ -24,6 +24,12 @@ class ServicioIngenieria(Maquina):
         CORRECCION = "correccion", "Corrección"
         REDIGITACION = "redigitacion", "Re-digitación"
         IMPEDIMENTO = "impedimento", "Impedimento"
+
+    class Impedimento(models.TextChoices):
+        """Step 20.2: what keeps Gestión de Red from digitizing a zonification."""
+        CIERRE_OT = "cierre_ot", "Falta de cierre de OT por el Centro de Operaciones"
+        COMERCIAL = "comercial", "Impedimento comercial"
+        SISTEMA = "sistema", "Problema de sistema"
 
     class Estado(models.TextChoices):
         ABIERTO = "abierto", "Abierto"
@@ -47,6 +53,7 @@ class ServicioIngenieria(Maquina):
     orden = models.ForeignKey("OrdenDeTrabajo", null=True, blank=True, on_delete=models.PROTECT,
                               related_name="servicios")
     tipo = models.CharField(max_length=20, choices=Tipo.choices, db_index=True)
+    impedimento = models.CharField("impedimento (20.2)", max_length=20, choices=Impedimento.choices, blank=True)
     destinatario = models.CharField(max_length=20, choices=[(r, Rol(r).label) for r in DESTINATARIOS],
                                     db_index=True)
     observacion = models.ForeignKey("Observacion", null=True, blank=True, on_delete=models.SET_NULL,
@@ -98,7 +105,7 @@ class ServicioIngenieria(Maquina):
             raise DatosInvalidos({"destinatario": "Elija el destinatario del Servicio de Ingeniería."})
 
     @classmethod
-    def para(cls, solicitud, ctx, *, tipo, destinatario, requerido, vence_at=None):
+    def para(cls, solicitud, ctx, *, tipo, destinatario, requerido, vence_at=None, impedimento=""):
         """A new SI on a Solicitud with what 3.1 asks it to carry (number, observation,
         vendedor, asesor). Unsaved: the transition path saves and audits it."""
         cls.validar_destinatario(destinatario)
@@ -106,7 +113,12 @@ class ServicioIngenieria(Maquina):
             raise DatosInvalidos({"tipo": "Tipo de Servicio de Ingeniería desconocido."})
         if not (requerido or "").strip():
             raise DatosInvalidos({"requerido": "Indique qué se requiere del destinatario."})
+        if tipo == cls.Tipo.IMPEDIMENTO and impedimento not in cls.Impedimento.values:
+            raise DatosInvalidos({"impedimento": "Elija el impedimento (20.2)."})
+        if tipo != cls.Tipo.IMPEDIMENTO:
+            impedimento = ""
         return cls(
+            impedimento=impedimento,
             solicitud=solicitud, zona_id=solicitud.zona_id, orden=getattr(solicitud, "orden", None), tipo=tipo,
             destinatario=destinatario, observacion=solicitud.ultima_observacion(),
             vendedor=solicitud.vendedor, asesor=solicitud.asesor, requerido=requerido.strip(),
@@ -119,9 +131,13 @@ class ServicioIngenieria(Maquina):
         self.respuesta = (respuesta or "").strip()
         self.fuera_de_plazo = ctx.ahora > self.vence_at
 
+    @condicion("Un SI de re-digitación se cierra solo al registrar la nueva solicitud (19.2).")
+    def no_es_redigitacion(self):
+        return self.tipo != self.Tipo.REDIGITACION
+
     # --- transitions (procedure.md, ServicioIngenieria) ------------------------------------
     @transition(field=estado, source=[E.ABIERTO, E.VENCIDO], target=E.ATENDIDO, permission=PermisoDestinatario(),
-                custom={"paso": "4.2", "label": "Atender"})
+                conditions=[no_es_redigitacion], custom={"paso": "4.2", "label": "Atender"})
     def atender(self, ctx, respuesta):
         if not (respuesta or "").strip():
             raise DatosInvalidos({"respuesta": "Escriba la respuesta al Servicio de Ingeniería."})

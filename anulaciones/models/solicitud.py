@@ -6,8 +6,9 @@ from django_fsm import FSMField, transition
 
 from ..errors import DatosInvalidos
 from ..roles import ROLES_DIGITACION, Permiso, Rol
-from .base import Maquina, alcance_asesor, en_alcance_de
+from .base import Maquina, alcance_asesor, condicion, en_alcance_de
 from .observacion import Observacion
+from .organizacion import Caso
 
 
 class SolicitudQuerySet(models.QuerySet):
@@ -65,6 +66,8 @@ class Solicitud(Maquina):
     reemplazada_por = models.OneToOneField("self", null=True, blank=True, on_delete=models.PROTECT,
                                            related_name="reemplaza")
     motivo_anulacion = models.TextField("motivo de anulación", blank=True)
+    # 5.2 / 3.3: why it was cancelled before the SI's day ended or with no contact attempt.
+    justificacion_anulacion = models.TextField("justificación de la anulación", blank=True)
     redigitacion_vence_at = models.DateTimeField("re-digitación vence", null=True, blank=True, db_index=True)
     redigitacion_tardia = models.BooleanField("re-digitación fuera de plazo", default=False)
     # Set (with redigitacion_tardia) by the deadline task when the 2 hours pass unanswered and the
@@ -116,6 +119,17 @@ class Solicitud(Maquina):
 
         return self.servicios.filter(estado__in=ServicioIngenieria.ABIERTOS)
 
+    def agregar_modificacion_pendiente(self, texto):
+        """Append a de forma observation to the pending modification (19.1) in one UPDATE, so it
+        never overwrites a concurrent one."""
+        from django.db.models import Case, F, Value, When
+        from django.db.models.functions import Concat
+
+        texto = texto.strip()
+        type(self).objects.filter(pk=self.pk).update(modificacion_pendiente=Case(
+            When(modificacion_pendiente="", then=Value(texto)),
+            default=Concat(F("modificacion_pendiente"), Value("\n" + texto)), output_field=models.TextField()))
+
     def ultima_observacion(self):
         return self.observaciones_registradas.order_by("-creado_at", "-pk").first()
 
@@ -127,27 +141,94 @@ class Solicitud(Maquina):
             alcances = set(self.observaciones_registradas.values_list("alcance", flat=True))
         return alcances == {Observacion.Alcance.FORMA}
 
-    def puede_anularse(self):
-        """A de forma observation never leads to a cancellation."""
+    @condicion("Las observaciones del caso son de forma: se corrigen una vez ejecutada la OT (19.1), "
+               "no con una re-digitación.")
+    def observacion_de_fondo(self):
+        """Re-digitation (8–9) is for an error de fondo; a case observed only de forma is
+        installed and corrected afterwards (19.1). (A cancellation is never refused for this:
+        the customer may ask for it.)"""
         return not self._solo_observaciones_de_forma()
 
-    puede_anularse.mensaje = "Las observaciones del caso son de forma: no motivan una anulación (19.1)."
-
+    @condicion("La orden de trabajo aún no fue ejecutada.")
     def orden_ejecutada(self):
         orden = getattr(self, "orden", None)
         return orden is not None and orden.estado == "ejecutada"
 
-    orden_ejecutada.mensaje = "La orden de trabajo aún no fue ejecutada."
+    @condicion("Una solicitud en instalación se anula para re-digitación solo cuando su OT está en el COC "
+               "(pasos 14 → 16 → 18 → 11).")
+    def orden_en_coc_si_en_instalacion(self):
+        if self.estado != self.E.EN_INSTALACION:
+            return True
+        orden = getattr(self, "orden", None)
+        return orden is not None and orden.estado == "en_coc"
+
+    @condicion("La re-digitación aún está en plazo: se anula en definitiva solo pasadas sus 2 horas (19.2).")
+    def redigitacion_vencida(self):
+        if self.estado != self.E.PENDIENTE_REDIGITACION:
+            return True
+        from django.utils import timezone
+
+        return self.redigitacion_vence_at is None or self.redigitacion_vence_at <= timezone.now()
 
     def _anotar(self, ctx, texto):
         sello = f"[{ctx.ahora_local:%d/%m/%Y %H:%M} {ctx.usuario.get_username()}] {texto.strip()}"
         self.observaciones = f"{self.observaciones}\n{sello}".strip()
 
+    # Structured data a correction (4.1) may change: what the field needs to find the customer.
+    CAMPOS_CORREGIBLES = {"calle": "Calle", "numero_puerta": "Número", "referencias": "Referencias de dirección",
+                          "caja_nap": "Caja / NAP"}
+
+    def _corregir(self, ctx, cambios):
+        """Apply the corrected structured data; returns the unsaved Correccion rows (changed only)."""
+        from .observacion import Correccion
+
+        filas = []
+        for campo, valor in cambios.items():
+            if valor is None:
+                continue
+            valor = str(valor).strip()
+            maximo = self._meta.get_field(campo).max_length
+            if maximo and len(valor) > maximo:
+                raise DatosInvalidos({campo: f"Máximo {maximo} caracteres."})
+            if campo == "calle" and not valor:
+                raise DatosInvalidos({campo: "La calle no puede quedar vacía."})
+            anterior = getattr(self, campo) or ""
+            if valor == anterior:
+                continue
+            setattr(self, campo, valor)
+            filas.append(Correccion(solicitud=self, caso_id=self.caso_id, campo=campo,
+                                    etiqueta=self.CAMPOS_CORREGIBLES[campo], anterior=anterior, nuevo=valor,
+                                    paso=ctx.paso, usuario=ctx.usuario, rol=ctx.rol, creado_at=ctx.ahora))
+        return filas
+
+    def _hay_que_justificar(self, ahora):
+        """5.2 / 3.3: a cancellation before an SI's day has ended, or with no attempt to reach the
+        subscriber, needs an explicit justification. Returns the reason, or ''."""
+        from .observacion import IntentoContacto
+
+        motivos = []
+        if self.servicios_abiertos().filter(vence_at__gt=ahora).exists():
+            motivos.append("el Servicio de Ingeniería aún está en plazo (5.2)")
+        if not IntentoContacto.objects.filter(caso_id=self.caso_id).exists():
+            motivos.append("no hay intento de contacto con el abonado registrado (3.3)")
+        return " y ".join(motivos)
+
+    def _anular_orden(self, ctx, motivo):
+        """The OT is cancelled with its Solicitud: step 10 from generada/asignada, 13 from en_coc."""
+        orden = getattr(self, "orden", None)
+        if orden is None:
+            return
+        orden.refresh_from_db(fields=["estado"])
+        nombre = "ratificar_anulacion" if orden.estado == "en_coc" else "coordinar_anulacion"
+        ctx.aplicar(orden, nombre, motivo=motivo)
+
     # --- transitions (procedure.md, Solicitud) --------------------------------------------
-    @transition(field=estado, source=[E.REGISTRADA, E.CORREGIDA], target=E.OBSERVADA,
+    @transition(field=estado, source=[E.REGISTRADA, E.CORREGIDA, E.EN_INSTALACION], target=E.OBSERVADA,
                 permission=Permiso(Rol.GESTION_RED, Rol.COC),
                 custom={"paso": {Rol.GESTION_RED: "2", Rol.COC: "6"}, "label": "Observar"})
     def observar(self, ctx, causa, detalle, alcance=Observacion.Alcance.FONDO, subsanable=True):
+        """From en_instalacion (step 6 on a request assigned automatically, step 7): the OT,
+        already asignada, is held (``OrdenDeTrabajo.no_retenida``) until the case is assigned again."""
         obs = Observacion.nueva(ctx, solicitud=self, orden=getattr(self, "orden", None), causa=causa,
                                 detalle=detalle, alcance=alcance, subsanable=subsanable)
         if obs.alcance == Observacion.Alcance.FORMA:
@@ -156,29 +237,50 @@ class Solicitud(Maquina):
     @transition(field=estado, source=E.OBSERVADA, target=E.EN_CORRECCION,
                 permission=Permiso(Rol.GESTION_RED, Rol.COC),
                 custom={"paso": {Rol.GESTION_RED: "3", Rol.COC: "7"}, "label": "Solicitar corrección (SI)"})
-    def solicitar_correccion(self, ctx, destinatario, requerido):
+    def solicitar_correccion(self, ctx, requerido, destinatario=None, destinatarios=None):
+        """One SI per recipient (step 7: Monitoras Plataforma, Team Leader Ventas and Gestión de
+        Red at once); ``destinatario`` (one) and ``destinatarios`` (several) add up."""
         from .servicio import ServicioIngenieria
 
-        ServicioIngenieria.validar_destinatario(destinatario)
+        elegidos = list(dict.fromkeys([*([destinatario] if destinatario else []), *(destinatarios or [])]))
+        if not elegidos:
+            raise DatosInvalidos({"destinatario": "Elija el destinatario del Servicio de Ingeniería."})
+        for d in elegidos:
+            ServicioIngenieria.validar_destinatario(d)
         if not (requerido or "").strip():
             raise DatosInvalidos({"requerido": "Indique qué se requiere del destinatario (3.2)."})
 
         def despues(ctx):
-            ctx.crear(ServicioIngenieria.para(self, ctx, tipo=ServicioIngenieria.Tipo.CORRECCION,
-                                              destinatario=destinatario, requerido=requerido))
+            for d in elegidos:
+                ctx.crear(ServicioIngenieria.para(self, ctx, tipo=ServicioIngenieria.Tipo.CORRECCION,
+                                                  destinatario=d, requerido=requerido))
         return despues
 
     @transition(field=estado, source=E.EN_CORRECCION, target=E.CORREGIDA,
                 permission=Permiso(*ROLES_DIGITACION),
                 custom={"paso": "4.1", "label": "Digitar modificación"})
-    def digitar_modificacion(self, ctx, modificacion):
-        if not (modificacion or "").strip():
-            raise DatosInvalidos({"modificacion": "Escriba la modificación digitada."})
-        self._anotar(ctx, modificacion)
+    def digitar_modificacion(self, ctx, modificacion="", calle=None, numero_puerta=None, referencias=None,
+                             caja_nap=None):
+        """4.1: the modification goes into ``observaciones`` and into the structured data it
+        corrects (caja/NAP, address, references), each change kept as a Correccion; 4.2: the
+        open correction SIs addressed to the digitation roles close as atendido."""
+        correcciones = self._corregir(ctx, {"calle": calle, "numero_puerta": numero_puerta,
+                                            "referencias": referencias, "caja_nap": caja_nap})
+        texto = (modificacion or "").strip()
+        cambios = "; ".join(f"{c.etiqueta}: {c.anterior or '—'} → {c.nuevo or '—'}" for c in correcciones)
+        if not texto and not cambios:
+            raise DatosInvalidos({"modificacion": "Escriba la modificación digitada o corrija un dato."})
+        self._anotar(ctx, " ".join(p for p in (texto, f"[{cambios}]" if cambios else "") if p))
+        respuesta = texto or cambios
 
-        def despues(ctx):  # 4.2: the SI is closed as atendido in the same transaction
-            for si in self.servicios_abiertos().filter(tipo="correccion"):
-                ctx.aplicar(si, "atender", respuesta=modificacion)
+        def despues(ctx):
+            from .observacion import Correccion
+            from .servicio import ServicioIngenieria
+
+            Correccion.objects.bulk_create(correcciones)
+            for si in self.servicios_abiertos().filter(tipo=ServicioIngenieria.Tipo.CORRECCION,
+                                                       destinatario__in=ROLES_DIGITACION):
+                ctx.aplicar(si, "atender", respuesta=respuesta)
         return despues
 
     @transition(field=estado, source=[E.REGISTRADA, E.OBSERVADA, E.EN_CORRECCION, E.CORREGIDA],
@@ -189,29 +291,43 @@ class Solicitud(Maquina):
             for si in self.servicios_abiertos():
                 ctx.aplicar(si, "cerrar_sin_atencion", nota="Solicitud asignada para instalación.")
             if getattr(self, "orden", None) is not None:
-                ctx.aplicar(self.orden, "asignar")
+                ctx.aplicar(self.orden, "asignar")  # an OT held since step 6 is already asignada
         return despues
 
     @transition(field=estado,
-                source=[E.REGISTRADA, E.OBSERVADA, E.EN_CORRECCION, E.CORREGIDA, E.EN_INSTALACION],
-                target=E.ANULADA, permission=Permiso(Rol.GESTION_RED, Rol.COC), conditions=[puede_anularse],
+                source=[E.REGISTRADA, E.OBSERVADA, E.EN_CORRECCION, E.CORREGIDA, E.EN_INSTALACION,
+                        E.PENDIENTE_REDIGITACION],
+                target=E.ANULADA, permission=Permiso(Rol.GESTION_RED, Rol.COC), conditions=[redigitacion_vencida],
                 custom={"paso": {Rol.GESTION_RED: "5.2", Rol.COC: "10"}, "label": "Anular"})
-    def anular(self, ctx, motivo):
+    def anular(self, ctx, motivo, justificacion=""):
+        """Final. Never refused because the observations are only de forma (the customer may ask
+        to cancel). From pendiente_redigitacion: the re-digitation never came (after its 2 hours).
+        Taken by a person (not as the effect of an OT's cancellation), it needs a justification
+        when an SI of the case is still in its day or nobody tried to reach the subscriber."""
         if not (motivo or "").strip():
             raise DatosInvalidos({"motivo": "Indique el motivo de la anulación."})
         self.motivo_anulacion = motivo.strip()
+        justificacion = (justificacion or "").strip()
+        if not ctx.causa:
+            falta = self._hay_que_justificar(ctx.ahora)
+            if falta and not justificacion:
+                raise DatosInvalidos({"justificacion": f"Justifique la anulación: {falta}."})
+            self.justificacion_anulacion = justificacion if falta else ""
+        Caso.marcar_probable(self.caso_id, ctx.ahora)
 
         def despues(ctx):
             for si in self.servicios_abiertos():
                 ctx.aplicar(si, "cerrar_sin_atencion", nota="Solicitud anulada.")
-            if getattr(self, "orden", None) is not None:
-                ctx.aplicar(self.orden, "coordinar_anulacion", motivo=self.motivo_anulacion)
+            self._anular_orden(ctx, self.motivo_anulacion)
         return despues
 
-    @transition(field=estado, source=E.OBSERVADA, target=E.PENDIENTE_REDIGITACION,
-                permission=Permiso(Rol.COC), conditions=[puede_anularse],
+    @transition(field=estado, source=[E.OBSERVADA, E.EN_INSTALACION], target=E.PENDIENTE_REDIGITACION,
+                permission=Permiso(Rol.COC), conditions=[observacion_de_fondo, orden_en_coc_si_en_instalacion],
                 custom={"paso": "9", "label": "Anular para re-digitación"})
     def anular_para_redigitacion(self, ctx, datos_precisos, destinatario=Rol.ASESOR):
+        """8–9: the Solicitud (and its OT) are cancelled and an SI asks for the re-digitation with
+        the precise data observed; the 2-hour clock starts. From en_instalacion, the técnico's
+        branch (14 → 16 → 18 → 11): its OT is en_coc and is cancelled with it (13)."""
         from .servicio import ServicioIngenieria
 
         if not (datos_precisos or "").strip():
@@ -219,6 +335,7 @@ class Solicitud(Maquina):
         ServicioIngenieria.validar_destinatario(destinatario)
         self.motivo_anulacion = f"Re-digitación: {datos_precisos.strip()}"
         self.redigitacion_vence_at = ctx.ahora + timedelta(hours=settings.ANULACIONES_REDIGITACION_HORAS)
+        Caso.marcar_probable(self.caso_id, ctx.ahora)
 
         def despues(ctx):
             for si in self.servicios_abiertos():
@@ -226,16 +343,19 @@ class Solicitud(Maquina):
             ctx.crear(ServicioIngenieria.para(self, ctx, tipo=ServicioIngenieria.Tipo.REDIGITACION,
                                               destinatario=destinatario, requerido=datos_precisos,
                                               vence_at=self.redigitacion_vence_at), paso="9.1")
-            if getattr(self, "orden", None) is not None:
-                ctx.aplicar(self.orden, "coordinar_anulacion", motivo=self.motivo_anulacion)
+            self._anular_orden(ctx, self.motivo_anulacion)
         return despues
 
     @transition(field=estado, source=E.PENDIENTE_REDIGITACION, target=E.REDIGITADA,
                 permission=Permiso(*ROLES_DIGITACION),
                 custom={"paso": "19.2", "label": "Registrar re-digitación"})
     def registrar_redigitacion(self, ctx, nueva):
-        """``nueva``: the data of the new Solicitud, registered into the same case."""
+        """``nueva``: the data of the new Solicitud, registered into the same case. Late (past the
+        2 hours): flagged, and escalated to the asesor's TEAM_LEADER unless the deadline task
+        already did (the notice is unique per case, so it is sent exactly once)."""
         self.redigitacion_tardia = bool(self.redigitacion_vence_at and ctx.ahora > self.redigitacion_vence_at)
+        if self.redigitacion_tardia and self.redigitacion_escalada_at is None:
+            self.redigitacion_escalada_at = ctx.ahora
         if not isinstance(nueva, dict):
             raise DatosInvalidos({"nueva": "Faltan los datos de la nueva solicitud."})
         datos = dict(nueva)

@@ -21,8 +21,10 @@ Every number comes from an aggregate query; the number of queries is fixed whate
 of the period. ``casos()`` is the one queryset behind both a count and its drill-down list.
 """
 import calendar
+import math
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from fractions import Fraction
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -45,8 +47,10 @@ RESULTADOS = {
     "sin_contacto": "Anulados sin intento de contacto registrado",
 }
 
-Q_ANULADO = Q(estado=Solicitud.E.ANULADA) | (
-    Q(orden__estado=OrdenDeTrabajo.E.ANULADA) & ~Q(estado=Solicitud.E.PENDIENTE_REDIGITACION))
+# Anulado: the current Solicitud or its OT ended cancelled — including a case waiting for its
+# re-digitation (its Solicitud was cancelled; only the registered re-entry saves it).
+Q_ANULADO = (Q(estado__in=[Solicitud.E.ANULADA, Solicitud.E.PENDIENTE_REDIGITACION])
+             | Q(orden__estado=OrdenDeTrabajo.E.ANULADA))
 
 
 # --- the period -----------------------------------------------------------------------------
@@ -164,21 +168,50 @@ def _conteos(contacto=True):
     return conteos
 
 
-def indicador(probables, anulados):
-    """{'valor': float or None, 'veredicto': 'aceptado' | 'observado' | 'sin casos'}."""
+def _porcentaje(no_anulados, probables, umbral):
+    """no_anulados × 100 / probables with two decimals, rounded toward the verdict: a figure
+    above the threshold never prints as the threshold or below it, nor one at or below it above
+    (594 of 625 is 95.04 %; 95.004 % prints 95.01 %, 94.996 % prints 94.99 %)."""
+    exacto = Fraction(no_anulados * 100, probables)
+    valor = round(exacto, 2)
+    if exacto > umbral and valor <= umbral:
+        valor = Fraction(math.ceil(exacto * 100), 100)
+    elif exacto <= umbral and valor > umbral:
+        valor = Fraction(math.floor(exacto * 100), 100)
+    return float(valor)
+
+
+def _texto(valor):
+    return f"{valor:.2f} %".replace(".", ",")
+
+
+def indicador(probables, anulados, abiertos=0):
+    """{'valor', 'veredicto': 'aceptado' | 'observado' | 'sin casos', 'texto', 'provisional',
+    'rango'}. Open cases count as not cancelled (the seed's formula); while there are any, the
+    figure is provisional and ``rango`` gives it with every open case cancelled (``minimo``) and
+    every open case saved (``maximo``, the figure itself)."""
     umbral = settings.ANULACIONES_UMBRAL_INDICADOR
     if not probables:
-        return {"valor": None, "veredicto": "sin casos", "texto": "sin casos"}
+        return {"valor": None, "veredicto": "sin casos", "texto": "sin casos", "provisional": False,
+                "rango": None}
     no_anulados = probables - anulados
-    valor = round(no_anulados * 100 / probables, 1)
+    valor = _porcentaje(no_anulados, probables, umbral)
     veredicto = "aceptado" if no_anulados * 100 > umbral * probables else "observado"
-    return {"valor": valor, "veredicto": veredicto, "texto": f"{valor:.1f} %".replace(".", ",")}
+    res = {"valor": valor, "veredicto": veredicto, "texto": _texto(valor), "provisional": bool(abiertos),
+           "rango": None}
+    if abiertos:
+        minimo = _porcentaje(no_anulados - abiertos, probables, umbral)
+        res["rango"] = {"minimo": minimo, "maximo": valor, "texto": f"entre {_texto(minimo)} y {_texto(valor)}",
+                        "veredicto_minimo": ("aceptado" if (no_anulados - abiertos) * 100 > umbral * probables
+                                             else "observado")}
+    return res
 
 
 def _fila(conteos, **extra):
     p, a = conteos.get("probables", 0) or 0, conteos.get("anulados", 0) or 0
     fila = {"probables": p, "no_anulados": p - a, "anulados": a, "abiertos": conteos.get("abiertos", 0) or 0,
-            "sin_contacto": conteos.get("sin_contacto", 0) or 0, "indicador": indicador(p, a)}
+            "sin_contacto": conteos.get("sin_contacto", 0) or 0,
+            "indicador": indicador(p, a, conteos.get("abiertos", 0) or 0)}
     fila.update(extra)
     return fila
 

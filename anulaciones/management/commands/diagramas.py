@@ -23,7 +23,8 @@ def diagrama(modelo):
         meta = getattr(modelo, nombre)._django_fsm
         for fuente, t in meta.transitions.items():
             roles = ", ".join(t.permission.roles) if nombre != "atender" else "destinatario"
-            lineas.append(f"    {fuente} --> {t.target}: {nombre} ({_paso(t)}) {roles}")
+            for destino in T.destinos(t):
+                lineas.append(f"    {fuente} --> {destino}: {nombre} ({_paso(t)}) {roles}")
     for final in getattr(modelo, "FINALES", ()):
         lineas.append(f"    {final} --> [*]")
     lineas.append("```")
