@@ -26,7 +26,8 @@ class Escenarios:
             if estado == "instalada":
                 T.aplicar(s.orden, "ejecutar", u.tecnico)
         elif estado == "anulada":
-            T.aplicar(s, "anular", u.gestion_red, motivo="Cliente desiste")
+            T.aplicar(s, "anular", u.gestion_red, motivo="Cliente desiste",
+                      justificacion="El cliente llamó para desistir")
         elif estado in ("pendiente_redigitacion", "redigitada"):
             T.aplicar(s, "observar", u.coc, causa="datos_tecnicos", detalle="Plan inexistente")
             T.aplicar(s, "anular_para_redigitacion", u.coc, datos_precisos="Plan correcto: Fibra 200")

@@ -53,6 +53,7 @@ def test_paso_1_2_3_5_2_si_sin_atender_se_anula(u, nueva_solicitud):
     T.aplicar(s, "solicitar_correccion", u.gestion_red, destinatario="MONITORA", requerido="Plan válido")
     si = ServicioIngenieria.objects.get(solicitud=s)
     T.aplicar(si, "vencer", u.sistema)  # nobody answered within the day
+    T.registrar_contacto(s, u.gestion_red, canal="llamada", resultado="sin_respuesta")  # 3.3
     T.aplicar(s, "anular", u.gestion_red, motivo="SI no atendido en el día; cliente no ubicable")  # 5.2
 
     s.refresh_from_db()
@@ -200,7 +201,7 @@ def test_ot_ejecutada_20_21_zonificacion_llega_a_remitida(u, nueva_solicitud, zo
     ]
 
 
-def test_observacion_de_forma_no_lleva_a_anulacion_y_se_digita_tras_ejecutar(u, nueva_solicitud):
+def test_observacion_de_forma_no_lleva_a_redigitacion_y_se_digita_tras_ejecutar(u, nueva_solicitud):
     s = nueva_solicitud()
     T.aplicar(s, "observar", u.coc, causa="equipos", detalle="Equipo ONT modelo B", alcance="forma")
     s.refresh_from_db()
@@ -209,9 +210,9 @@ def test_observacion_de_forma_no_lleva_a_anulacion_y_se_digita_tras_ejecutar(u, 
 
     with pytest.raises(TransicionNoPermitida, match="de forma"):
         T.aplicar(s, "anular_para_redigitacion", u.coc, datos_precisos="x")
-    with pytest.raises(TransicionNoPermitida, match="de forma"):
-        T.aplicar(s, "anular", u.coc, motivo="x")
-    assert ("anular", "Anular") not in T.disponibles(s, u.coc)
+    assert ("anular_para_redigitacion", "Anular para re-digitación") not in T.disponibles(s, u.coc)
+    # A cancellation is never refused for de forma observations (the customer may ask for it).
+    assert ("anular", "Anular") in T.disponibles(s, u.coc)
     T.aplicar(s, "asignar_instalacion", u.coc)
     T.aplicar(s.orden, "ejecutar", u.tecnico)
     s.refresh_from_db()  # «ejecutar» made it instalada: the version the asesor acts on is the new one

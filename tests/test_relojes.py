@@ -125,7 +125,7 @@ def _muchos_vencidos(esc, u, n):
     s = esc.solicitud("observada")
     with time_machine.travel(local(2026, 11, 25, 9, 0), tick=False):
         for _ in range(n):
-            T.abrir_servicio(s, u.gestion_red, tipo="impedimento", destinatario="GESTION_RED",
+            T.abrir_servicio(s, u.gestion_red, tipo="impedimento", impedimento="cierre_ot", destinatario="GESTION_RED",
                              requerido="OT no cerrada por Operaciones")
 
 

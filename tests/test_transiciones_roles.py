@@ -32,7 +32,7 @@ def _redigitacion(obj):
 
 # (model, transition, sources, target, roles, data)
 TABLA = [
-    (Solicitud, "observar", ["registrada", "corregida"], "observada", {GR, COC},
+    (Solicitud, "observar", ["registrada", "corregida", "en_instalacion"], "observada", {GR, COC},
      lambda o: {"causa": "calle", "detalle": "Calle inexistente"}),
     (Solicitud, "solicitar_correccion", ["observada"], "en_correccion", {GR, COC},
      lambda o: {"destinatario": "MONITORA", "requerido": "Caja más cercana"}),
@@ -40,9 +40,10 @@ TABLA = [
      lambda o: {"modificacion": "NAP-09"}),
     (Solicitud, "asignar_instalacion", ["registrada", "observada", "en_correccion", "corregida"],
      "en_instalacion", {GR, COC}, lambda o: {}),
-    (Solicitud, "anular", ["registrada", "observada", "en_correccion", "corregida", "en_instalacion"],
-     "anulada", {GR, COC}, lambda o: {"motivo": "Sin factibilidad"}),
-    (Solicitud, "anular_para_redigitacion", ["observada"], "pendiente_redigitacion", {COC},
+    (Solicitud, "anular", ["registrada", "observada", "en_correccion", "corregida", "en_instalacion",
+                           "pendiente_redigitacion"],
+     "anulada", {GR, COC}, lambda o: {"motivo": "Sin factibilidad", "justificacion": "Sin red en la zona"}),
+    (Solicitud, "anular_para_redigitacion", ["observada", "en_instalacion"], "pendiente_redigitacion", {COC},
      lambda o: {"datos_precisos": "Número de puerta 45"}),
     (Solicitud, "registrar_redigitacion", ["pendiente_redigitacion"], "redigitada", DIGITACION, _redigitacion),
     (Solicitud, "marcar_instalada", ["en_instalacion"], "instalada", {COC, TEC}, lambda o: {}),
@@ -58,6 +59,7 @@ TABLA = [
     (OrdenDeTrabajo, "ratificar_anulacion", ["en_coc"], "anulada", {COC}, lambda o: {"motivo": "Sin red"}),
     (OrdenDeTrabajo, "coordinar_anulacion", ["generada", "asignada"], "anulada", {COC},
      lambda o: {"motivo": "Acordado con el COZ"}),
+    (OrdenDeTrabajo, "confirmar_anulacion", ["anulada"], "anulada", {COZ}, lambda o: {}),
     (OrdenDeTrabajo, "ejecutar", ["asignada"], "ejecutada", {TEC, COC}, lambda o: {}),
     (ServicioIngenieria, "vencer", ["abierto"], "vencido", {"SISTEMA"}, lambda o: {}),
     (ServicioIngenieria, "cerrar_sin_atencion", ["abierto", "vencido"], "cerrado_sin_atencion", {GR, COC},
@@ -168,13 +170,13 @@ def test_registrar_solicitud_paso_1(u, zona, rol):
 def test_abrir_impedimento_paso_20_2(esc, u, rol):
     s = esc.solicitud("instalada")
     if rol in {GR, COC}:
-        si = T.abrir_servicio(s, u.por_rol[rol], tipo="impedimento", destinatario="COC",
+        si = T.abrir_servicio(s, u.por_rol[rol], tipo="impedimento", impedimento="cierre_ot", destinatario="COC",
                               requerido="La OT no fue cerrada por Operaciones")
         assert si.estado == "abierto" and si.vence_at is not None
         assert RegistroAuditoria.de_objeto(si).get().paso == "20.2"
     else:
         with pytest.raises(SinPermiso):
-            T.abrir_servicio(s, u.por_rol[rol], tipo="impedimento", destinatario="COC", requerido="x")
+            T.abrir_servicio(s, u.por_rol[rol], tipo="impedimento", impedimento="cierre_ot", destinatario="COC", requerido="x")
 
 
 @pytest.mark.parametrize("rol", TODOS)

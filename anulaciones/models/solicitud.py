@@ -207,7 +207,7 @@ class Solicitud(Maquina):
         from .observacion import IntentoContacto
 
         motivos = []
-        if self.servicios_abiertos().filter(vence_at__gt=ahora).exists():
+        if self.servicios.filter(estado="abierto", vence_at__gt=ahora).exists():
             motivos.append("el Servicio de Ingeniería aún está en plazo (5.2)")
         if not IntentoContacto.objects.filter(caso_id=self.caso_id).exists():
             motivos.append("no hay intento de contacto con el abonado registrado (3.3)")
