@@ -46,7 +46,8 @@ def test_dos_usuarios_anulan_y_asignan_a_la_vez_gana_uno(u, nueva_solicitud):
     vista_coc = Solicitud.objects.get(pk=s.pk)
     resultados = _a_la_vez(
         lambda: T.aplicar(vista_gr, "asignar_instalacion", u.gestion_red),
-        lambda: T.aplicar(vista_coc, "anular", u.coc, motivo="Cliente desiste"),
+        lambda: T.aplicar(vista_coc, "anular", u.coc, motivo="Cliente desiste",
+                          justificacion="El cliente llamó para desistir"),
     )
     estados = sorted(r[0] for r in resultados)
     assert estados == ["error", "ok"], resultados
