@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from . import transitions
 from .errors import ErrorDominio
-from .models import (AliasCalle, CajaNap, Calle, Caso, Entrega, Feriado, ImportacionSmartflex, IntentoContacto, Notificacion, Observacion,
+from .models import (AliasCalle, CajaNap, Calle, Caso, Correccion, Entrega, Feriado, ImportacionSmartflex, IntentoContacto, Notificacion, Observacion,
                      OrdenDeTrabajo, Perfil, PuntoReferencia, RegistroAuditoria, ServicioIngenieria, Solicitud, Zona, Zonificacion)
 
 
@@ -217,6 +217,16 @@ class RegistroAuditoriaAdmin(SoloLecturaAdmin):
     def get_actions(self, request):
         return {}
 
+
+
+@admin.register(Correccion)
+class CorreccionAdmin(SoloLecturaAdmin):
+    """Read-only: corrections are written by step 4.1 (``digitar_modificacion``)."""
+
+    list_display = ("creado_at", "solicitud", "etiqueta", "anterior", "nuevo", "paso", "usuario", "rol")
+    list_select_related = ("solicitud", "usuario")
+    search_fields = ("solicitud__numero_smartflex", "anterior", "nuevo")
+    date_hierarchy = "creado_at"
 
 
 @admin.register(Entrega)
