@@ -5,10 +5,10 @@ so a list costs the same number of queries for 10 rows as for 10,000.
 """
 from datetime import date, datetime, time, timedelta
 
-from django.db.models import Prefetch, Q
+from django.db.models import Exists, OuterRef, Prefetch, Q, Subquery
 from django.utils import timezone
 
-from .models import Observacion, ServicioIngenieria, Solicitud
+from .models import IntentoContacto, Observacion, ServicioIngenieria, Solicitud
 from .roles import Rol, roles_de
 
 # Roles that see the Tablero de Control (5.1). Only GESTION_RED and COC can act from it (5.2):
@@ -50,13 +50,25 @@ def servicios_tablero(*, user, acciones=False):
 
     Which states are shown is the filter's business (``filters.TableroFilter``): open and
     overdue by default. ``acciones=True`` also prefetches what ``transitions.disponibles``
-    reads on the Solicitud (its observations, its OT) so the 5.2 buttons cost no query per row.
+    reads on the Solicitud (its observations, its OT) so the 5.2 buttons cost no query per row,
+    and annotates what ``Solicitud._hay_que_justificar`` reads (``tables.falta_justificar``):
+    ``sol_plazo_abierto``, the latest deadline of the Solicitud's SIs still ``abierto`` (compared
+    with "now" in Python: the page and the transition path read one clock), and
+    ``caso_con_contacto``, a contact attempt recorded on the case (3.3).
     """
     qs = (ServicioIngenieria.objects.visibles_para(user)
           .select_related("solicitud__zona", "solicitud__orden", "asesor", "observacion"))
     if acciones:
         qs = qs.prefetch_related(Prefetch("solicitud__observaciones_registradas",
                                           queryset=Observacion.objects.only("id", "solicitud_id", "alcance")))
+        qs = qs.annotate(
+            sol_plazo_abierto=Subquery(
+                ServicioIngenieria.objects.filter(solicitud_id=OuterRef("solicitud_id"),
+                                                  estado=ServicioIngenieria.E.ABIERTO)
+                .order_by("-vence_at").values("vence_at")[:1]),
+            # Through the SI's own solicitud_id (not "solicitud__caso_id"): an outer reference
+            # across the join would leave that join in the paginator's COUNT.
+            caso_con_contacto=Exists(IntentoContacto.objects.filter(caso__solicitudes=OuterRef("solicitud_id"))))
     return qs
 
 

@@ -13,7 +13,8 @@ from django_tables2.templatetags.django_tables2 import table_page_range
 
 from . import transitions
 from .calendario import plazo
-from .models import ServicioIngenieria
+from .models import IntentoContacto, ServicioIngenieria, Solicitud
+from .roles import Rol, roles_de
 
 ACCIONES_TABLERO = ("asignar_instalacion", "anular")  # the 5.2 decision
 
@@ -71,33 +72,130 @@ def url_por_pk(nombre):
     return lambda pk: f"{antes}{pk}{despues}"
 
 
-def acciones_html(si, request, *, token=None, volver=None, url_decidir=None):
-    """The 5.2 decision on the SI's Solicitud: only the transitions the state machine offers
-    this user now (``transitions.disponibles``); the server checks again on POST."""
+# The reasons ``Solicitud._hay_que_justificar`` gives (same words: the row shows why the
+# justification is asked, the transition path refuses with them). tests/test_tablero_decision.py
+# checks that both say the same.
+RAZON_SI_EN_PLAZO = "el Servicio de Ingeniería aún está en plazo (5.2)"
+RAZON_SIN_CONTACTO = "no hay intento de contacto con el abonado registrado (3.3)"
+# Roles that record contact attempts (transitions.registrar_contacto).
+ROLES_CONTACTO = frozenset({Rol.GESTION_RED, Rol.COC})
+# Key of the session entry that carries a refused cancellation back to its row (views.tablero).
+BORRADOR_SESION = "tablero_borrador"
+MOTIVO_SIN_REDIGITACION = "Re-digitación no registrada en plazo (19.2)."
+
+
+def falta_justificar(si, ahora):
+    """Why cancelling the SI's Solicitud needs a justification now ('' when it does not), read
+    from the annotations of ``selectors.servicios_tablero(acciones=True)``: no query per row.
+    Without them (a bare queryset) it asks the model, one query."""
+    if not hasattr(si, "caso_con_contacto"):
+        return si.solicitud._hay_que_justificar(ahora)
+    motivos = []
+    if si.sol_plazo_abierto is not None and si.sol_plazo_abierto > ahora:
+        motivos.append(RAZON_SI_EN_PLAZO)
+    if not si.caso_con_contacto:
+        motivos.append(RAZON_SIN_CONTACTO)
+    return " y ".join(motivos)
+
+
+def redigitacion(si, ahora):
+    """'vencida' when the SI's Solicitud still waits for its re-digitation past the deadline
+    (19.2: it may now be cancelled for good), 'en_plazo' before it, '' otherwise."""
     sol = si.solicitud
+    if sol.estado != Solicitud.E.PENDIENTE_REDIGITACION:
+        return ""
+    if sol.redigitacion_vence_at is None or sol.redigitacion_vence_at <= ahora:
+        return "vencida"
+    return "en_plazo"
+
+
+def _opciones(choices):
+    return "".join(f'<option value="{_texto(v)}">{_texto(t)}</option>' for v, t in choices)
+
+
+def _form_contacto(si, url, token, siguiente):
+    """3.3 where the decision is made: an attempt to reach the subscriber, posted to the case's
+    contact route (``views.acciones.contacto_nuevo``), which comes back to ``siguiente``."""
+    i = si.pk
+    return (
+        '<details class="accion-contacto"><summary>Intento de contacto (3.3)</summary>'
+        f'<form method="post" action="{_texto(url)}" class="accion">'
+        f'<input type="hidden" name="csrfmiddlewaretoken" value="{_texto(token)}">'
+        f'<input type="hidden" name="next" value="{_texto(siguiente)}">'
+        f'<label for="canal-{i}">Canal</label>'
+        f'<select id="canal-{i}" name="canal" required>{_opciones(IntentoContacto.Canal.choices)}</select>'
+        f'<label for="resultado-{i}">Resultado</label>'
+        f'<select id="resultado-{i}" name="resultado" required>{_opciones(IntentoContacto.Resultado.choices)}</select>'
+        f'<label for="detalle-{i}">Detalle (opcional)</label>'
+        f'<input type="text" id="detalle-{i}" name="detalle" maxlength="500">'
+        '<button type="submit">Registrar intento de contacto</button>'
+        "</form></details>")
+
+
+def acciones_html(si, request, *, token=None, volver=None, url_decidir=None, url_contacto=None, ahora=None,
+                  puede_contactar=None, borrador=None):
+    """The 5.2 decision on the SI's Solicitud: only the transitions the state machine offers
+    this user now (``transitions.disponibles``); the server checks again on POST.
+
+    «Anular» asks for a justification (with the reason) when ``falta_justificar``; an open case
+    also gets the contact-attempt form (3.3) for Gestión de Red and the COC; a Solicitud waiting
+    for its re-digitation says so (19.2) and offers nothing until its deadline has passed.
+    ``borrador``: a cancellation refused on its data (views.tablero.decidir), shown again
+    open, filled in and with its error on the rows of its Solicitud."""
+    sol = si.solicitud
+    ahora = ahora or timezone.now()
+    token = token or get_token(request)
+    volver = request.GET.urlencode() if volver is None else volver
+    if puede_contactar is None:
+        puede_contactar = bool(roles_de(request.user) & ROLES_CONTACTO)
+    estado_redigitacion = redigitacion(si, ahora)
+    partes = []
+    if estado_redigitacion == "vencida":
+        partes.append('<p class="nota-decision rojo">Re-digitación no registrada (19.2)</p>')
+    elif estado_redigitacion == "en_plazo":
+        limite = _texto(f"{timezone.localtime(sol.redigitacion_vence_at):%d/%m/%Y %H:%M}")
+        partes.append(f'<p class="nota-decision">Re-digitación en plazo hasta {limite} (19.2)</p>')
+        return mark_safe("".join(partes))  # the asesor still has time: nothing to decide yet
     ofrecidas = [n for n, _ in transitions.disponibles(sol, request.user) if n in ACCIONES_TABLERO]
-    if not ofrecidas:
-        return "—"
     url = _texto(url_decidir(sol.pk) if url_decidir else reverse("tablero_decidir", args=[sol.pk]))
     ocultos = (
-        f'<input type="hidden" name="csrfmiddlewaretoken" value="{_texto(token or get_token(request))}">'
+        f'<input type="hidden" name="csrfmiddlewaretoken" value="{_texto(token)}">'
         f'<input type="hidden" name="version" value="{_texto(sol.version)}">'
-        f'<input type="hidden" name="volver" value="{_texto(request.GET.urlencode() if volver is None else volver)}">')
-    partes = []
+        f'<input type="hidden" name="volver" value="{_texto(volver)}">')
     if "asignar_instalacion" in ofrecidas:
         partes.append(
             f'<form method="post" action="{url}" class="accion">{ocultos}'
             '<button type="submit" name="accion" value="asignar_instalacion">Asignar para instalación</button>'
             "</form>")
     if "anular" in ofrecidas:
+        i = si.pk
+        propio = borrador if borrador and borrador.get("solicitud") == sol.pk else None
+        motivo = propio.get("motivo", "") if propio else (
+            MOTIVO_SIN_REDIGITACION if estado_redigitacion == "vencida" else "")
+        error = (f'<p class="error" role="alert">{_texto(propio["error"])}</p>'
+                 if propio and propio.get("error") else "")
+        falta = falta_justificar(si, ahora)
+        justificacion = ""
+        if falta:
+            escrita = _texto(propio.get("justificacion", "") if propio else "")
+            justificacion = (
+                f'<label for="justificacion-{i}">Justificación</label>'
+                f'<p class="ayuda" id="ayuda-justificacion-{i}">Obligatoria: {_texto(falta)}.</p>'
+                f'<textarea id="justificacion-{i}" name="justificacion" rows="2" required '
+                f'aria-describedby="ayuda-justificacion-{i}">{escrita}</textarea>')
         partes.append(
-            '<details class="accion-anular"><summary>Anular</summary>'
-            f'<form method="post" action="{url}" class="accion">{ocultos}'
-            f'<label for="motivo-{si.pk}">Motivo de la anulación</label>'
-            f'<textarea id="motivo-{si.pk}" name="motivo" rows="2" required></textarea>'
+            f'<details class="accion-anular"{" open" if propio else ""}><summary>Anular</summary>'
+            f'<form method="post" action="{url}" class="accion">{ocultos}{error}'
+            f'<label for="motivo-{i}">Motivo de la anulación</label>'
+            f'<textarea id="motivo-{i}" name="motivo" rows="2" required>{_texto(motivo)}</textarea>'
+            f"{justificacion}"
             '<button type="submit" name="accion" value="anular">Confirmar anulación</button>'
             "</form></details>")
-    return mark_safe("".join(partes))
+    if puede_contactar and sol.estado not in Solicitud.FINALES:
+        siguiente = reverse("tablero") + (f"?{volver}" if volver else "")
+        partes.append(_form_contacto(si, url_contacto(sol.pk) if url_contacto else
+                                     reverse("contacto_nuevo", args=[sol.pk]), token, siguiente))
+    return mark_safe("".join(partes)) if partes else "—"
 
 
 class AccionesColumn(tables.Column):
@@ -137,7 +235,9 @@ CELDAS_TABLERO = {
     "restante": lambda si, c: _restante(si, c["ahora"]),
     "estado": lambda si, c: _texto(si.get_estado_display()),
     "acciones": lambda si, c: acciones_html(si, c["request"], token=c["token"], volver=c["volver"],
-                                            url_decidir=c["url_decidir"]),
+                                            url_decidir=c["url_decidir"], url_contacto=c["url_contacto"],
+                                            ahora=c["ahora"], puede_contactar=c["puede_contactar"],
+                                            borrador=c["borrador"]),
 }
 
 
@@ -175,9 +275,10 @@ class TableroTable(tables.Table):
         empty_text = "No hay Servicios de Ingeniería con estos filtros."
         attrs = {"class": "tabla tablero", "id": "tabla-tablero"}
 
-    def como_html(self, ahora=None):
+    def como_html(self, ahora=None, borrador=None):
         """The table as django-tables2's ``django_tables2/table.html`` renders it (same
-        elements, attributes, classes, links and texts; only the whitespace between tags differs)."""
+        elements, attributes, classes, links and texts; only the whitespace between tags differs).
+        ``borrador``: a refused cancellation to show again on its row (``acciones_html``)."""
         request = self.request
         get = request.GET
 
@@ -197,7 +298,8 @@ class TableroTable(tables.Table):
         partes.append("</tr></thead><tbody>")
         c = {"ahora": ahora or timezone.now(), "request": request, "token": get_token(request),
              "volver": get.urlencode(), "url_caso": url_por_pk("solicitud"),
-             "url_decidir": url_por_pk("tablero_decidir")}
+             "url_decidir": url_por_pk("tablero_decidir"), "url_contacto": url_por_pk("contacto_nuevo"),
+             "puede_contactar": bool(roles_de(request.user) & ROLES_CONTACTO), "borrador": borrador}
         celdas = [CELDAS_TABLERO[col.name] for col in columnas]
         filas = [fila.record for fila in self.paginated_rows]
         for i, si in enumerate(filas):

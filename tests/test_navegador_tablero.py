@@ -83,17 +83,47 @@ def test_si_cerrado_por_el_asesor_sale_del_tablero(pagina, entrar, esc, u, refre
 
 
 def test_anular_desde_la_fila_en_el_navegador(pagina, entrar, esc, u, refresco_rapido):
+    """The SI is still in its day and nobody called the subscriber: the row asks for a
+    justification (and says why); the typed text survives the refresh; the case is cancelled
+    with it."""
     si = esc.servicio()
     entrar(pagina, u.gestion_red)
     pagina.goto("/tablero/?destinatario=ASESOR")
     fila = pagina.locator(f'tr[data-solicitud="{si.solicitud.numero_smartflex}"]')
     fila.get_by_text("Anular", exact=True).click()  # opens the reason box; the refresh pauses
     fila.get_by_label("Motivo de la anulación").fill("Cliente desiste")
+    assert "no hay intento de contacto" in fila.locator(".accion-anular .ayuda").inner_text()
+    justificacion = fila.get_by_label("Justificación")
+    assert justificacion.evaluate("el => el.required") is True
+    justificacion.fill("El cliente pidió la baja por escrito")
     pagina.wait_for_timeout(1_000)  # a refresh (every 1 s) would have wiped the typed reason
     assert fila.get_by_label("Motivo de la anulación").input_value() == "Cliente desiste"
+    assert fila.get_by_label("Justificación").input_value() == "El cliente pidió la baja por escrito"
     fila.get_by_role("button", name="Confirmar anulación").click()
     pagina.wait_for_url(re.compile(r"/tablero/\?destinatario=ASESOR$"))
     assert "anulada" in pagina.locator(".mensajes").inner_text()
     si.solicitud.refresh_from_db()
     assert si.solicitud.estado == "anulada"
+    assert si.solicitud.justificacion_anulacion == "El cliente pidió la baja por escrito"
     assert filas(pagina) == []
+
+
+def test_intento_de_contacto_desde_la_fila(pagina, entrar, esc, u, refresco_rapido):
+    """3.3 where the decision is made: the attempt is recorded from the row and the Tablero
+    comes back with its filters; the justification then asks only about the SI's day."""
+    si = esc.servicio()
+    entrar(pagina, u.coc)
+    pagina.goto("/tablero/?destinatario=ASESOR")
+    fila = pagina.locator(f'tr[data-solicitud="{si.solicitud.numero_smartflex}"]')
+    fila.get_by_text("Intento de contacto (3.3)", exact=True).click()
+    fila.get_by_label("Canal").select_option("llamada")
+    fila.get_by_label("Resultado").select_option("sin_respuesta")
+    pagina.wait_for_timeout(1_000)  # paused while open
+    fila.get_by_role("button", name="Registrar intento de contacto").click()
+    pagina.wait_for_url(re.compile(r"/tablero/\?destinatario=ASESOR$"))
+    assert "Intento de contacto registrado" in pagina.locator(".mensajes").inner_text()
+    contacto = si.solicitud.contactos.get()
+    assert (contacto.canal, contacto.resultado, contacto.usuario) == ("llamada", "sin_respuesta", u.coc)
+    fila = pagina.locator(f'tr[data-solicitud="{si.solicitud.numero_smartflex}"]')
+    ayuda = fila.locator(".accion-anular .ayuda").text_content()  # inside the closed box
+    assert "aún está en plazo" in ayuda and "intento de contacto" not in ayuda

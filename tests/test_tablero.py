@@ -123,7 +123,8 @@ def test_filtros_estado_tipo_destinatario_zona_asesor(gr, esc, u, zonas, crear_u
     otra_zona = esc.solicitud("observada", zona=zonas[1])
     T.aplicar(otra_zona, "solicitar_correccion", u.gestion_red, destinatario="ASESOR", requerido="Caja")
     impedimento = T.abrir_servicio(esc.solicitud("registrada"), u.gestion_red, tipo="impedimento",
-                                   destinatario="COC", requerido="OT no cerrada por Operaciones")
+                                   impedimento="cierre_ot", destinatario="COC",
+                                   requerido="OT no cerrada por Operaciones")
     otro_asesor = crear_usuario(Rol.ASESOR, "otro_asesor")
     sol_otro = T.crear_solicitud(u.monitora, asesor=otro_asesor, numero_smartflex="SF-OTRO", tipo="traslado",
                                  cliente_nombre="Rosa Quispe", calle="Calle 21", zona=zonas[0])
@@ -320,16 +321,21 @@ def test_botones_segun_la_maquina_y_el_rol(client, esc, u):
     assert si.solicitud.numero_smartflex in html and _botones(html) == set()
 
 
-def test_observacion_de_forma_no_ofrece_anular(gr, esc, u):
+def test_observacion_de_forma_tambien_ofrece_anular(gr, esc, u):
+    """procedure.md: «anular» is never refused because the case's observations are only de
+    forma (the customer may ask to cancel): the row offers it and the decision goes through."""
     s = esc.nueva()
     T.aplicar(s, "observar", u.gestion_red, causa="equipos", detalle="Falta router", alcance="forma")
     T.aplicar(s, "solicitar_correccion", u.gestion_red, destinatario="ASESOR", requerido="Equipo")
-    assert _botones(gr.get("/tablero/").content.decode()) == {"asignar_instalacion"}
-    r = gr.post(f"/tablero/solicitudes/{s.pk}/decidir/", {"accion": "anular", "motivo": "x"})
+    s.refresh_from_db()
+    assert _botones(gr.get("/tablero/").content.decode()) == {"asignar_instalacion", "anular"}
+    r = gr.post(f"/tablero/solicitudes/{s.pk}/decidir/", {
+        "accion": "anular", "version": s.version, "motivo": "El cliente desiste",
+        "justificacion": "El cliente llamó para desistir del servicio"})
     assert r.status_code == 302
     s.refresh_from_db()
-    assert s.estado == "en_correccion"
-    assert "de forma" in gr.get(r["Location"]).content.decode()
+    assert (s.estado, s.motivo_anulacion) == ("anulada", "El cliente desiste")
+    assert "anulada" in gr.get(r["Location"]).content.decode()
 
 
 def test_asignar_para_instalacion_desde_la_fila(gr, esc, u):
@@ -364,10 +370,14 @@ def test_anular_desde_la_fila_con_motivo(gr, esc, u):
     s.refresh_from_db()
     assert s.estado == "en_correccion"  # no reason: nothing happens
     assert "Indique el motivo" in gr.get(r["Location"]).content.decode()
+    # The SI is still in its day and nobody called the subscriber: a justification is needed
+    # (tests/test_tablero_decision.py covers the cases where it is not).
     gr.post(f"/tablero/solicitudes/{s.pk}/decidir/", {"accion": "anular", "version": s.version,
-                                                       "motivo": "Cliente desiste"})
+                                                       "motivo": "Cliente desiste",
+                                                       "justificacion": "El cliente pidió la baja por escrito"})
     s.refresh_from_db()
     assert (s.estado, s.motivo_anulacion, s.orden.estado) == ("anulada", "Cliente desiste", "anulada")
+    assert s.justificacion_anulacion == "El cliente pidió la baja por escrito"
     registro = RegistroAuditoria.de_objeto(s).last()
     assert (registro.transicion, registro.rol) == ("anular", Rol.GESTION_RED)
 

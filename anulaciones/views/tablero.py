@@ -23,7 +23,7 @@ from ..errors import DatosInvalidos, ErrorDominio, SinPermiso
 from ..exportar import csv_en_flujo
 from ..filters import TableroFilter
 from ..models import Solicitud
-from ..tables import ACCIONES_TABLERO, COLUMNAS_EXPORTACION, TableroTable, fila_exportacion
+from ..tables import ACCIONES_TABLERO, BORRADOR_SESION, COLUMNAS_EXPORTACION, TableroTable, fila_exportacion
 
 
 def _rechazo(request, mensaje, status=403):
@@ -49,13 +49,17 @@ def tablero(request):
         return _sin_acceso(request)
     filtro, tabla = _tabla(request, acciones=True, paginar=True)
     ahora = timezone.now()
+    parcial = request.headers.get("HX-Request") == "true"
+    # A cancellation refused on its data comes back once, on the full page after the redirect
+    # (an htmx refresh must not consume it).
+    borrador = None if parcial else request.session.pop(BORRADOR_SESION, None)
     contexto = {
-        "filtro": filtro, "tabla": tabla, "ahora": ahora, "tabla_html": tabla.como_html(ahora),
+        "filtro": filtro, "tabla": tabla, "ahora": ahora, "tabla_html": tabla.como_html(ahora, borrador=borrador),
         "refresco_ms": int(settings.ANULACIONES_TABLERO_REFRESCO * 1000),
         "consulta": request.GET.urlencode(), "vista": request.GET.get("vista", ""),
         "presets": (("", "Todos los abiertos"),) + TableroFilter.PRESETS,
     }
-    plantilla = "tablero/_tabla.html" if request.headers.get("HX-Request") == "true" else "tablero/tablero.html"
+    plantilla = "tablero/_tabla.html" if parcial else "tablero/tablero.html"
     respuesta = render(request, plantilla, contexto)
     patch_vary_headers(respuesta, ["HX-Request"])
     return respuesta
@@ -64,16 +68,21 @@ def tablero(request):
 @require_POST
 @login_required
 def decidir(request, pk):
-    """5.2 from a row: ``asignar_instalacion`` or ``anular`` (with ``motivo``) on the
-    Solicitud, through the transition path; back to the Tablero with its filters and page."""
+    """5.2 from a row: ``asignar_instalacion`` or ``anular`` (with ``motivo`` and, when the
+    case needs it, ``justificacion``) on the Solicitud, through the transition path; back to the
+    Tablero with its filters and page. A cancellation refused on its data (no reason, a missing
+    justification) comes back as a message and, on its row, open with what was typed."""
     if not selectors.puede_ver_tablero(request.user):
         return _sin_acceso(request)
     accion = request.POST.get("accion", "")
     if accion not in ACCIONES_TABLERO:
         return HttpResponseBadRequest("Decisión desconocida.")
     solicitud = get_object_or_404(Solicitud, pk=pk)
-    datos = {"motivo": request.POST.get("motivo", "")} if accion == "anular" else {}
+    datos = {}
+    if accion == "anular":
+        datos = {"motivo": request.POST.get("motivo", ""), "justificacion": request.POST.get("justificacion", "")}
     version = request.POST.get("version", "")
+    origen = solicitud.estado
     try:
         transitions.aplicar(solicitud, accion, request.user, version=int(version) if version.isdigit() else None,
                             **datos)
@@ -81,10 +90,18 @@ def decidir(request, pk):
         return _rechazo(request, e.mensaje)
     except DatosInvalidos as e:
         messages.error(request, " ".join([e.mensaje, *e.errores.values()]))
+        if accion == "anular":
+            request.session[BORRADOR_SESION] = {"solicitud": solicitud.pk, **datos,
+                                                "error": " ".join(e.errores.values())}
     except ErrorDominio as e:
         messages.error(request, e.mensaje)
     else:
-        hecho = "asignada para instalación" if accion == "asignar_instalacion" else "anulada"
+        if accion == "asignar_instalacion":
+            hecho = "asignada para instalación"
+        elif origen == Solicitud.E.PENDIENTE_REDIGITACION:
+            hecho = "anulada en definitiva: re-digitación no registrada (19.2)"
+        else:
+            hecho = "anulada"
         messages.success(request, f"{solicitud} {hecho}.")
     volver = QueryDict(request.POST.get("volver", "")).urlencode()
     return redirect(f"{reverse('tablero')}?{volver}" if volver else reverse("tablero"))
