@@ -106,36 +106,121 @@ class RegistrarRedigitacionForm(SolicitudForm):
 
 
 # --- transitions ---------------------------------------------------------------------------
+AYUDA_ALCANCE = ("De forma (p. ej. equipos): no impide la instalación; queda como modificación pendiente que "
+                 "el asesor digita una vez ejecutada la OT (19.1). De fondo: la instalación no puede seguir tal "
+                 "como fue registrada (corrección, re-digitación o anulación).")
+
+
 class ObservarForm(AriaErrores, forms.Form):
     """Steps 2 and 6."""
 
     causa = forms.ChoiceField(label="Causa", choices=[("", "— elija —")] + list(Observacion.Causa.choices))
     detalle = forms.CharField(label="Detalle del error u omisión", widget=forms.Textarea(attrs=TEXTO))
     alcance = forms.ChoiceField(label="Alcance", choices=Observacion.Alcance.choices,
-                                initial=Observacion.Alcance.FONDO)
-    subsanable = forms.BooleanField(label="Subsanable", required=False, initial=True)
+                                initial=Observacion.Alcance.FONDO, help_text=AYUDA_ALCANCE)
+    subsanable = forms.BooleanField(label="Subsanable", required=False, initial=True,
+                                    help_text="Subsanable: se corrige con un Servicio de Ingeniería (pasos 3 y 7).")
 
 
 class SolicitarCorreccionForm(AriaErrores, forms.Form):
-    """Steps 3 and 7: open an SI."""
+    """Steps 3 and 7: one SI per recipient (step 7: Monitoras Plataforma, Team Leader Ventas and
+    Gestión de Red at once)."""
 
-    destinatario = forms.ChoiceField(
-        label="Destinatario", choices=[(r, Rol(r).label) for r in ServicioIngenieria.DESTINATARIOS],
-        initial=Rol.ASESOR)
+    destinatarios = forms.MultipleChoiceField(
+        label="Destinatarios", choices=[(r, Rol(r).label) for r in ServicioIngenieria.DESTINATARIOS],
+        initial=[Rol.ASESOR], widget=forms.CheckboxSelectMultiple,
+        error_messages={"required": "Elija al menos un destinatario."},
+        help_text="Se abre un Servicio de Ingeniería para cada destinatario marcado.")
     requerido = forms.CharField(label="Qué se requiere (3.2)", widget=forms.Textarea(attrs=TEXTO),
                                 help_text="Mejor referencia de dirección, caja más cercana…")
 
+    def datos(self):
+        return {"requerido": self.cleaned_data["requerido"], "destinatarios": self.cleaned_data["destinatarios"]}
+
 
 class ModificacionForm(AriaErrores, forms.Form):
-    """Steps 4.1 and 19.1."""
+    """Step 19.1: the form modification (e.g. equipment) once the OT is executed."""
 
     modificacion = forms.CharField(label="Modificación digitada", widget=forms.Textarea(attrs=TEXTO))
 
+    def __init__(self, *args, objeto=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        pendiente = getattr(objeto, "modificacion_pendiente", "")
+        if pendiente:
+            self.fields["modificacion"].help_text = f"Pendiente de la observación de forma: {pendiente}"
+            if not self.is_bound:
+                self.fields["modificacion"].initial = pendiente
+
+
+def _normalizar(valor):
+    """What a browser sends back for a pre-filled field (CRLF line ends) compared as typed."""
+    return (valor or "").replace("\r\n", "\n").replace("\r", "\n").strip()
+
+
+class DigitarModificacionForm(AriaErrores, forms.Form):
+    """Step 4.1: the asesor corrects the structured data in place (pre-filled from the
+    Solicitud) and/or describes the modification; only changed values are sent. A field not
+    posted at all keeps its current value."""
+
+    CAMPOS = ("calle", "numero_puerta", "referencias", "caja_nap")
+
+    modificacion = forms.CharField(
+        label="Modificación digitada (campo observación)", required=False, widget=forms.Textarea(attrs=TEXTO),
+        help_text="Puede quedar vacía si corrigió algún dato de abajo.")
+    calle = forms.CharField(label="Calle", max_length=200)
+    numero_puerta = forms.CharField(label="Número", max_length=20, required=False)
+    referencias = forms.CharField(label="Referencias de dirección", required=False,
+                                  widget=forms.Textarea(attrs={"rows": 2}))
+    caja_nap = forms.CharField(label="Caja / NAP más cercana", max_length=60, required=False)
+
+    def __init__(self, data=None, *args, objeto=None, **kwargs):
+        self.objeto = objeto
+        actuales = {c: getattr(objeto, c) or "" for c in self.CAMPOS} if objeto is not None else {}
+        if data is not None and actuales:
+            data = data.copy()
+            for campo, valor in actuales.items():
+                if campo not in data:
+                    data[campo] = valor
+        kwargs.setdefault("initial", actuales)
+        super().__init__(data, *args, **kwargs)
+        for campo in self.CAMPOS:
+            if actuales:
+                self.fields[campo].help_text = f"Actual: {actuales[campo] or '—'}"
+
+    def datos(self):
+        datos = {"modificacion": self.cleaned_data["modificacion"]}
+        for campo in self.CAMPOS:
+            nuevo = _normalizar(self.cleaned_data.get(campo))
+            anterior = _normalizar(getattr(self.objeto, campo, "")) if self.objeto is not None else None
+            if nuevo != anterior:
+                datos[campo] = nuevo
+        return datos
+
 
 class AnularForm(AriaErrores, forms.Form):
-    """Steps 5.2, 10, 13."""
+    """Steps 10, 13 on the OT (motivo only)."""
 
     motivo = forms.CharField(label="Motivo de la anulación", widget=forms.Textarea(attrs=TEXTO))
+
+
+AYUDA_JUSTIFICACION = ("Obligatoria si un Servicio de Ingeniería del caso aún está en plazo (5.2: se espera la "
+                       "respuesta en el día) o si no hay intento de contacto con el abonado registrado (3.3).")
+
+
+class AnularSolicitudForm(AnularForm):
+    """Steps 5.2, 10, 13 on the Solicitud: with the justification 5.2 / 3.3 ask for."""
+
+    justificacion = forms.CharField(label="Justificación", required=False, widget=forms.Textarea(attrs=TEXTO),
+                                    help_text=AYUDA_JUSTIFICACION)
+
+    def __init__(self, *args, objeto=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if objeto is not None:
+            from django.utils import timezone
+
+            falta = objeto._hay_que_justificar(timezone.now())
+            if falta:
+                self.fields["justificacion"].help_text = f"Obligatoria en este caso: {falta}."
 
 
 class AnularRedigitacionForm(AriaErrores, forms.Form):
@@ -172,7 +257,8 @@ class ReportarObservacionForm(AriaErrores, forms.Form):
     causa = forms.ChoiceField(label="Causa", choices=[("", "— elija —")] + list(Observacion.Causa.choices))
     observacion = forms.CharField(label="Observación de campo", widget=forms.Textarea(attrs=TEXTO))
     alcance = forms.ChoiceField(label="Alcance", choices=Observacion.Alcance.choices,
-                                initial=Observacion.Alcance.FONDO)
+                                initial=Observacion.Alcance.FONDO,
+                                help_text=AYUDA_ALCANCE + " Una observación de forma deja la OT asignada.")
     subsanable = forms.BooleanField(label="Subsanable", required=False, initial=True)
     datos_comerciales = forms.CharField(label="Datos comerciales", required=False,
                                         widget=forms.Textarea(attrs={"rows": 2}))
@@ -205,6 +291,28 @@ class ZonificacionForm(AriaErrores, forms.ModelForm):
         pass  # the model is validated by the transition path (recibir_zonificacion)
 
 
+class ImpedimentoForm(AriaErrores, forms.Form):
+    """Step 20.2: an impediment reported as an SI. Without a chosen recipient it goes to the COC
+    when the OT was not closed by Operations, otherwise to Gestión de Red."""
+
+    POR_DEFECTO = {ServicioIngenieria.Impedimento.CIERRE_OT: Rol.COC}
+
+    impedimento = forms.ChoiceField(
+        label="Impedimento", choices=[("", "— elija —")] + list(ServicioIngenieria.Impedimento.choices))
+    destinatario = forms.ChoiceField(
+        label="Destinatario", required=False,
+        choices=[("", "Según el impedimento (falta de cierre de OT: COC; los demás: Gestión de Red)")]
+        + [(r, Rol(r).label) for r in ServicioIngenieria.DESTINATARIOS])
+    requerido = forms.CharField(label="Qué se requiere", widget=forms.Textarea(attrs=TEXTO),
+                                help_text="Qué impide digitar la zonificación y qué se pide para resolverlo.")
+
+    def datos(self):
+        impedimento = self.cleaned_data["impedimento"]
+        destinatario = self.cleaned_data["destinatario"] or self.POR_DEFECTO.get(impedimento, Rol.GESTION_RED)
+        return {"impedimento": impedimento, "destinatario": destinatario,
+                "requerido": self.cleaned_data["requerido"]}
+
+
 class ContactoForm(AriaErrores, forms.Form):
     """3.3: an attempt to reach the subscriber."""
 
@@ -217,8 +325,8 @@ class ContactoForm(AriaErrores, forms.Form):
 FORMULARIOS = {
     (Solicitud, "observar"): ObservarForm,
     (Solicitud, "solicitar_correccion"): SolicitarCorreccionForm,
-    (Solicitud, "digitar_modificacion"): ModificacionForm,
-    (Solicitud, "anular"): AnularForm,
+    (Solicitud, "digitar_modificacion"): DigitarModificacionForm,
+    (Solicitud, "anular"): AnularSolicitudForm,
     (Solicitud, "anular_para_redigitacion"): AnularRedigitacionForm,
     (Solicitud, "registrar_redigitacion"): RegistrarRedigitacionForm,
     (Solicitud, "modificar_forma"): ModificacionForm,

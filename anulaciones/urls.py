@@ -6,6 +6,7 @@ from .views import indicador as vistas_indicador
 from .views import notificaciones as vistas_notificaciones
 from .views import busqueda as vistas_busqueda
 from .views import direcciones as vistas_direcciones
+from .views import acciones as vistas_acciones
 from .views import importacion as vistas_importacion
 from .views import tablero as vistas_tablero
 
@@ -24,6 +25,7 @@ urlpatterns = [
     path("ordenes/<int:pk>/", views.orden, name="orden"),
     path("ordenes/<int:pk>/imprimir/", views.orden_imprimir, name="orden_imprimir"),
     path("ordenes/<int:pk>/zonificacion/", views.zonificacion_nueva, name="zonificacion_nueva"),
+    path("ordenes/<int:pk>/impedimento/", vistas_acciones.impedimento_nuevo, name="impedimento_nuevo"),
     path("accion/<str:modelo>/<int:pk>/<str:nombre>/", views.transicion, name="transicion"),
     path("entregas/", vistas_entregas.entregas, name="entregas"),
     path("entregas/generar/", vistas_entregas.entrega_generar, name="entrega_generar"),

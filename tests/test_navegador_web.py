@@ -46,7 +46,7 @@ def test_a_registro_observacion_si_y_modificacion_desde_el_inicio(pagina, entrar
     p.wait_for_url(re.compile(rf"/solicitudes/{sol.pk}/$"))
     assert "Observada" in p.locator("h1").inner_text()
     p.locator('a[data-transicion="solicitar_correccion"]').click()
-    p.select_option("#id_destinatario", "ASESOR")
+    p.check("input[name=destinatarios][value=ASESOR]")  # step 7 may address several; here the asesor
     p.fill("#id_requerido", "Nombre correcto de la calle y referencia")
     p.get_by_role("button", name="Solicitar corrección (SI)").click()
     p.wait_for_url(re.compile(rf"/solicitudes/{sol.pk}/$"))

@@ -98,4 +98,13 @@ def casos_anulados_probables(apps, schema_editor):
         Caso.objects.filter(pk=caso_id, probable_at__isnull=True).update(probable_at=cuando)
 
 
-Migration.operations += [migrations.RunPython(casos_anulados_probables, migrations.RunPython.noop), _CON_TRIGGERS]
+Migration.operations += [
+    migrations.AddIndex(
+        model_name="ordendetrabajo",
+        index=models.Index(condition=models.Q(("anulacion_confirmada_at__isnull", True),
+                                              ("anulacion_coordinada_at__isnull", False)),
+                           fields=["zona", "anulacion_coordinada_at"], name="anul_ot_por_confirmar"),
+    ),
+    migrations.RunPython(casos_anulados_probables, migrations.RunPython.noop),
+    _CON_TRIGGERS,
+]

@@ -71,7 +71,13 @@ class OrdenDeTrabajo(Maquina):
         ordering = ["-creado_at"]
         verbose_name = "orden de trabajo"
         verbose_name_plural = "órdenes de trabajo"
-        indexes = [models.Index(fields=["zona", "estado"]), models.Index(fields=["tecnico", "estado"])]
+        indexes = [
+            models.Index(fields=["zona", "estado"]), models.Index(fields=["tecnico", "estado"]),
+            # The COZ's queue «Anulaciones coordinadas por confirmar (10)»: only the unconfirmed ones.
+            models.Index(fields=["zona", "anulacion_coordinada_at"], name="anul_ot_por_confirmar",
+                         condition=models.Q(anulacion_coordinada_at__isnull=False,
+                                            anulacion_confirmada_at__isnull=True)),
+        ]
 
     def __str__(self):
         return f"OT {self.numero}"

@@ -12,8 +12,8 @@ from django_fsm import can_proceed
 
 from .. import direcciones, transitions
 from ..errors import Conflicto, DatosInvalidos, SinPermiso, TransicionNoPermitida
-from ..forms import ContactoForm, SolicitudForm, ZonificacionForm, formulario_de
-from ..models import OrdenDeTrabajo, Solicitud, Zonificacion
+from ..forms import ContactoForm, ImpedimentoForm, SolicitudForm, ZonificacionForm, formulario_de
+from ..models import OrdenDeTrabajo, ServicioIngenieria, Solicitud, Zonificacion
 from ..roles import roles_de
 from .comun import MODELOS, siguiente, url_detalle, visibles
 
@@ -160,7 +160,50 @@ def zonificacion_nueva(request, pk):
     else:
         form = ZonificacionForm(initial={"zona_corregida": orden.zona_id, "calle": orden.solicitud.calle})
         status = 200
-    return render(request, "ordenes/zonificacion.html", {"form": form, "orden": orden}, status=status)
+    return render(request, "ordenes/zonificacion.html", {
+        "form": form, "orden": orden, "puede_impedimento": puede_reportar_impedimento(orden, request.user)},
+        status=status)
+
+
+def puede_reportar_impedimento(orden, user):
+    """20.2: Gestión de Red / the COC report an impediment on an executed OT as an SI."""
+    return (orden is not None and orden.estado == OrdenDeTrabajo.Estado.EJECUTADA
+            and ServicioIngenieria.ROLES_CREACION.rol_para(ServicioIngenieria(solicitud=orden.solicitud), user)
+            is not None)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def impedimento_nuevo(request, pk):
+    """Step 20.2: an impediment (OT not closed by Operations, commercial, system) as an SI of
+    tipo impedimento, from the OT page or the zonification rows of the case page."""
+    orden = get_object_or_404(OrdenDeTrabajo.objects.visibles_para(request.user).select_related("solicitud"), pk=pk)
+    if ServicioIngenieria.ROLES_CREACION.rol_para(ServicioIngenieria(solicitud=orden.solicitud), request.user) is None:
+        return prohibido(request, "Solo Gestión de Red y el COC reportan impedimentos (20.2).")
+    volver = siguiente(request, url_detalle(orden.solicitud))
+    if orden.estado != OrdenDeTrabajo.Estado.EJECUTADA:
+        messages.error(request, f"Los impedimentos (20.2) se reportan sobre una OT ejecutada; {orden} está "
+                                f"«{orden.get_estado_display()}».")
+        return redirect(volver)
+    if request.method == "POST":
+        form = ImpedimentoForm(request.POST)
+        if form.is_valid():
+            try:
+                si = transitions.abrir_servicio(orden.solicitud, request.user,
+                                                tipo=ServicioIngenieria.Tipo.IMPEDIMENTO, **form.datos())
+            except SinPermiso as e:
+                return prohibido(request, e.mensaje)
+            except DatosInvalidos as e:
+                errores_a_formulario(form, e)
+            else:
+                messages.success(request, f"Impedimento reportado (20.2): {si} para {si.get_destinatario_display()}.")
+                return redirect(volver)
+        status = 400
+    else:
+        form = ImpedimentoForm()
+        status = 200
+    return render(request, "ordenes/impedimento.html", {"form": form, "orden": orden, "volver": volver},
+                  status=status)
 
 
 @login_required

@@ -4,17 +4,63 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 
+from .. import transitions
 from ..calendario import plazo
 from ..forms import ContactoForm
-from ..models import (IntentoContacto, Observacion, OrdenDeTrabajo, RegistroAuditoria, ServicioIngenieria,
-                      Solicitud, Zonificacion)
+from ..models import (Correccion, IntentoContacto, Observacion, OrdenDeTrabajo, RegistroAuditoria,
+                      ServicioIngenieria, Solicitud, Zonificacion)
 from ..roles import Rol, roles_de
+from .acciones import puede_reportar_impedimento
 from .comun import acciones
+
+# The técnico's report (14–15.1) as the OT stores it, in the order the seed lists it.
+CAMPOS_REPORTE = (("observacion_campo", "Observación de campo"), ("datos_comerciales", "Datos comerciales"),
+                  ("datos_tecnicos", "Datos técnicos"), ("equipos", "Equipos"),
+                  ("solicitudes_adicionales", "Solicitudes adicionales del cliente"))
 
 
 def _puede_zonificar(orden, user):
     return (orden is not None and orden.estado == OrdenDeTrabajo.Estado.EJECUTADA
             and Zonificacion.ROLES_CREACION.rol_para(Zonificacion(orden=orden), user) is not None)
+
+
+def reporte_de_campo(orden):
+    """[(label, text)] of what the técnico reported (15.1); empty when nothing was."""
+    if orden is None:
+        return []
+    filas = [(etiqueta, getattr(orden, campo)) for campo, etiqueta in CAMPOS_REPORTE
+             if (getattr(orden, campo) or "").strip()]
+    if orden.propuesta:
+        filas.append(("Propuesta del técnico", orden.get_propuesta_display()))
+    return filas
+
+
+def _disponible_desde(obj, paso):
+    """When a step held back only by a deadline becomes available (the final cancellation of a
+    re-digitation that never came: after its 2 hours, 19.2)."""
+    if isinstance(obj, Solicitud) and paso["motivo"] == Solicitud.redigitacion_vencida.mensaje:
+        return obj.redigitacion_vence_at
+    return None
+
+
+def que_sigue(obj, acciones_usuario):
+    """The «Qué sigue» panel of obj: every next step (``transitions.siguientes_pasos``), who may
+    take it, whether this user can now, and why not yet. On a finished object only the steps
+    still open (19.1, the COZ's confirmation) are listed."""
+    if obj is None:
+        return []
+    mias = {a["nombre"] for a in acciones_usuario}
+    final = obj.estado in type(obj).FINALES
+    return [{**p, "suyo": p["nombre"] in mias, "desde": _disponible_desde(obj, p)}
+            for p in transitions.siguientes_pasos(obj) if p["disponible"] or not final]
+
+
+def correcciones_de(qs):
+    """Correccion rows with who corrected them, their role as a label."""
+    filas = list(qs.select_related("usuario", "solicitud").order_by("creado_at", "pk"))
+    for c in filas:
+        c.rol_etiqueta = Rol(c.rol).label if c.rol in Rol.values else c.rol
+    return filas
 
 
 @login_required
@@ -27,7 +73,10 @@ def solicitud(request, pk):
     caso_id = sol.caso_id
     del_caso = list(Solicitud.objects.filter(caso_id=caso_id).exclude(pk=sol.pk).only(
         "pk", "numero_smartflex", "estado", "creado_at").order_by("creado_at"))
-    orden = OrdenDeTrabajo.objects.filter(solicitud=sol).select_related("zona", "tecnico").first()
+    orden = OrdenDeTrabajo.objects.filter(solicitud=sol).select_related(
+        "zona", "tecnico", "anulacion_confirmada_por").first()
+    if orden is not None:
+        sol.orden = orden  # both sides cached: the machines' conditions read them
     servicios = list(ServicioIngenieria.objects.visibles_para(user).filter(solicitud__caso_id=caso_id).select_related(
         "solicitud", "abierto_por", "cerrado_por", "observacion").order_by("creado_at", "pk"))
     for si in servicios:
@@ -41,11 +90,17 @@ def solicitud(request, pk):
     if sol.estado == Solicitud.Estado.PENDIENTE_REDIGITACION and sol.redigitacion_vence_at:
         plazos.append({"que": "Re-digitación (2 horas, 19.2)", **plazo(sol.redigitacion_vence_at, ahora)})
     acciones_sol = acciones(sol, user)
+    acciones_orden = acciones(orden, user) if orden else []
     puede_contactar = bool(roles_de(user) & {Rol.GESTION_RED, Rol.COC})
     return render(request, "solicitudes/detalle.html", {
         "sol": sol, "del_caso": del_caso, "orden": orden,
         "acciones_sol": acciones_sol,
-        "acciones_orden": acciones(orden, user) if orden else [],
+        "acciones_orden": acciones_orden,
+        "que_sigue_sol": que_sigue(sol, acciones_sol),
+        "que_sigue_orden": que_sigue(orden, acciones_orden),
+        "correcciones": correcciones_de(Correccion.objects.filter(caso_id=caso_id)),
+        "reporte": reporte_de_campo(orden),
+        "puede_impedimento": puede_reportar_impedimento(orden, user),
         "servicios": servicios, "zonificaciones": zonificaciones,
         "observaciones": Observacion.objects.filter(caso_id=caso_id).select_related("registrada_por", "solicitud"),
         "contactos": IntentoContacto.objects.filter(caso_id=caso_id).select_related("usuario"),
@@ -60,12 +115,15 @@ def solicitud(request, pk):
 def orden(request, pk):
     user = request.user
     ot = get_object_or_404(OrdenDeTrabajo.objects.visibles_para(user).select_related(
-        "zona", "tecnico", "solicitud", "solicitud__asesor"), pk=pk)
+        "zona", "tecnico", "solicitud", "solicitud__asesor", "anulacion_confirmada_por"), pk=pk)
     return render(request, "ordenes/detalle.html", {
         "ot": ot, "sol": ot.solicitud, "acciones_orden": acciones(ot, user),
         "observaciones": Observacion.objects.filter(orden=ot).select_related("registrada_por"),
         "linea_tiempo": RegistroAuditoria.de_objeto(ot).select_related("usuario"),
         "puede_zonificar": _puede_zonificar(ot, user),
+        "puede_impedimento": puede_reportar_impedimento(ot, user),
+        "correcciones": correcciones_de(Correccion.objects.filter(solicitud_id=ot.solicitud_id)),
+        "reporte": reporte_de_campo(ot),
     })
 
 
@@ -83,5 +141,7 @@ def solicitud_imprimir(request, pk):
 def orden_imprimir(request, pk):
     """III.1: the Orden de Trabajo prints as one original."""
     ot = get_object_or_404(OrdenDeTrabajo.objects.visibles_para(request.user).select_related(
-        "zona", "tecnico", "solicitud", "solicitud__asesor"), pk=pk)
-    return render(request, "ordenes/imprimir.html", {"ot": ot, "sol": ot.solicitud, "impreso_at": timezone.now()})
+        "zona", "tecnico", "solicitud", "solicitud__asesor", "anulacion_confirmada_por"), pk=pk)
+    return render(request, "ordenes/imprimir.html", {
+        "ot": ot, "sol": ot.solicitud, "impreso_at": timezone.now(), "reporte": reporte_de_campo(ot),
+        "correcciones": correcciones_de(Correccion.objects.filter(solicitud_id=ot.solicitud_id))})
