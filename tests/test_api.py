@@ -41,7 +41,8 @@ CASOS = [
     ("solicitudes", "digitar_modificacion", "en_correccion", "asesor", {"modificacion": "Calle: Av. Arce 10"},
      "corregida"),
     ("solicitudes", "asignar_instalacion", "registrada", "gestion_red", {}, "en_instalacion"),
-    ("solicitudes", "anular", "registrada", "gestion_red", {"motivo": "Cliente desiste"}, "anulada"),
+    ("solicitudes", "anular", "registrada", "gestion_red",
+     {"motivo": "Cliente desiste", "justificacion": "El cliente llamó para desistir"}, "anulada"),
     ("solicitudes", "anular_para_redigitacion", "observada", "coc", {"datos_precisos": "Plan: Fibra 200"},
      "pendiente_redigitacion"),
     ("solicitudes", "registrar_redigitacion", "pendiente_redigitacion", "asesor", {"nueva": _nueva()}, "redigitada"),
@@ -54,6 +55,7 @@ CASOS = [
     ("ordenes", "redireccionar_instalacion", "en_coc", "coc", {}, "asignada"),
     ("ordenes", "ratificar_anulacion", "en_coc", "coc", {"motivo": "Sin factibilidad"}, "anulada"),
     ("ordenes", "coordinar_anulacion", "generada", "coc", {"motivo": "Zona sin cobertura"}, "anulada"),
+    ("ordenes", "confirmar_anulacion", "anulada", "coz", {}, "anulada"),
     ("ordenes", "ejecutar", "asignada", "tecnico", {}, "ejecutada"),
     ("servicios", "atender", "abierto", "asesor", {"respuesta": "Referencia: casa azul"}, "atendido"),
     ("servicios", "vencer", "abierto", "sistema", {}, "vencido"),
@@ -154,12 +156,19 @@ def test_marcar_instalada_needs_the_executed_ot_409_then_done_by_ejecutar(api, e
     assert r.status_code == 409
 
 
-def test_anular_refused_when_only_de_forma_observations(api, esc, u):
+def test_anular_accepted_when_only_de_forma_observations(api, esc, u):
+    """procedure.md (changed): a cancellation is never refused because the case's observations
+    are only de forma — the customer may ask to cancel. (It used to answer 409.)"""
     s = esc.nueva()
     T.aplicar(s, "observar", u.gestion_red, causa="equipos", detalle="ONT", alcance="forma")
-    r = api(u.gestion_red).post(_url("solicitudes", s, "anular"), {"motivo": "x"}, format="json")
-    assert r.status_code == 409
-    assert "de forma" in r.json()["detail"]
+    r = api(u.gestion_red).post(_url("solicitudes", s, "anular"),
+                                {"motivo": "El cliente desiste", "justificacion": "Pidió anular por teléfono"},
+                                format="json")
+    assert r.status_code == 200, r.json()
+    assert r.json()["estado"] == "anulada"
+    assert r.json()["justificacion_anulacion"] == "Pidió anular por teléfono"
+    s.refresh_from_db()
+    assert s.estado == "anulada" and s.orden.estado == "anulada"
 
 
 def test_registrar_redigitacion_validates_the_new_solicitud(api, esc, u):
@@ -254,7 +263,11 @@ def test_representation_carries_state_deadline_and_available_transitions(api, es
     assert d["transiciones_disponibles"] == []
     si = ServicioIngenieria.objects.get(solicitud=s)
     d = api(u.asesor).get(f"/api/v1/servicios/{si.pk}/").json()
-    assert d["vence_at"] and d["estado"] == "abierto"
+    assert d["vence_at"] and d["estado"] == "abierto" and d["tipo"] == "redigitacion"
+    # procedure.md: a re-digitation SI closes only through registrar_redigitacion (19.2), not atender.
+    assert d["transiciones_disponibles"] == []
+    correccion = esc.servicio("abierto")
+    d = api(u.asesor).get(f"/api/v1/servicios/{correccion.pk}/").json()
     assert [t["nombre"] for t in d["transiciones_disponibles"]] == ["atender"]
 
 
@@ -317,14 +330,19 @@ def test_list_costs_the_same_queries_for_2_and_12_rows(api, esc, u, recurso):
 
 # --- indicator -----------------------------------------------------------------------------------
 def test_indicador(api, esc, u):
-    esc.solicitud("anulada")
+    esc.solicitud("anulada")  # never observed: probable from its cancellation (procedure.md, III.2)
     s = esc.solicitud("observada")
-    T.aplicar(s, "anular", u.gestion_red, motivo="x")
+    T.aplicar(s, "anular", u.gestion_red, motivo="x", justificacion="El cliente desistió por escrito")
+    esc.solicitud("observada")  # still open
     hoy = s.creado_at.date().isoformat()
     c = api(u.jefe_division)
     r = c.get("/api/v1/indicador/", {"desde": "2020-01-01", "hasta": "2029-12-31"})
     assert r.status_code == 200, r.json()
-    assert r.json()["total"]["probables"] == 1 and r.json()["total"]["anulados"] == 1
+    total = r.json()["total"]
+    assert (total["probables"], total["anulados"], total["abiertos"]) == (3, 2, 1)
+    assert total["indicador"]["texto"] == "33,33 %" and total["indicador"]["provisional"] is True
+    assert total["indicador"]["rango"]["texto"] == "entre 0,00 % y 33,33 %"
+    assert total["aviso_provisional"] == "provisional: 1 caso abierto; entre 0,00 % y 33,33 %"
     assert c.get("/api/v1/indicador/").status_code == 200
     for params in ({"desde": "2026-13-01", "hasta": hoy}, {"desde": hoy}, {"desde": "2026-05-02", "hasta": "2026-05-01"},
                    {"desde": "x", "hasta": "y"}, {"desde": "1900-01-01", "hasta": "1900-02-01"}):

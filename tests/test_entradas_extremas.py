@@ -31,15 +31,23 @@ def test_marcar_notificacion_con_id_no_numerico(client, u):
 
 
 def test_resumen_del_jefe_coincide_con_el_indicador(client, u, esc):
-    """A case saved by re-digitation (its first OT cancelled) is not anulado on the home page either."""
-    esc.solicitud("redigitada")
-    esc.solicitud("anulada")  # not probable: never observed
-    s = esc.solicitud("observada")
+    """A case saved by re-digitation (its first OT cancelled) is not anulado on the home page either;
+    a case cancelled without observation is probable (procedure.md, III.2); same two decimals and
+    provisional range as the report."""
+    import re
+
     from anulaciones import transitions as T
-    T.aplicar(s, "anular", u.coc, motivo="Sin cobertura")
+    from anulaciones.reports import indicador as ind
+
+    esc.solicitud("redigitada")  # saved, its new Solicitud still open
+    esc.solicitud("anulada")  # never observed: probable from its cancellation
+    s = esc.solicitud("observada")
+    T.aplicar(s, "anular", u.coc, motivo="Sin cobertura", justificacion="El cliente desistió")
     client.force_login(u.jefe_division)
     html = client.get("/").content.decode()
-    import re
-    assert re.search(r'data-cuenta="probables">\s*2<', html)
-    assert re.search(r'data-cuenta="anulados">\s*1<', html)
-    assert "50,0" in html or "50.0" in html
+    assert re.search(r'data-cuenta="probables">\s*3<', html)
+    assert re.search(r'data-cuenta="anulados">\s*2<', html)
+    assert "33,33 % · ✘ observado" in html
+    assert "provisional: 1 caso abierto; entre 0,00 % y 33,33 %" in html
+    total = ind.informe(ind.Periodo.actual())["total"]
+    assert (total["probables"], total["anulados"], total["indicador"]["texto"]) == (3, 2, "33,33 %")

@@ -41,9 +41,13 @@ def observada(esc, **extra):
     return esc.solicitud("observada", **extra)
 
 
+JUSTIFICACION = "El cliente pidió anular por escrito"
+
+
 def anulada(esc, u, **extra):
+    """Observed, then cancelled with no contact attempt: 5.2 asks for the justification."""
     s = esc.solicitud("observada", **extra)
-    T.aplicar(s, "anular", u.gestion_red, motivo="Cliente desiste")
+    T.aplicar(s, "anular", u.gestion_red, motivo="Cliente desiste", justificacion=JUSTIFICACION)
     return s
 
 
@@ -60,10 +64,14 @@ def test_40_probables_2_anulados_es_95_observado(esc, u, jefe):
     assert datos["total"]["probables"] == 40
     assert datos["total"]["anulados"] == 2
     assert datos["total"]["no_anulados"] == 38
-    assert datos["total"]["indicador"] == {"valor": 95.0, "veredicto": "observado", "texto": "95,0 %"}
+    assert datos["total"]["abiertos"] == 38  # the 38 observed are still open: a provisional figure
+    assert datos["total"]["indicador"] == {
+        "valor": 95.0, "veredicto": "observado", "texto": "95,00 %", "provisional": True,
+        "rango": {"minimo": 0.0, "maximo": 95.0, "texto": "entre 0,00 % y 95,00 %", "veredicto_minimo": "observado"}}
     html = jefe.get(reverse("indicador")).content.decode()
-    assert re.search(r'id="valor-indicador">95,0 %<', html)
+    assert re.search(r'id="valor-indicador">95,00 %<', html)
     assert "✘ Observado" in html
+    assert "provisional: 38 casos abiertos; entre 0,00 % y 95,00 %" in html
 
 
 def test_40_probables_1_anulado_es_97_5_aceptado(esc, u, jefe):
@@ -72,7 +80,7 @@ def test_40_probables_1_anulado_es_97_5_aceptado(esc, u, jefe):
     anulada(esc, u)
     assert ind.informe(mes_actual())["total"]["indicador"]["valor"] == 97.5
     html = jefe.get(reverse("indicador")).content.decode()
-    assert re.search(r'id="valor-indicador">97,5 %<', html)
+    assert re.search(r'id="valor-indicador">97,50 %<', html)
     assert "✔ Aceptado" in html
 
 
@@ -101,8 +109,13 @@ def test_caso_redigitado_no_es_anulado_y_cuenta_una_vez(esc, u):
     assert (total["probables"], total["anulados"], total["abiertos"]) == (1, 0, 0)
 
 
-def test_caso_pendiente_de_redigitacion_no_es_anulado(esc):
-    esc.solicitud("pendiente_redigitacion")
+def test_caso_pendiente_de_redigitacion_es_anulado_hasta_que_se_registre(esc, u):
+    """procedure.md (changed): a case in pendiente_redigitacion counts as anulado until its
+    re-digitation is registered (it used to count as open, not anulado)."""
+    s = esc.solicitud("pendiente_redigitacion")
+    total = ind.informe(mes_actual())["total"]
+    assert (total["probables"], total["anulados"], total["abiertos"]) == (1, 1, 0)
+    T.aplicar(s, "registrar_redigitacion", u.asesor, nueva=esc.datos_nueva(s))
     total = ind.informe(mes_actual())["total"]
     assert (total["probables"], total["anulados"], total["abiertos"]) == (1, 0, 1)
 
@@ -110,7 +123,7 @@ def test_caso_pendiente_de_redigitacion_no_es_anulado(esc):
 def test_caso_redigitado_y_luego_anulado_es_anulado(esc, u):
     s = esc.solicitud("redigitada")
     nueva = s.reemplazada_por
-    T.aplicar(nueva, "anular", u.coc, motivo="Sin cobertura")
+    T.aplicar(nueva, "anular", u.coc, motivo="Sin cobertura", justificacion=JUSTIFICACION)
     total = ind.informe(mes_actual())["total"]
     assert (total["probables"], total["anulados"]) == (1, 1)
 
@@ -141,7 +154,7 @@ def test_caso_observado_en_marzo_y_anulado_en_abril_cuenta_en_marzo(esc, u, relo
     reloj(2026, 3, 20, 10, 0)
     s = observada(esc)
     reloj(2026, 4, 2, 9, 0)
-    T.aplicar(s, "anular", u.gestion_red, motivo="Cliente desiste")
+    T.aplicar(s, "anular", u.gestion_red, motivo="Cliente desiste", justificacion=JUSTIFICACION)
     marzo, abril = ind.Periodo.mes(2026, 3), ind.Periodo.mes(2026, 4)
     assert ind.informe(marzo)["total"]["anulados"] == 1
     assert ind.informe(abril)["total"]["probables"] == 0
@@ -149,7 +162,8 @@ def test_caso_observado_en_marzo_y_anulado_en_abril_cuenta_en_marzo(esc, u, relo
     tendencia = {f["mes"]: f for f in ind.informe(abril)["tendencia"]}
     assert (tendencia["2026-03"]["probables"], tendencia["2026-03"]["anulados"]) == (1, 1)
     assert tendencia["2026-04"]["indicador"]["veredicto"] == "sin casos"
-    assert "anulado en abril cuenta en marzo" in jefe.get(reverse("indicador"), {"mes": "2026-04"}).content.decode()
+    html = jefe.get(reverse("indicador"), {"mes": "2026-04"}).content.decode()
+    assert "Observada el 3/3 y anulada el 5/4 → probable de marzo, anulado." in html  # the definitions table
 
 
 def test_limite_del_periodo_es_la_medianoche_local(esc, reloj):
@@ -169,7 +183,9 @@ def test_limite_del_periodo_es_la_medianoche_local(esc, reloj):
 
 def test_periodo_vacio_muestra_sin_casos(jefe, u):
     datos = ind.informe(ind.Periodo.mes(2025, 1))
-    assert datos["total"]["indicador"] == {"valor": None, "veredicto": "sin casos", "texto": "sin casos"}
+    assert datos["total"]["indicador"] == {"valor": None, "veredicto": "sin casos", "texto": "sin casos",
+                                           "provisional": False, "rango": None}
+    assert datos["total"]["aviso_provisional"] == ""
     html = jefe.get(reverse("indicador"), {"mes": "2025-01"}).content.decode()
     assert re.search(r'id="valor-indicador">sin casos<', html)
     respuesta = jefe.get(reverse("indicador_json"), {"mes": "2025-01"})
@@ -180,7 +196,7 @@ def test_rango_de_fechas_y_errores_del_selector(esc, jefe):
     observada(esc)
     hoy = timezone.localdate()
     html = jefe.get(reverse("indicador"), {"desde": hoy.isoformat(), "hasta": hoy.isoformat()}).content.decode()
-    assert re.search(r'id="valor-indicador">100,0 %<', html)
+    assert re.search(r'id="valor-indicador">100,00 %<', html)
     html = jefe.get(reverse("indicador"), {"desde": "2026-05-02", "hasta": "2026-05-01"}).content.decode()
     assert "posterior" in html and "Se muestra el mes en curso" in html
 
@@ -193,13 +209,15 @@ def _mezcla(esc, u, zonas, crear_usuario):
     anulada(esc, u, zona=zonas[1], tipo="migracion")
     s = T.crear_solicitud(otro, **esc.datos_nueva(observada(esc), numero=f"SF-B{1}"))
     T.aplicar(s, "observar", u.coc, causa="datos_cliente", detalle="CI no coincide")
-    T.aplicar(s, "anular", u.coc, motivo="Cliente desiste")
+    T.aplicar(s, "anular", u.coc, motivo="Cliente desiste", justificacion=JUSTIFICACION)
     s2 = T.crear_solicitud(otro, **esc.datos_nueva(s, numero="SF-B2"), )
     T.aplicar(s2, "observar", u.coc, causa="equipos", detalle="Falta ONT")
     o = esc.orden("en_coc")
     T.aplicar(o, "ratificar_anulacion", u.coc, motivo="Sin factibilidad")
     esc.solicitud("redigitada")
     esc.solicitud("registrada")  # not probable: not in the report
+    # Never observed, cancelled: probable from its cancellation, with no area nor cause.
+    T.aplicar(esc.nueva().orden, "coordinar_anulacion", u.coc, motivo="Zona sin cobertura")
     return otro
 
 
@@ -207,14 +225,17 @@ def test_desgloses_suman_el_total(esc, u, zonas, crear_usuario):
     _mezcla(esc, u, zonas, crear_usuario)
     datos = ind.informe(mes_actual())
     total = datos["total"]
-    assert (total["probables"], total["anulados"]) == (9, 3)
+    assert (total["probables"], total["anulados"]) == (10, 4)
+    sin_obs = [f for f in datos["desgloses"]["causa"]["filas"] if f["valor"] == ind.SIN_OBSERVACION]
+    assert [(f["probables"], f["anulados"]) for f in sin_obs] == [(1, 1)]
     for dim, bloque in datos["desgloses"].items():
         filas = bloque["filas"]
         assert len(filas) >= 2, dim
-        for campo in ("probables", "anulados", "no_anulados", "abiertos", "sin_contacto"):
+        for campo in ("probables", "anulados", "no_anulados", "abiertos", "sin_contacto",
+                      "sin_contacto_justificados"):
             assert sum(f[campo] for f in filas) == total[campo], (dim, campo)
         for f in filas:
-            assert f["indicador"] == ind.indicador(f["probables"], f["anulados"])
+            assert f["indicador"] == ind.indicador(f["probables"], f["anulados"], f["abiertos"])
 
 
 def _contar_filas(html):
@@ -255,12 +276,20 @@ def test_zona_y_causa_llevan_a_los_casos(esc, u, zonas, jefe):
 def test_anulaciones_sin_intento_de_contacto(esc, u, jefe):
     s1 = esc.solicitud("observada")
     T.registrar_contacto(s1, u.gestion_red, canal="llamada", resultado="sin_respuesta")
-    T.aplicar(s1, "anular", u.gestion_red, motivo="No contesta")
-    anulada(esc, u, numero_smartflex="SF-SIN-CONTACTO")
+    T.aplicar(s1, "anular", u.gestion_red, motivo="No contesta")  # a contact attempt: no justification needed
+    anulada(esc, u, numero_smartflex="SF-SIN-CONTACTO")  # no attempt: justified (5.2)
+    o = esc.nueva(numero_smartflex="SF-OT-ANULADA").orden
+    T.aplicar(o, "coordinar_anulacion", u.coc, motivo="Zona sin cobertura")  # no attempt, no justification
     total = ind.informe(mes_actual())["total"]
-    assert (total["anulados"], total["sin_contacto"]) == (2, 1)
+    assert (total["anulados"], total["sin_contacto"], total["sin_contacto_justificados"]) == (3, 2, 1)
     html = jefe.get(reverse("indicador_casos"), {"resultado": "sin_contacto"}).content.decode()
+    assert _contar_filas(html) == 2 and "SF-SIN-CONTACTO" in html and "SF-OT-ANULADA" in html
+    assert "sin intento de contacto registrado (con justificación)" in html
+    html = jefe.get(reverse("indicador_casos"), {"resultado": "sin_contacto_justificados"}).content.decode()
     assert _contar_filas(html) == 1 and "SF-SIN-CONTACTO" in html
+    html = jefe.get(reverse("indicador")).content.decode()
+    assert re.search(r'anulados sin intento de contacto registrado \(3\.3\), <a href="[^"]+">1</a> de ellos con '
+                     r'justificación', html)
 
 
 def test_causas_raiz_por_asesor(esc, u, crear_usuario):
@@ -325,12 +354,22 @@ def test_libro_xlsx_y_json_con_los_mismos_numeros(esc, u, zonas, crear_usuario, 
                              "Observadas por asesor", "Plazos"]
     datos = jefe.get(reverse("indicador_json")).json()
     filas_resumen = list(wb["Resumen"].iter_rows(values_only=True))
-    assert list(filas_resumen[5][:5]) == [datos["total"][k] for k in
-                                          ("probables", "no_anulados", "anulados", "abiertos", "sin_contacto")]
+    assert list(filas_resumen[4]) == ["Probables", "No anulados", "Anulados", "Aún abiertos", "Anulados sin contacto",
+                                      "Sin contacto, con justificación", "Indicador %", "Veredicto", "Provisional",
+                                      "Mínimo % (abiertos anulados)", "Máximo %"]
+    t = datos["total"]
+    assert list(filas_resumen[5]) == [t[k] for k in ("probables", "no_anulados", "anulados", "abiertos", "sin_contacto",
+                                                     "sin_contacto_justificados")] + [
+        t["indicador"]["valor"], t["indicador"]["veredicto"], "Sí", t["indicador"]["rango"]["minimo"],
+        t["indicador"]["rango"]["maximo"]]
+    assert (t["probables"], t["anulados"], t["abiertos"]) == (10, 4, 6)
+    assert t["indicador"]["texto"] == "60,00 %" and t["indicador"]["rango"]["texto"] == "entre 0,00 % y 60,00 %"
+    assert filas_resumen[6][0] == "Indicador: 60,00 % (observado); provisional: 6 casos abiertos; entre 0,00 % y 60,00 %"
     filas_zona = list(wb["Zona"].iter_rows(values_only=True))[1:-1]
-    assert [(r[0], r[1], r[3]) for r in filas_zona] == [
-        (f["etiqueta"], f["probables"], f["anulados"]) for f in datos["desgloses"]["zona"]["filas"]]
-    assert datos["total"]["probables"] == 9 and len(datos["tendencia"]) == 12
+    assert [(r[0], r[1], r[3], r[7], r[9]) for r in filas_zona] == [
+        (f["etiqueta"], f["probables"], f["anulados"], f["indicador"]["valor"], "Sí" if f["abiertos"] else "No")
+        for f in datos["desgloses"]["zona"]["filas"]]
+    assert datos["total"]["probables"] == 10 and len(datos["tendencia"]) == 12
     json.dumps(datos)
 
 
@@ -340,8 +379,8 @@ def test_tendencia_svg_legible_sin_color(esc, u, jefe):
     anulada(esc, u)
     html = jefe.get(reverse("indicador")).content.decode()
     svg = html[html.index("<svg"):html.index("</svg>")]
-    assert "Umbral 95,0 %" in svg and 'stroke-dasharray' in svg  # the threshold line, labelled
-    assert "75,0" in svg  # the value is written, not only drawn
+    assert "Umbral 95 %" in svg and 'stroke-dasharray' in svg  # the threshold line, labelled
+    assert "75,00" in svg  # the value is written (two decimals, as the figure), not only drawn
     assert 'class="barra observado"' in svg and 'url(#rayado)' in svg  # hatched, not only coloured
     assert svg.count("s/c") >= 11  # the 11 months without cases say so
     assert "http://" not in svg.replace('xmlns="http://www.w3.org/2000/svg"', "")

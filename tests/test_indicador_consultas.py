@@ -42,13 +42,17 @@ def poblar(n, asesores, registrador, zonas, *, desde=None, dias=28, semilla=1, l
             estado = rnd.choice(estados)
             comun = dict(tipo=rnd.choice(tipos), cliente_nombre="Cliente", calle="Calle", zona=rnd.choice(zonas),
                          asesor=rnd.choice(asesores), registrada_por=registrador, caso=caso)
+            # some cancellations carry a 5.2 justification
+            justificacion = {"justificacion_anulacion": "x"} if estado == "anulada" and i % 3 == 0 else {}
             if rnd.random() < 0.1:  # re-digitated: the old one redigitada, the new one carries the case
                 redig.append((Solicitud(numero_smartflex=f"{prefijo}{inicio + i}-V", estado="redigitada",
                                         redigitacion_vence_at=cuando + timedelta(hours=2),
                                         redigitacion_tardia=rnd.random() < 0.3, **comun),
-                              Solicitud(numero_smartflex=f"{prefijo}{inicio + i}", estado=estado, **comun)))
+                              Solicitud(numero_smartflex=f"{prefijo}{inicio + i}", estado=estado, **justificacion,
+                                        **comun)))
             else:
-                sols.append(Solicitud(numero_smartflex=f"{prefijo}{inicio + i}", estado=estado, **comun))
+                sols.append(Solicitud(numero_smartflex=f"{prefijo}{inicio + i}", estado=estado, **justificacion,
+                                      **comun))
         nuevas = Solicitud.objects.bulk_create(sols + [r[1] for r in redig])
         viejas = Solicitud.objects.bulk_create([r[0] for r in redig])
         for vieja, (_, nueva) in zip(viejas, redig):
@@ -134,11 +138,17 @@ def test_datos_masivos_cuadran(u, poblado):
     total = datos["total"]
     assert total["probables"] == 300 and 0 < total["anulados"] < 300 and total["abiertos"] > 0
     assert total["sin_contacto"] < total["anulados"]
+    assert 0 < total["sin_contacto_justificados"] < total["sin_contacto"]
+    # Open cases: the figure is provisional, and its range is the same computation with every
+    # open case cancelled.
+    rango = total["indicador"]["rango"]
+    assert total["indicador"]["provisional"] and rango["maximo"] == total["indicador"]["valor"]
+    assert rango["minimo"] == ind.indicador(total["probables"], total["anulados"] + total["abiertos"])["valor"]
     for dim, bloque in datos["desgloses"].items():
-        for campo in ("probables", "anulados", "abiertos", "sin_contacto"):
+        for campo in ("probables", "anulados", "abiertos", "sin_contacto", "sin_contacto_justificados"):
             assert sum(f[campo] for f in bloque["filas"]) == total[campo], (dim, campo)
         for f in bloque["filas"]:
-            for resultado in ("probables", "anulados", "abiertos", "sin_contacto"):
+            for resultado in ("probables", "anulados", "abiertos", "sin_contacto", "sin_contacto_justificados"):
                 assert ind.casos(periodo, resultado=resultado, **{dim: f["valor"]}).count() == f[resultado]
     # Exactly one current Solicitud per case: re-digitated cases are not counted twice.
     assert Solicitud.objects.count() > 300

@@ -14,12 +14,15 @@ def test_jefe_ve_el_indicador_baja_a_los_casos_y_descarga_el_libro(pagina, entra
     for i in range(3):
         esc.solicitud("observada", numero_smartflex=f"SF-N-{i}")
     s = esc.solicitud("observada", zona=zonas[1], numero_smartflex="SF-SUR-ANULADA")
-    T.aplicar(s, "anular", u.gestion_red, motivo="Cliente desiste")
+    T.aplicar(s, "anular", u.gestion_red, motivo="Cliente desiste", justificacion="Pidió anular por escrito")
 
     entrar(pagina, u.jefe_division)
     pagina.goto("/indicador/")
-    assert pagina.locator("#valor-indicador").inner_text() == "75,0 %"
+    assert pagina.locator("#valor-indicador").inner_text() == "75,00 %"
     assert "Observado" in pagina.locator("#veredicto").inner_text()
+    # The three observed cases are still open: the figure says it is provisional, with its range.
+    assert "provisional: 3 casos abiertos; entre 0,00 % y 75,00 %" in pagina.locator("#provisional").inner_text()
+    assert pagina.locator("#tabla-definiciones tbody tr").count() == 5
     assert pagina.locator("svg.tendencia").is_visible()
 
     # A zone, down to its cases.
@@ -45,3 +48,4 @@ def test_jefe_ve_el_indicador_baja_a_los_casos_y_descarga_el_libro(pagina, entra
     assert "Zona" in wb.sheetnames and "Causa" in wb.sheetnames
     resumen = list(wb["Resumen"].iter_rows(values_only=True))
     assert resumen[5][:3] == (4, 3, 1)
+    assert resumen[5][6:11] == (75.0, "observado", "Sí", 0.0, 75.0)

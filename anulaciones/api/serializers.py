@@ -63,7 +63,8 @@ class SolicitudSerializer(MaquinaSerializer):
         fields = ["id", "numero_smartflex", "tipo", "estado", "estado_display", "version", "cliente_nombre",
                   "cliente_documento", "cliente_telefono", "calle", "numero_puerta", "zona", "zona_nombre",
                   "referencias", "caja_nap", "plan", "vendedor", "asesor", "observaciones",
-                  "modificacion_pendiente", "motivo_anulacion", "caso", "reemplazada_por", "orden", "numero_ot",
+                  "modificacion_pendiente", "motivo_anulacion", "justificacion_anulacion", "caso", "reemplazada_por",
+                  "orden", "numero_ot",
                   "redigitacion_vence_at", "redigitacion_tardia", "creado_at", "actualizado_at",
                   "advertencias_direccion", "advertencia_aceptada", "transiciones_disponibles"]
         read_only_fields = fields
@@ -90,7 +91,8 @@ class OrdenSerializer(MaquinaSerializer):
         model = OrdenDeTrabajo
         fields = ["id", "numero", "estado", "estado_display", "version", "solicitud", "numero_smartflex", "zona",
                   "tecnico", "datos_comerciales", "datos_tecnicos", "equipos", "observacion_campo",
-                  "solicitudes_adicionales", "propuesta", "motivo_anulacion", "ejecutada_at", "creado_at",
+                  "solicitudes_adicionales", "propuesta", "motivo_anulacion", "anulacion_coordinada_at",
+                  "anulacion_confirmada_at", "ejecutada_at", "creado_at",
                   "actualizado_at", "transiciones_disponibles"]
         read_only_fields = fields
 
@@ -99,12 +101,15 @@ class ServicioSerializer(MaquinaSerializer):
     RECURSO = "servicios"
     numero_smartflex = serializers.CharField(source="solicitud.numero_smartflex", read_only=True)
     asesor = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    impedimento = serializers.CharField(read_only=True,
+                                        help_text="Solo tipo impedimento (20.2): cierre_ot, comercial o sistema; "
+                                                  "vacío en los demás.")
     vencido = serializers.SerializerMethodField()
 
     class Meta:
         model = ServicioIngenieria
-        fields = ["id", "tipo", "estado", "estado_display", "version", "solicitud", "numero_smartflex", "orden",
-                  "destinatario", "requerido", "vendedor", "asesor", "vence_at", "vencido", "cerrado_at",
+        fields = ["id", "tipo", "impedimento", "estado", "estado_display", "version", "solicitud", "numero_smartflex",
+                  "orden", "destinatario", "requerido", "vendedor", "asesor", "vence_at", "vencido", "cerrado_at",
                   "respuesta", "fuera_de_plazo", "creado_at", "actualizado_at", "transiciones_disponibles"]
         read_only_fields = fields
 
@@ -190,13 +195,28 @@ def _usuarios_tecnicos():
     return User.objects.filter(groups__name=Rol.TECNICO, is_active=True)
 
 
+def _destinatarios():
+    return ServicioIngenieria._meta.get_field("destinatario").choices
+
+
+# The items are the one enum of SI recipients the schema already has for ``destinatario`` (one
+# name per choice set: no second "DestinatariosEnum").
+@extend_schema_field({"type": "array", "items": {"$ref": "#/components/schemas/DestinatarioEnum"}})
+class ListaDestinatarios(serializers.ListField):
+    pass
+
+
 # Field of a transition parameter, by name (the machines' vocabulary).
 CAMPOS = {
     "causa": lambda **kw: serializers.ChoiceField(choices=Observacion.Causa.choices, **kw),
     "alcance": lambda **kw: serializers.ChoiceField(choices=Observacion.Alcance.choices, **kw),
     "subsanable": lambda **kw: serializers.BooleanField(**kw),
-    "destinatario": lambda **kw: serializers.ChoiceField(
-        choices=ServicioIngenieria._meta.get_field("destinatario").choices, **kw),
+    "destinatario": lambda **kw: serializers.ChoiceField(choices=_destinatarios(), **kw),
+    # Step 7: one SI per recipient (Monitoras, Team Leader and Gestión de Red at once).
+    "destinatarios": lambda **kw: ListaDestinatarios(
+        child=serializers.ChoiceField(choices=_destinatarios()), max_length=len(ServicioIngenieria.DESTINATARIOS),
+        help_text="Varios destinatarios: un SI para cada uno (se suma a «destinatario»).", **kw),
+    "impedimento": lambda **kw: serializers.ChoiceField(choices=ServicioIngenieria.Impedimento.choices, **kw),
     "propuesta": lambda **kw: serializers.ChoiceField(choices=OrdenDeTrabajo.Propuesta.choices, **kw),
     "tecnico": lambda **kw: serializers.SlugRelatedField(slug_field="username", queryset=_usuarios_tecnicos(),
                                                          allow_null=True, **kw),
@@ -232,3 +252,15 @@ def serializer_de_transicion(modelo, nombre):
     t = transitions.transiciones(modelo)[nombre]
     atributos["__doc__"] = f"{t.custom.get('label', nombre)} (paso {transitions.paso_de(t, None)})."
     return type(nombre_clase, (TransicionBaseSerializer,), atributos)
+
+
+class ImpedimentoSerializer(EstrictoMixin, serializers.Serializer):
+    """Step 20.2: an SI of tipo ``impedimento`` (OT not closed by Operations, commercial
+    impediment, system problem) on an executed OT."""
+
+    impedimento = serializers.ChoiceField(choices=ServicioIngenieria.Impedimento.choices)
+    destinatario = serializers.ChoiceField(
+        choices=_destinatarios(), required=False,
+        help_text="Por defecto: COC para la falta de cierre de OT, Gestión de Red para los demás.")
+    requerido = serializers.CharField(max_length=TEXTOS_LARGOS, trim_whitespace=True,
+                                      help_text="Qué impide digitar la zonificación y qué se pide para resolverlo.")

@@ -19,8 +19,9 @@ from ..reports import indicador as ind
 from ..roles import Rol, roles_de
 from . import filtros
 from .direcciones import SolicitudRegistroSerializer, con_advertencias
-from .serializers import (ErrorSerializer, OrdenSerializer, ServicioSerializer, SolicitudNuevaSerializer,
-                          SolicitudSerializer, ZonificacionSerializer, serializer_de_transicion)
+from .serializers import (ErrorSerializer, ImpedimentoSerializer, OrdenSerializer, ServicioSerializer,
+                          SolicitudNuevaSerializer, SolicitudSerializer, ZonificacionSerializer,
+                          serializer_de_transicion)
 
 ID = "[0-9]{1,18}"  # an id that fits a bigint; anything else is a 404 from the URL resolver
 ERRORES_LECTURA = {400: ErrorSerializer, 401: ErrorSerializer, 403: ErrorSerializer, 404: ErrorSerializer}
@@ -194,6 +195,43 @@ def vistas_de_transicion():
     return res
 
 
+# --- impediments (20.2) ----------------------------------------------------------------------------
+class ImpedimentoView(APIView):
+    """``POST /api/v1/ordenes/<id>/impedimento/``: an SI of tipo ``impedimento`` (20.2) on an
+    executed OT, through ``transitions.abrir_servicio`` (checked and audited like any creation).
+    The same rules as the page ``/ordenes/<id>/impedimento/``: scope (404), role (403), the OT
+    executed (409), then the body (400); without ``destinatario`` it goes to the COC for an OT not
+    closed by Operations, otherwise to Gestión de Red (``ImpedimentoForm.POR_DEFECTO``)."""
+
+    @extend_schema(
+        operation_id="ordenes_impedimento", request=ImpedimentoSerializer,
+        responses={201: ServicioSerializer, **ERRORES_ESCRITURA}, tags=["ordenes"],
+        summary="Reportar un impedimento (SI, paso 20.2)",
+        description="Abre un Servicio de Ingeniería de tipo «impedimento» sobre una OT ejecutada (falta de cierre "
+                    "de OT por el Centro de Operaciones, impedimento comercial o problema de sistema), con lo que "
+                    "se requiere del destinatario; vence al cierre del día hábil. Sin destinatario: el COC para "
+                    "la falta de cierre de OT, Gestión de Red para los demás. Roles: GESTION_RED, COC.")
+    def post(self, request, pk):
+        from ..forms import ImpedimentoForm
+
+        orden = get_object_or_404(ordenes(request.user), pk=pk)
+        if ServicioIngenieria.ROLES_CREACION.rol_para(ServicioIngenieria(solicitud=orden.solicitud),
+                                                      request.user) is None:
+            raise SinPermiso("Solo Gestión de Red y el COC reportan impedimentos (20.2).")
+        if orden.estado != OrdenDeTrabajo.Estado.EJECUTADA:
+            raise TransicionNoPermitida(f"Los impedimentos (20.2) se reportan sobre una OT ejecutada; {orden} está "
+                                        f"«{orden.get_estado_display()}».")
+        entrada = ImpedimentoSerializer(data=request.data)
+        entrada.is_valid(raise_exception=True)
+        datos = dict(entrada.validated_data)
+        if not datos.get("destinatario"):
+            datos["destinatario"] = ImpedimentoForm.POR_DEFECTO.get(datos["impedimento"], Rol.GESTION_RED)
+        si = transitions.abrir_servicio(orden.solicitud, request.user, tipo=ServicioIngenieria.Tipo.IMPEDIMENTO,
+                                        **datos)
+        si = servicios(request.user).get(pk=si.pk)
+        return Response(ServicioSerializer(si, context={"request": request}).data, status=status.HTTP_201_CREATED)
+
+
 # --- indicator -------------------------------------------------------------------------------------
 class IndicadorParametros(serializers.Serializer):
     desde = serializers.DateField(required=False, input_formats=["%Y-%m-%d"])
@@ -215,14 +253,22 @@ class IndicadorParametros(serializers.Serializer):
 
 
 class IndicadorView(APIView):
-    """Indicador III.2 = casos probables no anulados × 100 / casos probables, con sus desgloses."""
+    """Indicador III.2 = casos probables no anulados × 100 / casos probables, con sus desgloses.
+    Cada ``indicador`` lleva ``valor`` (dos decimales, redondeado hacia el veredicto), ``texto``,
+    ``veredicto``, ``provisional`` y ``rango`` (con casos abiertos: mínimo con todos anulados,
+    máximo con todos salvados)."""
 
     ROLES = {Rol.JEFE_DIVISION, Rol.GESTION_RED, Rol.COC}
 
     @extend_schema(
         parameters=[OpenApiParameter("desde", OpenApiTypes.DATE, description="AAAA-MM-DD (por defecto: mes actual)"),
                     OpenApiParameter("hasta", OpenApiTypes.DATE, description="AAAA-MM-DD, inclusive")],
-        responses={200: OpenApiTypes.OBJECT, **ERRORES_LECTURA})
+        responses={200: OpenApiTypes.OBJECT, **ERRORES_LECTURA},
+        description="El informe III.2 del periodo (el de /indicador.json). Cada fila (total, tendencia, "
+                    "desgloses) trae sus cuentas (probables, no_anulados, anulados, abiertos, sin_contacto, "
+                    "sin_contacto_justificados) y su «indicador»: {valor, texto, veredicto, provisional, rango}; "
+                    "«rango» es null o {minimo, maximo, texto, veredicto_minimo}; «aviso_provisional» lo dice "
+                    "en palabras. Dos decimales, redondeados hacia el veredicto.")
     def get(self, request):
         if not roles_de(request.user) & self.ROLES:
             raise SinPermiso("Solo el Jefe de División, Gestión de Red y el COC ven el indicador.")

@@ -1,21 +1,32 @@
 """The indicator of section III.2, computed by the database.
 
     indicador = casos probables no anulados × 100 / casos probables   (over a period)
+    > umbral (ANULACIONES_UMBRAL_INDICADOR, 95): aceptado      ≤ umbral: observado
 
-Definitions (shown on the page, docs/indicador.md):
+Definitions (shown on the page as one table with an example per row, docs/indicador.md):
 
 - a *case* is a ``Caso``: a Solicitud plus the Solicitudes that re-digit it. It is represented
   here by its *current* Solicitud, the one nobody replaced (``reemplazada_por`` NULL): zone,
   asesor, tipo and state are those of the current Solicitud.
-- a case is *probable* from its first observation (steps 2, 6, 14): ``Caso.probable_at``. The
-  period of a case is the local date (settings.TIME_ZONE) of ``probable_at``, whenever it was
-  cancelled afterwards. A case observed twice counts once.
-- *anulado*: the current Solicitud is ``anulada``, or its OT is ``anulada`` while the Solicitud
-  is not waiting for its re-digitation. A case saved by re-digitation is not anulado (its
-  current Solicitud is the new one).
-- *abierto* (still open): the current Solicitud is not in a final state and the case is not
-  anulado.
+- *probable*: from its first observation (steps 2, 6, 14) or, for a case never observed, from
+  its cancellation (every cancelled case is probable): ``Caso.probable_at``. The period of a case
+  is the local date (settings.TIME_ZONE) of ``probable_at``, whenever it was cancelled
+  afterwards. A case observed twice counts once.
+- *anulado* (``Q_ANULADO``): the current Solicitud is ``anulada`` or ``pendiente_redigitacion``
+  (anulado until the re-digitation is registered), or its OT is ``anulada``. A case saved by
+  re-digitation is not anulado (its current Solicitud is the new one).
+- *no anulado*: probable and not anulado — saved (re-digitated in time and installed, or
+  installed) or still open.
+- *abierto* (still open): not anulado and the current Solicitud not in a final state. It counts
+  as not cancelled (the seed's formula), so while a period has open cases its figure is
+  *provisional*, with its range: every open case cancelled (minimum) … every open case saved
+  (maximum, the figure itself).
+- the percentage has two decimals rounded toward the verdict: a figure above the threshold never
+  prints as the threshold or below it (594/625 = 95.04 %; 19001/20000 = 95.005 % prints
+  "95,01 %"), one at or below it never prints above it.
 - area and cause of a case are those of its FIRST observation.
+- *sin contacto*: anulados with no ``IntentoContacto`` on the case (3.3); of those, the ones
+  whose cancellation carries a justification (``Solicitud.justificacion_anulacion``, 5.2).
 
 Every number comes from an aggregate query; the number of queries is fixed whatever the size
 of the period. ``casos()`` is the one queryset behind both a count and its drill-down list.
@@ -45,6 +56,7 @@ RESULTADOS = {
     "anulados": "Anulados",
     "abiertos": "Aún abiertos",
     "sin_contacto": "Anulados sin intento de contacto registrado",
+    "sin_contacto_justificados": "Anulados sin intento de contacto, con justificación",
 }
 
 # Anulado: the current Solicitud or its OT ended cancelled — including a case waiting for its
@@ -120,6 +132,12 @@ DIMENSIONES = {
 }
 
 
+# Area and cause of a case never observed (probable from its cancellation): the value its
+# breakdown row and drill-down link carry.
+SIN_OBSERVACION = "sin_observacion"
+SIN_OBSERVACION_ETIQUETA = "Sin observación (probable por su anulación)"
+
+
 def casos(periodo, *, resultado="probables", causa_observada=None, primera=None, **dimensiones):
     """The probable cases of the period (one row per case: its current Solicitud), annotated,
     optionally filtered by a dimension value, an outcome, or any observation with a cause.
@@ -137,7 +155,9 @@ def casos(periodo, *, resultado="probables", causa_observada=None, primera=None,
     for nombre, valor in dimensiones.items():
         if nombre not in DIMENSIONES:
             raise ValueError(nombre)
-        if valor not in (None, ""):
+        if valor == SIN_OBSERVACION and nombre in ("area", "causa"):
+            qs = qs.filter(**{f"{DIMENSIONES[nombre][0]}__isnull": True})
+        elif valor not in (None, ""):
             qs = qs.filter(**{DIMENSIONES[nombre][0]: valor})
     if causa_observada:
         qs = qs.filter(Exists(Observacion.objects.filter(caso=OuterRef("caso_id"), causa=causa_observada)))
@@ -154,6 +174,7 @@ _FILTRO_RESULTADO = {
     "no_anulados": Q(anulado=False),
     "abiertos": _Q_ABIERTO,
     "sin_contacto": Q(anulado=True, con_contacto=False),
+    "sin_contacto_justificados": Q(anulado=True, con_contacto=False) & ~Q(justificacion_anulacion=""),
 }
 
 
@@ -164,14 +185,16 @@ def _conteos(contacto=True):
         "abiertos": Count("pk", filter=_Q_ABIERTO),
     }
     if contacto:
-        conteos["sin_contacto"] = Count("pk", filter=Q(anulado=True, con_contacto=False))
+        conteos["sin_contacto"] = Count("pk", filter=_FILTRO_RESULTADO["sin_contacto"])
+        conteos["sin_contacto_justificados"] = Count("pk", filter=_FILTRO_RESULTADO["sin_contacto_justificados"])
     return conteos
 
 
 def _porcentaje(no_anulados, probables, umbral):
     """no_anulados × 100 / probables with two decimals, rounded toward the verdict: a figure
     above the threshold never prints as the threshold or below it, nor one at or below it above
-    (594 of 625 is 95.04 %; 95.004 % prints 95.01 %, 94.996 % prints 94.99 %)."""
+    (594 of 625 is 95.04 %; 95.004 % prints 95.01 %; 95.005 % prints 95.01 %; 94.996 % prints 95.00 %,
+    which is not above the threshold: observado, as its verdict)."""
     exacto = Fraction(no_anulados * 100, probables)
     valor = round(exacto, 2)
     if exacto > umbral and valor <= umbral:
@@ -207,11 +230,22 @@ def indicador(probables, anulados, abiertos=0):
     return res
 
 
+def aviso_provisional(abiertos, valor):
+    """"provisional: 3 casos abiertos; entre 93,10 % y 95,04 %" — or "" for a final figure."""
+    if not valor.get("provisional"):
+        return ""
+    casos_abiertos = "1 caso abierto" if abiertos == 1 else f"{abiertos} casos abiertos"
+    return f"provisional: {casos_abiertos}; {valor['rango']['texto']}"
+
+
 def _fila(conteos, **extra):
     p, a = conteos.get("probables", 0) or 0, conteos.get("anulados", 0) or 0
-    fila = {"probables": p, "no_anulados": p - a, "anulados": a, "abiertos": conteos.get("abiertos", 0) or 0,
+    abiertos = conteos.get("abiertos", 0) or 0
+    valor = indicador(p, a, abiertos)
+    fila = {"probables": p, "no_anulados": p - a, "anulados": a, "abiertos": abiertos,
             "sin_contacto": conteos.get("sin_contacto", 0) or 0,
-            "indicador": indicador(p, a, conteos.get("abiertos", 0) or 0)}
+            "sin_contacto_justificados": conteos.get("sin_contacto_justificados", 0) or 0,
+            "indicador": valor, "aviso_provisional": aviso_provisional(abiertos, valor)}
     fila.update(extra)
     return fila
 
@@ -238,8 +272,11 @@ def desglose(periodo, dimension):
         "tipo": dict(Solicitud.Tipo.choices),
     }[dimension]
     filas = {f[columna]: f for f in base.values(columna).annotate(**_conteos()).order_by(columna)}
-    return [_fila(filas[k], valor=k, etiqueta=etiquetas.get(k, k)) for k in etiquetas if k in filas] + [
-        _fila(f, valor=k, etiqueta=str(k)) for k, f in filas.items() if k not in etiquetas]
+    res = [_fila(filas[k], valor=k, etiqueta=etiquetas.get(k, k)) for k in etiquetas if k in filas] + [
+        _fila(f, valor=k, etiqueta=str(k)) for k, f in filas.items() if k not in etiquetas and k is not None]
+    if None in filas:  # cases never observed: probable from their cancellation, no first observation
+        res.append(_fila(filas[None], valor=SIN_OBSERVACION, etiqueta=SIN_OBSERVACION_ETIQUETA))
+    return res
 
 
 def tendencia(periodo, n=12):
@@ -256,7 +293,7 @@ def tendencia(periodo, n=12):
     filas = [_fila(por_mes.get((m.desde.year, m.desde.month), {}), mes=f"{m.desde:%Y-%m}",
                    etiqueta=f"{MESES[m.desde.month - 1][:3]} {m.desde:%y}", periodo=m) for m in meses]
     for f in filas:
-        del f["sin_contacto"]  # not counted for the trend
+        del f["sin_contacto"], f["sin_contacto_justificados"]  # not counted for the trend
     return filas
 
 
@@ -372,52 +409,104 @@ def _informe(periodo):
     }
 
 
+REDONDEO = ("Porcentaje con dos decimales, redondeado hacia el veredicto: una cifra sobre el umbral nunca se "
+            "imprime igual o bajo el umbral, ni una igual o bajo el umbral por encima de él "
+            "(594/625 = 95,04 % aceptado; 19001/20000 = 95,005 % se imprime 95,01 %).")
+
+# The definitions table of the page, the workbook and docs/indicador.md: term, definition, examples.
+DEFINICIONES = [
+    ("Caso probable",
+     "Desde su primera observación (pasos 2, 6 o 14) o, si nunca fue observado, desde su anulación: "
+     "todo caso anulado es probable. Cuenta en el periodo de esa fecha (hora local); observado varias "
+     "veces, cuenta una vez.",
+     ("Observada el 3/3 y anulada el 5/4 → probable de marzo, anulado.",
+      "Anulada el 10/3 sin observación previa → probable de marzo (su anulación), anulado.")),
+    ("Anulado",
+     "La Solicitud vigente (o su OT) terminó anulada, incluida una re-digitación que nunca llegó; un caso "
+     "en espera de re-digitación cuenta como anulado hasta que se registre la nueva solicitud.",
+     ("Anulada para re-digitación el 12/3, sin re-digitar → anulado hasta que se registre la nueva.",
+      "Re-digitación que nunca llegó, anulada en definitiva pasadas las 2 horas → anulado.")),
+    ("No anulado",
+     "Probable y no anulado: salvado (re-digitado, instalado) o aún abierto.",
+     ("Re-digitada a tiempo → no anulado.",)),
+    ("Abierto",
+     "No anulado y la Solicitud vigente aún no llegó a un estado final (anulada, re-digitada, instalada). "
+     "Cuenta como no anulado (la fórmula del procedimiento).",
+     ("En corrección al cierre → abierto: cuenta como no anulado, cifra provisional.",)),
+    ("Provisional",
+     "Un periodo con casos abiertos muestra su cifra como provisional, con su rango: entre el porcentaje "
+     "con todos los abiertos anulados (mínimo) y con todos salvados (máximo, la cifra misma).",
+     ("625 probables, 31 anulados, 12 abiertos → 95,04 %, provisional: entre 93,12 % y 95,04 %.",)),
+]
+
+
 def como_json(datos):
-    """The report without the objects JSON cannot carry."""
+    """The report without the objects JSON cannot carry. Each row's ``indicador`` keeps
+    ``valor`` (two decimals, toward the verdict), ``texto``, ``veredicto``, ``provisional`` and
+    ``rango`` (null, or {minimo, maximo, texto, veredicto_minimo}); the row's
+    ``aviso_provisional`` is the same range in words ("" for a final figure)."""
     res = dict(datos)
     res["tendencia"] = [{k: v for k, v in f.items() if k != "periodo"} for f in datos["tendencia"]]
+    res["redondeo"] = REDONDEO
     return res
 
 
 def libro_xlsx(datos):
-    """The report as a workbook: a summary sheet, then one sheet per breakdown (bytes)."""
+    """The report as a workbook: a summary sheet, then one sheet per breakdown (bytes).
+    Percentages are numbers with two decimals (format ``0.00``); a provisional row says so and
+    carries its range («Mínimo % (abiertos anulados)», «Máximo %»)."""
     from io import BytesIO
 
     from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
 
     wb = Workbook(write_only=True)
-    cab = ["Probables", "No anulados", "Anulados", "Aún abiertos", "Anulados sin contacto", "Indicador %",
-           "Veredicto"]
+    cab = ["Probables", "No anulados", "Anulados", "Aún abiertos", "Anulados sin contacto",
+           "Sin contacto, con justificación", "Indicador %", "Veredicto", "Provisional",
+           "Mínimo % (abiertos anulados)", "Máximo %"]
 
-    def cifras(f):
+    def pct(hoja, valor):
+        celda = WriteOnlyCell(hoja, value=valor)
+        celda.number_format = "0.00"
+        return celda
+
+    def cifras(hoja, f):
+        v = f["indicador"]
+        rango = v.get("rango") or {}
         return [f["probables"], f["no_anulados"], f["anulados"], f["abiertos"], f.get("sin_contacto"),
-                f["indicador"]["valor"], f["indicador"]["veredicto"]]
+                f.get("sin_contacto_justificados"), pct(hoja, v["valor"]), v["veredicto"],
+                "Sí" if v.get("provisional") else "No", pct(hoja, rango.get("minimo")), pct(hoja, rango.get("maximo"))]
 
     p = datos["periodo"]
+    total = datos["total"]
     hoja = wb.create_sheet("Resumen")
     hoja.append(["Indicador de anulaciones (COM-DSC-P10, III.2)"])
     hoja.append(["Periodo", p["etiqueta"], p["desde"], p["hasta"], p["zona_horaria"]])
     hoja.append(["Umbral %", datos["umbral"]])
     hoja.append([])
     hoja.append(cab)
-    hoja.append(cifras(datos["total"]))
+    hoja.append(cifras(hoja, total))
+    hoja.append([f"Indicador: {total['indicador']['texto']} ({total['indicador']['veredicto']})"
+                 + (f"; {total['aviso_provisional']}" if total["aviso_provisional"] else "; cifra definitiva")])
     hoja.append([])
-    hoja.append(["Caso: una Solicitud y las que la re-digitan. Periodo del caso: fecha local de su primera "
-                 "observación. Anulado: la Solicitud vigente o su OT está anulada; un caso salvado por "
-                 "re-digitación no es anulado. Área y causa: las de la primera observación."])
+    hoja.append(["Término", "Definición", "Ejemplos"])
+    for termino, definicion, ejemplos in DEFINICIONES:
+        hoja.append([termino, definicion, " / ".join(ejemplos)])
+    hoja.append(["Redondeo", REDONDEO])
+    hoja.append(["Área y causa", "Las de la primera observación del caso."])
 
     hoja = wb.create_sheet("Tendencia")
     hoja.append(["Mes"] + cab)
     for f in datos["tendencia"]:
-        hoja.append([f["mes"]] + cifras(f))
+        hoja.append([f["mes"]] + cifras(hoja, f))
 
     nombres = {"zona": "Zona", "asesor": "Asesor", "area": "Área", "causa": "Causa", "tipo": "Tipo"}
     for dim, bloque in datos["desgloses"].items():
         hoja = wb.create_sheet(nombres[dim])
         hoja.append([bloque["titulo"]] + cab)
         for f in bloque["filas"]:
-            hoja.append([f["etiqueta"]] + cifras(f))
-        hoja.append(["Total"] + cifras(datos["total"]))
+            hoja.append([f["etiqueta"]] + cifras(hoja, f))
+        hoja.append(["Total"] + cifras(hoja, total))
 
     hoja = wb.create_sheet("Pareto de causas")
     hoja.append(["Causa", "Observaciones", "Casos", "%", "% acumulado"])

@@ -11,7 +11,12 @@ IZQ, DER, ARRIBA, ABAJO = 48, 16, 24, 56
 
 
 def _num(v):
-    return f"{v:.1f}".replace(".", ",")
+    """Two decimals, as the indicator itself (its value is already rounded toward the verdict)."""
+    return f"{v:.2f}".replace(".", ",")
+
+
+def _umbral(v):
+    return f"{v:g}".replace(".", ",")
 
 
 def tendencia_svg(filas, umbral, titulo="Indicador de los últimos 12 meses"):
@@ -33,7 +38,7 @@ def tendencia_svg(filas, umbral, titulo="Indicador de los últimos 12 meses"):
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {ANCHO} {ALTO}" role="img" '
         f'aria-labelledby="tend-titulo tend-desc" class="tendencia" font-family="sans-serif" font-size="12">',
         f'<title id="tend-titulo">{escape(titulo)}</title>',
-        f'<desc id="tend-desc">Umbral {_num(umbral)} %. {escape(resumen)}</desc>',
+        f'<desc id="tend-desc">Umbral {_umbral(umbral)} %. {escape(resumen)}</desc>',
         '<defs><pattern id="rayado" width="6" height="6" patternUnits="userSpaceOnUse" '
         'patternTransform="rotate(45)"><rect width="6" height="6" fill="#fff"/>'
         '<line x1="0" y1="0" x2="0" y2="6" stroke="#333" stroke-width="3"/></pattern></defs>',
@@ -72,7 +77,7 @@ def tendencia_svg(filas, umbral, titulo="Indicador de los últimos 12 meses"):
     partes.append(f'<line class="umbral" x1="{IZQ}" x2="{ANCHO - DER}" y1="{yu:.1f}" y2="{yu:.1f}" '
                   f'stroke="#b00" stroke-width="2" stroke-dasharray="8 4"/>')
     partes.append(f'<text x="{ANCHO - DER}" y="{yu - 4:.1f}" text-anchor="end" fill="#b00">'
-                  f'Umbral {_num(umbral)} %</text>')
+                  f'Umbral {_umbral(umbral)} %</text>')
     # Legend (shapes, not colours).
     ly = ALTO - 8
     partes.append(f'<circle cx="{IZQ + 6}" cy="{ly - 4}" r="5" fill="#fff" stroke="#000" stroke-width="2"/>'

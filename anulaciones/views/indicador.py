@@ -98,7 +98,7 @@ def _enlace(periodo, **filtros):
 
 def _con_enlaces(datos, periodo):
     """Every count gets the link to the drill-down list filtered the same way."""
-    resultados = ("probables", "no_anulados", "anulados", "abiertos", "sin_contacto")
+    resultados = tuple(ind.RESULTADOS)
     datos["total"]["enlaces"] = {r: _enlace(periodo, resultado=r) for r in resultados}
     for dim, bloque in datos["desgloses"].items():
         for fila in bloque["filas"]:
@@ -122,6 +122,7 @@ def indicador(request):
     return render(request, "reports/indicador.html", {
         "form": form, "periodo": periodo, "d": datos,
         "svg": mark_safe(tendencia_svg(datos["tendencia"], datos["umbral"])),  # built with escape()
+        "definiciones": ind.DEFINICIONES, "redondeo": ind.REDONDEO,
         "anterior": urlencode(anterior.como_parametros()),
         "siguiente": urlencode(siguiente.como_parametros()),
         "params": params,
@@ -134,8 +135,10 @@ class FiltroCasosForm(PeriodoForm):
     resultado = forms.ChoiceField(required=False, choices=list(ind.RESULTADOS.items()))
     zona = forms.IntegerField(required=False)
     asesor = forms.IntegerField(required=False)
-    area = forms.ChoiceField(required=False, choices=Observacion.Area.choices)
-    causa = forms.ChoiceField(required=False, choices=Observacion.Causa.choices)
+    area = forms.ChoiceField(required=False, choices=[*Observacion.Area.choices,
+                                                      (ind.SIN_OBSERVACION, ind.SIN_OBSERVACION_ETIQUETA)])
+    causa = forms.ChoiceField(required=False, choices=[*Observacion.Causa.choices,
+                                                       (ind.SIN_OBSERVACION, ind.SIN_OBSERVACION_ETIQUETA)])
     tipo = forms.ChoiceField(required=False, choices=Solicitud.Tipo.choices)
     causa_observada = forms.ChoiceField(required=False, choices=Observacion.Causa.choices)
 
@@ -148,8 +151,9 @@ def filtros_de(form):
 
 
 def _descripcion(form, filtros, qs_zona_asesor):
+    sin_obs = {ind.SIN_OBSERVACION: ind.SIN_OBSERVACION_ETIQUETA}
     etiquetas = {
-        "area": dict(Observacion.Area.choices), "causa": dict(Observacion.Causa.choices),
+        "area": {**dict(Observacion.Area.choices), **sin_obs}, "causa": {**dict(Observacion.Causa.choices), **sin_obs},
         "tipo": dict(Solicitud.Tipo.choices),
     }
     partes = [ind.RESULTADOS[filtros["resultado"]]]
@@ -180,14 +184,21 @@ def casos(request):
     pagina.object_list = list(pagina.object_list)
     areas, causas = dict(Observacion.Area.choices), dict(Observacion.Causa.choices)
     for s in pagina.object_list:  # labels of the page's rows, no query
-        s.area_etiqueta = areas.get(s.primera_area, s.primera_area)
-        s.causa_etiqueta = causas.get(s.primera_causa, s.primera_causa)
+        s.primera_etiqueta = (f"{areas.get(s.primera_area, s.primera_area)}: "
+                              f"{causas.get(s.primera_causa, s.primera_causa)}" if s.primera_area
+                              else ind.SIN_OBSERVACION_ETIQUETA)
         if s.anulado:
-            s.resultado_etiqueta = "Anulado" + ("" if s.con_contacto else " · sin intento de contacto registrado")
+            partes = ["Anulado"]
+            if s.estado == Solicitud.E.PENDIENTE_REDIGITACION:
+                partes.append("pendiente de re-digitación (anulado hasta que se registre)")
+            if not s.con_contacto:
+                partes.append("sin intento de contacto registrado"
+                              + (" (con justificación)" if s.justificacion_anulacion else ""))
+            s.resultado_etiqueta = " · ".join(partes)
         elif s.estado in Solicitud.FINALES:
             s.resultado_etiqueta = "No anulado"
         else:
-            s.resultado_etiqueta = "Aún abierto"
+            s.resultado_etiqueta = "Aún abierto · cuenta como no anulado"
     nombres = {}
     if "zona" in filtros:
         nombres["zona"] = Zona.objects.filter(pk=filtros["zona"]).values_list("nombre", flat=True).first() or "—"

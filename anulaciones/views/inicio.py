@@ -101,6 +101,15 @@ def colas_de(user, ahora=None):
             "coz", "OTs de su zona por verificar y direccionar al COC (18)",
             ordenes.filter(estado=OrdenDeTrabajo.Estado.REPORTADA_COZ, zona_id=zona_de(user)).order_by(
                 "actualizado_at", "pk"), _fila_orden))
+        colas.append(Cola(
+            "coordinadas", "Anulaciones coordinadas por confirmar (10)",
+            ordenes.filter(estado=OrdenDeTrabajo.Estado.ANULADA, zona_id=zona_de(user),
+                           anulacion_coordinada_at__isnull=False, anulacion_confirmada_at__isnull=True)
+            .order_by("anulacion_coordinada_at", "pk"),
+            lambda o: {**_fila_orden(o), "detalle": f"{o.solicitud.cliente_nombre} · {o.solicitud.calle} "
+                                                    f"{o.solicitud.numero_puerta} · Motivo: {o.motivo_anulacion}"},
+            ayuda="El COC coordinó la anulación de estas OTs con su centro zonal: retírelas del plan de campo "
+                  "y confirme en cada OT."))
     if Rol.TECNICO in roles:
         colas.append(Cola(
             "tecnico", "Sus órdenes de trabajo asignadas (14–17)",
@@ -111,14 +120,18 @@ def colas_de(user, ahora=None):
 
 
 def resumen_jefe(ahora):
-    """The month so far, computed by the indicator report itself (III.2), so both agree."""
+    """The month so far, computed by the indicator report itself (III.2), so both agree: the
+    same counts, the same two decimals toward the verdict, and the provisional range while
+    cases are open (one aggregate query)."""
     from ..reports import indicador as ind
 
     periodo = ind.Periodo.actual()
-    conteos = ind.casos(periodo).aggregate(**ind._conteos(False))
-    valor = ind.indicador(conteos["probables"], conteos["anulados"])
-    return {"desde": periodo.inicio, "probables": conteos["probables"], "anulados": conteos["anulados"],
-            "indicador": valor["valor"], "veredicto": valor["veredicto"]}
+    fila = ind._fila(ind.casos(periodo).aggregate(**ind._conteos(False)))
+    valor = fila["indicador"]
+    return {"desde": periodo.inicio, "probables": fila["probables"], "anulados": fila["anulados"],
+            "abiertos": fila["abiertos"], "indicador": valor["valor"], "texto": valor["texto"],
+            "veredicto": valor["veredicto"], "provisional": valor["provisional"], "rango": valor["rango"],
+            "aviso_provisional": fila["aviso_provisional"]}
 
 
 @login_required
