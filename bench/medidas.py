@@ -195,11 +195,11 @@ SQL_INDICADOR = """
 SELECT count(*) AS probables,
        count(*) FILTER (WHERE x.anulado) AS anulados,
        count(*) FILTER (WHERE NOT x.anulado AND x.estado NOT IN ('anulada', 'redigitada', 'instalada')) AS abiertos,
-       count(*) FILTER (WHERE x.anulado AND NOT EXISTS (
-           SELECT 1 FROM anulaciones_intentocontacto ic WHERE ic.caso_id = x.caso_id)) AS sin_contacto
-FROM (SELECT s.caso_id, s.estado,
-             (s.estado = 'anulada' OR (o.estado = 'anulada' AND s.estado <> 'pendiente_redigitacion')) IS TRUE
-               AS anulado
+       count(*) FILTER (WHERE x.anulado AND NOT x.contacto) AS sin_contacto,
+       count(*) FILTER (WHERE x.anulado AND NOT x.contacto AND x.justificacion <> '') AS sin_contacto_justificados
+FROM (SELECT s.caso_id, s.estado, s.justificacion_anulacion AS justificacion,
+             (s.estado IN ('anulada', 'pendiente_redigitacion') OR o.estado = 'anulada') IS TRUE AS anulado,
+             EXISTS (SELECT 1 FROM anulaciones_intentocontacto ic WHERE ic.caso_id = s.caso_id) AS contacto
       FROM anulaciones_solicitud s
       JOIN anulaciones_caso c ON c.id = s.caso_id
       LEFT JOIN anulaciones_ordendetrabajo o ON o.solicitud_id = s.id
@@ -227,7 +227,7 @@ def indicador(reps=5):
     for nombre, p in (("mes", mes), ("anio", anio)):
         t, _, real = medir(_sin_jit(lambda p=p: ind.casos(p).aggregate(**ind._conteos())), reps)
         tp, _, filas = medir(_sin_jit(lambda p=p: _sql(SQL_INDICADOR, [p.inicio, p.fin])), reps)
-        piso = dict(zip(("probables", "anulados", "abiertos", "sin_contacto"), filas[0]))
+        piso = dict(zip(("probables", "anulados", "abiertos", "sin_contacto", "sin_contacto_justificados"), filas[0]))
         ti, _, _ = medir(lambda p=p: ind.informe(p), max(1, reps // 2))
         res[nombre] = {"segundos": t, "piso": tp, "informe_completo": ti, "periodo": f"{p.desde}..{p.hasta}",
                        "resultado": real, "mismo_resultado": real == piso}

@@ -41,12 +41,12 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='servicioingenieria',
             name='impedimento',
-            field=models.CharField(blank=True, choices=[('cierre_ot', 'Falta de cierre de OT por el Centro de Operaciones'), ('comercial', 'Impedimento comercial'), ('sistema', 'Problema de sistema')], max_length=20, verbose_name='impedimento (20.2)'),
+            field=models.CharField(blank=True, choices=[('cierre_ot', 'Falta de cierre de OT por el Centro de Operaciones'), ('comercial', 'Impedimento comercial'), ('sistema', 'Problema de sistema')], max_length=20, verbose_name='impedimento (20.2)', default='', db_default=''),
         ),
         migrations.AddField(
             model_name='solicitud',
             name='justificacion_anulacion',
-            field=models.TextField(blank=True, verbose_name='justificación de la anulación'),
+            field=models.TextField(blank=True, verbose_name='justificación de la anulación', default='', db_default=''),
         ),
         migrations.AlterField(
             model_name='notificacion',

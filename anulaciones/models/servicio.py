@@ -53,7 +53,8 @@ class ServicioIngenieria(Maquina):
     orden = models.ForeignKey("OrdenDeTrabajo", null=True, blank=True, on_delete=models.PROTECT,
                               related_name="servicios")
     tipo = models.CharField(max_length=20, choices=Tipo.choices, db_index=True)
-    impedimento = models.CharField("impedimento (20.2)", max_length=20, choices=Impedimento.choices, blank=True)
+    impedimento = models.CharField("impedimento (20.2)", max_length=20, choices=Impedimento.choices, blank=True,
+                                   default="", db_default="")  # rows written by SQL (bench, imports) too
     destinatario = models.CharField(max_length=20, choices=[(r, Rol(r).label) for r in DESTINATARIOS],
                                     db_index=True)
     observacion = models.ForeignKey("Observacion", null=True, blank=True, on_delete=models.SET_NULL,

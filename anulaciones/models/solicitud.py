@@ -67,7 +67,8 @@ class Solicitud(Maquina):
                                            related_name="reemplaza")
     motivo_anulacion = models.TextField("motivo de anulación", blank=True)
     # 5.2 / 3.3: why it was cancelled before the SI's day ended or with no contact attempt.
-    justificacion_anulacion = models.TextField("justificación de la anulación", blank=True)
+    justificacion_anulacion = models.TextField("justificación de la anulación", blank=True, default="",
+                                               db_default="")
     redigitacion_vence_at = models.DateTimeField("re-digitación vence", null=True, blank=True, db_index=True)
     redigitacion_tardia = models.BooleanField("re-digitación fuera de plazo", default=False)
     # Set (with redigitacion_tardia) by the deadline task when the 2 hours pass unanswered and the
