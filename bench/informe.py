@@ -58,6 +58,14 @@ def filas(res):
                     f"bare view (1 row by pk): {h['rps_piso']:.0f} req/s; p50 {_ms(h['p50_piso'])}, "
                     f"p95 {_ms(h['p95_piso'])}", f"{_r(h['rps'], h['rps_piso']):.2f}× the throughput", "≥ 0.5×",
                     _r(h["rps"], h["rps_piso"]) >= 0.5, h["mismo_resultado"]))
+    x = res.get("mixta")
+    if x:
+        out.append((f"Mixed load, {x['segundos']:.0f} s: 70 % pages (session) / 30 % API transitions (token), "
+                    f"{x['clientes']} clients, gunicorn {x['workers']} workers", f"{n:,}",
+                    f"{x['rps']:.0f} req/s ({x['paginas']:,} pages, {x['transiciones']:,} transitions); "
+                    f"p50 {_ms(x['p50'])}, p95 {_ms(x['p95'])}, p99 {_ms(x['p99'])}",
+                    f"errors (5xx or dropped): {x['errores']}; non-200: {x['no_200']}",
+                    "—", "0 errors, audit invariant", x["errores"] == 0 and x["auditoria_ok"], x["auditoria_ok"]))
     return out
 
 

@@ -517,3 +517,163 @@ def http_transicion(bd, peticiones=1000, rondas=3, clientes=32, workers=4):
         res[clave] = statistics.median(r[clave] for r in res["rondas"])
     res["mismo_resultado"] = all(r["ok"] == r["ok_piso"] == r["cerrados"] == peticiones for r in res["rondas"])
     return res
+
+
+# --- 7. a mixed load: 70 % page reads, 30 % API transitions (issue 13) -----------------------
+def _sesion(user):
+    """A logged-in session's key for ``user`` (the pages are read as a person would)."""
+    from django.conf import settings
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    from django.contrib.sessions.backends.db import SessionStore
+
+    backend = next((b for b in settings.AUTHENTICATION_BACKENDS if b.endswith("ModelBackend")),
+                   settings.AUTHENTICATION_BACKENDS[-1])
+    s = SessionStore()
+    s[SESSION_KEY], s[BACKEND_SESSION_KEY], s[HASH_SESSION_KEY] = str(user.pk), backend, user.get_session_auth_hash()
+    s.create()
+    return s.session_key
+
+
+SQL_AUDITORIA_NUEVA = """
+SELECT r.object_id, r.transicion, r.estado_origen, r.estado_destino
+FROM anulaciones_registroauditoria r
+WHERE r.content_type_id = %s AND r.object_id = ANY(%s) AND r.creado_at >= %s"""
+
+
+def carga_mixta(bd, segundos=60, clientes=32, workers=4, lectura=0.7, semilla=13):
+    """gunicorn (``workers`` sync workers) for ``segundos``; ``clientes`` threads, each request a
+    page read (``lectura`` of them: home, Tablero, a case page, an OT page, the Solicitudes list,
+    as Gestión de Red with a session) or an API transition (token: ``cerrar_sin_atencion`` on an
+    open SI, or ``observar`` on a registered Solicitud; each object used once). Afterwards the
+    audit invariant: one new audit row per accepted transition, from the state the object was in
+    to the state it is in, and none for a refused one."""
+    import random
+
+    from django.contrib.contenttypes.models import ContentType
+    from rest_framework.authtoken.models import Token
+
+    from anulaciones.models import OrdenDeTrabajo, ServicioIngenieria, Solicitud
+
+    gr = usuario("GESTION_RED")
+    token = Token.objects.get_or_create(user=gr)[0].key
+    sesion = _sesion(gr)
+    n_obj = 40 * segundos  # more objects than the transitions a run can take
+    sis = crear_servicios(n_obj, vence=timezone.now() + timedelta(days=1))
+    sols = [f[0] for f in _sql("SELECT id FROM anulaciones_solicitud WHERE estado = 'registrada' ORDER BY id "
+                               "LIMIT %s", [n_obj])]
+    casos = [f[0] for f in _sql("SELECT id FROM anulaciones_solicitud ORDER BY random() LIMIT 500")]
+    ots = [f[0] for f in _sql("SELECT id FROM anulaciones_ordendetrabajo ORDER BY random() LIMIT 500")]
+    rng = random.Random(semilla)
+    cerrojo = threading.Lock()
+    pendientes = {"si": list(reversed(sis)), "sol": list(reversed(sols))}
+    usados = {"si": [], "sol": []}
+    pagina = {"Cookie": f"sessionid={sesion}"}
+    api = {"Authorization": f"Token {token}", "Content-Type": "application/json"}
+
+    def siguiente():
+        with cerrojo:
+            if rng.random() < lectura:
+                return "pagina", ("GET", rng.choice([
+                    "/", "/tablero/", f"/solicitudes/{rng.choice(casos)}/", f"/ordenes/{rng.choice(ots)}/",
+                    "/solicitudes/"]), None, pagina)
+            clase = "si" if rng.random() < 0.5 or not pendientes["sol"] else "sol"
+            if not pendientes[clase]:
+                return None
+            pk = pendientes[clase].pop()
+            usados[clase].append(pk)
+        if clase == "si":
+            return "api", ("POST", f"/api/v1/servicios/{pk}/cerrar_sin_atencion/",
+                           json.dumps({"nota": "carga mixta"}), api)
+        return "api", ("POST", f"/api/v1/solicitudes/{pk}/observar/",
+                       json.dumps({"causa": "calle", "detalle": "carga mixta"}), api)
+
+    puerto = _puerto_libre()
+    env = dict(os.environ, DATABASE_URL=bd, DJANGO_SETTINGS_MODULE="bench.settings", DJANGO_DEBUG="0",
+               DJANGO_SECRET_KEY=os.environ.get("DJANGO_SECRET_KEY", "bench-" + secrets.token_hex(16)),
+               DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost", DJANGO_SECURE_SSL_REDIRECT="0")
+    env.pop("PYTEST_VERSION", None)
+    servidor = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "config.wsgi", "-w", str(workers), "-b", f"127.0.0.1:{puerto}",
+         "--log-level", "warning", "--backlog", "256"], cwd=RAIZ, env=env, start_new_session=True)
+    medidas = {"pagina": [], "api": []}
+    estados = {"pagina": [], "api": []}
+    errores = []
+    try:
+        _esperar(puerto, "/bench/fila/%d/" % sis[0])
+        _carga(puerto, [("GET", "/tablero/", None, pagina)] * 64, clientes)  # warm, off the clock
+        inicio_bd = timezone.now()
+        fin = time.monotonic() + segundos
+
+        def cliente():
+            while time.monotonic() < fin:
+                item = siguiente()
+                if item is None:
+                    return
+                tipo, (metodo, ruta, cuerpo, cab) = item
+                t0 = time.perf_counter()
+                try:
+                    c = http.client.HTTPConnection("127.0.0.1", puerto, timeout=60)
+                    c.request(metodo, ruta, body=cuerpo, headers=cab)
+                    r = c.getresponse()
+                    r.read()
+                    c.close()
+                    estado = r.status
+                except OSError as e:  # a refused or dropped connection is an error too
+                    estado = 0
+                    with cerrojo:
+                        errores.append(f"{metodo} {ruta}: {e}")
+                dt = time.perf_counter() - t0
+                with cerrojo:
+                    medidas[tipo].append(dt)
+                    estados[tipo].append((estado, ruta))
+
+        hilos = [threading.Thread(target=cliente) for _ in range(clientes)]
+        t0 = time.perf_counter()
+        for h in hilos:
+            h.start()
+        for h in hilos:
+            h.join()
+        duracion = time.perf_counter() - t0
+    finally:
+        os.killpg(servidor.pid, signal.SIGTERM)
+        servidor.wait(timeout=30)
+
+    # The audit invariant, per object the run touched.
+    aceptadas = {ruta for estado, ruta in estados["api"] if estado == 200}
+    rechazadas = {ruta for estado, ruta in estados["api"] if estado != 200}
+    ct_si, ct_sol = (ContentType.objects.get_for_model(m).pk for m in (ServicioIngenieria, Solicitud))
+    nuevas_si = _sql(SQL_AUDITORIA_NUEVA, [ct_si, usados["si"], inicio_bd])
+    nuevas_sol = [f for f in _sql(SQL_AUDITORIA_NUEVA, [ct_sol, usados["sol"], inicio_bd])]
+    estado_si = dict(_sql("SELECT id, estado FROM anulaciones_servicioingenieria WHERE id = ANY(%s)", [usados["si"]]))
+    estado_sol = dict(_sql("SELECT id, estado FROM anulaciones_solicitud WHERE id = ANY(%s)", [usados["sol"]]))
+    fallas = []
+    por_objeto = {}
+    for clase, filas, esperado, actual, ruta in (
+            ("si", nuevas_si, ("cerrar_sin_atencion", "abierto", "cerrado_sin_atencion"), estado_si,
+             "/api/v1/servicios/{}/cerrar_sin_atencion/"),
+            ("sol", nuevas_sol, ("observar", "registrada", "observada"), estado_sol,
+             "/api/v1/solicitudes/{}/observar/")):
+        for pk, transicion, origen, destino in filas:
+            por_objeto.setdefault((clase, pk), []).append((transicion, origen, destino))
+        for pk in usados[clase]:
+            filas_pk = por_objeto.get((clase, pk), [])
+            if ruta.format(pk) in aceptadas:
+                if filas_pk != [esperado] or actual.get(pk) != esperado[2]:
+                    fallas.append((clase, pk, filas_pk, actual.get(pk)))
+            elif filas_pk and ruta.format(pk) in rechazadas:
+                fallas.append((clase, pk, filas_pk, actual.get(pk)))
+    borrar_servicios(sis)
+    todas = medidas["pagina"] + medidas["api"]
+    cuenta = lambda tipo, cond: sum(1 for e, _ in estados[tipo] if cond(e))  # noqa: E731
+    return {
+        "segundos": duracion, "clientes": clientes, "workers": workers, "peticiones": len(todas),
+        "rps": len(todas) / duracion,
+        "p50": _percentil(todas, 50), "p95": _percentil(todas, 95), "p99": _percentil(todas, 99),
+        "paginas": len(medidas["pagina"]), "transiciones": len(medidas["api"]),
+        "p95_paginas": _percentil(medidas["pagina"], 95) if medidas["pagina"] else 0,
+        "p95_transiciones": _percentil(medidas["api"], 95) if medidas["api"] else 0,
+        "errores": cuenta("pagina", lambda e: e == 0 or e >= 500) + cuenta("api", lambda e: e == 0 or e >= 500),
+        "no_200": cuenta("pagina", lambda e: e != 200) + cuenta("api", lambda e: e != 200),
+        "aceptadas": len(aceptadas), "auditoria_ok": not fallas, "fallas_auditoria": fallas[:10],
+        "errores_red": errores[:10],
+    }

@@ -124,6 +124,7 @@ def un_tamano(n, bd, args, log):
         ("barrido", lambda: medidas.barrido(k=args.barrido, reps=args.reps)),
         ("http", lambda: medidas.http_transicion(bd, peticiones=args.peticiones, rondas=args.reps)),
         ("importacion", lambda: medidas.importacion(k=args.importacion, reps=args.reps_import)),
+        ("mixta", lambda: medidas.carga_mixta(bd, segundos=args.mixta_segundos) if n == args.ultimo else None),
     ]
     for nombre, fn in pasos:
         if args.solo and nombre not in args.solo:
@@ -154,7 +155,9 @@ def main(argv=None):
     p.add_argument("--libro", default="10000,100000")
     p.add_argument("--importacion", type=int, default=50_000)
     p.add_argument("--peticiones", type=int, default=1000)
-    p.add_argument("--solo", default="", help="comma-separated subset: tablero,indicador,libro,barrido,http,importacion")
+    p.add_argument("--mixta-segundos", type=int, default=60, help="length of the mixed load (issue 13)")
+    p.add_argument("--solo", default="",
+                   help="comma-separated subset: tablero,indicador,libro,barrido,http,importacion,mixta")
     p.add_argument("--informe", action="store_true",
                    help="only rewrite BENCHMARKS.md from the JSON of the last run (e.g. after editing bench/NOTES.md)")
     args = p.parse_args(argv)

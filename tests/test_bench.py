@@ -82,12 +82,16 @@ def test_cada_benchmark_mide_su_camino_y_su_piso_con_el_mismo_resultado(datos, t
     res["http"] = h = medidas.http_transicion(_url_bd(), peticiones=24, rondas=1, clientes=4, workers=2)
     assert h["mismo_resultado"] and h["rps"] > 0 and h["rps_piso"] > 0 and h["p95"] >= h["p50"] > 0
 
+    res["mixta"] = x = medidas.carga_mixta(_url_bd(), segundos=3, clientes=4, workers=2)
+    assert x["errores"] == 0 and x["auditoria_ok"] and x["paginas"] > 0 and x["transiciones"] > 0
+    assert x["aceptadas"] == x["transiciones"] and x["p99"] >= x["p95"] >= x["p50"] > 0
+
     ruta = tmp_path / "BENCHMARKS.md"
     informe.escribir(ruta, [res], comando="test")
     texto = ruta.read_text()
     filas = informe.filas(res)
-    assert len(filas) == 7 and all(f[7] for f in filas)  # every row, same rows/results on both sides
+    assert len(filas) == 8 and all(f[7] for f in filas)  # every row, same rows/results on both sides
     assert "with the sizes alternated" in texto and "600: " in texto and "601: " in texto
     for marca in ("Tablero de Control", "Deadline sweep", "Indicator, a month", "Indicator, a year",
-                  "Month-end workbook", "Smartflex import", "A transition over HTTP"):
+                  "Month-end workbook", "Smartflex import", "A transition over HTTP", "Mixed load"):
         assert marca in texto
