@@ -3,6 +3,7 @@
 A selector returns a lazy queryset with everything a row shows joined in (``select_related``),
 so a list costs the same number of queries for 10 rows as for 10,000.
 """
+import re
 from datetime import date, datetime, time, timedelta
 
 from django.db.models import Exists, OuterRef, Prefetch, Q, Subquery
@@ -96,10 +97,19 @@ def tablero_atendidos_hoy(qs, ahora=None):
 
 
 # --- search -------------------------------------------------------------------------------
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
+
+
+def texto_busqueda(q):
+    """What was typed in a search box, trimmed, control characters (NUL, which PostgreSQL
+    refuses in a string, tabs, line ends) read as one space."""
+    return _CONTROL.sub(" ", q or "").strip()
+
+
 def buscar_solicitudes(*, user, q):
     """Solicitudes visible to ``user`` matching ``q`` in the Smartflex number, the client's
     name, the street or the OT number (case-insensitive, partial)."""
-    q = (q or "").strip()
+    q = texto_busqueda(q)
     base = Solicitud.objects.visibles_para(user).select_related("zona", "orden", "asesor")
     if not q:
         return base.none()
@@ -109,7 +119,7 @@ def buscar_solicitudes(*, user, q):
 
 def solicitud_exacta(*, user, q):
     """The one visible Solicitud whose Smartflex number or OT number is exactly ``q``, if any."""
-    q = (q or "").strip()
+    q = texto_busqueda(q)
     if not q:
         return None
     ids = list(Solicitud.objects.visibles_para(user)

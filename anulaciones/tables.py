@@ -3,6 +3,8 @@ import html
 from urllib.parse import urlencode
 
 import django_tables2 as tables
+from django.conf import settings
+from django.core.paginator import EmptyPage, PageNotAnInteger
 from django.middleware.csrf import get_token
 from django.urls import reverse
 from django.utils import timezone
@@ -17,6 +19,48 @@ from .models import IntentoContacto, ServicioIngenieria, Solicitud
 from .roles import Rol, roles_de
 
 ACCIONES_TABLERO = ("asignar_instalacion", "anular")  # the 5.2 decision
+
+
+# --- sorting and pagination from the query string ----------------------------------------------
+def por_pagina(valor, defecto):
+    """Rows per page asked for in a query string, clamped to 1..ANULACIONES_MAX_POR_PAGINA;
+    ``defecto`` (clamped too) when it is not a whole number."""
+    try:
+        n = int(valor)
+    except (TypeError, ValueError):
+        n = defecto
+    return min(max(n, 1), settings.ANULACIONES_MAX_POR_PAGINA)
+
+
+class ConfiguracionAcotada(tables.RequestConfig):
+    """``RequestConfig`` with ``per_page`` clamped (``por_pagina``): django-tables2 takes any
+    integer (``-1`` breaks the paginator; 40,000 rows make a 45 MB Tablero page that its
+    auto-refresh asks for again every 30 s). As there, a ``page`` past either end shows the last."""
+
+    def configure(self, table):
+        table.request = self.request
+        get = self.request.GET
+        ordenables = {c.name for c in table.columns.iterorderable()}
+        order_by = [o for o in get.getlist(table.prefixed_order_by_field) if o.removeprefix("-") in ordenables]
+        if order_by:  # only known columns: django-tables2 would parse anything else as an accessor
+            table.order_by = order_by
+        if not self.paginate:
+            return table
+        kwargs = dict(self.paginate) if hasattr(self.paginate, "items") else {}
+        kwargs.pop("silent", None)
+        kwargs["per_page"] = por_pagina(get.get(table.prefixed_per_page_field),
+                                        kwargs.get("per_page") or table._meta.per_page)
+        try:
+            kwargs["page"] = int(get[table.prefixed_page_field])
+        except (KeyError, ValueError):
+            pass
+        try:
+            table.paginate(**kwargs)
+        except PageNotAnInteger:
+            table.page = table.paginator.page(1)
+        except EmptyPage:
+            table.page = table.paginator.page(table.paginator.num_pages)
+        return table
 
 
 # Short names of the SI's destinatario roles, for a readable column.

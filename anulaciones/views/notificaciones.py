@@ -3,10 +3,10 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from ..models import Notificacion
+from .comun import entero, ruta_local
 
 
 @login_required
@@ -25,10 +25,7 @@ def notificaciones_leer(request):
     """Mark one (``id``) or all of the user's notifications read; then go to ``next``."""
     qs = Notificacion.objects.filter(usuario=request.user, leida_at__isnull=True)
     if "id" in request.POST:
-        ident = request.POST["id"]
-        qs = qs.filter(pk=int(ident)) if ident.isdigit() else qs.none()
+        ident = entero(request.POST["id"])
+        qs = qs.filter(pk=ident) if ident is not None else qs.none()
     qs.update(leida_at=timezone.now())
-    siguiente = request.POST.get("next") or ""
-    if siguiente and url_has_allowed_host_and_scheme(siguiente, {request.get_host()}, request.is_secure()):
-        return redirect(siguiente)
-    return redirect("notificaciones")
+    return redirect(ruta_local(request, request.POST.get("next")) or "notificaciones")

@@ -14,7 +14,6 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET, require_POST
-from django_tables2 import RequestConfig
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 
@@ -23,7 +22,9 @@ from ..errors import DatosInvalidos, ErrorDominio, SinPermiso
 from ..exportar import csv_en_flujo
 from ..filters import TableroFilter
 from ..models import Solicitud
-from ..tables import ACCIONES_TABLERO, BORRADOR_SESION, COLUMNAS_EXPORTACION, TableroTable, fila_exportacion
+from ..tables import (ACCIONES_TABLERO, BORRADOR_SESION, COLUMNAS_EXPORTACION, ConfiguracionAcotada, TableroTable,
+                      fila_exportacion)
+from .comun import entero
 
 
 def _rechazo(request, mensaje, status=403):
@@ -36,9 +37,9 @@ def _sin_acceso(request):
 
 def _tabla(request, *, acciones, paginar):
     filtro = TableroFilter(request.GET, queryset=selectors.servicios_tablero(user=request.user, acciones=acciones))
-    tabla = TableroTable(filtro.qs)  # configured (sorted, paginated) once, by RequestConfig below
-    RequestConfig(request, paginate={"per_page": settings.ANULACIONES_TABLERO_POR_PAGINA} if paginar else False
-                  ).configure(tabla)
+    tabla = TableroTable(filtro.qs)  # configured (sorted, paginated) once, by ConfiguracionAcotada below
+    ConfiguracionAcotada(request, paginate={"per_page": settings.ANULACIONES_TABLERO_POR_PAGINA} if paginar
+                         else False).configure(tabla)
     return filtro, tabla
 
 
@@ -84,8 +85,7 @@ def decidir(request, pk):
     version = request.POST.get("version", "")
     origen = solicitud.estado
     try:
-        transitions.aplicar(solicitud, accion, request.user, version=int(version) if version.isdigit() else None,
-                            **datos)
+        transitions.aplicar(solicitud, accion, request.user, version=entero(version), **datos)
     except SinPermiso as e:
         return _rechazo(request, e.mensaje)
     except DatosInvalidos as e:
