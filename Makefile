@@ -10,8 +10,9 @@ setup: $(VENV)/.installed
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || python3 -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -r requirements.txt
+	# Every package pinned and hashed (requirements.in -> pip-compile --generate-hashes): a file
+	# whose hash differs from the one reviewed is refused.
+	$(PY) -m pip install -q --require-hashes -r requirements.txt
 	touch $@
 
 migrate: setup

@@ -65,7 +65,7 @@ def test_planilla_celda_por_celda(datos, u, django_capture_on_commit_callbacks):
     assert entrega.filas == 4
     assert (entrega.mes, entrega.generada_por) == (NOV, u.gestion_red)
 
-    wb = load_workbook(entrega.archivo.path)
+    wb = load_workbook(entrega.archivo.open("rb"))
     assert wb.sheetnames == ["Casos", "Resumen"]
     casos = wb["Casos"]
     assert casos.freeze_panes == "A2"
@@ -209,7 +209,7 @@ def test_planilla_sin_zona_anterior_ni_coordenadas_y_nombre_completo(datos, u, d
     u.gestion_red.first_name, u.gestion_red.last_name = "Ana", "Quispe"
     u.gestion_red.save()
     entrega = generar(django_capture_on_commit_callbacks, u.gestion_red)
-    filas = list(load_workbook(entrega.archivo.path)["Casos"].iter_rows(min_row=2, values_only=True))
+    filas = list(load_workbook(entrega.archivo.open("rb"))["Casos"].iter_rows(min_row=2, values_only=True))
     f = next(f for f in filas if f[1] == z.orden.numero)
     assert (f[3], f[9], f[10]) == (None, None, None)
     assert f[4] == z.zona_corregida.nombre and isinstance(f[12], datetime)
@@ -223,5 +223,5 @@ def test_un_tipo_de_correccion_que_ya_no_existe_no_impide_la_entrega(datos, u, d
     z = incluidas[0]
     Zonificacion.objects.filter(pk=z.pk).update(tipo_correccion="barrio")
     entrega = generar(django_capture_on_commit_callbacks, u.gestion_red)
-    filas = list(load_workbook(entrega.archivo.path)["Casos"].iter_rows(min_row=2, values_only=True))
+    filas = list(load_workbook(entrega.archivo.open("rb"))["Casos"].iter_rows(min_row=2, values_only=True))
     assert next(f for f in filas if f[1] == z.orden.numero)[5] == "barrio"

@@ -37,3 +37,32 @@ def test_demo_data_cubre_cada_estado_y_cada_rol_entra(client):
     antes = RegistroAuditoria.objects.count()
     call_command("demo_data")  # a second run adds nothing
     assert RegistroAuditoria.objects.count() == antes
+
+
+def test_dependencias_fijadas_con_hash():
+    """Supply chain (issue 13): every package of requirements.txt is pinned with ``==`` and carries
+    at least one hash (pip refuses the whole file under --require-hashes otherwise), and every
+    direct dependency of requirements.in is there at the same version."""
+    import re
+    from pathlib import Path
+
+    raiz = Path(__file__).resolve().parent.parent
+    texto = (raiz / "requirements.txt").read_text()
+    bloques = re.split(r"\n(?=[A-Za-z0-9])", texto.split("\n", 6)[-1].strip())
+    paquetes = {}
+    for b in bloques:
+        if b.startswith("#"):
+            continue
+        cabeza = b.split()[0]
+        assert re.fullmatch(r"[A-Za-z0-9_.-]+(\[[a-z0-9,_-]+\])?==[A-Za-z0-9_.+-]+", cabeza), cabeza
+        assert "--hash=sha256:" in b, f"{cabeza} sin hash"
+        nombre, version = cabeza.split("==")
+        paquetes[re.sub(r"\[.*\]", "", nombre).lower().replace("_", "-")] = version
+    assert len(paquetes) > 40
+    Makefile = (raiz / "Makefile").read_text()
+    assert "--require-hashes -r requirements.txt" in Makefile
+    for linea in (raiz / "requirements.in").read_text().splitlines():
+        linea = linea.split("#")[0].strip()
+        if linea:
+            nombre, version = linea.split("==")
+            assert paquetes[re.sub(r"\[.*\]", "", nombre).lower().replace("_", "-")] == version, linea
