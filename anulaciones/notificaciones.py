@@ -55,6 +55,12 @@ def _escribir(avisos):
 
 
 def _encolar_correos():
+    """Queue the e-mail task once the current transaction commits (at once outside one), so
+    the task never runs before the notices it sends are visible."""
+    transaction.on_commit(_encolar_correos_ahora)
+
+
+def _encolar_correos_ahora():
     from .tasks import enviar_correos
 
     try:
@@ -173,11 +179,10 @@ def redigitaciones_tardias(pks):
 
 
 def _escribir_ahora_o_al_confirmar(avisos):
+    """The deadline tasks' notices: written now, inside the transaction of the change that causes
+    them (a killed worker loses both or neither); their e-mail is queued after the commit."""
     if avisos:
-        if transaction.get_connection().in_atomic_block:
-            notificar(avisos)
-        else:
-            _escribir(avisos)
+        _escribir(avisos)
 
 
 # --- the same notices, set-based on PostgreSQL ----------------------------------------------
@@ -192,10 +197,8 @@ def _en_sql():
 
 
 def _escribir_ahora_o_al_confirmar_sql(escribir):
-    if transaction.get_connection().in_atomic_block:
-        transaction.on_commit(escribir)
-    else:
-        escribir()
+    """As ``_escribir_ahora_o_al_confirmar``: in the change's own transaction."""
+    escribir()
 
 
 def _tablas():

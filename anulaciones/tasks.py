@@ -4,20 +4,21 @@ Tasks take ids (or nothing), select what is due in set-based queries and go thro
 transition path (``aplicar_en_bloque``, by the system user). Each runs in one transaction and
 only catches up what is still due, so running one twice — or again after a worker was killed
 in the middle (``acks_late``: the message is redelivered) — does nothing twice.
+
+Nothing is scheduled with a long ``eta``: what falls due later (an SI's cut-off, the 2-hour
+re-digitation) is found by the periodic sweep, so no worker holds a message for hours and a
+Redis restart loses nothing that the next sweep would not do (docs/relojes.md).
 """
 import logging
 from datetime import date, timedelta
-from functools import partial
 
 from celery import shared_task
 from django.conf import settings
 from django.db import transaction
-from django.dispatch import receiver
 from django.utils import timezone
 
 from . import notificaciones
 from .models import ServicioIngenieria, Solicitud
-from .signals import transicion_realizada
 from .transitions import aplicar_en_bloque, filtro_pks, usuario_sistema
 
 log = logging.getLogger(__name__)
@@ -46,7 +47,9 @@ def vencer_servicios(ahora=None):
                 ServicioIngenieria.objects.filter(filtro_pks(vencidos)).select_related("solicitud"),
                 "vencer", sistema, nota="Plazo de atención vencido (4.2).")
             if pks:
-                transaction.on_commit(partial(notificaciones.servicios_vencidos, pks))
+                # Written in the batch's own transaction (the e-mail is queued after it commits):
+                # a worker killed at any point leaves the batch and its notices together or neither.
+                notificaciones.servicios_vencidos(pks)
         todos += pks
         if len(pks) < LOTE:
             return todos
@@ -63,7 +66,7 @@ def avisar_por_vencer(ahora=None):
         if pks:
             ServicioIngenieria.objects.filter(filtro_pks(pks), aviso_enviado_at__isnull=True).update(
                 aviso_enviado_at=ahora)
-            transaction.on_commit(partial(notificaciones.servicios_por_vencer, pks))
+            notificaciones.servicios_por_vencer(pks)  # with the change, in its transaction
     return pks
 
 
@@ -79,7 +82,7 @@ def escalar_redigitaciones(solicitudes=None, ahora=None):
         if pks:
             Solicitud.objects.filter(filtro_pks(pks), redigitacion_escalada_at__isnull=True).update(
                 redigitacion_tardia=True, redigitacion_escalada_at=ahora)
-            transaction.on_commit(partial(notificaciones.redigitaciones_tardias, pks))
+            notificaciones.redigitaciones_tardias(pks)  # with the change, in its transaction
     return pks
 
 
@@ -111,7 +114,11 @@ def barrer_plazos():
 
 @shared_task(**TAREA)
 def escalar_redigitacion(solicitud_id):
-    """Scheduled with eta = the 2-hour deadline when a case is cancelled for re-digitation."""
+    """The 19.2 check of one case. No longer scheduled (it was, with ``eta`` = the 2-hour
+    deadline: a message held unacknowledged by a worker for 2 hours, lost with a Redis restart
+    and redelivered after the visibility timeout); the periodic sweep escalates every late
+    re-digitation within one interval. Kept so that messages published by an older release
+    still run."""
     return escalar_redigitaciones(Solicitud.objects.filter(pk=solicitud_id))
 
 
@@ -147,15 +154,3 @@ def enviar_entrega(entrega_id):
 @shared_task(**TAREA)
 def enviar_correos():
     return notificaciones.enviar_pendientes()
-
-
-# --- hooks on the transition path ----------------------------------------------------------
-@receiver(transicion_realizada, dispatch_uid="relojes_redigitacion")
-def programar_escalacion(sender, registro, objeto, **kwargs):
-    """On commit of «anular_para_redigitacion»: schedule the 2-hour check at its deadline."""
-    if registro.transicion != "anular_para_redigitacion" or not objeto.redigitacion_vence_at:
-        return
-    try:
-        escalar_redigitacion.apply_async(args=[objeto.pk], eta=objeto.redigitacion_vence_at)
-    except Exception:  # broker unreachable: the periodic sweep is the backstop
-        log.exception("No se pudo programar la escalación de la solicitud %s", objeto.pk)

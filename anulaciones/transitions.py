@@ -9,8 +9,22 @@ transaction) and queues the ``transicion_realizada`` signal for after the commit
 
 Creations (step 1, the OT, SIs, zonifications) go through ``crear_*`` here as well, so they are
 checked and audited like any transition.
+
+Lock order (issue 13). Every transaction here takes the row locks of a case top-down: Caso →
+Solicitud → OT → SI. A Solicitud transition locks its Solicitud, then what its effects touch; an
+OT or SI transition first locks its Solicitud, then its own row (``_bloquear``). So every
+transaction that touches a case's OT or SIs holds that case's Solicitud first, and two of them
+queue on that one row instead of each holding what the other waits for (``anular`` on the
+Solicitud against ``ejecutar`` on its OT used to deadlock). The Caso row is only ever updated
+(``Caso.marcar_probable``) by a transaction that already holds one of its Solicitudes, and no
+transaction locks a Caso before a Solicitud. What still fails with a deadlock or a
+serialization failure is run again a few times (``_en_transaccion``), then answered with a
+``Conflicto`` (409), never a 500.
 """
 import inspect
+import logging
+import random
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache, partial
@@ -18,7 +32,7 @@ from functools import lru_cache, partial
 from django.contrib.auth import get_user_model
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.db.models import Lookup
 from django.utils import timezone
 from django_fsm import TransitionNotAllowed, can_proceed
@@ -30,8 +44,69 @@ from .roles import USUARIO_SISTEMA, Rol, roles_de
 from .signals import transicion_realizada
 
 
+log = logging.getLogger(__name__)
+
+
 class NoEncontrado(ErrorDominio):
     codigo_http = 404
+
+
+# --- transactions: deadlocks and serialization failures are retried, then a 409 -----------
+# SQLSTATEs after which PostgreSQL rolled the whole transaction back and running it again may
+# succeed: deadlock_detected, serialization_failure.
+SQLSTATES_REINTENTABLES = {"40P01": "bloqueo mutuo", "40001": "fallo de serialización"}
+INTENTOS = 3
+MENSAJE_CRUCE = ("Otra operación sobre el mismo caso se cruzó con esta y no pudo completarse; no se guardó "
+                 "ningún cambio. Revise el estado actual y vuelva a intentarlo.")
+
+
+def sqlstate(exc):
+    """The SQLSTATE of a database error (psycopg 3 ``sqlstate``, psycopg2 ``pgcode``), or None."""
+    for e in (exc, getattr(exc, "__cause__", None)):
+        codigo = getattr(e, "sqlstate", None) or getattr(e, "pgcode", None)
+        if codigo:
+            return codigo
+    return None
+
+
+def es_cruce(exc):
+    """A deadlock or serialization failure: the database rolled the transaction back."""
+    return isinstance(exc, DatabaseError) and sqlstate(exc) in SQLSTATES_REINTENTABLES
+
+
+def _en_transaccion(cuerpo):
+    """Run ``cuerpo()`` in one transaction. When PostgreSQL aborts it with a deadlock or a
+    serialization failure, everything was rolled back: run it again (at most INTENTOS times,
+    after a short random pause), then raise Conflicto. Inside a caller's transaction there is
+    no retry (the caller's locks are what it crossed with): Conflicto at once, and the caller's
+    transaction stays usable (this block was a savepoint). An error raised after the commit (by
+    an on_commit receiver) is never retried: the transition is done."""
+    if transaction.get_connection().in_atomic_block:
+        try:
+            with transaction.atomic():
+                return cuerpo()
+        except DatabaseError as e:
+            if es_cruce(e):
+                log.info("Transacción abortada (%s) dentro de otra: sin reintento.",
+                         SQLSTATES_REINTENTABLES[sqlstate(e)])
+                raise Conflicto(MENSAJE_CRUCE) from e
+            raise
+    for intento in range(1, INTENTOS + 1):
+        confirmada = []
+        try:
+            with transaction.atomic():
+                transaction.on_commit(partial(confirmada.append, True))  # the first hook: runs once committed
+                return cuerpo()
+        except DatabaseError as e:
+            if confirmada or not es_cruce(e):
+                raise
+            if intento == INTENTOS:
+                log.warning("Transacción abortada %s veces (%s); se responde Conflicto.", intento,
+                            SQLSTATES_REINTENTABLES[sqlstate(e)])
+                raise Conflicto(MENSAJE_CRUCE) from e
+            log.info("Transacción abortada (%s), intento %s de %s.", SQLSTATES_REINTENTABLES[sqlstate(e)],
+                     intento, INTENTOS)
+            time.sleep(random.uniform(0.01, 0.05) * intento)
 
 
 # --- introspection of the machines ------------------------------------------------------
@@ -234,16 +309,22 @@ def _ejecutar(actual, nombre, ctx, datos):
     return actual
 
 
-# The relations a machine's scope check (``en_alcance``) always reads before the body runs:
-# fetched with the locked row (only that row is locked) instead of one lazy query later.
-_RELACIONES_ALCANCE = {ServicioIngenieria: ("solicitud",)}
+# Machines below a Solicitud: an OT or SI transition locks the Solicitud first (the lock order of
+# the module docstring). The locked Solicitud is then the one the scope check, the conditions
+# and the effects read (no lazy query for it later).
+_BAJO_SOLICITUD = (OrdenDeTrabajo, ServicioIngenieria)
 
 
-def _bloquear(modelo, pk):
-    relaciones = _RELACIONES_ALCANCE.get(modelo)
-    if relaciones:
-        return modelo.objects.select_for_update(of=("self",)).select_related(*relaciones).get(pk=pk)
-    return modelo.objects.select_for_update().get(pk=pk)
+def _bloquear(modelo, obj):
+    if modelo in _BAJO_SOLICITUD:
+        try:
+            solicitud = Solicitud.objects.select_for_update().get(pk=obj.solicitud_id)
+        except Solicitud.DoesNotExist:
+            raise modelo.DoesNotExist from None
+        actual = modelo.objects.select_for_update().get(pk=obj.pk)
+        actual.solicitud = solicitud  # the same row (an OT or SI never changes its Solicitud)
+        return actual
+    return modelo.objects.select_for_update().get(pk=obj.pk)
 
 
 def aplicar(obj, nombre, usuario, *, nota="", version=None, refrescar=True, **datos):
@@ -258,32 +339,37 @@ def aplicar(obj, nombre, usuario, *, nota="", version=None, refrescar=True, **da
     modelo = type(obj)
     _, t = _meta_transicion(modelo, nombre)
     esperado = obj.version if version is None else version
-    with transaction.atomic():
-        try:
-            actual = _bloquear(modelo, obj.pk)
-        except modelo.DoesNotExist:
-            raise NoEncontrado(f"No existe {modelo._meta.verbose_name} {obj.pk}.") from None
-        if actual.version != esperado:
-            ultimo = RegistroAuditoria.de_objeto(actual).select_related("usuario").last()
-            quien = f" por {ultimo.usuario.get_full_name() or ultimo.usuario.username}" if ultimo and ultimo.usuario else ""
-            raise Conflicto(
-                f"{actual} fue modificado{quien} mientras usted lo veía: ahora está «{actual.get_estado_display()}». "
-                "Revise el estado actual antes de continuar.")
-        rol = t.permission.rol_para(actual, usuario)
-        if rol is None:
-            raise SinPermiso(f"Su rol no permite «{t.custom.get('label', nombre)}» en {actual}.")
-        bound = getattr(actual, nombre)
-        if not can_proceed(bound, check_conditions=False):
-            raise TransicionNoPermitida(
-                f"No se puede «{t.custom.get('label', nombre)}»: {actual} está «{actual.get_estado_display()}».")
-        actual_t = bound._django_fsm.get_transition(actual.estado)
-        for condicion in actual_t.conditions:
-            if not condicion(actual):
-                raise TransicionNoPermitida(getattr(condicion, "mensaje", "La transición no procede ahora."))
-        ctx = Contexto(usuario=usuario, rol=rol, ahora=timezone.now(), nota=nota or "")
-        _ejecutar(actual, nombre, ctx, datos)
+    actual = _en_transaccion(partial(_aplicar, obj, modelo, t, nombre, usuario, esperado, nota, datos))
     if refrescar and obj is not actual:
         obj.refresh_from_db()
+    return actual
+
+
+def _aplicar(obj, modelo, t, nombre, usuario, esperado, nota, datos):
+    """``aplicar``'s transaction (run again by ``_en_transaccion`` after a deadlock)."""
+    try:
+        actual = _bloquear(modelo, obj)
+    except modelo.DoesNotExist:
+        raise NoEncontrado(f"No existe {modelo._meta.verbose_name} {obj.pk}.") from None
+    if actual.version != esperado:
+        ultimo = RegistroAuditoria.de_objeto(actual).select_related("usuario").last()
+        quien = f" por {ultimo.usuario.get_full_name() or ultimo.usuario.username}" if ultimo and ultimo.usuario else ""
+        raise Conflicto(
+            f"{actual} fue modificado{quien} mientras usted lo veía: ahora está «{actual.get_estado_display()}». "
+            "Revise el estado actual antes de continuar.")
+    rol = t.permission.rol_para(actual, usuario)
+    if rol is None:
+        raise SinPermiso(f"Su rol no permite «{t.custom.get('label', nombre)}» en {actual}.")
+    bound = getattr(actual, nombre)
+    if not can_proceed(bound, check_conditions=False):
+        raise TransicionNoPermitida(
+            f"No se puede «{t.custom.get('label', nombre)}»: {actual} está «{actual.get_estado_display()}».")
+    actual_t = bound._django_fsm.get_transition(actual.estado)
+    for condicion in actual_t.conditions:
+        if not condicion(actual):
+            raise TransicionNoPermitida(getattr(condicion, "mensaje", "La transición no procede ahora."))
+    ctx = Contexto(usuario=usuario, rol=rol, ahora=timezone.now(), nota=nota or "")
+    _ejecutar(actual, nombre, ctx, datos)
     return actual
 
 
@@ -311,7 +397,7 @@ def crear_solicitud(usuario, **datos):
 
 def abrir_servicio(solicitud, usuario, *, tipo, destinatario, requerido, impedimento=""):
     """Open an SI outside a Solicitud transition (20.2 impediments: ``impedimento`` says which)."""
-    with transaction.atomic():
+    def cuerpo():
         sol = Solicitud.objects.select_for_update().get(pk=solicitud.pk)
         probe = ServicioIngenieria(solicitud=sol)
         rol = _rol_creacion(ServicioIngenieria, probe, usuario)
@@ -319,18 +405,22 @@ def abrir_servicio(solicitud, usuario, *, tipo, destinatario, requerido, impedim
         paso = "20.2" if tipo == ServicioIngenieria.Tipo.IMPEDIMENTO else ("3.1" if rol == Rol.GESTION_RED else "7")
         return ctx.crear(ServicioIngenieria.para(sol, ctx, tipo=tipo, destinatario=destinatario,
                                                  requerido=requerido, impedimento=impedimento), paso=paso)
+    return _en_transaccion(cuerpo)
 
 
 def recibir_zonificacion(orden, usuario, **datos):
     """Step 20.1: the zonification form of an executed OT."""
     datos = _solo_campos(Zonificacion, dict(datos))
-    with transaction.atomic():
-        orden = OrdenDeTrabajo.objects.select_for_update().select_related("solicitud").get(pk=orden.pk)
-        zon = Zonificacion(orden=orden, solicitud=orden.solicitud, recibida_por=usuario,
-                           zona_anterior_id=datos.pop("zona_anterior_id", orden.zona_id), **datos)
+
+    def cuerpo():
+        ot = _bloquear(OrdenDeTrabajo, orden)  # its Solicitud first, then the OT (lock order)
+        zon = Zonificacion(orden=ot, solicitud=ot.solicitud, recibida_por=usuario,
+                           zona_anterior_id=datos.get("zona_anterior_id", ot.zona_id),
+                           **{k: v for k, v in datos.items() if k != "zona_anterior_id"})
         rol = _rol_creacion(Zonificacion, zon, usuario)
         ctx = Contexto(usuario=usuario, rol=rol, ahora=timezone.now())
         return ctx.crear(zon)
+    return _en_transaccion(cuerpo)
 
 
 def registrar_contacto(solicitud, usuario, *, canal, resultado, detalle="", realizado_at=None):

@@ -107,17 +107,25 @@ def test_barrido_notifica_al_rol_destinatario(esc, u, calendario, django_capture
     assert not Notificacion.objects.filter(usuario=u.asesor).exists()
 
 
-def test_notificaciones_solo_despues_del_commit(esc, u, calendario, django_capture_on_commit_callbacks):
+def test_notificaciones_con_el_cambio_y_correo_despues_del_commit(esc, u, calendario,
+                                                                  django_capture_on_commit_callbacks):
+    """The sweep's notices are written in the transaction of the change that causes them (a
+    worker killed after the commit cannot lose them: tests/test_fallos.py); the e-mail is queued
+    only after the commit."""
+    u.asesor.email = "asesor@example.com"
+    u.asesor.save()
     abrir_si(esc, local(2026, 11, 25, 9, 0))
     with time_machine.travel(local(2026, 11, 26, 8, 0), tick=False):
         with django_capture_on_commit_callbacks(execute=False) as pendientes:
             tasks.barrer()
         assert ServicioIngenieria.objects.get().estado == "vencido"
-        assert Notificacion.objects.count() == 0  # nothing written before the commit
+        aviso = Notificacion.objects.get(usuario=u.asesor)  # written with the change
+        assert aviso.correo_enviado_at is None and mail.outbox == []  # no e-mail before the commit
         with django_capture_on_commit_callbacks(execute=True):
             for callback in pendientes:
                 callback()
-    assert Notificacion.objects.filter(usuario=u.asesor).count() == 1
+    aviso.refresh_from_db()
+    assert aviso.correo_enviado_at is not None and [m.to for m in mail.outbox] == [["asesor@example.com"]]
 
 
 def _muchos_vencidos(esc, u, n):
@@ -401,11 +409,11 @@ def test_notificaciones_en_sql_iguales_a_las_de_python(esc, u, calendario, monke
         monkeypatch.setattr(notificaciones, "_en_sql", lambda en_sql=en_sql: en_sql)
         with time_machine.travel(local(2026, 11, 26, 8, 0), tick=False), \
                 django_capture_on_commit_callbacks(execute=True):
-            with transaction.atomic():  # as the tasks call them: written after the commit
+            with transaction.atomic():  # as the tasks call them: written in the change's transaction
                 notificaciones.servicios_vencidos([s.pk for s in sis])
                 notificaciones.servicios_por_vencer([s.pk for s in sis])
                 notificaciones.redigitaciones_tardias([tardia.pk])
-                assert Notificacion.objects.count() == 0
+                assert Notificacion.objects.exists() and mail.outbox == []  # the e-mail after the commit
             notificaciones.servicios_vencidos([s.pk for s in sis])  # again: nothing twice
         resultados[en_sql] = sorted(
             (n.usuario_id, n.tipo, n.clave, n.titulo, n.texto, n.url, n.creado_at, n.correo_enviado_at)

@@ -3,7 +3,9 @@
     {"detail": "message", "errores": {"field": "message", ...}}
 
 DatosInvalidos -> 400, SinPermiso -> 403, NoEncontrado -> 404, TransicionNoPermitida and
-Conflicto -> 409. Nothing a client sends becomes a 500.
+Conflicto -> 409. Nothing a client sends becomes a 500. Database faults (issue 13): a deadlock
+or serialization failure -> 409, a dead or unreachable database connection -> 503 with
+``Retry-After`` (``anulaciones.middleware``, which answers the same outside the API's views).
 """
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -14,6 +16,7 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
 from ..errors import ErrorDominio
+from ..middleware import REINTENTAR_EN, clasificar, registrar_fallo
 
 
 def _plano(detalle):
@@ -28,6 +31,16 @@ def _plano(detalle):
 
 
 def manejar_excepcion(exc, context):
+    fallo = clasificar(exc)
+    if fallo is not None:  # before DataError: a DatabaseError, but the database's fault, not the client's
+        status_bd, mensaje = fallo
+        if context.get("request") is not None:
+            registrar_fallo(context["request"], exc, status_bd)
+        respuesta = Response({"detail": mensaje, "errores": {}}, status=status_bd)
+        if status_bd == 503:
+            respuesta["Retry-After"] = str(REINTENTAR_EN)
+        respuesta["Cache-Control"] = "no-store"
+        return respuesta
     if isinstance(exc, ErrorDominio):
         return Response({"detail": exc.mensaje, "errores": {k: str(v) for k, v in exc.errores.items()}},
                         status=exc.codigo_http)
