@@ -19,6 +19,7 @@ import re
 import unicodedata
 from datetime import datetime, time
 from decimal import Decimal, InvalidOperation
+from itertools import accumulate
 
 from django.db import connection, transaction
 from django.db.models import Q, Value
@@ -188,7 +189,7 @@ def _decimal(valor, campo, errores):
     except (InvalidOperation, ValueError):
         errores[campo] = "Escriba grados decimales (por ejemplo -16.500000)."
         return None
-    if not d.is_finite():
+    if not d.is_finite() or abs(d) > 1000:  # 1e400 or 1e28: quantize() below would fail (a 500)
         errores[campo] = "Escriba grados decimales (por ejemplo -16.500000)."
         return None
     return d.quantize(Decimal("0.000001"))
@@ -448,10 +449,27 @@ SINONIMOS = {"kind": "kind", "tipo": "kind", "name": "name", "nombre": "name", "
              "longitude": "lon", "codigo": "name", "code": "name"}
 
 
+# A GeoJSON layer nests 4 to 7 levels (collection, feature, geometry, coordinates); json.loads
+# of a much deeper input raises RecursionError, so the nesting is measured before parsing.
+PROFUNDIDAD_MAX_JSON = 20
+_CADENA_JSON = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.S)
+_LLAVES_JSON = re.compile(r"[\[\]{}]")
+_PASO_JSON = {"[": 1, "{": 1, "]": -1, "}": -1}
+
+
+def profundidad_json(texto):
+    """How deep the arrays and objects of a JSON text nest (brackets inside strings do not
+    count), without parsing it."""
+    llaves = _LLAVES_JSON.findall(_CADENA_JSON.sub("", texto))
+    return max(accumulate(map(_PASO_JSON.__getitem__, llaves)), default=0)
+
+
 def _filas_geojson(texto):
+    if profundidad_json(texto) > PROFUNDIDAD_MAX_JSON:
+        raise DatosInvalidos({"archivo": f"El GeoJSON está anidado en más de {PROFUNDIDAD_MAX_JSON} niveles."})
     try:
         datos = json.loads(texto)
-    except ValueError as e:
+    except (ValueError, RecursionError) as e:
         raise DatosInvalidos({"archivo": f"No es un GeoJSON válido: {e}."}) from None
     if not isinstance(datos, dict) or datos.get("type") != "FeatureCollection" or not isinstance(
             datos.get("features"), list):
@@ -480,7 +498,8 @@ def _filas_geojson(texto):
 
 
 def _filas_csv(texto):
-    lector = csv.DictReader(io.StringIO(texto), delimiter=";" if texto.split("\n", 1)[0].count(";") else ",")
+    primera = texto[:texto.find("\n")] if "\n" in texto else texto
+    lector = csv.DictReader(io.StringIO(texto), delimiter=max(",;\t", key=primera.count))
     for i, fila in enumerate(lector, 2):  # line 1 is the header
         yield i, {SINONIMOS[k.strip().lower()]: (v or "").strip() for k, v in fila.items()
                   if k and k.strip().lower() in SINONIMOS}, None
@@ -489,28 +508,52 @@ def _filas_csv(texto):
 def importar_capa(usuario, contenido, nombre_archivo=""):
     """Import a zones / streets / reference points / boxes layer. Good rows are recorded, each
     bad row is reported: {"creados": {kind: n}, "errores": [(row, message)], "filas": n}."""
+    from .importacion import limites, mensaje_tamano
+
     _exigir(usuario, ROLES_IMPORTACION, "Solo Gestión de Red importa capas del SIG.")
+    lim = limites()  # the upload limits of issue 13, shared with the Smartflex import
+    if len(contenido) > lim.bytes:
+        raise DatosInvalidos({"archivo": mensaje_tamano(len(contenido))})
     if isinstance(contenido, bytes):
+        if b"\x00" in contenido[:8192]:
+            raise DatosInvalidos({"archivo": "El archivo no es texto (GeoJSON o CSV)."})
         try:
             contenido = contenido.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            raise DatosInvalidos({"archivo": "El archivo debe estar en UTF-8."}) from None
+        except UnicodeDecodeError:  # Excel's CSV in Spanish locales: Windows-1252
+            try:
+                contenido = contenido.removeprefix(b"\xef\xbb\xbf").decode("cp1252")
+            except UnicodeDecodeError:
+                raise DatosInvalidos({"archivo": "El archivo debe estar en UTF-8 o Windows-1252."}) from None
     es_json = nombre_archivo.lower().endswith((".geojson", ".json")) or contenido.lstrip().startswith("{")
     filas = _filas_geojson(contenido) if es_json else _filas_csv(contenido)
     zonas = {z.codigo.lower(): z for z in Zona.objects.all()}
     informe = {"creados": {t: 0 for t in sorted(TIPOS_IMPORTACION)}, "errores": [], "filas": 0}
-    for numero, fila, error in filas:
+    total_errores = 0
+
+    def error(numero, mensaje):  # the first N are kept, the rest counted
+        nonlocal total_errores
+        total_errores += 1
+        if len(informe["errores"]) < lim.errores:
+            informe["errores"].append((numero, mensaje))
+
+    for numero, fila, problema in filas:
+        if informe["filas"] >= lim.filas:
+            error(0, f"La capa tiene más de {lim.filas} filas: las siguientes no se importaron.")
+            break
         informe["filas"] += 1
-        if error:
-            informe["errores"].append((numero, error))
+        if problema:
+            error(numero, problema)
             continue
         try:
             with transaction.atomic():
                 tipo = _importar_fila(usuario, fila, zonas)
         except DatosInvalidos as e:
-            informe["errores"].append((numero, "; ".join(f"{k}: {v}" for k, v in e.errores.items()) or e.mensaje))
+            error(numero, "; ".join(f"{k}: {v}" for k, v in e.errores.items()) or e.mensaje)
         else:
             informe["creados"][tipo] += 1
+    informe["total_errores"] = total_errores
+    if total_errores > len(informe["errores"]):
+        informe["errores"].append((0, f"Se muestran los primeros {lim.errores} de {total_errores} errores."))
     return informe
 
 

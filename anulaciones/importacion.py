@@ -6,16 +6,32 @@ batches of settings.ANULACIONES_IMPORTACION_LOTE rows):
 
 1. validate every row (columns, required data, lengths, tipo, zone code, asesor username,
    dates, numbers duplicated inside the file, OT numbers taken by another Solicitud) and
-   collect every error as {fila, columna, mensaje}. Nothing is written.
+   collect the errors as {fila, columna, mensaje}: every one is counted, the first
+   ``ANULACIONES_IMPORTACION_MAX_ERRORES`` (by row) are kept. Nothing is written.
 2. if there is no error, or the user chose to import the good rows: per batch, rows whose
    Smartflex number is new are born through ``transitions.crear_en_bloque`` (Solicitud + OT +
    audit rows); known ones have their data fields corrected through
    ``transitions.actualizar_datos_en_bloque`` when they differ and the Solicitud is not final;
    identical rows change nothing (so the same file twice writes nothing the second time).
+
+Bounds (config/settings.py, issue 13): the file's size (``ANULACIONES_IMPORTACION_MAX_MB``), the
+header's columns (``…_MAX_COLUMNAS``, checked before any per-column work: the check is linear),
+the data rows (``…_MAX_FILAS``: reading stops at the first row over), every field (the model's
+max_length; ``…_MAX_TEXTO`` for text without one, like ``referencias``), the errors kept. A CSV
+may be UTF-8 (with or without BOM) or Windows-1252 (what Excel writes in Spanish locales), with
+``,`` ``;`` or tab between fields.
 """
+import codecs
 import csv
+import io
+import itertools
 import logging
+import os
 import re
+import tempfile
+import zipfile
+from collections import Counter
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 
@@ -38,12 +54,54 @@ FORMATOS_FECHA = ["%Y-%m-%d", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%
                   "%d/%m/%Y %H:%M", "%d/%m/%Y %H:%M:%S"]
 TIPOS = {**{v: v for v in Solicitud.Tipo.values}, **{l.lower(): v for v, l in Solicitud.Tipo.choices},
          "migracion": "migracion", "instalacion": "instalacion"}
-MAX_ERRORES_GUARDADOS = 100_000
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+# Lines / sheet rows read at most, blank ones included (Excel's own maximum): a file of blank
+# lines or a sheet claiming row 10^9 stops here instead of being walked to its end.
+MAX_LINEAS = 1_048_576
+# An XLSX is a zip: its parts, uncompressed, may take at most this many times the upload limit
+# (openpyxl loads the shared strings whole; a 104 KB file can hold 100 MB of one repeated text).
+EXPANSION_XLSX = 20
+MAX_CAMPO_CSV = csv.field_size_limit()  # 131,072 characters: a longer CSV field is a row error
+
+
+def _miles(n):
+    return f"{n:,}".replace(",", ".")
+
+
+@dataclass(frozen=True)
+class Limites:
+    bytes: int
+    columnas: int
+    filas: int
+    errores: int
+    texto: int
+
+
+def limites():
+    """The bounds of an import, read from the settings at each call (tests change them)."""
+    return Limites(bytes=int(settings.ANULACIONES_IMPORTACION_MAX_MB * 1024 * 1024),
+                   columnas=settings.ANULACIONES_IMPORTACION_MAX_COLUMNAS,
+                   filas=settings.ANULACIONES_IMPORTACION_MAX_FILAS,
+                   errores=settings.ANULACIONES_IMPORTACION_MAX_ERRORES,
+                   texto=settings.ANULACIONES_IMPORTACION_MAX_TEXTO)
+
+
+def _tamano_legible(n):
+    if n >= 1024 * 1024:
+        return f"{n / (1024 * 1024):.1f}".rstrip("0").rstrip(".").replace(".", ",") + " MB"
+    return f"{max(1, round(n / 1024))} KB"
+
+
+def mensaje_tamano(tamano=None, maximo=None):
+    """The refusal of a file too big (the pages, the JSON answer, the command); ``tamano`` when
+    known (a request stopped while uploading only tells that it passed the limit)."""
+    maximo = limites().bytes if maximo is None else maximo
+    pesa = f"El archivo pesa {_tamano_legible(tamano)}: supera" if tamano else "El archivo supera"
+    return f"{pesa} el máximo de {_tamano_legible(maximo)}. Divídalo en archivos más pequeños."
 
 
 class ArchivoInvalido(Exception):
-    """The file as a whole cannot be read (not a spreadsheet, empty, wrong columns)."""
+    """The file as a whole cannot be read (not a spreadsheet, empty, wrong columns, too big)."""
 
     def __init__(self, errores):
         super().__init__(errores[0]["mensaje"])
@@ -52,6 +110,12 @@ class ArchivoInvalido(Exception):
 
 def _error(fila, columna, mensaje):
     return {"fila": fila, "columna": columna, "mensaje": mensaje}
+
+
+def _corto(valor, largo=60):
+    """A value quoted in a message: never the whole of a huge cell."""
+    valor = str(valor)
+    return valor if len(valor) <= largo else f"{valor[:largo]}… ({_miles(len(valor))} caracteres)"
 
 
 # --- reading: (row number as the user sees it, {column: text}) ------------------------------------
@@ -65,83 +129,163 @@ def _texto(valor):
     return str(valor).strip()
 
 
-def _cabecera(celdas):
+def _cabecera(celdas, lim):
+    """The header's column names, or ArchivoInvalido. Linear: the width is checked before any
+    per-column work, and repeated names are counted in one pass."""
+    celdas = list(celdas)
+    while celdas and (celdas[-1] is None or (isinstance(celdas[-1], str) and not celdas[-1].strip())):
+        celdas.pop()
+    if len(celdas) > lim.columnas:  # an XLSX is read only one column past the limit
+        cuantas = f" ({_miles(len(celdas))})" if len(celdas) > lim.columnas + 1 else ""
+        raise ArchivoInvalido([_error(1, "", f"La cabecera tiene más de {lim.columnas} columnas{cuantas}. "
+                                             f"Columnas válidas: {', '.join(COLUMNAS)}.")])
     cab = [_texto(c).strip().lower().lstrip("\ufeff") for c in celdas]
-    while cab and not cab[-1]:
-        cab.pop()
     errores = []
-    desconocidas = [c for c in cab if c not in COLUMNAS]
-    faltan = [c for c in REQUERIDAS if c not in cab]
-    for c in desconocidas:
-        errores.append(_error(1, c or "(vacía)", f"Columna desconocida. Columnas válidas: {', '.join(COLUMNAS)}."))
-    for c in faltan:
-        errores.append(_error(1, c, "Falta esta columna obligatoria."))
-    for c in {c for c in cab if cab.count(c) > 1}:
-        errores.append(_error(1, c, "Columna repetida."))
+    validas = set(COLUMNAS)
+    for c in cab:
+        if c not in validas:
+            errores.append(_error(1, _corto(c) or "(vacía)", f"Columna desconocida. Columnas válidas: "
+                                                              f"{', '.join(COLUMNAS)}."))
+    presentes = set(cab)
+    for c in REQUERIDAS:
+        if c not in presentes:
+            errores.append(_error(1, c, "Falta esta columna obligatoria."))
+    for c, veces in Counter(cab).items():
+        if veces > 1:
+            errores.append(_error(1, _corto(c) or "(vacía)", "Columna repetida."))
     if errores:
         raise ArchivoInvalido(errores)
     return cab
 
 
-def leer_filas(ruta):
-    """Stream the rows of a CSV (UTF-8, separated by , ; or tab) or XLSX file."""
+def _contar_filas(filas, lim):
+    """Pass the rows through, refusing the file at the first data row over the limit."""
+    for n, (numero, datos) in enumerate(filas, start=1):
+        if n > lim.filas:
+            raise ArchivoInvalido([_error(0, "", f"El archivo tiene más de {_miles(lim.filas)} filas de datos. "
+                                                 "Divídalo en archivos más pequeños.")])
+        yield numero, datos
+
+
+def leer_filas(ruta, lim=None):
+    """Stream the rows of a CSV or XLSX file, within the limits (``limites()`` by default)."""
+    lim = lim or limites()
+    tamano = os.path.getsize(ruta)
+    if tamano == 0:
+        raise ArchivoInvalido([_error(0, "", "El archivo está vacío.")])
+    if tamano > lim.bytes:
+        raise ArchivoInvalido([_error(0, "", mensaje_tamano(tamano, lim.bytes))])
     with open(ruta, "rb") as f:
         inicio = f.read(4)
-    if inicio == b"":
-        raise ArchivoInvalido([_error(0, "", "El archivo está vacío.")])
-    if inicio.startswith(b"PK\x03\x04"):
-        yield from _leer_xlsx(ruta)
-    else:
-        yield from _leer_csv(ruta)
+    lector = _leer_xlsx(ruta, lim) if inicio.startswith(b"PK\x03\x04") else _leer_csv(ruta, lim)
+    yield from _contar_filas(lector, lim)
 
 
-def _leer_csv(ruta):
-    no_es = [_error(0, "", "El archivo no es una planilla CSV (UTF-8) ni XLSX.")]
+def _codificacion(f):
+    """(encoding, BOM length) of a CSV: UTF-8 when the whole file decodes as UTF-8 (one streamed
+    pass, no copy kept), else Windows-1252; a UTF-8 BOM is skipped either way. None when the
+    start holds a NUL byte: a binary file (an image, a .xls), not text."""
+    if b"\x00" in f.read(8192):
+        return None, 0
+    f.seek(0)
+    bom = len(codecs.BOM_UTF8) if f.read(len(codecs.BOM_UTF8)) == codecs.BOM_UTF8 else 0
+    f.seek(bom)
+    decodificador = codecs.getincrementaldecoder("utf-8")()
     try:
-        with open(ruta, encoding="utf-8-sig", newline="") as f:
-            primera = f.readline()
-            if "\x00" in primera:
-                raise ArchivoInvalido(no_es)
+        while bloque := f.read(1 << 20):
+            decodificador.decode(bloque)
+        decodificador.decode(b"", final=True)
+        codificacion = "utf-8"
+    except UnicodeDecodeError:
+        codificacion = "cp1252"
+    f.seek(bom)
+    return codificacion, bom
+
+
+def _leer_csv(ruta, lim):
+    no_es = [_error(0, "", "El archivo no es una planilla CSV (UTF-8 o Windows-1252) ni XLSX.")]
+    with open(ruta, "rb") as binario:
+        codificacion, _ = _codificacion(binario)
+        if codificacion is None:
+            raise ArchivoInvalido(no_es)
+        texto = io.TextIOWrapper(binario, encoding=codificacion, newline="")
+        try:
+            primera = texto.readline()
             separador = max(",;\t", key=primera.count)
-            f.seek(0)
-            lector = csv.reader(f, delimiter=separador)
+            lector = csv.reader(itertools.chain([primera], texto), delimiter=separador)
             try:
-                cab = _cabecera(next(lector))
+                cab = _cabecera(next(lector), lim)
             except StopIteration:
                 raise ArchivoInvalido([_error(0, "", "El archivo está vacío.")]) from None
-            for celdas in lector:
-                if not any(c.strip() for c in celdas):
-                    continue
-                yield lector.line_num, _fila(cab, celdas, lector.line_num)
-    except (UnicodeDecodeError, csv.Error):
-        raise ArchivoInvalido(no_es) from None
+            except csv.Error:
+                raise ArchivoInvalido(no_es) from None
+            tope = max(MAX_LINEAS, 2 * lim.filas)
+            while True:
+                try:
+                    celdas, error = next(lector), None
+                except StopIteration:
+                    break
+                except csv.Error as e:  # a field over 131,072 characters, a NUL: this row only
+                    celdas, error = None, _mensaje_csv(e)
+                if lector.line_num > tope:
+                    raise ArchivoInvalido([_error(0, "", f"El archivo tiene más de {_miles(tope)} líneas.")])
+                if error:
+                    yield lector.line_num, {"__error__": error}
+                elif any(c.strip() for c in celdas):
+                    yield lector.line_num, _fila(cab, celdas)
+        except UnicodeDecodeError:
+            raise ArchivoInvalido(no_es) from None
 
 
-def _fila(cab, celdas, numero):
+def _mensaje_csv(error):
+    if "field larger" in str(error):
+        return f"Un campo tiene más de {_miles(MAX_CAMPO_CSV)} caracteres: la fila no se importa."
+    return f"La fila no se puede leer como CSV ({error})."
+
+
+def _fila(cab, celdas):
     datos = {c: _texto(v) for c, v in zip(cab, celdas)}
     if len(celdas) > len(cab) and any(_texto(v) for v in celdas[len(cab):]):
         datos["__sobran__"] = True
     return datos
 
 
-def _leer_xlsx(ruta):
+def _comprobar_zip(ruta, lim):
+    try:
+        with zipfile.ZipFile(ruta) as z:
+            descomprimido = sum(i.file_size for i in z.infolist())
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return  # openpyxl says what is wrong
+    if descomprimido > lim.bytes * EXPANSION_XLSX:
+        raise ArchivoInvalido([_error(0, "", f"El XLSX ocupa {_tamano_legible(descomprimido)} descomprimido "
+                                             f"(máximo {_tamano_legible(lim.bytes * EXPANSION_XLSX)}). Guárdelo "
+                                             "como CSV o divídalo.")])
+
+
+def _leer_xlsx(ruta, lim):
     from openpyxl import load_workbook
 
+    _comprobar_zip(ruta, lim)
     try:
-        wb = load_workbook(open(ruta, "rb"), read_only=True, data_only=True)
+        wb = load_workbook(ruta, read_only=True, data_only=True)
     except Exception as e:  # noqa: BLE001 - zip, XML or openpyxl errors: all mean "not an XLSX"
         raise ArchivoInvalido([_error(0, "", f"El archivo no es una planilla XLSX válida ({type(e).__name__}).")]) from None
     try:
         hoja = wb.worksheets[0]
-        filas = hoja.iter_rows(values_only=True)
+        # Never wider than the column limit (+1 to see a cell past it): a sheet whose dimension
+        # claims 16,384 columns is not padded to that width on every row.
+        filas = hoja.iter_rows(max_col=lim.columnas + 1, values_only=True)
         cab = None
+        tope = max(MAX_LINEAS, 2 * lim.filas)
         for numero, celdas in enumerate(filas, start=1):
+            if numero > tope:
+                raise ArchivoInvalido([_error(0, "", f"La hoja tiene más de {_miles(tope)} filas.")])
             if cab is None:
-                cab = _cabecera(celdas)
+                cab = _cabecera(celdas, lim)
                 continue
             if not any(_texto(c) for c in celdas):
                 continue
-            yield numero, _fila(cab, celdas, numero)
+            yield numero, _fila(cab, celdas)
         if cab is None:
             raise ArchivoInvalido([_error(0, "", "El archivo está vacío.")])
     finally:
@@ -150,12 +294,21 @@ def _leer_xlsx(ruta):
 
 # --- validation -------------------------------------------------------------------------------
 class Validador:
-    def __init__(self):
+    def __init__(self, lim=None):
+        lim = lim or limites()
         self.zonas = dict(Zona.objects.filter(activa=True).values_list("codigo", "pk"))
-        self.asesores = dict(get_user_model().objects.filter(groups__name=Rol.ASESOR, is_active=True)
+        User = get_user_model()
+        self.asesores = dict(User.objects.filter(groups__name=Rol.ASESOR, is_active=True)
                              .values_list("username", "pk"))
-        self.largos = {f.name: f.max_length for f in Solicitud._meta.concrete_fields if f.max_length}
+        # Every column has a length: the model field's max_length, else the text limit
+        # (referencias is a TextField: without it a 104 KB XLSX stored a 100 MB text).
+        campos = {f.name: f for f in Solicitud._meta.concrete_fields}
+        self.largos = {c: campos[c].max_length for c in COLUMNAS if c in campos and campos[c].max_length}
         self.largos["numero_ot"] = OrdenDeTrabajo._meta.get_field("numero").max_length
+        self.largos["zona"] = Zona._meta.get_field("codigo").max_length
+        self.largos["asesor"] = User._meta.get_field(User.USERNAME_FIELD).max_length
+        for c in COLUMNAS:
+            self.largos.setdefault(c, lim.texto)
         self.numeros = {}  # numero_smartflex -> first row
         self.ots = {}
         self.tz = timezone.get_default_timezone()
@@ -177,18 +330,20 @@ class Validador:
     def fila(self, n, f):
         """(data for the engine, [errors]) of one row; duplicates are checked across the file."""
         errores, datos = [], {}
+        if "__error__" in f:
+            return {}, [_error(n, "", f["__error__"])], []
         if f.pop("__sobran__", False):
             errores.append(_error(n, "", "La fila tiene más celdas que columnas la cabecera."))
         for c, valor in list(f.items()):
-            if CONTROL.search(valor):
+            if len(valor) > self.largos[c]:
+                errores.append(_error(n, c, f"Más de {_miles(self.largos[c])} caracteres ({_miles(len(valor))})."))
+                f[c] = ""  # not looked up, not quoted, not kept
+            elif CONTROL.search(valor):
                 errores.append(_error(n, c, "Contiene caracteres de control."))
                 f[c] = ""
         for c in REQUERIDAS:
-            if not f.get(c):
+            if not f.get(c) and not any(e["columna"] == c for e in errores):
                 errores.append(_error(n, c, "Dato obligatorio vacío."))
-        for c, largo in self.largos.items():
-            if c in f and len(f[c]) > largo:
-                errores.append(_error(n, c, f"Más de {largo} caracteres."))
         for c in ("cliente_nombre", "cliente_documento", "cliente_telefono", "calle", "numero_puerta", "referencias",
                   "caja_nap", "plan", "vendedor"):
             if c in f:  # a column absent from the file leaves the data as it is
@@ -198,21 +353,22 @@ class Validador:
         if f.get("tipo"):
             tipo = TIPOS.get(f["tipo"].strip().lower())
             if tipo is None:
-                errores.append(_error(n, "tipo", f"Tipo «{f['tipo']}» desconocido: {', '.join(Solicitud.Tipo.values)}."))
+                errores.append(_error(n, "tipo", f"Tipo «{_corto(f['tipo'])}» desconocido: "
+                                                 f"{', '.join(Solicitud.Tipo.values)}."))
             datos["tipo"] = tipo
         if f.get("zona"):
             datos["zona_id"] = self.zonas.get(f["zona"])
             if datos["zona_id"] is None:
-                errores.append(_error(n, "zona", f"Zona «{f['zona']}» desconocida."))
+                errores.append(_error(n, "zona", f"Zona «{_corto(f['zona'])}» desconocida."))
         if f.get("asesor"):
             datos["asesor_id"] = self.asesores.get(f["asesor"])
             if datos["asesor_id"] is None:
-                errores.append(_error(n, "asesor", f"«{f['asesor']}» no es un asesor activo."))
+                errores.append(_error(n, "asesor", f"«{_corto(f['asesor'])}» no es un asesor activo."))
         if f.get("fecha_registro"):
             datos["creado_at"] = self.fecha(f["fecha_registro"])
             if datos["creado_at"] is None:
-                errores.append(_error(n, "fecha_registro", f"Fecha «{f['fecha_registro']}» inválida (AAAA-MM-DD o "
-                                                            "DD/MM/AAAA, no futura)."))
+                errores.append(_error(n, "fecha_registro", f"Fecha «{_corto(f['fecha_registro'])}» inválida "
+                                                            "(AAAA-MM-DD o DD/MM/AAAA, no futura)."))
         datos["numero_ot"] = f.get("numero_ot", "")
         duplicadas = []
         for clave, campo, vistos in ((numero, "numero_smartflex", self.numeros),
@@ -226,8 +382,6 @@ class Validador:
             else:
                 vistos[clave] = n
         return datos, errores, duplicadas
-
-
 def _conflictos_ot(lote):
     """Rows whose OT number belongs to another Solicitud in the database, or whose known
     Solicitud has an OT with another number (one query for the batch)."""
@@ -253,19 +407,55 @@ def _conflictos_ot(lote):
 # --- the whole import ------------------------------------------------------------------------
 @dataclass
 class Resultado:
+    """Counters of an import; ``errores`` / ``avisos`` keep the first ``maximo`` by row (the
+    rest are only counted in ``total_errores`` / ``total_avisos``) so memory stays bounded."""
     total: int = 0
     procesadas: int = 0
     creadas: int = 0
     actualizadas: int = 0
     sin_cambios: int = 0
     omitidas: int = 0
+    con_error: int = 0
     errores: list = field(default_factory=list)
     avisos: list = field(default_factory=list)
+    total_errores: int = 0
+    total_avisos: int = 0
     importado: bool = False
+    maximo: int = field(default_factory=lambda: limites().errores)
 
-    @property
-    def con_error(self):
-        return len({e["fila"] for e in self.errores})
+    def error(self, e):
+        self.total_errores += 1
+        self._guardar(self.errores, e)
+
+    def aviso(self, e):
+        self.total_avisos += 1
+        self._guardar(self.avisos, e)
+
+    def _guardar(self, lista, e):
+        lista.append(e)
+        if len(lista) >= 2 * self.maximo + 100:  # amortized: sort and cut now and then
+            self._recortar(lista)
+
+    def _recortar(self, lista):
+        lista.sort(key=_orden_error)
+        del lista[self.maximo:]
+
+    def cerrar(self):
+        self._recortar(self.errores)
+        self._recortar(self.avisos)
+
+    def archivo_invalido(self, errores):
+        """The file as a whole was refused: its errors replace the rows' ones."""
+        self.errores, self.total_errores = [], 0
+        for e in errores:
+            self.error(e)
+        self.cerrar()
+        self.total = self.procesadas = 0  # no row was taken into account
+        self.con_error = len({e["fila"] for e in errores})
+
+
+def _orden_error(e):
+    return e["fila"], COLUMNAS.index(e["columna"]) if e["columna"] in COLUMNAS else 99
 
 
 def _lotes(iterable, n):
@@ -280,7 +470,7 @@ def _lotes(iterable, n):
 
 
 def validar(ruta, resultado, progreso=None):
-    """Pass 1: every error of the file, nothing written. Returns the set of bad row numbers."""
+    """Pass 1: the errors of the file, nothing written. Returns the set of bad row numbers."""
     v = Validador()
     malas = set()
     tam = settings.ANULACIONES_IMPORTACION_LOTE
@@ -290,22 +480,24 @@ def validar(ruta, resultado, progreso=None):
             datos, errores, duplicadas = v.fila(n, f)
             resultado.total += 1
             if errores:
-                resultado.errores.extend(errores)
+                for e in errores:
+                    resultado.error(e)
                 malas.add(n)
             else:
                 validas.append((n, datos))
             for e in duplicadas:
-                resultado.errores.append(e)
+                resultado.error(e)
                 malas.add(e["fila"])
         for e in _conflictos_ot([(n, d) for n, d in validas if n not in malas]):
-            resultado.errores.append(e)
+            resultado.error(e)
             malas.add(e["fila"])
         resultado.procesadas = resultado.total
+        resultado.con_error = len(malas)
         if progreso:
             progreso(resultado)
     if resultado.total == 0:
         raise ArchivoInvalido([_error(0, "", "El archivo no tiene filas de datos.")])
-    resultado.errores.sort(key=lambda e: (e["fila"], COLUMNAS.index(e["columna"]) if e["columna"] in COLUMNAS else 99))
+    resultado.cerrar()
     return malas
 
 
@@ -327,8 +519,8 @@ def aplicar_filas(ruta, usuario, malas, resultado, nota, progreso=None):
             diferentes = {c: d[c] for c in transitions.CAMPOS_DATOS_SMARTFLEX if c in d and getattr(s, c) != d[c]}
             for c, campo in (("zona_id", "zona"), ("asesor_id", "asesor")):
                 if d.get(c) != getattr(s, c):
-                    resultado.avisos.append(_error(n, campo, f"No se cambia desde Smartflex ({campo} de una solicitud "
-                                                             "ya registrada: corríjala por zonificación o en la aplicación)."))
+                    resultado.aviso(_error(n, campo, f"No se cambia desde Smartflex ({campo} de una solicitud "
+                                                     "ya registrada: corríjala por zonificación o en la aplicación)."))
             if not diferentes:
                 resultado.sin_cambios += 1
             else:
@@ -340,28 +532,50 @@ def aplicar_filas(ruta, usuario, malas, resultado, nota, progreso=None):
         resultado.actualizadas += len(hechas)
         resultado.omitidas += len(omitidas)
         for pk, motivo in omitidas.items():
-            resultado.avisos.append(_error(fila_de[pk], "", motivo))
+            resultado.aviso(_error(fila_de[pk], "", motivo))
         resultado.procesadas += len(lote)
         if progreso:
             progreso(resultado)
+    resultado.cerrar()
     resultado.importado = True
     return resultado
 
 
 def importar(ruta, usuario, *, aceptar_validas=False, nombre="", progreso=None, etapa=None):
-    """Validate, then import unless there are errors and ``aceptar_validas`` is false."""
+    """Validate, then import unless there are errors and ``aceptar_validas`` is false. ``ruta``:
+    a local path (the command, the task's local copy of the stored file)."""
     resultado = Resultado()
     try:
         malas = validar(ruta, resultado, progreso)
     except ArchivoInvalido as e:
-        resultado.errores = e.errores
+        resultado.archivo_invalido(e.errores)
         return resultado
-    if resultado.errores and not aceptar_validas:
+    if resultado.total_errores and not aceptar_validas:
         return resultado
     if etapa:
         etapa(ImportacionSmartflex.Etapa.IMPORTANDO)
     nota = f"Importado de Smartflex ({nombre or ruta})."
     return aplicar_filas(ruta, usuario, malas, resultado, nota, progreso)
+
+
+@contextmanager
+def copia_local(archivo):
+    """A local path with the bytes of a stored file (any storage: PostgreSQL, S3, disk), copied in
+    chunks to a temporary file of this machine and removed afterwards: the import reads it twice
+    and openpyxl needs a seekable file."""
+    sufijo = os.path.splitext(archivo.name)[1].lower()[:10]
+    with tempfile.NamedTemporaryFile(suffix=sufijo, delete=False) as tmp:
+        try:
+            with archivo.open("rb") as origen:
+                for parte in origen.chunks():
+                    tmp.write(parte)
+        except BaseException:
+            os.unlink(tmp.name)
+            raise
+    try:
+        yield tmp.name
+    finally:
+        os.unlink(tmp.name)
 
 
 @shared_task(acks_late=True)
@@ -370,7 +584,8 @@ def importar_smartflex(importacion_id):
     imp = ImportacionSmartflex.objects.select_related("usuario").get(pk=importacion_id)
     if imp.terminada and not (imp.etapa == imp.Etapa.CON_ERRORES and imp.aceptar_validas):
         return imp.etapa
-    campos = ["etapa", "total", "procesadas", "creadas", "actualizadas", "sin_cambios", "omitidas", "con_error"]
+    campos = ["etapa", "total", "procesadas", "creadas", "actualizadas", "sin_cambios", "omitidas", "con_error",
+              "total_errores", "total_avisos"]
 
     def progreso(r):
         for c in campos[1:]:
@@ -383,16 +598,17 @@ def importar_smartflex(importacion_id):
 
     etapa(imp.Etapa.VALIDANDO)
     try:
-        r = importar(imp.archivo.path, imp.usuario, aceptar_validas=imp.aceptar_validas, nombre=imp.nombre,
-                     progreso=progreso, etapa=etapa)
+        with copia_local(imp.archivo) as ruta:
+            r = importar(ruta, imp.usuario, aceptar_validas=imp.aceptar_validas, nombre=imp.nombre,
+                         progreso=progreso, etapa=etapa)
     except Exception as e:  # a batch failed (e.g. a number taken meanwhile): earlier batches stay
         log.exception("Importación %s falló", imp.pk)
         imp.etapa, imp.mensaje, imp.terminado_at = imp.Etapa.FALLIDA, f"{type(e).__name__}: {e}"[:2000], timezone.now()
         imp.save(update_fields=["etapa", "mensaje", "terminado_at"])
         raise
     progreso(r)
-    imp.errores = r.errores[:MAX_ERRORES_GUARDADOS]
-    imp.avisos = r.avisos[:MAX_ERRORES_GUARDADOS]
+    imp.errores = r.errores
+    imp.avisos = r.avisos
     imp.etapa = imp.Etapa.TERMINADA if r.importado else imp.Etapa.CON_ERRORES
     imp.mensaje = resumen(r)
     imp.terminado_at = timezone.now()
@@ -400,14 +616,23 @@ def importar_smartflex(importacion_id):
     return imp.etapa
 
 
+def _no_guardados(r):
+    partes = []
+    if r.total_errores > len(r.errores):
+        partes.append(f"se guardan los primeros {_miles(len(r.errores))} de {_miles(r.total_errores)} errores")
+    if r.total_avisos > len(r.avisos):
+        partes.append(f"los primeros {_miles(len(r.avisos))} de {_miles(r.total_avisos)} avisos")
+    return f" ({', '.join(partes)})" if partes else ""
+
+
 def resumen(r):
     if not r.importado:
-        if r.total == 0:
+        if r.total == 0 or (r.errores and r.errores[0]["fila"] == 0):
             return "No se importó nada: " + (r.errores[0]["mensaje"] if r.errores else "archivo vacío.")
         return (f"No se importó nada: {r.con_error} de {r.total} filas tienen errores. Corrija el archivo o "
-                "importe solo las filas válidas.")
+                f"importe solo las filas válidas.{_no_guardados(r)}")
     return (f"{r.total} filas: {r.creadas} solicitudes nuevas, {r.actualizadas} actualizadas, {r.sin_cambios} "
-            f"sin cambios, {r.omitidas} omitidas, {r.con_error} con errores (no importadas).")
+            f"sin cambios, {r.omitidas} omitidas, {r.con_error} con errores (no importadas).{_no_guardados(r)}")
 
 
 # --- export back to Smartflex ------------------------------------------------------------------

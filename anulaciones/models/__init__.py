@@ -1,3 +1,4 @@
+from .archivo import ArchivoGuardado
 from .auditoria import RegistroAuditoria
 from .direcciones import AliasCalle, CajaNap, Calle, PuntoReferencia
 from .entrega import Entrega
@@ -13,7 +14,7 @@ from .zonificacion import Zonificacion
 MAQUINAS = (Solicitud, OrdenDeTrabajo, ServicioIngenieria, Zonificacion)
 
 __all__ = [
-    "AliasCalle", "CajaNap", "Calle", "PuntoReferencia",
+    "AliasCalle", "ArchivoGuardado", "CajaNap", "Calle", "PuntoReferencia",
     "Caso", "Correccion", "Entrega", "Feriado", "ImportacionSmartflex", "IntentoContacto", "MAQUINAS", "Notificacion", "Observacion", "OrdenDeTrabajo", "Perfil",
     "RegistroAuditoria", "ServicioIngenieria", "Solicitud", "Zona", "Zonificacion",
 ]

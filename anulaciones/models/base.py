@@ -6,7 +6,9 @@ from django_fsm import FSMModelMixin
 from ..roles import SISTEMA, Rol, roles_de, zona_de
 
 # Roles that read every case (procedure.md: MONITORA for every asesor, the departments, the jefe).
-VEN_TODO = frozenset({Rol.MONITORA, Rol.GESTION_RED, Rol.COC, Rol.JEFE_DIVISION, Rol.FACTURACION, SISTEMA})
+# Not FACTURACION: Div. Facturación receives the monthly zonification deliveries (21.1, the
+# Entregas page) and nothing else — no Solicitud, OT or SI (least privilege, issue 13).
+VEN_TODO = frozenset({Rol.MONITORA, Rol.GESTION_RED, Rol.COC, Rol.JEFE_DIVISION, SISTEMA})
 
 
 def condicion(mensaje):

@@ -7,7 +7,10 @@ def _ruta_planilla(instancia, archivo):
 
 
 class Entrega(models.Model):
-    """The month's zonification workbook sent to Div. Facturación (21.1): one per month."""
+    """The month's zonification workbook sent to Div. Facturación (21.1): one per month. The
+    workbook is kept by the default storage (``anulaciones.almacenamiento``: PostgreSQL, S3 or the
+    local disk), so the worker that e-mails it and the web process that serves it need not be
+    the one that wrote it."""
 
     mes = models.DateField(unique=True, help_text="Primer día del mes entregado.")
     archivo = models.FileField(upload_to=_ruta_planilla, max_length=200)

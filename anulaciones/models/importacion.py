@@ -9,7 +9,9 @@ def _ruta_archivo(instancia, archivo):
 class ImportacionSmartflex(models.Model):
     """One upload of a Smartflex export (CSV/XLSX) and its progress, updated per batch by the
     Celery task so the page can show it. Not a machine of the procedure: ``etapa`` is the job's
-    progress, the Solicitudes and OTs it creates are born through ``transitions``."""
+    progress, the Solicitudes and OTs it creates are born through ``transitions``. The file is
+    kept by the default storage (PostgreSQL, S3 or the local disk: ``anulaciones.almacenamiento``),
+    so a worker on any machine reads it."""
 
     class Etapa(models.TextChoices):
         PENDIENTE = "pendiente", "En cola"
@@ -33,8 +35,14 @@ class ImportacionSmartflex(models.Model):
     sin_cambios = models.PositiveIntegerField(default=0)
     omitidas = models.PositiveIntegerField(default=0, help_text="Filas válidas que el procedimiento no deja aplicar.")
     con_error = models.PositiveIntegerField("filas con error", default=0)
-    errores = models.JSONField(default=list, blank=True, help_text="[{fila, columna, mensaje}] (filas con error).")
-    avisos = models.JSONField(default=list, blank=True, help_text="[{fila, columna, mensaje}] (filas omitidas).")
+    errores = models.JSONField(default=list, blank=True,
+                               help_text="[{fila, columna, mensaje}]: los primeros ANULACIONES_IMPORTACION_MAX_ERRORES.")
+    avisos = models.JSONField(default=list, blank=True,
+                              help_text="[{fila, columna, mensaje}] (filas omitidas): los primeros, como los errores.")
+    total_errores = models.PositiveIntegerField("errores", default=0, db_default=0,
+                                                help_text="Todos, también los no guardados.")
+    total_avisos = models.PositiveIntegerField("avisos", default=0, db_default=0,
+                                               help_text="Todos, también los no guardados.")
     mensaje = models.TextField(blank=True)
     creado_at = models.DateTimeField("subida", auto_now_add=True, db_index=True)
     terminado_at = models.DateTimeField(null=True, blank=True)

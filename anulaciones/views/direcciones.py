@@ -3,6 +3,7 @@ Gestión de Red (server-side SVG, no tile server), the GeoJSON layer for QGIS an
 the GIS's layers. Thin: read input, call ``anulaciones.direcciones``, show errors."""
 import math
 from datetime import timedelta
+from decimal import Decimal, InvalidOperation
 
 from django import forms
 from django.contrib import messages
@@ -18,9 +19,11 @@ from django.views.decorators.http import require_http_methods
 from .. import direcciones as D
 from ..errors import DatosInvalidos, SinPermiso
 from ..forms import AriaErrores
+from ..importacion import limites, mensaje_tamano
 from ..models import CajaNap, Calle, Observacion, PuntoReferencia, Solicitud, Zona, Zonificacion
 from ..roles import roles_de
 from .acciones import errores_a_formulario, prohibido
+from .importacion import limitar_subida, rechazo_por_tamano
 
 
 # --- "Registrar lo aprendido" (3.3) ------------------------------------------------------------
@@ -39,6 +42,24 @@ class AprendidoForm(AriaErrores, forms.Form):
     caja_longitud = forms.CharField(label="Longitud de la caja", max_length=20, required=False)
     zona = forms.ModelChoiceField(queryset=Zona.objects.filter(activa=True), required=False,
                                   label="Zona (si no es la de la solicitud)", empty_label="La zona de la solicitud")
+
+    COORDENADAS = ("ref_latitud", "ref_longitud", "caja_latitud", "caja_longitud")
+
+    def clean(self):
+        """A coordinate must read as degrees (|value| ≤ 180) before the domain checks its range:
+        ``1e400`` or ``1e28`` are numbers no column holds (``Decimal.quantize`` fails on them)."""
+        datos = super().clean()
+        for campo in self.COORDENADAS:
+            valor = (datos.get(campo) or "").strip()
+            if not valor:
+                continue
+            try:
+                grados = Decimal(valor.replace(",", "."))
+            except (InvalidOperation, ValueError):
+                grados = None
+            if grados is None or not grados.is_finite() or abs(grados) > 180:
+                self.add_error(campo, "Escriba grados decimales (por ejemplo -16.500000).")
+        return datos
 
 
 @login_required
@@ -221,13 +242,14 @@ class CapaForm(forms.Form):
 
     def clean_archivo(self):
         archivo = self.cleaned_data["archivo"]
-        if archivo.size > 20 * 1024 * 1024:
-            raise forms.ValidationError("El archivo supera 20 MB.")
+        if archivo.size > limites().bytes:  # ANULACIONES_IMPORTACION_MAX_MB, as the Smartflex import
+            raise forms.ValidationError(mensaje_tamano(archivo.size), code="tamano")
         if not archivo.name.lower().endswith((".geojson", ".json", ".csv")):
             raise forms.ValidationError("Suba un archivo .geojson, .json o .csv.")
         return archivo
 
 
+@limitar_subida
 @login_required
 @require_http_methods(["GET", "POST"])
 def importar(request):
@@ -235,7 +257,10 @@ def importar(request):
     if negado:
         return negado
     informe, status = None, 200
-    form = CapaForm(request.POST or None, request.FILES or None)
+    form = CapaForm(request.POST, request.FILES) if request.method == "POST" else CapaForm()
+    if request.method == "POST" and request.subida_excedida:  # refused before it was stored
+        form.is_valid()
+        return rechazo_por_tamano(request, form, "archivo", "direcciones/importar.html", {"informe": None})
     if request.method == "POST":
         if form.is_valid():
             archivo = form.cleaned_data["archivo"]
@@ -245,5 +270,5 @@ def importar(request):
                 form.add_error("archivo", " ".join(e.errores.values()) or e.mensaje)
                 status = 400
         else:
-            status = 400
+            status = 413 if form.has_error("archivo", "tamano") else 400
     return render(request, "direcciones/importar.html", {"form": form, "informe": informe}, status=status)

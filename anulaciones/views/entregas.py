@@ -1,5 +1,6 @@
 """Entregas a Facturación (21.1): the month's zonification workbooks — list, on-demand build
 (GESTION_RED) and download (FACTURACION, GESTION_RED)."""
+import re
 from datetime import date
 
 from django.contrib import messages
@@ -14,6 +15,7 @@ from ..errors import ErrorDominio
 from ..models import Entrega, Zonificacion
 from ..reports import generar_entrega
 from ..roles import Rol, roles_de
+from ..selectors import FECHAS_MENSAJE, fecha_admisible
 
 ROLES_DESCARGA = {Rol.FACTURACION, Rol.GESTION_RED}
 
@@ -23,15 +25,34 @@ def _exigir(request, roles, mensaje):
         raise PermissionDenied(mensaje)
 
 
-@login_required
-def entregas(request):
-    _exigir(request, ROLES_DESCARGA, "Solo Div. Facturación y Gestión de Red ven las entregas.")
+def _lista(request, mes_tecleado=None, status=200):
     return render(request, "entregas/lista.html", {
         "entregas": Entrega.objects.select_related("generada_por")[:60],
         "puede_generar": Rol.GESTION_RED in roles_de(request.user),
-        "mes_actual": timezone.localdate().strftime("%Y-%m"),
+        "mes_actual": timezone.localdate().strftime("%Y-%m") if mes_tecleado is None else mes_tecleado,
         "pendientes": Zonificacion.objects.filter(estado=Zonificacion.E.DIGITADA).count(),
-    })
+    }, status=status)
+
+
+@login_required
+def entregas(request):
+    _exigir(request, ROLES_DESCARGA, "Solo Div. Facturación y Gestión de Red ven las entregas.")
+    return _lista(request)
+
+
+MES = re.compile(r"(\d{4})-(\d{2})", re.ASCII)
+
+
+def mes_de(texto):
+    """The first day of the month typed as AAAA-MM (as ``<input type="month">`` sends it),
+    between the years 2000 and 2100; ValueError with the message otherwise."""
+    partes = MES.fullmatch(texto.strip())
+    if partes is None or not 1 <= int(partes[2]) <= 12:
+        raise ValueError("Indique el mes como AAAA-MM (por ejemplo 2026-11).")
+    mes = date(int(partes[1]), int(partes[2]), 1)
+    if not fecha_admisible(mes):
+        raise ValueError(FECHAS_MENSAJE)
+    return mes
 
 
 @login_required
@@ -40,11 +61,10 @@ def entrega_generar(request):
     _exigir(request, {Rol.GESTION_RED}, "Solo Gestión de Red genera la planilla del mes.")
     texto = request.POST.get("mes") or timezone.localdate().strftime("%Y-%m")
     try:
-        anio, mes = (int(p) for p in texto.split("-")[:2])
-        mes = date(anio, mes, 1)
-    except ValueError:
-        messages.error(request, "Indique el mes como AAAA-MM.")
-        return redirect("entregas")
+        mes = mes_de(texto)
+    except ValueError as e:
+        messages.error(request, str(e))
+        return _lista(request, mes_tecleado=texto, status=400)  # the form again, with what was typed
     ya = Entrega.objects.filter(mes=mes).exists()
     try:
         entrega = generar_entrega(mes, request.user)
@@ -66,4 +86,9 @@ def entrega_descargar(request, pk):
     entrega = Entrega.objects.filter(pk=pk).first()
     if entrega is None or not entrega.archivo:
         raise Http404("No existe esa entrega.")
-    return FileResponse(entrega.archivo.open("rb"), as_attachment=True, filename=entrega.nombre_archivo)
+    try:  # from the default storage (PostgreSQL, S3 or disk): whichever process wrote it
+        archivo = entrega.archivo.open("rb")
+    except FileNotFoundError:
+        raise Http404("El archivo de esa entrega no está guardado.") from None
+    return FileResponse(archivo, as_attachment=True, filename=entrega.nombre_archivo,
+                        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
