@@ -3,10 +3,13 @@ admin actions that go through the one transition path (anulaciones.transitions.a
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
+from django.http import Http404
 from django.utils import timezone
 
+from . import direcciones as conocimiento
 from . import transitions
 from .errors import ErrorDominio
+from .roles import Rol, roles_de
 from .models import (AliasCalle, CajaNap, Calle, Caso, Correccion, Entrega, Feriado, ImportacionSmartflex, IntentoContacto, Notificacion, Observacion,
                      OrdenDeTrabajo, Perfil, PuntoReferencia, RegistroAuditoria, ServicioIngenieria, Solicitud, Zona, Zonificacion)
 
@@ -45,7 +48,56 @@ def acciones_de(modelo):
     return res
 
 
-class MaquinaAdmin(admin.ModelAdmin):
+# --- scope: a staff user sees in the admin what its role and zone see in the application ----------
+def _solicitudes_visibles(user):
+    return Solicitud.objects.visibles_para(user).values("pk")
+
+
+def _ve_todo(user):
+    from .models.base import VEN_TODO
+
+    return bool(roles_de(user) & VEN_TODO)
+
+
+class AlcanceAdmin(admin.ModelAdmin):
+    """Lists, searches, filters, raw-id pop-ups and actions read ``get_queryset``: it is cut to the
+    rows the user's roles and zone reach in the application (``visibles_para``); superusers see
+    everything. An object out of scope answers 404, like a missing one, so ids cannot be probed
+    (Django's default for a missing object is a redirect to the index, also replaced by 404)."""
+
+    def alcance(self, qs, user):  # pragma: no cover - every subclass says its scope
+        return qs.none()
+
+    def get_queryset(self, request):
+        qs = super().get_queryset(request)
+        if request.user.is_superuser:
+            return qs
+        return self.alcance(qs, request.user)
+
+    def get_object(self, request, object_id, from_field=None):
+        obj = super().get_object(request, object_id, from_field)
+        if obj is None:
+            raise Http404("No existe o no está a su alcance.")
+        return obj
+
+
+class PorSolicitudAdmin(AlcanceAdmin):
+    """Rows hanging from a Solicitud: visible when their Solicitud is."""
+
+    def alcance(self, qs, user):
+        return qs if _ve_todo(user) else qs.filter(solicitud__in=_solicitudes_visibles(user))
+
+
+class PorRolesAdmin(AlcanceAdmin):
+    """Rows the application shows to some roles only, whole."""
+
+    roles_alcance = frozenset()
+
+    def alcance(self, qs, user):
+        return qs if roles_de(user) & set(self.roles_alcance) else qs.none()
+
+
+class MaquinaAdmin(AlcanceAdmin):
     readonly_fields = ("estado", "version", "creado_at", "actualizado_at", "historial")
     list_per_page = 50
 
@@ -79,7 +131,7 @@ class MaquinaAdmin(admin.ModelAdmin):
         ) or "—"
 
 
-class SoloLecturaAdmin(admin.ModelAdmin):
+class SoloLecturaAdmin(AlcanceAdmin):
     """Records written only by the application (audit log, deliveries): read, never edited."""
 
     def has_add_permission(self, request):
@@ -128,10 +180,13 @@ class UsuarioAdmin(UserAdmin):
 
 
 @admin.register(Caso)
-class CasoAdmin(admin.ModelAdmin):
+class CasoAdmin(AlcanceAdmin):
     list_display = ("id", "creado_at", "probable_at")
     readonly_fields = ("creado_at", "probable_at")
     date_hierarchy = "creado_at"
+
+    def alcance(self, qs, user):
+        return qs if _ve_todo(user) else qs.filter(pk__in=Solicitud.objects.visibles_para(user).values("caso_id"))
 
     def has_delete_permission(self, request, obj=None):
         return False
@@ -148,6 +203,9 @@ class SolicitudAdmin(MaquinaAdmin):
                                                       "redigitacion_tardia", "motivo_anulacion")
     date_hierarchy = "creado_at"
 
+    def alcance(self, qs, user):
+        return qs.visibles_para(user)
+
 
 @admin.register(OrdenDeTrabajo)
 class OrdenAdmin(MaquinaAdmin):
@@ -157,6 +215,9 @@ class OrdenAdmin(MaquinaAdmin):
     search_fields = ("numero", "solicitud__numero_smartflex", "solicitud__cliente_nombre")
     raw_id_fields = ("solicitud", "tecnico")
     readonly_fields = MaquinaAdmin.readonly_fields + ("ejecutada_at", "motivo_anulacion")
+
+    def alcance(self, qs, user):
+        return qs.visibles_para(user)
 
 
 @admin.register(ServicioIngenieria)
@@ -168,6 +229,9 @@ class ServicioAdmin(MaquinaAdmin):
     raw_id_fields = ("solicitud", "orden", "observacion", "asesor", "abierto_por", "cerrado_por")
     readonly_fields = MaquinaAdmin.readonly_fields + ("vence_at", "cerrado_at", "cerrado_por", "fuera_de_plazo")
 
+    def alcance(self, qs, user):
+        return qs.visibles_para(user)
+
 
 @admin.register(Zonificacion)
 class ZonificacionAdmin(MaquinaAdmin):
@@ -178,9 +242,12 @@ class ZonificacionAdmin(MaquinaAdmin):
     raw_id_fields = ("orden", "solicitud", "recibida_por")
     readonly_fields = MaquinaAdmin.readonly_fields + ("digitada_at", "remitida_at")
 
+    def alcance(self, qs, user):
+        return qs.filter(solicitud__in=_solicitudes_visibles(user))
+
 
 @admin.register(Observacion)
-class ObservacionAdmin(admin.ModelAdmin):
+class ObservacionAdmin(PorSolicitudAdmin):
     list_display = ("solicitud", "paso", "area", "causa", "alcance", "registrada_por", "creado_at")
     list_filter = ("area", "causa", "alcance")
     list_select_related = ("solicitud", "registrada_por")
@@ -197,7 +264,7 @@ class ObservacionAdmin(admin.ModelAdmin):
 
 
 @admin.register(IntentoContacto)
-class IntentoContactoAdmin(admin.ModelAdmin):
+class IntentoContactoAdmin(PorSolicitudAdmin):
     list_display = ("solicitud", "realizado_at", "usuario", "canal", "resultado")
     list_filter = ("canal", "resultado")
     list_select_related = ("solicitud", "usuario")
@@ -214,13 +281,19 @@ class RegistroAuditoriaAdmin(SoloLecturaAdmin):
     search_fields = ("objeto", "transicion", "nota", "usuario__username")
     date_hierarchy = "creado_at"
 
+    def alcance(self, qs, user):
+        # The case page's timeline: every row of a case the user sees.
+        if _ve_todo(user):
+            return qs
+        return qs.filter(caso_id__in=Solicitud.objects.visibles_para(user).values("caso_id"))
+
     def get_actions(self, request):
         return {}
 
 
 
 @admin.register(Correccion)
-class CorreccionAdmin(SoloLecturaAdmin):
+class CorreccionAdmin(SoloLecturaAdmin, PorSolicitudAdmin):
     """Read-only: corrections are written by step 4.1 (``digitar_modificacion``)."""
 
     list_display = ("creado_at", "solicitud", "etiqueta", "anterior", "nuevo", "paso", "usuario", "rol")
@@ -230,8 +303,10 @@ class CorreccionAdmin(SoloLecturaAdmin):
 
 
 @admin.register(Entrega)
-class EntregaAdmin(SoloLecturaAdmin):
+class EntregaAdmin(SoloLecturaAdmin, PorRolesAdmin):
     """Read-only: deliveries are built by the month-end task or the Entregas page (21.1)."""
+
+    roles_alcance = frozenset({Rol.FACTURACION, Rol.GESTION_RED})  # views/entregas.py
 
     list_display = ("mes", "filas", "generada_at", "generada_por", "enviada_at")
     list_select_related = ("generada_por",)
@@ -239,12 +314,15 @@ class EntregaAdmin(SoloLecturaAdmin):
 
 
 @admin.register(Notificacion)
-class NotificacionAdmin(admin.ModelAdmin):
+class NotificacionAdmin(AlcanceAdmin):
     list_display = ("creado_at", "usuario", "tipo", "titulo", "leida_at", "correo_enviado_at")
     list_filter = ("tipo",)
     list_select_related = ("usuario",)
     search_fields = ("titulo", "usuario__username")
     date_hierarchy = "creado_at"
+
+    def alcance(self, qs, user):
+        return qs.filter(usuario=user)  # the application shows each person its own
 
     def has_add_permission(self, request):
         return False
@@ -254,8 +332,10 @@ class NotificacionAdmin(admin.ModelAdmin):
 
 
 @admin.register(ImportacionSmartflex)
-class ImportacionSmartflexAdmin(admin.ModelAdmin):
+class ImportacionSmartflexAdmin(PorRolesAdmin):
     """Read-only: imports are run from the Importar page or `manage.py importar_smartflex`."""
+
+    roles_alcance = frozenset({Rol.GESTION_RED, Rol.COC})  # views/importacion.py
 
     list_display = ("creado_at", "nombre", "usuario", "etapa", "total", "creadas", "actualizadas", "con_error")
     list_filter = ("etapa",)
@@ -271,8 +351,11 @@ class ImportacionSmartflexAdmin(admin.ModelAdmin):
 
 
 # --- address knowledge (issue 7) ----------------------------------------------------------------
-class ConocimientoAdmin(admin.ModelAdmin):
-    """The matching key is computed on save; who and when are set from the request."""
+class ConocimientoAdmin(PorRolesAdmin):
+    """The matching key is computed on save; who and when are set from the request. Read by
+    the roles of the map page and of the GIS import (direcciones.ROLES_MAPA, ROLES_IMPORTACION)."""
+
+    roles_alcance = frozenset({*conocimiento.ROLES_MAPA, *conocimiento.ROLES_IMPORTACION})
 
     list_select_related = ("zona", "solicitud", "registrado_por")
     list_filter = ("origen", "zona")

@@ -47,14 +47,30 @@ if not DEBUG:
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_AGE = int(os.environ.get("DJANGO_SESSION_COOKIE_AGE", str(10 * 3600)))  # a working day
 
-# Cache (login throttling counters). Default: per-process memory; with several processes set
-# CACHE_URL=redis://host:6379/1 so that every process counts the same failed logins.
+# Cache. Default: per-process memory; CACHE_URL=redis://host:6379/1 for a shared one. (Login
+# throttling does not use it: django-axes counts failures in the database, below.)
 if os.environ.get("CACHE_URL"):
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
                           "LOCATION": os.environ["CACHE_URL"]}}
 # Login throttling: after N failed logins for one username from one address, lock that pair out.
 ANULACIONES_LOGIN_INTENTOS = int(os.environ.get("ANULACIONES_LOGIN_INTENTOS", "5"))
 ANULACIONES_LOGIN_BLOQUEO_SEGUNDOS = int(os.environ.get("ANULACIONES_LOGIN_BLOQUEO_SEGUNDOS", "900"))
+# django-axes does it, counting in the database (AXES_HANDLER's default, AxesDatabaseHandler), so
+# every web process on every machine sees the same failures. Limit and cool-off are read from the
+# two settings above on each request (anulaciones/views/cuentas.py). The lock is per username AND
+# address; a successful login clears that pair's failures. The same counters throttle the wrong
+# current password of the password-change form and the requests of the password-reset form.
+AXES_FAILURE_LIMIT = "anulaciones.views.cuentas.limite_intentos"
+AXES_COOLOFF_TIME = "anulaciones.views.cuentas.tiempo_bloqueo"
+AXES_LOCKOUT_PARAMETERS = "anulaciones.views.cuentas.parametros_bloqueo"
+AXES_LOCKOUT_CALLABLE = "anulaciones.views.cuentas.respuesta_bloqueo"  # Spanish page, HTTP 429
+AXES_RESET_ON_SUCCESS = True
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False  # locked: refused, but the lock does not grow
+AXES_VERBOSE = False
+AUTHENTICATION_BACKENDS = [
+    "anulaciones.views.cuentas.BackendBloqueo",  # axes: refuses a locked-out username + address
+    "django.contrib.auth.backends.ModelBackend",
+]
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -72,11 +88,19 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "axes",
+    "csp",
     "anulaciones",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Database faults (deadlock -> 409, dead connection -> 503 + Retry-After), never a 500; it
+    # wraps every middleware that uses the database (sessions, authentication).
+    "anulaciones.middleware.FallosDeBaseDeDatos",
+    "csp.middleware.CSPMiddleware",  # Content-Security-Policy (below)
+    "anulaciones.cabeceras.PermisosMiddleware",  # Permissions-Policy
+    "anulaciones.api.middleware.ErroresJsonApi",  # JSON 413 / 500 under /api/
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -85,6 +109,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",  # last: turns a lockout into the lockout page
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -111,6 +136,10 @@ DATABASES = {
     "default": dj_database_url.parse(
         os.environ.get("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
         conn_max_age=int(os.environ.get("DB_CONN_MAX_AGE", "60")),
+        # A persistent connection that died while idle (pg_terminate_backend, a PostgreSQL
+        # restart or failover) is checked at the first query of the next request and replaced,
+        # instead of failing that request (issue 13).
+        conn_health_checks=True,
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
@@ -139,6 +168,49 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "media"))
 
+# --- Uploaded and generated files: where they live and how big they may be (issue 13) ----------
+# Smartflex imports and the monthly workbooks must be readable by every web and worker process, on
+# any machine (anulaciones/almacenamiento.py). ANULACIONES_ALMACENAMIENTO: "bd" = in PostgreSQL
+# itself (a table of bytes, no extra server; the default with PostgreSQL), "s3" = an S3-compatible
+# bucket through django-storages (the default when ANULACIONES_S3_BUCKET is set), "disco" =
+# MEDIA_ROOT on the local disk (the default with SQLite: one machine only).
+ANULACIONES_S3_BUCKET = os.environ.get("ANULACIONES_S3_BUCKET", "")
+ANULACIONES_ALMACENAMIENTO = os.environ.get("ANULACIONES_ALMACENAMIENTO", "").strip().lower() or (
+    "s3" if ANULACIONES_S3_BUCKET
+    else "bd" if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" else "disco")
+_ALMACENES = {
+    "bd": {"BACKEND": "anulaciones.almacenamiento.AlmacenamientoBD"},
+    "disco": {"BACKEND": "anulaciones.almacenamiento.AlmacenamientoLocal"},
+    "s3": {"BACKEND": "anulaciones.almacenamiento.AlmacenamientoS3", "OPTIONS": {
+        "bucket_name": ANULACIONES_S3_BUCKET,
+        "location": os.environ.get("ANULACIONES_S3_PREFIJO", "anulaciones"),
+        "endpoint_url": os.environ.get("ANULACIONES_S3_ENDPOINT") or None,  # MinIO, Ceph, …; empty = AWS
+        "region_name": os.environ.get("ANULACIONES_S3_REGION") or None,
+        # Credentials: the standard AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (or an instance role).
+        "default_acl": None, "querystring_auth": True, "file_overwrite": False}},
+}
+if ANULACIONES_ALMACENAMIENTO not in _ALMACENES:
+    raise RuntimeError(f"ANULACIONES_ALMACENAMIENTO={ANULACIONES_ALMACENAMIENTO!r}: use bd, s3 or disco.")
+if ANULACIONES_ALMACENAMIENTO == "s3":
+    import importlib.util
+
+    if not ANULACIONES_S3_BUCKET:
+        raise RuntimeError("ANULACIONES_ALMACENAMIENTO=s3 needs ANULACIONES_S3_BUCKET.")
+    if importlib.util.find_spec("storages") is None:
+        raise RuntimeError('ANULACIONES_S3_BUCKET needs django-storages: pip install "django-storages[s3]==1.14.6"')
+STORAGES = {
+    "default": _ALMACENES[ANULACIONES_ALMACENAMIENTO],
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+# Limits of an uploaded file (Smartflex import, GIS layer): size in MB; header columns; data rows;
+# errors kept for the report (the total is counted); characters of a text field without a length
+# in the model (referencias). Fields with a max_length are limited to it.
+ANULACIONES_IMPORTACION_MAX_MB = float(os.environ.get("ANULACIONES_IMPORTACION_MAX_MB", "20"))
+ANULACIONES_IMPORTACION_MAX_COLUMNAS = int(os.environ.get("ANULACIONES_IMPORTACION_MAX_COLUMNAS", "100"))
+ANULACIONES_IMPORTACION_MAX_FILAS = int(os.environ.get("ANULACIONES_IMPORTACION_MAX_FILAS", "200000"))
+ANULACIONES_IMPORTACION_MAX_ERRORES = int(os.environ.get("ANULACIONES_IMPORTACION_MAX_ERRORES", "200"))
+ANULACIONES_IMPORTACION_MAX_TEXTO = int(os.environ.get("ANULACIONES_IMPORTACION_MAX_TEXTO", "2000"))
+
 EMAIL_BACKEND = os.environ.get(
     "EMAIL_BACKEND",
     "django.core.mail.backends.console.EmailBackend" if DEBUG else "django.core.mail.backends.smtp.EmailBackend",
@@ -166,12 +238,21 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = TIME_ZONE
+# A worker outlives its broker (tests/test_fallos.py restarts Redis under a running worker):
+# it retries the connection at start and after a loss for as long as it takes, and lets a task
+# that was running finish (the tasks are idempotent: if its acknowledgement is lost with the old
+# connection, the redelivered message does nothing twice) instead of cancelling it.
+CELERY_BROKER_CONNECTION_RETRY = True
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
-    # A task scheduled with an ETA (the 2-hour re-digitation check) waits unacknowledged in
-    # the worker; Redis redelivers it after the visibility timeout, so keep that longer than
-    # the longest ETA (duplicates would be harmless: the tasks are idempotent).
+    # No task waits with a long ETA any more (the sweep finds what is due), so a message is
+    # unacknowledged only while its task runs: Redis redelivers the message of a worker that
+    # died after the visibility timeout, which must exceed the longest task (a large Smartflex
+    # import).
     CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", str(6 * 3600)))}
+        "visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "3600"))}
 # Tests send tasks eagerly (in process) unless told otherwise; the worker integration test
 # starts a real worker with CELERY_TASK_ALWAYS_EAGER=0.
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", bool(os.environ.get("PYTEST_VERSION")))
@@ -201,6 +282,8 @@ ANULACIONES_ENTREGA_DIAS_ANTES = int(os.environ.get("ANULACIONES_ENTREGA_DIAS_AN
 # Tablero de Control (5.1): seconds between its automatic refreshes, rows per page.
 ANULACIONES_TABLERO_REFRESCO = float(os.environ.get("ANULACIONES_TABLERO_REFRESCO", "30"))
 ANULACIONES_TABLERO_POR_PAGINA = int(os.environ.get("ANULACIONES_TABLERO_POR_PAGINA", "25"))
+# Upper bound of ``?per_page=`` on every paginated page (a 40,000-row Tablero page is 45 MB).
+ANULACIONES_MAX_POR_PAGINA = int(os.environ.get("ANULACIONES_MAX_POR_PAGINA", "200"))
 
 # --- REST API (/api/v1/) and the Smartflex import ------------------------------------------
 # Token auth for machine clients (tokens from the admin or `manage.py crear_token USER`), session
@@ -215,6 +298,9 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "anulaciones.api.paginacion.Paginacion",
     "EXCEPTION_HANDLER": "anulaciones.api.errores.manejar_excepcion",
+    # JSON nested beyond 20 levels is a 400, not a RecursionError (issue 13)
+    "DEFAULT_PARSER_CLASSES": ["anulaciones.api.parsers.JSONAcotado", "rest_framework.parsers.FormParser",
+                               "rest_framework.parsers.MultiPartParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer",
                                  "rest_framework.renderers.BrowsableAPIRenderer"],
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
@@ -231,10 +317,33 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {"SolicitudTipoEnum": "anulaciones.models.Solicitud.Tipo",
                             "ServicioTipoEnum": "anulaciones.models.ServicioIngenieria.Tipo"},
+    # Schema and docs for logged-in users and tokens only (anonymous: 401; the pages redirect).
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
 }
 # The Smartflex import runs in a Celery task defined in anulaciones.importacion.
 CELERY_IMPORTS = ("anulaciones.importacion",)
 ANULACIONES_IMPORTACION_LOTE = int(os.environ.get("ANULACIONES_IMPORTACION_LOTE", "1000"))
+
+# --- Security headers (anulaciones/cabeceras.py) -------------------------------------------------
+# Content-Security-Policy (django-csp): everything from this origin only; no inline script, style
+# or event handler anywhere (CSS in static/css/, scripts in static/js/, htmx without eval). The one
+# explicit exception, on its own view: Redoc (/api/v1/redoc/) adds inline styles and blob: workers.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
+# Permissions-Policy: no page uses camera, microphone, position, payment or USB.
+ANULACIONES_PERMISSIONS_POLICY = os.environ.get(
+    "ANULACIONES_PERMISSIONS_POLICY", "accelerometer=(), camera=(), geolocation=(), gyroscope=(), "
+                                      "magnetometer=(), microphone=(), payment=(), usb=()")
 
 LOGGING = {
     "version": 1,

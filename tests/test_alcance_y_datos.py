@@ -66,6 +66,15 @@ def test_roles_de_lectura_ven_todo(esc, u):
         assert list(Solicitud.objects.visibles_para(u.por_rol[rol])) == [s]
 
 
+def test_facturacion_no_ve_casos(esc, u):
+    """Issue 13: Div. Facturación receives the monthly deliveries (21.1), not the cases."""
+    s = esc.solicitud("observada")
+    assert list(Solicitud.objects.visibles_para(u.facturacion)) == []
+    assert list(OrdenDeTrabajo.objects.visibles_para(u.facturacion)) == []
+    assert list(ServicioIngenieria.objects.visibles_para(u.facturacion)) == []
+    assert T.disponibles(s, u.facturacion) == []
+
+
 def test_usuario_inactivo_no_puede_nada(esc, u):
     s = esc.solicitud("registrada")
     u.gestion_red.is_active = False

@@ -350,7 +350,8 @@ def test_indicador(api, esc, u):
     assert api(u.asesor).get("/api/v1/indicador/").status_code == 403
 
 
-def test_schema_and_local_docs(client):
+def test_schema_and_local_docs(client, u):
+    client.force_login(u.asesor)  # schema and docs need a login (issue 13; tests/test_acceso.py)
     r = client.get("/api/v1/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
     assert r.status_code == 200
     esquema = r.json()
@@ -416,8 +417,9 @@ def test_caracter_nulo_en_cualquier_dato_es_400_no_500(u):
 # --- the cost of one transition over HTTP (issue 8) ---------------------------------------------
 def test_transition_post_costs_one_read_one_lock_and_one_read_back(api, esc, u):
     """POST cerrar_sin_atencion on an SI: token, roles, the scoped read (404/403/409 before the
-    body), the lock (with the Solicitud the scope check needs), UPDATE, audit INSERT and the
-    scoped read of the answer; the caller's copy is not read again. Same answer and audit row."""
+    body), the two locks (its Solicitud first, which the scope check reads, then the SI: the lock
+    order of issue 13), UPDATE, audit INSERT and the scoped read of the answer; the caller's copy
+    is not read again. Same answer and audit row."""
     si = esc.en(ServicioIngenieria, "abierto")
     c = api(u.gestion_red)
     with CaptureQueriesContext(connection) as ctx:
@@ -427,7 +429,9 @@ def test_transition_post_costs_one_read_one_lock_and_one_read_back(api, esc, u):
     assert (d["estado"], d["version"], d["respuesta"]) == ("cerrado_sin_atencion", si.version + 1, "Sin respuesta")
     assert d["numero_smartflex"] == si.solicitud.numero_smartflex and d["transiciones_disponibles"] == []
     sql = [q["sql"] for q in ctx.captured_queries if q["sql"] not in ("BEGIN", "COMMIT") and "SAVEPOINT" not in q["sql"]]
-    assert len(sql) == 7, "\n".join(sql)
-    assert not [s for s in sql if s.startswith('SELECT') and 'FROM "anulaciones_solicitud"' in s], "lazy Solicitud read"
+    assert len(sql) == 8, "\n".join(sql)
+    # the Solicitud is read once, by its lock (FOR UPDATE on PostgreSQL): no lazy read after it
+    assert len([s for s in sql if s.startswith('SELECT') and 'FROM "anulaciones_solicitud"' in s]) == 1, \
+        "lazy Solicitud read"
     reg = RegistroAuditoria.objects.filter(object_id=si.pk, transicion="cerrar_sin_atencion").get()
     assert (reg.usuario_id, reg.estado_origen, reg.nota) == (u.gestion_red.pk, "abierto", "Sin respuesta")

@@ -215,3 +215,15 @@ def test_pagina_con_error_del_servidor_sigue_siendo_html(client, u, monkeypatch)
     r = c.get("/buscar/?q=abc")
     assert r.status_code == 500
     assert r["Content-Type"].startswith("text/html")
+
+
+def test_api_json_anidado_es_400_en_json(u, esc, client):
+    """A deeply nested JSON body to an API transition: a 400 in JSON, not a RecursionError (500)."""
+    s = esc.solicitud("registrada")
+    client.force_login(u.gestion_red)
+    cuerpo = "[" * 100_000 + "]" * 100_000
+    r = client.post(f"/api/v1/solicitudes/{s.pk}/observar/", cuerpo, content_type="application/json")
+    assert r.status_code == 400 and r["Content-Type"].startswith("application/json")
+    assert "anidado" in r.json()["detail"]
+    s.refresh_from_db()
+    assert s.estado == "registrada"

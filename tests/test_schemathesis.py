@@ -41,7 +41,12 @@ def _esquema_vivo():
 
     from config.wsgi import application
 
-    respuesta = SpectacularAPIView.as_view()(APIRequestFactory().get("/api/v1/schema/?format=json"))
+    from django.contrib.auth import get_user_model
+    from rest_framework.test import force_authenticate
+
+    peticion = APIRequestFactory().get("/api/v1/schema/?format=json")
+    force_authenticate(peticion, user=get_user_model()(username="esquema"))  # the schema needs a login
+    respuesta = SpectacularAPIView.as_view()(peticion)
     respuesta.render()
     assert respuesta.status_code == 200
     esquema = schemathesis.openapi.from_dict(json.loads(respuesta.content))

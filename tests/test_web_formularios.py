@@ -225,7 +225,8 @@ def test_coz_de_otra_zona_no_ve_la_ot(esc, u, client, crear_usuario, zonas):
     otro = crear_usuario("COZ", "coz_sur", zona=zonas[1])
     client.force_login(otro)
     assert client.get(reverse("orden", args=[o.pk])).status_code == 404
-    assert client.post(url_t(o, "direccionar_a_coc"), {"version": o.version}).status_code == 403
+    # out of scope answers as missing (issue 13): 404, not 403
+    assert client.post(url_t(o, "direccionar_a_coc"), {"version": o.version}).status_code == 404
     assert estado(o) == "reportada_coz"
 
 

@@ -1,7 +1,9 @@
+from django.contrib.auth.decorators import login_required
 from django.urls import path, re_path
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
 from rest_framework.routers import SimpleRouter
 
+from ..cabeceras import csp_documentacion_redoc
 from . import direcciones, views
 
 router = SimpleRouter()
@@ -11,9 +13,16 @@ router.register("servicios", views.ServicioViewSet, basename="api-servicio")
 router.register("zonificaciones", views.ZonificacionViewSet, basename="api-zonificacion")
 
 urlpatterns = [
+    # Schema and documentation need a login (SPECTACULAR_SETTINGS["SERVE_PERMISSIONS"]: the schema
+    # answers 401 without credentials); the two pages send a browser to the login page first.
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
-    path("redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
+    # Swagger UI with its start-up script served from this same URL (?script): no inline script,
+    # and a template without inline style, so it passes the site's Content-Security-Policy.
+    path("docs/", login_required(SpectacularSwaggerSplitView.as_view(
+        url_name="api-schema", template_name="api/swagger_ui.html")), name="api-docs"),
+    # Redoc writes its styles inline and starts from an inline script: its own, explicit policy.
+    path("redoc/", csp_documentacion_redoc(login_required(SpectacularRedocView.as_view(
+        url_name="api-schema", template_name="api/redoc.html"))), name="api-redoc"),
     path("indicador/", views.IndicadorView.as_view(), name="api-indicador"),
     path("ordenes/<int:pk>/impedimento/", views.ImpedimentoView.as_view(), name="api-ordenes-impedimento"),
     path("direcciones/geojson/", direcciones.GeoJSONView.as_view(), name="api-direcciones-geojson"),
@@ -21,5 +30,6 @@ urlpatterns = [
     *[path(f"{recurso}/<int:pk>/{nombre}/", vista, name=f"api-{recurso}-{nombre}")
       for recurso, nombre, vista in views.vistas_de_transicion()],
     *router.urls,
-    re_path(r"^.*$", views.no_encontrado),  # anything else under /api/v1/: a JSON 404, never HTML
+    # anything else under /api/v1/: a JSON 404, never HTML ([\s\S], not ".": a %0A newline too)
+    re_path(r"^[\s\S]*$", views.no_encontrado),
 ]

@@ -1,5 +1,10 @@
 """Endpoints: read through the models' ``visibles_para`` scopes (out of scope -> 404), write
-through ``transitions`` (crear_solicitud, aplicar). Thin: parse, call one function, represent."""
+through ``transitions`` (crear_solicitud, aplicar). Thin: parse, call one function, represent.
+
+Lost updates (issue 13): an object's representation carries ``ETag: "<version>"``; a transition
+takes that tag back in ``If-Match`` (or the same number as ``version`` in the body) and answers
+409 when the object moved on since (``transitions.aplicar``'s version check)."""
+import re
 
 from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404
@@ -24,6 +29,43 @@ from .serializers import (ErrorSerializer, ImpedimentoSerializer, OrdenSerialize
                           serializer_de_transicion)
 
 ID = "[0-9]{1,18}"  # an id that fits a bigint; anything else is a 404 from the URL resolver
+
+
+# --- ETag / If-Match: the object's version as its entity tag ----------------------------------------
+# Strong tag "<version>". The version grows by one on every transition and data correction, so the
+# tag names the object's state and data; fields computed for the caller (transiciones_disponibles,
+# vencido) may differ between two reads of one version. If-Match accepts one tag, weak or strong
+# (W/"3" is read as "3"), or "*" (any version: no check).
+ETIQUETA = re.compile(r'^\s*(?:W/)?"([0-9]{1,18})"\s*$')
+IF_MATCH_PATRON = r'^(\*|(W/)?"[0-9]{1,18}")$'
+
+
+def etag(obj):
+    return f'"{obj.version}"'
+
+
+def version_de_if_match(request):
+    """The version named by the request's If-Match header: None when absent or "*"; 400 when
+    it is not one entity tag of a version."""
+    valor = request.headers.get("If-Match")
+    if valor is None or valor.strip() == "*":
+        return None
+    coincide = ETIQUETA.match(valor)
+    if coincide is None:
+        raise DatosInvalidos({"If-Match": 'Envíe una sola etiqueta de versión entre comillas, p. ej. "3" '
+                                          "(la cabecera ETag del objeto), o *."})
+    return int(coincide.group(1))
+
+
+CABECERA_ETAG = OpenApiParameter(
+    "ETag", OpenApiTypes.STR, location=OpenApiParameter.HEADER, response=[200],
+    description='La versión del objeto como etiqueta de entidad, p. ej. "3": devuélvala en If-Match al '
+                "pedir una transición.")
+CABECERA_IF_MATCH = OpenApiParameter(
+    "If-Match", OpenApiTypes.STR, location=OpenApiParameter.HEADER, required=False, pattern=IF_MATCH_PATRON,
+    description='La ETag del objeto que el cliente leyó (p. ej. "3"), o «version» en el cuerpo: si el objeto '
+                "cambió desde entonces, 409. Sin ninguna de las dos, la transición se aplica al estado actual, "
+                "sea cual sea. Ambas distintas, o una etiqueta mal formada: 400.")
 ERRORES_LECTURA = {400: ErrorSerializer, 401: ErrorSerializer, 403: ErrorSerializer, 404: ErrorSerializer}
 ERRORES_ESCRITURA = {**ERRORES_LECTURA, 409: ErrorSerializer}
 
@@ -69,14 +111,15 @@ class LecturaViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
     def get_queryset(self):
         return RECURSOS[self.recurso][1](self.request.user)
 
-
-_lectura = extend_schema_view(list=extend_schema(responses={200: None, **ERRORES_LECTURA}),
-                              retrieve=extend_schema(responses={200: None, **ERRORES_LECTURA}))
+    def retrieve(self, request, *args, **kwargs):
+        obj = self.get_object()
+        return Response(self.get_serializer(obj).data, headers={"ETag": etag(obj)})
 
 
 def _con_errores(vista, serializer):
     return extend_schema_view(list=extend_schema(responses={200: serializer(many=True), **ERRORES_LECTURA}),
-                              retrieve=extend_schema(responses={200: serializer, **ERRORES_LECTURA}))(vista)
+                              retrieve=extend_schema(responses={200: serializer, **ERRORES_LECTURA},
+                                                     parameters=[CABECERA_ETAG]))(vista)
 
 
 class SolicitudViewSet(mixins.CreateModelMixin, LecturaViewSet):
@@ -160,6 +203,12 @@ class TransicionView(APIView):
         entrada.is_valid(raise_exception=True)
         datos = dict(entrada.validated_data)
         version = datos.pop("version", None)
+        etiqueta = version_de_if_match(request)
+        if etiqueta is not None and version is not None and etiqueta != version:
+            raise DatosInvalidos({"If-Match": f"If-Match nombra la versión {etiqueta} y el cuerpo la {version}: "
+                                              "envíe una sola, la que leyó."})
+        if etiqueta is not None:
+            version = etiqueta
         nota = datos.pop("nota", "")
         # obj is not used again (the answer reads the row afresh, in the caller's scope): no refresh.
         transitions.aplicar(obj, self.nombre, request.user, nota=nota, version=version, refrescar=False, **datos)
@@ -167,7 +216,7 @@ class TransicionView(APIView):
             obj = consulta(request.user).get(pk=pk)
         except modelo.DoesNotExist:  # pragma: no cover - the caller always keeps sight of what it changed
             return Response({"detail": "Transición realizada.", "errores": {}})
-        return Response(salida(obj, context={"request": request}).data)
+        return Response(salida(obj, context={"request": request}).data, headers={"ETag": etag(obj)})
 
 
 def vistas_de_transicion():
@@ -187,6 +236,7 @@ def vistas_de_transicion():
             post = extend_schema(
                 operation_id=f"{recurso}_{nombre}", request=entrada,
                 responses={200: salida, **ERRORES_ESCRITURA}, summary=t.custom.get("label", nombre),
+                parameters=[CABECERA_IF_MATCH, CABECERA_ETAG],
                 description=descripcion, tags=[recurso])(post)
             clase = type(f"{modelo.__name__}{nombre.title().replace('_', '')}View", (TransicionView,),
                          {"recurso": recurso, "modelo": modelo, "nombre": nombre, "entrada": entrada,

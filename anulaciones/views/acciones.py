@@ -52,9 +52,9 @@ def transicion(request, modelo, pk, nombre):
     Modelo = MODELOS.get(modelo)
     if Modelo is None or nombre not in transitions.transiciones(Modelo):
         raise Http404("Transición desconocida.")
-    obj = get_object_or_404(Modelo, pk=pk)
-    if not visibles(Modelo, request.user).filter(pk=pk).exists():
-        return prohibido(request, "Este caso no está a su cargo.")
+    # Out of the user's scope answers as a missing object (404): ids cannot be probed. A 403
+    # is only for an object the user sees but whose transition the role may not take.
+    obj = get_object_or_404(visibles(Modelo, request.user), pk=pk)
     t = transitions.transiciones(Modelo)[nombre]
     etiqueta = t.custom.get("label", nombre)
     volver = siguiente(request, url_detalle(obj))

@@ -42,10 +42,25 @@ def acciones(obj, user):
     return res
 
 
+def entero(texto):
+    """A whole number typed in a form or a query string (ASCII digits, at most 18: within a
+    database id), or None: ``"²".isdigit()`` is true and ``int("²")`` fails."""
+    texto = (texto or "").strip() if isinstance(texto, str) else ""
+    return int(texto) if texto.isascii() and texto.isdigit() and len(texto) <= 18 else None
+
+
+def ruta_local(request, destino):
+    """``destino`` when it is a path of this site ("/…", no control characters), else None.
+    ``redirect("-1")`` would look "-1" up as a URL name (NoReverseMatch) and a line end in a
+    Location header is refused (BadHeaderError): both were 500s."""
+    if (isinstance(destino, str) and destino.startswith("/") and len(destino) <= 2000
+            and not any(ord(c) < 32 or ord(c) == 127 for c in destino)
+            and url_has_allowed_host_and_scheme(destino, allowed_hosts={request.get_host()},
+                                                require_https=request.is_secure())):
+        return destino
+    return None
+
+
 def siguiente(request, defecto):
     """A safe local ``next`` (the Tablero posts decisions from its rows and comes back)."""
-    destino = request.POST.get("next") or request.GET.get("next")
-    if destino and url_has_allowed_host_and_scheme(destino, allowed_hosts={request.get_host()},
-                                                   require_https=request.is_secure()):
-        return destino
-    return defecto
+    return ruta_local(request, request.POST.get("next") or request.GET.get("next")) or defecto
