@@ -475,14 +475,9 @@ def _percentil(valores, p):
     return v[min(len(v) - 1, int(round(p / 100 * (len(v) - 1))))]
 
 
-def http_transicion(bd, peticiones=1000, rondas=3, clientes=32, workers=4):
-    """gunicorn (``workers`` sync workers, bench.settings) on a free port; ``clientes``
-    threads POST ``cerrar_sin_atencion`` on distinct open SIs (token of a GESTION_RED user) vs
-    GET of the bare view reading one SI by pk."""
-    from rest_framework.authtoken.models import Token
-
-    gr = usuario("GESTION_RED")
-    token = Token.objects.get_or_create(user=gr)[0].key
+def _gunicorn(bd, workers):
+    """gunicorn with ``workers`` sync workers (bench.settings, DEBUG off) on a free port, in its
+    own process group: (process, port)."""
     puerto = _puerto_libre()
     env = dict(os.environ, DATABASE_URL=bd, DJANGO_SETTINGS_MODULE="bench.settings", DJANGO_DEBUG="0",
                DJANGO_SECRET_KEY=os.environ.get("DJANGO_SECRET_KEY", "bench-" + secrets.token_hex(16)),
@@ -491,6 +486,18 @@ def http_transicion(bd, peticiones=1000, rondas=3, clientes=32, workers=4):
     servidor = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "config.wsgi", "-w", str(workers), "-b", f"127.0.0.1:{puerto}",
          "--log-level", "warning", "--backlog", "256"], cwd=RAIZ, env=env, start_new_session=True)
+    return servidor, puerto
+
+
+def http_transicion(bd, peticiones=1000, rondas=3, clientes=32, workers=4):
+    """gunicorn (``workers`` sync workers, bench.settings) on a free port; ``clientes``
+    threads POST ``cerrar_sin_atencion`` on distinct open SIs (token of a GESTION_RED user) vs
+    GET of the bare view reading one SI by pk."""
+    from rest_framework.authtoken.models import Token
+
+    gr = usuario("GESTION_RED")
+    token = Token.objects.get_or_create(user=gr)[0].key
+    servidor, puerto = _gunicorn(bd, workers)
     res = {"clientes": clientes, "workers": workers, "peticiones": peticiones, "rondas": []}
     try:
         _esperar(puerto, "/bench/fila/%d/" % crear_servicios(1, vence=timezone.now() + timedelta(days=1))[0])
@@ -587,14 +594,7 @@ def carga_mixta(bd, segundos=60, clientes=32, workers=4, lectura=0.7, semilla=13
         return "api", ("POST", f"/api/v1/solicitudes/{pk}/observar/",
                        json.dumps({"causa": "calle", "detalle": "carga mixta"}), api)
 
-    puerto = _puerto_libre()
-    env = dict(os.environ, DATABASE_URL=bd, DJANGO_SETTINGS_MODULE="bench.settings", DJANGO_DEBUG="0",
-               DJANGO_SECRET_KEY=os.environ.get("DJANGO_SECRET_KEY", "bench-" + secrets.token_hex(16)),
-               DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost", DJANGO_SECURE_SSL_REDIRECT="0")
-    env.pop("PYTEST_VERSION", None)
-    servidor = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "config.wsgi", "-w", str(workers), "-b", f"127.0.0.1:{puerto}",
-         "--log-level", "warning", "--backlog", "256"], cwd=RAIZ, env=env, start_new_session=True)
+    servidor, puerto = _gunicorn(bd, workers)
     medidas = {"pagina": [], "api": []}
     estados = {"pagina": [], "api": []}
     errores = []
