@@ -203,6 +203,40 @@ def test_anular_pendiente_de_redigitacion_409_antes_del_plazo_200_despues(api, e
     assert si.estado == "cerrado_sin_atencion"
 
 
+# --- the técnico's branch ends in a re-digitation (14 → 16 → 18 → 11 → 9 → 19.2) ------------------
+def test_rama_del_tecnico_a_redigitacion_por_la_api(api, esc, u):
+    o = esc.orden("asignada")
+    tec, coz, coc, asesor = api(u.tecnico), api(u.coz), api(u.coc), api(u.asesor)
+    r = tec.post(_url("ordenes", o, "reportar_observacion"),
+                 {"observacion": "El número de puerta no existe", "causa": "calle",
+                  "datos_tecnicos": "NAP-33 a 40 m"}, format="json")  # 14, 15.1
+    assert r.status_code == 200, r.json()
+    assert tec.post(_url("ordenes", o, "reportar_a_coz"), {"propuesta": "gestionar"},
+                    format="json").status_code == 200  # 16
+    assert coz.post(_url("ordenes", o, "direccionar_a_coc"), {}, format="json").status_code == 200  # 18
+    s = Solicitud.objects.get(pk=o.solicitud_id)
+    assert s.estado == "en_instalacion"
+    r = coc.post(_url("solicitudes", s, "anular_para_redigitacion"),
+                 {"datos_precisos": "Calle 5 N° 120, caja NAP-33"}, format="json")  # 11 → 8–9
+    assert r.status_code == 200, r.json()
+    assert r.json()["estado"] == "pendiente_redigitacion"
+    o.refresh_from_db()
+    assert o.estado == "anulada"
+    nueva = {"numero_smartflex": f"{s.numero_smartflex}-R", "cliente_nombre": s.cliente_nombre,
+             "calle": "Calle 5", "numero_puerta": "120", "zona": s.zona.codigo, "caja_nap": "NAP-33"}
+    r = asesor.post(_url("solicitudes", s, "registrar_redigitacion"), {"nueva": nueva}, format="json")  # 19.2
+    assert r.status_code == 200, r.json()
+    s.refresh_from_db()
+    assert s.estado == "redigitada" and s.reemplazada_por.caja_nap == "NAP-33"
+    assert ServicioIngenieria.objects.get(solicitud=s, tipo="redigitacion").estado == "atendido"
+
+
+def test_redigitacion_desde_instalacion_sin_ot_en_el_coc_es_409(api, esc, u):
+    s = esc.solicitud("en_instalacion")
+    r = api(u.coc).post(_url("solicitudes", s, "anular_para_redigitacion"), {"datos_precisos": "x"}, format="json")
+    assert r.status_code == 409 and "COC" in r.json()["detail"]
+
+
 # --- impediments (20.2) ------------------------------------------------------------------------------
 def _impedimento(**extra):
     return {"impedimento": "cierre_ot", "destinatario": "COC",
