@@ -25,7 +25,7 @@ class AriaErrores:
 
 
 class EntrarForm(AuthenticationForm):
-    """Login form with Spanish messages (throttling lives in the view)."""
+    """Login form with Spanish messages (throttling: django-axes, counted in the database)."""
 
     error_messages = {
         "invalid_login": "Usuario o contraseña incorrectos.",

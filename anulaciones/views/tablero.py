@@ -78,7 +78,7 @@ def decidir(request, pk):
     accion = request.POST.get("accion", "")
     if accion not in ACCIONES_TABLERO:
         return HttpResponseBadRequest("Decisión desconocida.")
-    solicitud = get_object_or_404(Solicitud, pk=pk)
+    solicitud = get_object_or_404(Solicitud.objects.visibles_para(request.user), pk=pk)  # out of scope = missing
     datos = {}
     if accion == "anular":
         datos = {"motivo": request.POST.get("motivo", ""), "justificacion": request.POST.get("justificacion", "")}
