@@ -156,8 +156,28 @@ class FeriadoAdmin(admin.ModelAdmin):
     search_fields = ("nombre",)
 
 
+class SoloSuperusuario:
+    """Users and their profiles (zone, team) are the superuser's: a staff user of a role sees in
+    the admin only what the application shows it (issue 13)."""
+
+    def has_module_permission(self, request):
+        return request.user.is_superuser
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+    def has_change_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+    def has_add_permission(self, request, *args):
+        return request.user.is_superuser
+
+    def has_delete_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+
 @admin.register(Perfil)
-class PerfilAdmin(admin.ModelAdmin):
+class PerfilAdmin(SoloSuperusuario, admin.ModelAdmin):
     list_display = ("usuario", "zona", "team_leader")
     list_select_related = ("usuario", "zona", "team_leader")
     search_fields = ("usuario__username", "usuario__first_name", "usuario__last_name")
@@ -175,7 +195,7 @@ admin.site.unregister(User)
 
 
 @admin.register(User)
-class UsuarioAdmin(UserAdmin):
+class UsuarioAdmin(SoloSuperusuario, UserAdmin):
     inlines = [PerfilInline]
 
 

@@ -498,11 +498,24 @@ def _filas_geojson(texto):
 
 
 def _filas_csv(texto):
+    """Rows of a CSV layer as {known column: value}. The header is checked against
+    ANULACIONES_IMPORTACION_MAX_COLUMNAS before any row is read, and each row keeps only the
+    known columns' positions (no dict of every column per row: linear in the file)."""
+    from django.conf import settings
+
     primera = texto[:texto.find("\n")] if "\n" in texto else texto
-    lector = csv.DictReader(io.StringIO(texto), delimiter=max(",;\t", key=primera.count))
-    for i, fila in enumerate(lector, 2):  # line 1 is the header
-        yield i, {SINONIMOS[k.strip().lower()]: (v or "").strip() for k, v in fila.items()
-                  if k and k.strip().lower() in SINONIMOS}, None
+    separador = max(",;\t", key=primera.count)
+    lector = csv.reader(io.StringIO(texto), delimiter=separador)
+    cabecera = next(lector, [])
+    if len(cabecera) > settings.ANULACIONES_IMPORTACION_MAX_COLUMNAS:
+        raise DatosInvalidos({"archivo": f"La cabecera tiene {len(cabecera):,} columnas; el máximo es "
+                                         f"{settings.ANULACIONES_IMPORTACION_MAX_COLUMNAS}."})
+    posiciones = [(j, SINONIMOS[k.strip().lower()]) for j, k in enumerate(cabecera)
+                  if k and k.strip().lower() in SINONIMOS]
+    for i, valores in enumerate(lector, 2):  # line 1 is the header
+        if not any(v.strip() for v in valores):
+            continue  # a blank line (DictReader skipped them too)
+        yield i, {campo: (valores[j] if j < len(valores) else "").strip() for j, campo in posiciones}, None
 
 
 def importar_capa(usuario, contenido, nombre_archivo=""):

@@ -31,8 +31,9 @@ from .transitions import MENSAJE_CRUCE, es_cruce, sqlstate
 log = logging.getLogger(__name__)
 
 REINTENTAR_EN = 5  # seconds, the Retry-After of a 503
-MENSAJE_SIN_BD = ("La base de datos no respondió (la conexión se cortó o no está disponible). No se guardó "
-                  "ningún cambio de esta operación; vuelva a intentarlo en unos segundos.")
+MENSAJE_SIN_BD = ("La base de datos no respondió (la conexión se cortó o no está disponible). No se pudo "
+                  "confirmar si esta operación se guardó: revise el estado actual y, si hace falta, vuelva a "
+                  "intentarlo en unos segundos.")
 _ATRIBUTO = "_anulaciones_error_bd"
 
 

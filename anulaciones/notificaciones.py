@@ -363,7 +363,7 @@ def servicio_abierto(si):
     re-digitation included)."""
     numero = si.solicitud.numero_smartflex
     if si.tipo == ServicioIngenieria.Tipo.REDIGITACION:
-        titulo = f"Re-digitar la solicitud {numero} antes de las {_local(si.vence_at)[-5:]}"
+        titulo = f"Re-digitar la solicitud {numero} antes del {_local(si.vence_at)}"
         texto = (f"La solicitud {numero} fue anulada para re-digitación. Ingrese la nueva solicitud antes del "
                  f"{_local(si.vence_at)} (19.2). Datos observados: {si.requerido}")
     else:
@@ -410,7 +410,7 @@ def al_realizarse(sender, registro, objeto, **kwargs):
             servicio_abierto(objeto)
         elif sender is OrdenDeTrabajo and t in ("reportar_a_coz", "direccionar_a_coc"):
             reporte_de_campo(objeto, registro)
-        elif sender is OrdenDeTrabajo and t == "coordinar_anulacion":
+        elif sender is OrdenDeTrabajo and t == "coordinar_anulacion" and objeto.anulacion_coordinada_at:
             anulacion_coordinada(objeto)
         elif sender is Solicitud and t == "registrar_redigitacion" and objeto.redigitacion_tardia:
             # Unique per (Team Leader, tipo, case): the deadline task's escalation and this one

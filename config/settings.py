@@ -95,6 +95,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "anulaciones.cabeceras.LimiteDeCuerpo",  # 413 for a body larger than its page accepts, unread
     # Database faults (deadlock -> 409, dead connection -> 503 + Retry-After), never a 500; it
     # wraps every middleware that uses the database (sessions, authentication).
     "anulaciones.middleware.FallosDeBaseDeDatos",
@@ -304,8 +305,9 @@ REST_FRAMEWORK = {
     # JSON nested beyond 20 levels is a 400, not a RecursionError (issue 13)
     "DEFAULT_PARSER_CLASSES": ["anulaciones.api.parsers.JSONAcotado", "rest_framework.parsers.FormParser",
                                "rest_framework.parsers.MultiPartParser"],
-    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer",
-                                 "rest_framework.renderers.BrowsableAPIRenderer"],
+    # JSON only: the browsable API's pages carry inline style the CSP refuses; Swagger (/api/docs/)
+    # is the human view of the API.
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 SPECTACULAR_SETTINGS = {

@@ -242,3 +242,19 @@ def test_admin_fuera_de_alcance_es_404_como_inexistente(casos, u, zonas, crear_u
         assert client.get(_admin(modelo, vista, INEXISTENTE)).status_code == 404, vista
     client.force_login(_personal(u.coc))  # in scope: the page opens
     assert client.get(_admin(modelo, "change", obj.pk)).status_code == 200
+
+
+def test_admin_usuarios_y_perfiles_solo_para_el_superusuario(u, client):
+    """A staff user of a role does not list every user and profile (zone, team leader) in the
+    admin; a superuser does."""
+    u.gestion_red.is_staff = True
+    u.gestion_red.save()
+    client.force_login(u.gestion_red)
+    for url in ("/admin/auth/user/", "/admin/anulaciones/perfil/", f"/admin/auth/user/{u.asesor.pk}/change/"):
+        assert client.get(url).status_code in (403, 404), url
+    from django.contrib.auth import get_user_model
+
+    jefe = get_user_model().objects.create_superuser("root_admin", "r@example.com", "x")
+    client.force_login(jefe)
+    assert client.get("/admin/auth/user/").status_code == 200
+    assert client.get("/admin/anulaciones/perfil/").status_code == 200

@@ -412,6 +412,19 @@ def _ot_retenida(esc, u):
     return o
 
 
+def _ot_reportada_al_coz(esc, u):
+    """A Solicitud en_instalacion whose OT the técnico reported to the COZ (16)."""
+    o = esc.orden("reportada_coz")
+    return Solicitud.objects.get(pk=o.solicitud_id)
+
+
+def _observada_con_ot_reportada(esc, u):
+    s = _ot_reportada_al_coz(esc, u)
+    T.aplicar(s, "observar", u.coc, causa="calle", detalle="Dirección a verificar")  # 6 on it
+    s.refresh_from_db()
+    return s
+
+
 def _si_de_redigitacion(esc, u):
     return ServicioIngenieria.objects.get(solicitud=esc.solicitud("pendiente_redigitacion"), tipo="redigitacion")
 
@@ -431,6 +444,11 @@ CONDICIONES = [
     ("ordenes", "ejecutar", "no_retenida", _ot_retenida, "tecnico", {}, "retenida"),
     ("servicios", "atender", "no_es_redigitacion", _si_de_redigitacion, "asesor", {"respuesta": "Listo"},
      "19.2"),
+    ("servicios", "cerrar_sin_atencion", "no_es_redigitacion", _si_de_redigitacion, "gestion_red", {}, "19.2"),
+    ("solicitudes", "anular", "orden_fuera_del_campo", _ot_reportada_al_coz, "coc",
+     {"motivo": "Cliente desiste", "justificacion": JUSTIFICACION}, "COZ"),
+    ("solicitudes", "anular_para_redigitacion", "orden_fuera_del_campo", _observada_con_ot_reportada, "coc",
+     {"datos_precisos": "Plan: Fibra 200"}, "COZ"),
 ]
 
 

@@ -227,3 +227,33 @@ def test_api_json_anidado_es_400_en_json(u, esc, client):
     assert "anidado" in r.json()["detail"]
     s.refresh_from_db()
     assert s.estado == "registrada"
+
+
+def test_cuerpo_mayor_que_lo_que_acepta_la_pagina_es_413_sin_leerlo(u, client):
+    """A multipart body to a page that takes no file (the login, an API list) is refused by its
+    Content-Length before the CSRF check parses it (which would spool the file part to disk)."""
+    grande = b"x" * (3 * 1024 * 1024)
+    r = client.post("/cuentas/login/", {"username": "x", "password": "y",
+                                        "f": __import__("io").BytesIO(grande)})
+    assert r.status_code == 413 and "supera el máximo" in r.content.decode()
+    client.force_login(u.asesor)
+    r = client.post("/api/v1/solicitudes/", {"f": __import__("io").BytesIO(grande)})
+    assert r.status_code == 413 and r["Content-Type"].startswith("application/json")
+
+
+def test_la_api_responde_json_aunque_se_pida_html(u, client):
+    """No browsable API (its pages carry inline style the CSP refuses): JSON whatever the Accept."""
+    client.force_login(u.gestion_red)
+    r = client.get("/api/v1/solicitudes/", HTTP_ACCEPT="text/html")
+    assert r.status_code in (200, 406)
+    assert r["Content-Type"].startswith("application/json")
+
+
+def test_capa_csv_con_demasiadas_columnas_se_rechaza(u, client):
+    from anulaciones import direcciones as D
+    from anulaciones.errors import DatosInvalidos
+
+    texto = ",".join(["kind", "name", "zone"] + [f"c{i}" for i in range(200)]) + "\n" + "calle,Murillo,Z1\n" * 50
+    with pytest.raises(DatosInvalidos) as e:
+        list(D._filas_csv(texto))
+    assert "columnas" in e.value.errores["archivo"]

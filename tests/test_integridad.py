@@ -408,3 +408,38 @@ def test_efecto_que_no_procede_no_escapa_como_error_de_django_fsm(esc, u):
         except TransitionNotAllowed:  # pragma: no cover - the failure this test guards against
             pytest.fail("TransitionNotAllowed escaped")
         assert fresca(o).estado == "anulada" and fresca(s).estado == "anulada"
+
+
+# --- review: paths that must not end nowhere ------------------------------------------------------
+@pytest.mark.parametrize("estado_ot", ["observada_en_campo", "reportada_coz"])
+def test_no_se_anula_la_solicitud_con_la_ot_en_manos_del_tecnico_o_del_coz(esc, u, estado_ot):
+    """The OT would stay open (and could be executed) under a cancelled Solicitud: refused with
+    the way forward (18 → 12/13)."""
+    o = esc.orden(estado_ot)
+    s = fresca(o.solicitud)
+    assert "anular" not in dict(T.disponibles(s, u.coc))
+    with pytest.raises(TransicionNoPermitida, match="COZ"):
+        T.aplicar(s, "anular", u.coc, motivo="Cliente desiste", justificacion="Llamó")
+    T.aplicar(s, "observar", u.coc, causa="calle", detalle="Dirección a verificar")  # step 6 on it
+    with pytest.raises(TransicionNoPermitida, match="COZ"):
+        T.aplicar(fresca(s), "anular_para_redigitacion", u.coc, datos_precisos="x")
+    assert fresca(s).estado == "observada" and fresca(o).estado == estado_ot
+
+
+def test_si_de_redigitacion_no_se_cierra_sin_atencion(esc, u):
+    s = esc.solicitud("pendiente_redigitacion")
+    si = ServicioIngenieria.objects.get(solicitud=s, tipo="redigitacion")
+    assert "cerrar_sin_atencion" not in dict(T.disponibles(si, u.gestion_red))
+    with pytest.raises(TransicionNoPermitida, match="19.2"):
+        T.aplicar(si, "cerrar_sin_atencion", u.gestion_red)
+    assert fresca(si).estado == "abierto"  # stays on the Tablero for the 5.2 decision
+
+
+def test_anulacion_de_gestion_de_red_no_es_una_coordinacion_del_coc(esc, u, django_capture_on_commit_callbacks):
+    s = esc.solicitud("registrada")
+    with django_capture_on_commit_callbacks(execute=True):
+        T.aplicar(s, "anular", u.gestion_red, motivo="Duplicada", justificacion="Ya existe otra solicitud")
+    o = fresca(s).orden
+    assert o.estado == "anulada" and o.anulacion_coordinada_at is None
+    assert not Notificacion.objects.filter(tipo="anulacion_coordinada").exists()
+    assert "confirmar_anulacion" not in dict(T.disponibles(o, u.coz))

@@ -366,7 +366,9 @@ def test_que_sigue_redigitacion_pendiente_antes_y_despues_del_plazo(esc, u, clie
 
 
 def test_que_sigue_de_un_caso_concluido(esc, u, client):
-    s = esc.solicitud("anulada")
+    s = esc.solicitud("registrada")
+    T.aplicar(s.orden, "coordinar_anulacion", u.coc, motivo="Sin cobertura, acordado con el COZ")  # 10
+    s.refresh_from_db()
     client.force_login(u.coc)
     html = bloque(html_de(client, reverse("solicitud", args=[s.pk])), "que-sigue")
     assert "La solicitud concluyó" in html

@@ -187,7 +187,8 @@ class OrdenDeTrabajo(Maquina):
     def coordinar_anulacion(self, ctx, motivo):
         """Step 10: final; the COZ of the OT's zone is notified and confirms it from its queue."""
         self.motivo_anulacion = self._requerido(motivo, "motivo", "Indique el motivo de la anulación.")
-        self.anulacion_coordinada_at = ctx.ahora
+        if not ctx.causa:  # the COC's own step 10 (not the OT following its Solicitud's cancellation)
+            self.anulacion_coordinada_at = ctx.ahora
 
         def despues(ctx):
             self._anular_solicitud(ctx)

@@ -150,7 +150,7 @@ class ServicioIngenieria(Maquina):
         pass
 
     @transition(field=estado, source=[E.ABIERTO, E.VENCIDO], target=E.CERRADO_SIN_ATENCION,
-                permission=Permiso(Rol.GESTION_RED, Rol.COC),
+                permission=Permiso(Rol.GESTION_RED, Rol.COC), conditions=[no_es_redigitacion],
                 custom={"paso": "5.2", "label": "Cerrar sin atención"})
     def cerrar_sin_atencion(self, ctx):
         self._cerrar(ctx, ctx.nota)

@@ -163,6 +163,14 @@ class Solicitud(Maquina):
         orden = getattr(self, "orden", None)
         return orden is not None and orden.estado == "en_coc"
 
+    @condicion("La OT está reportada por el técnico (pasos 14–17): el COZ debe direccionarla al COC (18), "
+               "que decide su re-direccionamiento (12) o su anulación (13).")
+    def orden_fuera_del_campo(self):
+        """A cancellation takes its OT with it; an OT the técnico reported is with the COZ, and only
+        the COC, once the COZ directs it there (18), decides on it (11–13)."""
+        orden = getattr(self, "orden", None)
+        return orden is None or orden.estado not in ("observada_en_campo", "reportada_coz")
+
     @condicion("La re-digitación aún está en plazo: se anula en definitiva solo pasadas sus 2 horas (19.2).")
     def redigitacion_vencida(self):
         if self.estado != self.E.PENDIENTE_REDIGITACION:
@@ -298,7 +306,8 @@ class Solicitud(Maquina):
     @transition(field=estado,
                 source=[E.REGISTRADA, E.OBSERVADA, E.EN_CORRECCION, E.CORREGIDA, E.EN_INSTALACION,
                         E.PENDIENTE_REDIGITACION],
-                target=E.ANULADA, permission=Permiso(Rol.GESTION_RED, Rol.COC), conditions=[redigitacion_vencida],
+                target=E.ANULADA, permission=Permiso(Rol.GESTION_RED, Rol.COC),
+                conditions=[redigitacion_vencida, orden_fuera_del_campo],
                 custom={"paso": {Rol.GESTION_RED: "5.2", Rol.COC: "10"}, "label": "Anular"})
     def anular(self, ctx, motivo, justificacion=""):
         """Final. Never refused because the observations are only de forma (the customer may ask
@@ -323,7 +332,8 @@ class Solicitud(Maquina):
         return despues
 
     @transition(field=estado, source=[E.OBSERVADA, E.EN_INSTALACION], target=E.PENDIENTE_REDIGITACION,
-                permission=Permiso(Rol.COC), conditions=[observacion_de_fondo, orden_en_coc_si_en_instalacion],
+                permission=Permiso(Rol.COC),
+                conditions=[observacion_de_fondo, orden_en_coc_si_en_instalacion, orden_fuera_del_campo],
                 custom={"paso": "9", "label": "Anular para re-digitación"})
     def anular_para_redigitacion(self, ctx, datos_precisos, destinatario=Rol.ASESOR):
         """8–9: the Solicitud (and its OT) are cancelled and an SI asks for the re-digitation with

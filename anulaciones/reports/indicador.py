@@ -426,9 +426,14 @@ DEFINICIONES = [
      "en espera de re-digitación cuenta como anulado hasta que se registre la nueva solicitud.",
      ("Anulada para re-digitación el 12/3, sin re-digitar → anulado hasta que se registre la nueva.",
       "Re-digitación que nunca llegó, anulada en definitiva pasadas las 2 horas → anulado.")),
+    ("Salvado",
+     "Probable, no anulado y concluido: su Solicitud vigente quedó instalada, o fue re-digitada (la nueva "
+     "solicitud es la vigente del caso y no está anulada).",
+     ("Observada, corregida e instalada → salvado.", "Re-digitada a tiempo (o tarde) → salvado.")),
     ("No anulado",
-     "Probable y no anulado: salvado (re-digitado, instalado) o aún abierto.",
-     ("Re-digitada a tiempo → no anulado.",)),
+     "El numerador: salvados más abiertos (la fórmula del procedimiento cuenta un caso abierto como no "
+     "anulado).",
+     ("594 salvados o abiertos de 625 probables → 95,04 %.",)),
     ("Abierto",
      "No anulado y la Solicitud vigente aún no llegó a un estado final (anulada, re-digitada, instalada). "
      "Cuenta como no anulado (la fórmula del procedimiento).",

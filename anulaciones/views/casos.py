@@ -52,7 +52,8 @@ def que_sigue(obj, acciones_usuario):
     mias = {a["nombre"] for a in acciones_usuario}
     final = obj.estado in type(obj).FINALES
     return [{**p, "suyo": p["nombre"] in mias, "desde": _disponible_desde(obj, p)}
-            for p in transitions.siguientes_pasos(obj) if p["disponible"] or not final]
+            for p in transitions.siguientes_pasos(obj) if (p["disponible"] or not final)
+            and not (p["nombre"] == "modificar_forma" and not obj.modificacion_pendiente)]  # 19.1: only what is pending
 
 
 def correcciones_de(qs):
