@@ -22,7 +22,9 @@ def test_jefe_ve_el_indicador_baja_a_los_casos_y_descarga_el_libro(pagina, entra
     assert "Observado" in pagina.locator("#veredicto").inner_text()
     # The three observed cases are still open: the figure says it is provisional, with its range.
     assert "provisional: 3 casos abiertos; entre 0,00 % y 75,00 %" in pagina.locator("#provisional").inner_text()
-    assert pagina.locator("#tabla-definiciones tbody tr").count() == 5
+    # probable, anulado, salvado, no anulado, abierto, provisional: one row each
+    assert pagina.locator("#tabla-definiciones tbody tr").count() == 6
+    assert "Salvado" in pagina.locator("#tabla-definiciones").inner_text()
     assert pagina.locator("svg.tendencia").is_visible()
 
     # A zone, down to its cases.
