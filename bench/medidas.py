@@ -436,6 +436,17 @@ def _esperar(puerto, ruta, limite=30):
     raise RuntimeError("gunicorn no respondió")
 
 
+def _en_hilos(cliente, clientes):
+    """Run ``cliente`` in ``clientes`` threads at once; the wall seconds until all ended."""
+    hilos = [threading.Thread(target=cliente) for _ in range(clientes)]
+    t0 = time.perf_counter()
+    for h in hilos:
+        h.start()
+    for h in hilos:
+        h.join()
+    return time.perf_counter() - t0
+
+
 def _carga(puerto, peticiones, clientes):
     """``peticiones``: (method, path, body, headers); ``clientes`` threads take them from one
     queue. Returns (wall seconds, latencies, statuses)."""
@@ -461,13 +472,7 @@ def _carga(puerto, peticiones, clientes):
                 lat.append(dt)
                 estados.append(r.status)
 
-    hilos = [threading.Thread(target=cliente) for _ in range(clientes)]
-    t0 = time.perf_counter()
-    for h in hilos:
-        h.start()
-    for h in hilos:
-        h.join()
-    return time.perf_counter() - t0, lat, estados
+    return _en_hilos(cliente, clientes), lat, estados
 
 
 def _percentil(valores, p):
@@ -627,13 +632,7 @@ def carga_mixta(bd, segundos=60, clientes=32, workers=4, lectura=0.7, semilla=13
                     medidas[tipo].append(dt)
                     estados[tipo].append((estado, ruta))
 
-        hilos = [threading.Thread(target=cliente) for _ in range(clientes)]
-        t0 = time.perf_counter()
-        for h in hilos:
-            h.start()
-        for h in hilos:
-            h.join()
-        duracion = time.perf_counter() - t0
+        duracion = _en_hilos(cliente, clientes)
     finally:
         os.killpg(servidor.pid, signal.SIGTERM)
         servidor.wait(timeout=30)

@@ -7,7 +7,6 @@ from datetime import timedelta
 import pytest
 import time_machine
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from anulaciones import transitions as T
@@ -17,7 +16,7 @@ from anulaciones.models import (OrdenDeTrabajo, RegistroAuditoria, ServicioIngen
 from anulaciones.reports import indicador as ind
 from anulaciones.roles import Rol
 
-from .test_api import CASOS
+from .test_api import CASOS, api  # noqa: F401  (the token client fixture)
 
 pytestmark = pytest.mark.django_db
 
@@ -26,17 +25,6 @@ MODELO = {"solicitudes": Solicitud, "ordenes": OrdenDeTrabajo, "servicios": Serv
 CUERPO = {(r, n): cuerpo for r, n, _, _, cuerpo, _ in CASOS}
 ROL = {(r, n): rol for r, n, _, rol, _, _ in CASOS}
 JUSTIFICACION = "El abonado pidió anular por escrito"
-
-
-@pytest.fixture
-def api():
-    def cliente(user):
-        c = APIClient()
-        token, _ = Token.objects.get_or_create(user=user)
-        c.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
-        return c
-
-    return cliente
 
 
 def _url(recurso, obj, nombre):
