@@ -9,7 +9,6 @@ one e-mail per user for the notices not yet mailed.
 """
 import logging
 from dataclasses import dataclass
-from functools import partial
 
 from django.contrib.auth import get_user_model
 from django.db import connection, transaction
@@ -120,7 +119,7 @@ def _local(dt):
 def servicios_vencidos(pks):
     """4.2/5.2: the destinatario of each SI, and Gestión de Red once for the whole batch."""
     if _en_sql():
-        return _escribir_ahora_o_al_confirmar_sql(partial(_vencidos_sql, list(pks)))
+        return _vencidos_sql(list(pks))
     servicios = _servicios(pks)
     if not servicios:
         return
@@ -140,12 +139,12 @@ def servicios_vencidos(pks):
     for uid in usuarios_con_rol(Rol.GESTION_RED)[Rol.GESTION_RED]:
         avisos.append(Aviso(uid, Notificacion.Tipo.VENCIDO, f"vencidos:{primero}-{ultimo}:{len(servicios)}",
                             resumen, texto, "/tablero/"))
-    _escribir_ahora_o_al_confirmar(avisos)
+    _escribir_con_el_cambio(avisos)
 
 
 def servicios_por_vencer(pks):
     if _en_sql():
-        return _escribir_ahora_o_al_confirmar_sql(partial(_por_vencer_sql, list(pks)))
+        return _por_vencer_sql(list(pks))
     servicios = _servicios(pks)
     quienes = destinatarios(servicios)
     avisos = []
@@ -155,13 +154,13 @@ def servicios_por_vencer(pks):
         for uid in quienes[s.pk]:
             avisos.append(Aviso(uid, Notificacion.Tipo.AVISO, f"servicio:{s.pk}", titulo, texto,
                                 _url_solicitud(s.solicitud_id)))
-    _escribir_ahora_o_al_confirmar(avisos)
+    _escribir_con_el_cambio(avisos)
 
 
 def redigitaciones_tardias(pks):
     """19.2: escalate to the asesor's TEAM_LEADER."""
     if _en_sql():
-        return _escribir_ahora_o_al_confirmar_sql(partial(_redigitaciones_sql, list(pks)))
+        return _redigitaciones_sql(list(pks))
     filas = list(Solicitud.objects.filter(pk__in=pks).values_list("pk", "numero_smartflex", "asesor_id",
                                                                    "asesor__perfil__team_leader_id",
                                                                    "redigitacion_vence_at"))
@@ -175,10 +174,10 @@ def redigitaciones_tardias(pks):
                             f"Re-digitación fuera de plazo: solicitud {numero}",
                             f"La re-digitación debía registrarse antes del {_local(vence)} (19.2).",
                             _url_solicitud(pk)))
-    _escribir_ahora_o_al_confirmar(avisos)
+    _escribir_con_el_cambio(avisos)
 
 
-def _escribir_ahora_o_al_confirmar(avisos):
+def _escribir_con_el_cambio(avisos):
     """The deadline tasks' notices: written now, inside the transaction of the change that causes
     them (a killed worker loses both or neither); their e-mail is queued after the commit."""
     if avisos:
@@ -194,11 +193,6 @@ _MARCA = 987654321  # stands for the Solicitud's id in the one reverse() of the 
 
 def _en_sql():
     return connection.vendor == "postgresql"
-
-
-def _escribir_ahora_o_al_confirmar_sql(escribir):
-    """As ``_escribir_ahora_o_al_confirmar``: in the change's own transaction."""
-    escribir()
 
 
 def _tablas():
