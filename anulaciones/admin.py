@@ -6,6 +6,7 @@ from django.contrib.auth.admin import UserAdmin
 from django.http import Http404
 from django.utils import timezone
 
+from . import avisos
 from . import direcciones as conocimiento
 from . import transitions
 from .errors import ErrorDominio
@@ -328,8 +329,10 @@ class EntregaAdmin(SoloLecturaAdmin, PorRolesAdmin):
 
     roles_alcance = frozenset({Rol.FACTURACION, Rol.GESTION_RED})  # views/entregas.py
 
-    list_display = ("mes", "filas", "generada_at", "generada_por", "enviada_at")
-    list_select_related = ("generada_por",)
+    list_display = ("mes", "numero", "filas", "generada_at", "generada_por", "enviada_at", "estado", "recibida_at",
+                    "recibida_por")
+    list_filter = ("estado",)
+    list_select_related = ("generada_por", "recibida_por")
 
 
 
@@ -338,7 +341,14 @@ class NotificacionAdmin(AlcanceAdmin):
     list_display = ("creado_at", "usuario", "tipo", "titulo", "leida_at", "correo_enviado_at")
     list_filter = ("tipo",)
     list_select_related = ("usuario",)
-    search_fields = ("titulo", "usuario__username")
+    search_fields = ("clave", "usuario__username")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related(*avisos.RELACIONADOS)
+
+    @admin.display(description="título")
+    def titulo(self, obj):
+        return avisos.presentar([obj])[0].titulo
     date_hierarchy = "creado_at"
 
     def alcance(self, qs, user):

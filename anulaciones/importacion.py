@@ -581,22 +581,26 @@ def copia_local(archivo):
 @shared_task(acks_late=True)
 def importar_smartflex(importacion_id):
     """Run an uploaded import, saving its progress after every batch for the page."""
+    # Claimed «en cola» → «validando» by one conditional UPDATE: a second message for the same
+    # import (the periodic pickup's, or a redelivery) finds it taken and does nothing.
+    E = ImportacionSmartflex.Etapa
+    if not ImportacionSmartflex.objects.filter(pk=importacion_id, etapa=E.PENDIENTE).update(
+            etapa=E.VALIDANDO, latido_at=timezone.now()):
+        return ImportacionSmartflex.objects.filter(pk=importacion_id).values_list("etapa", flat=True).first()
     imp = ImportacionSmartflex.objects.select_related("usuario").get(pk=importacion_id)
-    if imp.terminada and not (imp.etapa == imp.Etapa.CON_ERRORES and imp.aceptar_validas):
-        return imp.etapa
     campos = ["etapa", "total", "procesadas", "creadas", "actualizadas", "sin_cambios", "omitidas", "con_error",
-              "total_errores", "total_avisos"]
+              "total_errores", "total_avisos", "latido_at"]
 
     def progreso(r):
-        for c in campos[1:]:
+        for c in campos[1:-1]:
             setattr(imp, c, getattr(r, c))
+        imp.latido_at = timezone.now()  # the heartbeat the periodic pickup watches
         imp.save(update_fields=campos)
 
     def etapa(valor):
-        imp.etapa = valor
-        imp.save(update_fields=["etapa"])
+        imp.etapa, imp.latido_at = valor, timezone.now()
+        imp.save(update_fields=["etapa", "latido_at"])
 
-    etapa(imp.Etapa.VALIDANDO)
     try:
         with copia_local(imp.archivo) as ruta:
             r = importar(ruta, imp.usuario, aceptar_validas=imp.aceptar_validas, nombre=imp.nombre,

@@ -11,10 +11,12 @@ Redis restart loses nothing that the next sweep would not do (docs/relojes.md).
 """
 import logging
 from datetime import date, timedelta
+from functools import partial
 
 from celery import shared_task
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from . import notificaciones
@@ -93,14 +95,29 @@ def barrer(ahora=None):
             "redigitaciones": len(escalar_redigitaciones(ahora=ahora))}
 
 
-def mes_a_entregar(hoy=None):
-    """The month whose workbook is due today (its first day), or None: from
-    ANULACIONES_ENTREGA_DIAS_ANTES days before the month's last day until the month ends."""
-    hoy = hoy or timezone.localdate()
-    siguiente = (hoy.replace(day=28) + timedelta(days=4)).replace(day=1)
-    if hoy >= siguiente - timedelta(days=1 + settings.ANULACIONES_ENTREGA_DIAS_ANTES):
-        return hoy.replace(day=1)
-    return None
+def recuperar_pendientes(ahora=None):
+    """The backstop of everything queued after a commit (beat, every few minutes), for when the
+    broker was down at that moment or a worker died: the notices not mailed yet, the deliveries
+    not e-mailed yet, and the imports whose message was lost (still «en cola») or whose worker
+    stopped (no progress for ANULACIONES_IMPORTACION_LATIDO_MINUTOS) are queued again."""
+    from .importacion import importar_smartflex
+    from .models import Entrega, ImportacionSmartflex
+    from .reports import enviar_entrega as enviar
+
+    ahora = ahora or timezone.now()
+    correos = notificaciones.enviar_pendientes()
+    entregas = [enviar(pk) for pk in Entrega.objects.filter(enviada_at__isnull=True).values_list("pk", flat=True)]
+    limite = ahora - timedelta(minutes=settings.ANULACIONES_IMPORTACION_LATIDO_MINUTOS)
+    E = ImportacionSmartflex.Etapa
+    with transaction.atomic():
+        paradas = list(ImportacionSmartflex.objects.select_for_update(skip_locked=True).filter(
+            Q(etapa=E.PENDIENTE, creado_at__lt=limite)
+            | Q(etapa__in=(E.VALIDANDO, E.IMPORTANDO), latido_at__lt=limite)).values_list("pk", flat=True))
+        ImportacionSmartflex.objects.filter(pk__in=paradas).update(etapa=E.PENDIENTE, latido_at=ahora)
+    for pk in paradas:
+        log.warning("Importación %s sin avance: se encola de nuevo", pk)
+        transaction.on_commit(partial(importar_smartflex.delay, pk))
+    return {"correos": correos, "entregas": len(entregas), "importaciones": len(paradas)}
 
 
 # --- the tasks -----------------------------------------------------------------------------
@@ -124,24 +141,22 @@ def escalar_redigitacion(solicitud_id):
 
 @shared_task(**TAREA)
 def entrega_mensual():
-    """Daily: build the month's workbook when its day has come (once per month)."""
-    from .models import Entrega
+    """Hourly (21.1): the deliveries that are due, last month's stragglers, the month-end watch."""
+    from .reports import revisar_entregas
 
-    mes = mes_a_entregar()
-    if mes is None or Entrega.objects.filter(mes=mes).exists():
-        return None
-    return generar_entrega.run(mes.isoformat())
+    return [e.pk for e in revisar_entregas()]
 
 
 @shared_task(**TAREA)
 def generar_entrega(mes_iso, usuario_id=None):
+    """The next numbered delivery of a month, on demand (or None: nothing to deliver)."""
     from django.contrib.auth import get_user_model
 
     from .reports import generar_entrega as generar
 
     usuario = get_user_model().objects.get(pk=usuario_id) if usuario_id else usuario_sistema()
     entrega = generar(date.fromisoformat(mes_iso), usuario)
-    return entrega.pk
+    return entrega.pk if entrega else None
 
 
 @shared_task(**TAREA)
@@ -154,3 +169,8 @@ def enviar_entrega(entrega_id):
 @shared_task(**TAREA)
 def enviar_correos():
     return notificaciones.enviar_pendientes()
+
+
+@shared_task(**TAREA)
+def recuperar():
+    return recuperar_pendientes()

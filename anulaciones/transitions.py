@@ -41,7 +41,7 @@ from .errors import Conflicto, DatosInvalidos, ErrorDominio, SinPermiso, Transic
 from .models import (Caso, IntentoContacto, OrdenDeTrabajo, RegistroAuditoria, ServicioIngenieria, Solicitud,
                      Zonificacion)
 from .roles import USUARIO_SISTEMA, Rol, roles_de
-from .signals import transicion_realizada
+from .signals import transicion_auditada, transicion_realizada
 
 
 log = logging.getLogger(__name__)
@@ -271,6 +271,7 @@ def _auditar(obj, ctx, transicion, origen, destino, paso):
         estado_destino=destino, usuario=ctx.usuario, rol=ctx.rol, creado_at=ctx.ahora, nota=ctx.nota or "",
     )
     ctx.registros.append(registro)
+    transicion_auditada.send(sender=type(obj), registro=registro, objeto=obj)  # the notices, with the change
     transaction.on_commit(partial(transicion_realizada.send, sender=type(obj), registro=registro, objeto=obj))
     return registro
 

@@ -264,11 +264,13 @@ CELERY_BEAT_SCHEDULE = {
     # 4.2/5.2 and 19.2: SIs past their cut-off become vencido, warnings, late re-digitations.
     "barrer-plazos": {"task": "anulaciones.tasks.barrer_plazos",
                       "schedule": float(os.environ.get("ANULACIONES_BARRIDO_SEGUNDOS", "60"))},
-    # 21.1: the month's zonification workbook, on its day (checked hourly; built once a month).
+    # 21.1: the deliveries due, last month's stragglers and the month-end watch (hourly).
     "entrega-mensual": {"task": "anulaciones.tasks.entrega_mensual",
                         "schedule": float(os.environ.get("ANULACIONES_ENTREGA_REVISION_SEGUNDOS", "3600"))},
-    # E-mail of the notifications not mailed yet (normally sent at once; this is the backstop).
-    "enviar-correos": {"task": "anulaciones.tasks.enviar_correos", "schedule": 300.0},
+    # The backstop of what is queued after a commit (normally at once): notices' e-mail, the
+    # deliveries' e-mail, imports whose message was lost or whose worker died.
+    "recuperar-pendientes": {"task": "anulaciones.tasks.recuperar",
+                             "schedule": float(os.environ.get("ANULACIONES_RECUPERACION_SEGUNDOS", "120"))},
 }
 
 # --- The procedure ----------------------------------------------------------------------
@@ -283,6 +285,14 @@ ANULACIONES_AVISO_MINUTOS = int(os.environ.get("ANULACIONES_AVISO_MINUTOS", "60"
 # The month's workbook for Div. Facturación (21.1) is built from this many days before the
 # month's last day (0 = on the last day).
 ANULACIONES_ENTREGA_DIAS_ANTES = int(os.environ.get("ANULACIONES_ENTREGA_DIAS_ANTES", "2"))
+# The month-end watch: Gestión de Red and Facturación are warned this many working days before the
+# month ends (and again on its last working day) when digitized zonifications are in no delivery.
+ANULACIONES_ENTREGA_DIAS_AVISO = int(os.environ.get("ANULACIONES_ENTREGA_DIAS_AVISO", "3"))
+# An import still «en cola» after this many minutes (its message lost: broker down), or whose
+# worker stopped saving progress this long ago (killed), is queued again by the periodic pickup.
+ANULACIONES_IMPORTACION_LATIDO_MINUTOS = float(os.environ.get("ANULACIONES_IMPORTACION_LATIDO_MINUTOS", "10"))
+# The address the links of e-mails start with (e.g. https://anulaciones.example.com); empty: no link.
+ANULACIONES_URL_BASE = os.environ.get("ANULACIONES_URL_BASE", "")
 # Tablero de Control (5.1): seconds between its automatic refreshes, rows per page.
 ANULACIONES_TABLERO_REFRESCO = float(os.environ.get("ANULACIONES_TABLERO_REFRESCO", "30"))
 ANULACIONES_TABLERO_POR_PAGINA = int(os.environ.get("ANULACIONES_TABLERO_POR_PAGINA", "25"))

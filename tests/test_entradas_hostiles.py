@@ -64,7 +64,7 @@ def test_tope_por_defecto_es_200(settings):
 # --- POST /notificaciones/leer/ with id=² ------------------------------------------------------
 @pytest.mark.parametrize("ident", ["²", "99999999999999999999999", "-1", "", "\x00", "1e400"])
 def test_marcar_notificacion_con_id_raro(client, u, ident):
-    n = Notificacion.objects.create(usuario=u.asesor, tipo=Notificacion.Tipo.values[0], clave="k", titulo="Aviso")
+    n = Notificacion.objects.create(usuario=u.asesor, tipo=Notificacion.Tipo.values[0], clave="k")
     client.force_login(u.asesor)
     r = client.post("/notificaciones/leer/", {"id": ident})
     assert r.status_code == 302

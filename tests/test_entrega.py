@@ -116,42 +116,182 @@ def test_planilla_celda_por_celda(datos, u, django_capture_on_commit_callbacks):
     assert [Zonificacion.objects.get(pk=z.pk).estado for z in fuera] == ["recibida", "digitada"]
 
     # e-mailed to Facturación with the workbook, and notified in the app
-    correo = [m for m in mail.outbox if "Planilla" in m.subject]
+    correo = [m for m in mail.outbox if m.attachments]
     assert [m.to for m in correo] == [["facturacion@example.com"]]
-    assert correo[0].attachments[0][0] == "zonificaciones-2026-11.xlsx"
+    assert correo[0].attachments[0][0] == "zonificaciones-2026-11-1.xlsx"
     entrega.refresh_from_db()
     assert entrega.enviada_at is not None
     assert Notificacion.objects.filter(usuario=u.facturacion, tipo="entrega").count() == 1
 
 
-def test_dos_veces_el_mismo_mes_una_entrega(datos, u, django_capture_on_commit_callbacks):
+def en(cuando):
+    return time_machine.travel(cuando, tick=False)
+
+
+def revisar(capturar, cuando):
+    with en(cuando), capturar(execute=True):
+        return reports.revisar_entregas()
+
+
+def test_cada_zonificacion_en_una_sola_entrega_numerada(datos, u, esc, zonas, django_capture_on_commit_callbacks):
+    """An early manual build does not lock the month: what is digitized after it goes into a
+    supplementary delivery (N° 2), built on demand and by the next run; nothing is ever in two."""
+    incluidas, fuera = datos
     primera = generar(django_capture_on_commit_callbacks, u.gestion_red)
-    auditoria = RegistroAuditoria.objects.count()
-    correos = len(mail.outbox)
-    segunda = generar(django_capture_on_commit_callbacks, u.sistema)
-    assert segunda.pk == primera.pk
-    assert Entrega.objects.count() == 1
-    assert RegistroAuditoria.objects.count() == auditoria
-    assert len(mail.outbox) == correos
-    # the daily task on the month's day finds it done too
-    with time_machine.travel(datetime(2026, 11, 29, 8, 0, tzinfo=LP), tick=False):
-        assert tasks.entrega_mensual.run() is None
-    assert Entrega.objects.count() == 1
+    assert (primera.numero, primera.complementaria, primera.filas) == (1, False, 4)
+    assert generar(django_capture_on_commit_callbacks, u.gestion_red) is None  # nothing new: no empty N° 2
+    with en(datetime(2026, 11, 28, 9, 0, tzinfo=LP)):
+        T.aplicar(fuera[0], "digitar", u.gestion_red)  # digitized after the first delivery
+    with en(datetime(2026, 11, 28, 10, 0, tzinfo=LP)), django_capture_on_commit_callbacks(execute=True):
+        segunda = reports.generar_entrega(NOV, u.gestion_red)
+    assert (segunda.mes, segunda.numero, segunda.complementaria, segunda.filas) == (NOV, 2, True, 1)
+    assert segunda.nombre_archivo == "zonificaciones-2026-11-2.xlsx"
+    assert list(segunda.zonificaciones.values_list("pk", flat=True)) == [fuera[0].pk]
+    assert sorted(primera.zonificaciones.values_list("pk", flat=True)) == sorted(z.pk for z in incluidas)
+    assert not Zonificacion.objects.filter(estado="remitida", entrega__isnull=True).exists()
+    filas = list(load_workbook(segunda.archivo.open("rb"))["Casos"].iter_rows(min_row=2, values_only=True))
+    assert [f[1] for f in filas] == [fuera[0].orden.numero]
+    # each delivery told Facturación once, and was e-mailed once
+    assert Notificacion.objects.filter(usuario=u.facturacion, tipo="entrega").count() == 2
+    assert [m.attachments[0][0] for m in mail.outbox if m.attachments] == [
+        "zonificaciones-2026-11-1.xlsx", "zonificaciones-2026-11-2.xlsx"]
+    assert "complementaria N° 2" in mail.outbox[-1].subject
 
 
-def test_tarea_mensual_en_su_dia_por_el_sistema(datos, u, settings, django_capture_on_commit_callbacks):
+def test_la_tarea_entrega_en_su_dia_y_luego_complementa(datos, u, settings, django_capture_on_commit_callbacks):
     settings.ANULACIONES_ENTREGA_DIAS_ANTES = 2
-    with time_machine.travel(datetime(2026, 11, 27, 8, 0, tzinfo=LP), tick=False):
-        assert tasks.entrega_mensual.run() is None  # not yet
-    with time_machine.travel(datetime(2026, 11, 28, 8, 0, tzinfo=LP), tick=False), \
-            django_capture_on_commit_callbacks(execute=True):
-        pk = tasks.entrega_mensual.run()
-    entrega = Entrega.objects.get(pk=pk)
-    assert (entrega.mes, entrega.filas, entrega.generada_por) == (NOV, 4, u.sistema)
+    incluidas, fuera = datos
+    # November's day has not come; October's straggler (digitized 30/10) is sent in October's delivery
+    [octubre] = revisar(django_capture_on_commit_callbacks, datetime(2026, 11, 27, 8, 0, tzinfo=LP))
+    assert (octubre.mes, octubre.numero, octubre.filas) == (date(2026, 10, 1), 1, 1)
+    [entrega] = revisar(django_capture_on_commit_callbacks, datetime(2026, 11, 28, 8, 0, tzinfo=LP))
+    assert (entrega.mes, entrega.numero, entrega.filas, entrega.generada_por) == (NOV, 1, 3, u.sistema)
     assert RegistroAuditoria.objects.filter(transicion="remitir", rol="SISTEMA").count() == 4
+    nacimiento = RegistroAuditoria.de_objeto(entrega).get()
+    assert (nacimiento.transicion, nacimiento.paso, nacimiento.estado_destino, nacimiento.rol) == (
+        "generar", "21.1", "generada", "SISTEMA")
+    assert revisar(django_capture_on_commit_callbacks, datetime(2026, 11, 28, 9, 0, tzinfo=LP)) == []  # done
+    with en(datetime(2026, 11, 28, 9, 30, tzinfo=LP)):
+        T.aplicar(fuera[0], "digitar", u.gestion_red)
+    [complementaria] = revisar(django_capture_on_commit_callbacks, datetime(2026, 11, 28, 10, 0, tzinfo=LP))
+    assert (complementaria.numero, complementaria.filas) == (2, 1)
+    assert Entrega.objects.filter(mes=NOV).count() == 2
+
+
+def test_rezagados_del_ultimo_momento_van_en_una_complementaria_de_su_mes(datos, u, esc, zonas,
+                                                                         django_capture_on_commit_callbacks):
+    """Digitized at 23:30 on the month's last day, after its delivery: on the 1st the next run
+    sends it in a supplementary delivery of November — not in December's."""
+    generar(django_capture_on_commit_callbacks, u.gestion_red)
+    tarde = zonificacion(esc, u, zonas[0], "zona", datetime(2026, 11, 30, 23, 30, tzinfo=LP))
+    diciembre = zonificacion(esc, u, zonas[0], "zona", datetime(2026, 12, 1, 0, 5, tzinfo=LP))
+    [entrega] = revisar(django_capture_on_commit_callbacks, datetime(2026, 12, 1, 1, 0, tzinfo=LP))
+    assert (entrega.mes, entrega.numero, entrega.filas) == (NOV, 2, 1)
+    tarde.refresh_from_db()
+    diciembre.refresh_from_db()
+    assert (tarde.entrega_id, diciembre.estado) == (entrega.pk, "digitada")
+    # November ended with one zonification undelivered: shown in red afterwards
+    assert reports.meses_atrasados(date(2026, 12, 15)) == [
+        {"mes": NOV, "sin_entregar": 0, "entregadas_tarde": 1},
+        {"mes": date(2026, 10, 1), "sin_entregar": 0, "entregadas_tarde": 1}]  # October's, sent in November
+
+
+def test_meses_que_terminaron_con_zonificaciones_sin_entregar(datos, u):
+    """October's straggler (digitized 30/10) was never delivered: October is late until it is."""
+    assert reports.meses_atrasados(date(2026, 11, 20)) == [{"mes": date(2026, 10, 1), "sin_entregar": 1,
+                                                            "entregadas_tarde": 0}]
+    assert reports.meses_atrasados(date(2026, 10, 31)) == []  # October has not ended yet
+
+
+@pytest.mark.parametrize("hoy, faltan", [
+    (date(2026, 11, 26), 4), (date(2026, 11, 27), 3), (date(2026, 11, 28), 2), (date(2026, 11, 29), 0),
+    (date(2026, 11, 30), 1), (date(2026, 12, 1), 27),
+])
+def test_dias_habiles_hasta_fin_de_mes(settings, hoy, faltan):
+    settings.ANULACIONES_DIAS_HABILES = [0, 1, 2, 3, 4, 5]  # Monday to Saturday; 29/11 is a Sunday
+    settings.ANULACIONES_FERIADOS = []
+    assert reports.dias_habiles_restantes(hoy) == faltan
+
+
+def test_vigilancia_del_plazo_avisa_a_gestion_de_red_y_facturacion(datos, u, settings,
+                                                                    django_capture_on_commit_callbacks):
+    """3 working days before the month ends, and again on its last working day, Gestión de Red and
+    Facturación are told (app and e-mail, once each) what is still in no delivery. Here 30/11 is
+    a holiday, so the calendar build (the 30th) comes after the last working day (the 28th): the
+    warning on the 28th is the one that matters."""
+    settings.ANULACIONES_DIAS_HABILES = [0, 1, 2, 3, 4, 5]
+    settings.ANULACIONES_FERIADOS = ["2026-11-30"]
+    settings.ANULACIONES_ENTREGA_DIAS_ANTES = 0
+    settings.ANULACIONES_ENTREGA_DIAS_AVISO = 3
+    u.gestion_red.email = "gestion_red@example.com"
+    u.gestion_red.save()
+    plazo = Notificacion.objects.filter(tipo="entrega_plazo")
+    # 4 working days left: no warning (October's straggler goes in October's delivery)
+    assert len(revisar(django_capture_on_commit_callbacks, datetime(2026, 11, 25, 8, 0, tzinfo=LP))) == 1
+    assert not plazo.exists()
+    revisar(django_capture_on_commit_callbacks, datetime(2026, 11, 26, 8, 0, tzinfo=LP))  # 3 left: 26, 27, 28
+    revisar(django_capture_on_commit_callbacks, datetime(2026, 11, 26, 9, 0, tzinfo=LP))  # again: nothing twice
+    assert sorted(plazo.values_list("usuario__username", flat=True)) == ["facturacion", "gestion_red"]
+    from anulaciones.avisos import presentar
+
+    aviso = presentar([plazo.get(usuario=u.gestion_red)])[0]
+    assert aviso.titulo == "3 zonificación(es) de 11/2026 sin entregar a Facturación"
+    assert "Faltan 3 día(s) hábil(es)" in aviso.texto and aviso.url == "/entregas/"
+    assert sorted(m.to[0] for m in mail.outbox if "sin entregar" in m.subject) == ["facturacion@example.com",
+                                                                                   "gestion_red@example.com"]
+    revisar(django_capture_on_commit_callbacks, datetime(2026, 11, 28, 8, 0, tzinfo=LP))  # the last working day
+    ultimo = presentar(plazo.filter(usuario=u.facturacion).order_by("-pk")[:1])[0]
+    assert plazo.count() == 4 and "Hoy es el último día hábil del mes" in ultimo.texto
+    assert not Entrega.objects.filter(mes=NOV).exists()
+    [entrega] = revisar(django_capture_on_commit_callbacks, datetime(2026, 11, 30, 8, 0, tzinfo=LP))
+    assert entrega.filas == 3 and plazo.count() == 4  # delivered: no more warnings
+
+
+def test_sin_pendientes_no_hay_aviso(u, settings, django_capture_on_commit_callbacks):
+    settings.ANULACIONES_DIAS_HABILES = [0, 1, 2, 3, 4, 5]
+    settings.ANULACIONES_ENTREGA_DIAS_AVISO = 3
+    revisar(django_capture_on_commit_callbacks, datetime(2026, 11, 26, 8, 0, tzinfo=LP))
+    assert not Notificacion.objects.filter(tipo="entrega_plazo").exists()
+
+
+@pytest.mark.parametrize("rol", ["ASESOR", "MONITORA", "TEAM_LEADER", "GESTION_RED", "COC", "COZ", "TECNICO",
+                                 "JEFE_DIVISION", "FACTURACION", "SISTEMA"])
+def test_acuse_de_recibo_solo_facturacion_y_auditado(datos, u, rol, django_capture_on_commit_callbacks):
+    from anulaciones.errors import SinPermiso
+
+    entrega = generar(django_capture_on_commit_callbacks, u.gestion_red)
+    if rol != "FACTURACION":
+        with pytest.raises(SinPermiso):
+            T.aplicar(entrega, "acusar_recibo", u.por_rol[rol])
+        entrega.refresh_from_db()
+        assert entrega.estado == "generada" and entrega.recibida_at is None
+        return
+    with en(datetime(2026, 11, 28, 11, 0, tzinfo=LP)):
+        T.aplicar(entrega, "acusar_recibo", u.facturacion)
+    entrega.refresh_from_db()
+    assert (entrega.estado, entrega.recibida_por, entrega.recibida_at) == (
+        "recibida", u.facturacion, datetime(2026, 11, 28, 11, 0, tzinfo=LP))
+    fila = RegistroAuditoria.de_objeto(entrega).last()
+    assert (fila.transicion, fila.paso, fila.estado_origen, fila.estado_destino, fila.usuario, fila.rol) == (
+        "acusar_recibo", "21.1", "generada", "recibida", u.facturacion, "FACTURACION")
+
+
+def test_acuse_dos_veces_o_sobre_una_version_vieja(datos, u, django_capture_on_commit_callbacks):
+    from anulaciones.errors import Conflicto, TransicionNoPermitida
+
+    entrega = generar(django_capture_on_commit_callbacks, u.gestion_red)
+    vieja = Entrega.objects.get(pk=entrega.pk)
+    T.aplicar(entrega, "acusar_recibo", u.facturacion)
+    with pytest.raises(Conflicto):  # read before the other acknowledgement
+        T.aplicar(vieja, "acusar_recibo", u.facturacion)
+    with pytest.raises(TransicionNoPermitida):
+        T.aplicar(Entrega.objects.get(pk=entrega.pk), "acusar_recibo", u.facturacion)
+    assert RegistroAuditoria.objects.filter(transicion="acusar_recibo").count() == 1
 
 
 def test_trabajador_muerto_a_mitad_no_deja_nada_a_medias(datos, u, monkeypatch, django_capture_on_commit_callbacks):
+    """A build that dies while writing the workbook leaves no delivery, no remitida zonification,
+    no audit row and no notice; run again (twice: a redelivered message), it builds one."""
     original = workbook.escribir
 
     def muere(*a, **k):
@@ -163,42 +303,30 @@ def test_trabajador_muerto_a_mitad_no_deja_nada_a_medias(datos, u, monkeypatch, 
     assert Entrega.objects.count() == 0
     assert Zonificacion.objects.filter(estado="remitida").count() == 0
     assert not RegistroAuditoria.objects.filter(transicion="remitir").exists()
+    assert not RegistroAuditoria.objects.filter(objeto__startswith="Entrega").exists()
+    assert not Notificacion.objects.filter(tipo="entrega").exists()
     monkeypatch.setattr(workbook, "escribir", original)
     with django_capture_on_commit_callbacks(execute=True):
         tasks.generar_entrega.run(NOV.isoformat())
-        tasks.generar_entrega.run(NOV.isoformat())
+        assert tasks.generar_entrega.run(NOV.isoformat()) is None
     assert Entrega.objects.get().filas == 4
     assert RegistroAuditoria.objects.filter(transicion="remitir").count() == 4
-    assert len([m for m in mail.outbox if "Planilla" in m.subject]) == 1
+    assert len([m for m in mail.outbox if m.attachments]) == 1
     tasks.enviar_entrega.run(Entrega.objects.get().pk)  # redelivered: not sent again
-    assert len([m for m in mail.outbox if "Planilla" in m.subject]) == 1
+    assert len([m for m in mail.outbox if m.attachments]) == 1
 
 
-def test_pagina_entregas_permisos_generar_y_descargar(client, datos, u, django_capture_on_commit_callbacks):
-    client.force_login(u.asesor)
-    assert client.get("/entregas/").status_code == 403
-    client.force_login(u.facturacion)
-    assert client.get("/entregas/").status_code == 200
-    assert client.post("/entregas/generar/", {"mes": "2026-11"}).status_code == 403
-    assert Entrega.objects.count() == 0
-
-    client.force_login(u.gestion_red)
-    with django_capture_on_commit_callbacks(execute=True):
-        r = client.post("/entregas/generar/", {"mes": "2026-11"}, follow=True)
-    assert "Planilla de 11/2026 generada: 4 caso(s)" in r.content.decode()
-    r = client.post("/entregas/generar/", {"mes": "2026-11"}, follow=True)
-    assert "ya fue generada" in r.content.decode()
-    entrega = Entrega.objects.get()
-
-    client.force_login(u.facturacion)
-    pagina = client.get("/entregas/").content.decode()
-    assert f"/entregas/{entrega.pk}/descargar/" in pagina
-    r = client.get(f"/entregas/{entrega.pk}/descargar/")
-    assert r.status_code == 200
-    assert 'filename="zonificaciones-2026-11.xlsx"' in r["Content-Disposition"]
-    assert b"".join(r.streaming_content)[:2] == b"PK"
-    client.force_login(u.coc)
-    assert client.get(f"/entregas/{entrega.pk}/descargar/").status_code == 403
+def test_descarga_solo_facturacion_y_gestion_de_red(client, datos, u, django_capture_on_commit_callbacks):
+    entrega = generar(django_capture_on_commit_callbacks, u.gestion_red)
+    for rol in ("FACTURACION", "GESTION_RED"):
+        client.force_login(u.por_rol[rol])
+        r = client.get(f"/entregas/{entrega.pk}/descargar/")
+        assert r.status_code == 200
+        assert 'filename="zonificaciones-2026-11-1.xlsx"' in r["Content-Disposition"]
+        assert b"".join(r.streaming_content)[:2] == b"PK"
+    for rol in ("ASESOR", "COC", "JEFE_DIVISION"):
+        client.force_login(u.por_rol[rol])
+        assert client.get(f"/entregas/{entrega.pk}/descargar/").status_code == 403
 
 
 def test_planilla_sin_zona_anterior_ni_coordenadas_y_nombre_completo(datos, u, django_capture_on_commit_callbacks):

@@ -197,8 +197,8 @@ def objetos(esc, u, zona, settings, tmp_path):
     D.registrar_punto(u.gestion_red, nombre="Plaza", zona=zona, latitud="-16.5", longitud="-68.15")
     D.registrar_caja(u.gestion_red, codigo="NAP-01", zona=zona, latitud="-16.501", longitud="-68.151")
     for rol in ROLES:
-        Notificacion.objects.create(usuario=getattr(u, rol), tipo=Notificacion.Tipo.values[0], clave=f"k-{rol}",
-                                    titulo="Aviso", url=f"/solicitudes/{sols[0].pk}/")
+        Notificacion.objects.create(usuario=getattr(u, rol), tipo=Notificacion.Tipo.values[0],
+                                    clave=f"servicio:{servicios[0].pk}", servicio=servicios[0], solicitud=sols[0])
     return {Solicitud: sols, OrdenDeTrabajo: ordenes, ServicioIngenieria: servicios,
             Zonificacion: zonificaciones, Entrega: [entrega], ImportacionSmartflex: [imp]}
 

@@ -24,6 +24,13 @@ def linea(caso_id):
             for r in RegistroAuditoria.objects.de_caso(caso_id)]
 
 
+def presentado(n):
+    """The notice as its recipient reads it (title, text, link rendered from its template)."""
+    from anulaciones.avisos import presentar
+
+    return presentar([n])[0]
+
+
 def fresca(obj):
     return type(obj).objects.get(pk=obj.pk)
 
@@ -227,7 +234,7 @@ def test_paso_7_varios_destinatarios_cada_uno_con_su_si(esc, u, django_capture_o
     sis = {si.destinatario: si for si in ServicioIngenieria.objects.filter(solicitud=s)}
     assert set(sis) == {"MONITORA", "TEAM_LEADER", "GESTION_RED"}
     for rol, quien in (("MONITORA", u.monitora), ("TEAM_LEADER", u.team_leader), ("GESTION_RED", u.gestion_red)):
-        n = Notificacion.objects.get(usuario=quien, tipo="nuevo_si")
+        n = presentado(Notificacion.objects.get(usuario=quien, tipo="nuevo_si"))
         assert n.clave == f"servicio:{sis[rol].pk}" and "Calle correcta" in n.texto
     assert sorted(m.to[0] for m in mail.outbox) == ["gestion_red@example.com", "monitora@example.com",
                                                     "team_leader@example.com"]
@@ -251,7 +258,7 @@ def test_redigitacion_avisa_al_asesor_con_su_plazo(esc, u, django_capture_on_com
     with django_capture_on_commit_callbacks(execute=True):
         T.aplicar(fresca(s), "anular_para_redigitacion", u.coc, datos_precisos="Plan correcto: Fibra 200")
     s = fresca(s)
-    n = Notificacion.objects.get(usuario=u.asesor, tipo="nuevo_si")
+    n = presentado(Notificacion.objects.get(usuario=u.asesor, tipo="nuevo_si"))
     assert s.numero_smartflex in n.titulo and "Fibra 200" in n.texto
     assert timezone.localtime(s.redigitacion_vence_at).strftime("%H:%M") in n.titulo
 

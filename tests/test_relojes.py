@@ -9,7 +9,7 @@ from django.core import mail
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
-from anulaciones import tasks
+from anulaciones import reports, tasks
 from anulaciones import transitions as T
 from anulaciones.models import Feriado, Notificacion, RegistroAuditoria, ServicioIngenieria, Solicitud
 
@@ -73,6 +73,12 @@ def test_barrido_vence_al_pasar_el_corte_y_audita_como_sistema(esc, u, calendari
     u.asesor.email = "asesor@example.com"
     u.asesor.save()
     si = abrir_si(esc, local(2026, 11, 25, 9, 0))
+    # the new SI's notice was written with it, and is mailed by the outbox
+    assert Notificacion.objects.filter(usuario=u.asesor, tipo="nuevo_si", clave=f"servicio:{si.pk}").count() == 1
+    tasks.enviar_correos.run()
+    assert [m.subject for m in mail.outbox] == [
+        f"Nuevo SI {si.pk} (corrección): solicitud {si.solicitud.numero_smartflex}"]
+    mail.outbox.clear()
     assert barrer(local(2026, 11, 25, 17, 59, 59), django_capture_on_commit_callbacks)["vencidos"] == 0
     si.refresh_from_db()
     assert si.estado == "abierto"
@@ -115,11 +121,12 @@ def test_notificaciones_con_el_cambio_y_correo_despues_del_commit(esc, u, calend
     u.asesor.email = "asesor@example.com"
     u.asesor.save()
     abrir_si(esc, local(2026, 11, 25, 9, 0))
+    Notificacion.objects.filter(tipo="nuevo_si").update(correo_enviado_at=local(2026, 11, 25, 9, 0))
     with time_machine.travel(local(2026, 11, 26, 8, 0), tick=False):
         with django_capture_on_commit_callbacks(execute=False) as pendientes:
             tasks.barrer()
         assert ServicioIngenieria.objects.get().estado == "vencido"
-        aviso = Notificacion.objects.get(usuario=u.asesor)  # written with the change
+        aviso = Notificacion.objects.get(usuario=u.asesor, tipo="vencido")  # written with the change
         assert aviso.correo_enviado_at is None and mail.outbox == []  # no e-mail before the commit
         with django_capture_on_commit_callbacks(execute=True):
             for callback in pendientes:
@@ -156,7 +163,7 @@ def test_barrido_consultas_constantes_10_y_1000(esc, u, calendario, django_captu
     assert diez == mil
     assert RegistroAuditoria.objects.filter(transicion="vencer").count() == 1010
     # Gestión de Red gets one notice per sweep, each destinatario one per SI
-    assert Notificacion.objects.filter(usuario=u.gestion_red).count() == 1010 + 2
+    assert Notificacion.objects.filter(usuario=u.gestion_red, tipo="vencido").count() == 1010 + 2
 
 
 def test_barrido_interrumpido_se_completa_sin_duplicar(esc, u, calendario, monkeypatch,
@@ -304,7 +311,7 @@ def test_dia_de_la_entrega_mensual(settings, hoy, mes):
     from datetime import date
 
     settings.ANULACIONES_ENTREGA_DIAS_ANTES = 2
-    res = tasks.mes_a_entregar(date.fromisoformat(hoy))
+    res = reports.mes_a_entregar(date.fromisoformat(hoy))
     assert (res.isoformat() if res else None) == mes
 
 
@@ -315,16 +322,16 @@ def test_pagina_de_notificaciones_y_contador(client, esc, u, calendario, django_
     client.force_login(u.asesor)
     r = client.get("/notificaciones/")
     assert r.status_code == 200
-    assert r.context["notificaciones_no_leidas"] == 1
+    assert r.context["notificaciones_no_leidas"] == 2  # the new SI, then its expiry
     assert "vencido" in r.content.decode()
-    n = Notificacion.objects.get(usuario=u.asesor)
-    otro = Notificacion.objects.get(usuario=u.gestion_red)
+    n = Notificacion.objects.get(usuario=u.asesor, tipo="vencido")
+    otro = Notificacion.objects.get(usuario=u.gestion_red, tipo="vencido")
     client.post("/notificaciones/leer/", {"id": otro.pk})  # someone else's: untouched
     otro.refresh_from_db()
     assert otro.leida_at is None
     r = client.post("/notificaciones/leer/", {"id": n.pk})
     assert r.status_code == 302
-    assert client.get("/notificaciones/").context["notificaciones_no_leidas"] == 0
+    assert client.get("/notificaciones/").context["notificaciones_no_leidas"] == 1
 
 
 # --- the set-based paths write what the row-by-row paths wrote ----------------------------------
@@ -386,15 +393,15 @@ def test_aplicar_en_bloque_sin_cargar_filas_audita_como_fila_a_fila(esc, u, cale
                          for grupo in (sis[:2], sis[2:])]
 
 
-def test_notificaciones_en_sql_iguales_a_las_de_python(esc, u, calendario, monkeypatch, crear_usuario,
-                                                       django_capture_on_commit_callbacks):
-    """On PostgreSQL the notices come from INSERT … SELECT: same recipients (every destinatario
-    role; inactive users left out), texts, local times, links and keys as the Python path."""
-    from anulaciones import notificaciones
+def test_avisos_del_barrido_destinatarios_textos_y_enlaces(esc, u, calendario, crear_usuario,
+                                                         django_capture_on_commit_callbacks):
+    """The sweep's notices come from one INSERT … SELECT per batch (PostgreSQL and SQLite alike):
+    every destinatario role (inactive users left out), keys, and — rendered from the templates —
+    texts with local times and links; written with the change, mailed after the commit, never
+    twice."""
+    from anulaciones import avisos, notificaciones
     from anulaciones.roles import Rol
 
-    if connection.vendor != "postgresql":
-        pytest.skip("the INSERT … SELECT path is PostgreSQL's")
     inactiva = crear_usuario(Rol.MONITORA, "monitora_inactiva")
     inactiva.is_active = False
     inactiva.save()
@@ -402,26 +409,36 @@ def test_notificaciones_en_sql_iguales_a_las_de_python(esc, u, calendario, monke
     sis = [abrir_si(esc, local(2026, 11, 25, 9, 0), destinatario=d)
            for d in ("ASESOR", "TEAM_LEADER", "MONITORA", "GESTION_RED", "COC")]
     tardia = pendiente(esc, u, local(2026, 11, 25, 10, 0))
-    resultados = {}
-    for en_sql in (False, True):
-        Notificacion.objects.all().delete()
-        mail.outbox.clear()
-        monkeypatch.setattr(notificaciones, "_en_sql", lambda en_sql=en_sql: en_sql)
-        with time_machine.travel(local(2026, 11, 26, 8, 0), tick=False), \
-                django_capture_on_commit_callbacks(execute=True):
-            with transaction.atomic():  # as the tasks call them: written in the change's transaction
-                notificaciones.servicios_vencidos([s.pk for s in sis])
-                notificaciones.servicios_por_vencer([s.pk for s in sis])
-                notificaciones.redigitaciones_tardias([tardia.pk])
-                assert Notificacion.objects.exists() and mail.outbox == []  # the e-mail after the commit
+    Notificacion.objects.all().delete()
+    mail.outbox.clear()
+    with time_machine.travel(local(2026, 11, 26, 8, 0), tick=False), \
+            django_capture_on_commit_callbacks(execute=True):
+        with transaction.atomic():  # as the tasks call them: written in the change's transaction
+            notificaciones.servicios_vencidos([s.pk for s in sis])
+            notificaciones.servicios_por_vencer([s.pk for s in sis])
+            notificaciones.redigitaciones_tardias([tardia.pk])
+            assert Notificacion.objects.exists() and mail.outbox == []  # the e-mail after the commit
+        antes = Notificacion.objects.count()
+        with transaction.atomic():
             notificaciones.servicios_vencidos([s.pk for s in sis])  # again: nothing twice
-        resultados[en_sql] = sorted(
-            (n.usuario_id, n.tipo, n.clave, n.titulo, n.texto, n.url, n.creado_at, n.correo_enviado_at)
-            for n in Notificacion.objects.all())
-    assert resultados[True] == resultados[False]
-    claves = {(n[0], n[2]) for n in resultados[True] if n[1] == "vencido"}
+        assert Notificacion.objects.count() == antes
+    filas = sorted((a.usuario_id, a.tipo, a.clave, a.titulo, a.texto, a.url)
+                   for a in avisos.presentar(Notificacion.objects.select_related(*avisos.RELACIONADOS)))
+    claves = {(n[0], n[2]) for n in filas if n[1] == "vencido"}
     assert (u.team_leader.pk, f"servicio:{sis[1].pk}") in claves
     assert (inactiva.pk, f"servicio:{sis[2].pk}") not in claves
     # asesor, team leader, monitora (the inactive one left out), gestión de red, two COC, GR's summary
-    assert len([n for n in resultados[True] if n[1] == "vencido"]) == 1 + 1 + 1 + 1 + 2 + 1
-    assert any(n[5] == f"/solicitudes/{tardia.pk}/" for n in resultados[True])
+    assert len([n for n in filas if n[1] == "vencido"]) == 1 + 1 + 1 + 1 + 2 + 1
+    numero = sis[0].solicitud.numero_smartflex
+    assert (u.asesor.pk, "vencido", f"servicio:{sis[0].pk}", f"SI {sis[0].pk} vencido: solicitud {numero}",
+            "El Servicio de Ingeniería venció el 25/11/2026 18:00 sin respuesta.",
+            f"/solicitudes/{sis[0].solicitud_id}/") in filas
+    assert (u.asesor.pk, "aviso", f"servicio:{sis[0].pk}", f"SI {sis[0].pk} vence a las 18:00: solicitud {numero}",
+            "Responda el Servicio de Ingeniería antes del 25/11/2026 18:00.",
+            f"/solicitudes/{sis[0].solicitud_id}/") in filas
+    resumen = [n for n in filas if n[0] == u.gestion_red.pk and n[2].startswith("vencidos:")]
+    assert len(resumen) == 1 and resumen[0][3] == "5 Servicio(s) de Ingeniería vencido(s)"
+    assert resumen[0][4].startswith(f"Vencieron sin respuesta: SI {sis[0].pk} ({numero}), ")
+    assert resumen[0][5] == "/tablero/"
+    assert any(n[5] == f"/solicitudes/{tardia.pk}/" and n[1] == "redigitacion_tardia" for n in filas)
+    assert not Notificacion.objects.filter(correo_enviado_at__isnull=True).exists()  # mailed after the commit

@@ -46,6 +46,9 @@ class ImportacionSmartflex(models.Model):
     mensaje = models.TextField(blank=True)
     creado_at = models.DateTimeField("subida", auto_now_add=True, db_index=True)
     terminado_at = models.DateTimeField(null=True, blank=True)
+    # Saved with every batch's progress: an import whose worker died (no beat for
+    # ANULACIONES_IMPORTACION_LATIDO_MINUTOS) is queued again by the periodic pickup.
+    latido_at = models.DateTimeField("último progreso", null=True, blank=True)
 
     class Meta:
         ordering = ["-creado_at", "-pk"]

@@ -51,6 +51,9 @@ class Zonificacion(Maquina):
     recibida_por = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     digitada_at = models.DateTimeField("digitada", null=True, blank=True, db_index=True)
     remitida_at = models.DateTimeField("remitida", null=True, blank=True)
+    # The one numbered delivery it went to Facturación in (21.1), set with «remitir».
+    entrega = models.ForeignKey("Entrega", null=True, blank=True, on_delete=models.PROTECT,
+                                related_name="zonificaciones")
 
     class Meta:
         ordering = ["-creado_at"]

@@ -1,4 +1,13 @@
-"""Reports: the month's zonification workbook for Div. Facturación (21.1)."""
+"""Reports: the numbered deliveries of zonifications to Div. Facturación (21.1).
+
+How a zonification reaches Billing: digitized in Smartflex (20.3, ``digitada``) → put in the
+next numbered delivery of its month (``generar_entrega``: the month's first one, or a
+supplementary one for what was digitized after it; ``remitida``, ``Zonificacion.entrega``) →
+Facturación is notified (app) and e-mailed the workbook (``enviar_entrega``) → Facturación
+acknowledges receipt (``acusar_recibo``, audited). ``revisar_entregas`` (beat, hourly) builds
+what is due, catches up the stragglers of last month, and warns before the month ends when
+digitized zonifications are still in no delivery (docs/relojes.md).
+"""
 import tempfile
 from datetime import date, datetime, time, timedelta
 from functools import partial
@@ -6,12 +15,13 @@ from functools import partial
 from django.conf import settings
 from django.core.files import File
 from django.db import IntegrityError, transaction
+from django.db.models import Count, F, Max, Q
+from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
-from ..models import Entrega, Notificacion, Zonificacion
-from ..notificaciones import Aviso, notificar, usuarios_con_rol
-from ..roles import Rol
-from ..transitions import aplicar_en_bloque
+from .. import calendario, notificaciones
+from ..models import Entrega, Zonificacion
+from ..transitions import Contexto, _rol_creacion, aplicar_en_bloque, filtro_pks
 from . import workbook
 
 
@@ -19,61 +29,82 @@ def primer_dia(mes):
     return date(mes.year, mes.month, 1)
 
 
+def mes_siguiente(mes):
+    return (primer_dia(mes) + timedelta(days=32)).replace(day=1)
+
+
 def fin_de_mes(mes):
     """The first instant of the next month, local time (aware)."""
-    siguiente = (primer_dia(mes) + timedelta(days=32)).replace(day=1)
-    return timezone.make_aware(datetime.combine(siguiente, time.min), timezone.get_current_timezone())
+    return timezone.make_aware(datetime.combine(mes_siguiente(mes), time.min), timezone.get_current_timezone())
 
 
-def generar_entrega(mes, usuario):
-    """Build the month's delivery: the ``digitada`` zonifications (digitized before the month
-    ends — earlier months' stragglers included) go into the workbook and become ``remitida``
-    (through the transition path, by ``usuario``) in the same transaction as the Entrega
-    record. The month is unique: building it again returns the delivery already made."""
+def pendientes(mes):
+    """The digitized zonifications that the next delivery of ``mes`` takes: digitized before the
+    month ends (earlier months' stragglers included) and in no delivery yet."""
+    return Zonificacion.objects.filter(estado=Zonificacion.E.DIGITADA, digitada_at__lt=fin_de_mes(mes))
+
+
+class _NadaQueEntregar(Exception):
+    pass
+
+
+def generar_entrega(mes, usuario, *, aunque_vacia=None):
+    """Build the next numbered delivery of ``mes`` (by ``usuario``: Gestión de Red, or the system)
+    with every zonification ``pendientes(mes)`` returns; they become ``remitida`` through the
+    transition path and point to the delivery, in the same transaction as the Entrega, its
+    workbook and Facturación's notice. After the commit the workbook is e-mailed.
+
+    Returns the new Entrega, or None when there is nothing to deliver: a supplementary delivery is
+    never empty; the month's first one may be (``aunque_vacia``, default: when the month has no
+    delivery yet), so that Billing has the month's statement even when nothing was corrected.
+    Two builds of the same month at once: the unique (mes, numero) makes the second wait, then
+    fail; it returns None and the first one's delivery stands."""
     mes = primer_dia(mes)
-    existente = Entrega.objects.filter(mes=mes).first()
-    if existente:
-        return existente
     try:
         with transaction.atomic():
-            ahora = timezone.now()
-            # The unique month is the lock: a concurrent build waits here, then fails and
-            # returns the first one's delivery.
-            entrega = Entrega.objects.create(mes=mes, generada_at=ahora, generada_por=usuario, archivo="")
+            numero = (Entrega.objects.filter(mes=mes).aggregate(n=Max("numero"))["n"] or 0) + 1
+            entrega = Entrega(mes=mes, numero=numero, generada_at=timezone.now(), generada_por=usuario)
+            ctx = Contexto(usuario=usuario, rol=_rol_creacion(Entrega, entrega, usuario), ahora=entrega.generada_at)
+            ctx.crear(entrega)
             pks = aplicar_en_bloque(
-                Zonificacion.objects.filter(estado=Zonificacion.E.DIGITADA, digitada_at__lt=fin_de_mes(mes))
-                .select_related("orden", "solicitud"),
-                "remitir", usuario, nota=f"Incluida en la planilla de zonificaciones de {mes:%m/%Y}.")
+                pendientes(mes).select_related("orden", "solicitud"), "remitir", usuario,
+                nota=f"Incluida en la entrega N° {numero} de {mes:%m/%Y} a Div. Facturación.")
+            if not pks and not (numero == 1 if aunque_vacia is None else aunque_vacia):
+                raise _NadaQueEntregar
+            Zonificacion.objects.filter(filtro_pks(pks)).update(entrega=entrega)
             with tempfile.TemporaryFile() as tmp:
-                entrega.filas = workbook.escribir(tmp, workbook.filas_de(pks), mes)
+                entrega.filas = workbook.escribir(tmp, workbook.filas_de(pks), mes, numero=numero)
                 tmp.seek(0)
                 entrega.archivo.save(entrega.nombre_archivo, File(tmp), save=False)
-            entrega.save(update_fields=["filas", "archivo"])
-            transaction.on_commit(partial(_al_confirmar, entrega.pk, mes))
-    except IntegrityError:
-        existente = Entrega.objects.filter(mes=mes).first()
-        if existente is None:
-            raise
-        return existente
+            Entrega.objects.filter(pk=entrega.pk).update(filas=entrega.filas, archivo=entrega.archivo.name)
+            notificaciones.entrega_lista(entrega)  # with the delivery, in its transaction
+            transaction.on_commit(partial(encolar_envio, entrega.pk))
+    except (_NadaQueEntregar, IntegrityError):
+        return None
     return entrega
 
 
-def _al_confirmar(entrega_id, mes):
+def encolar_envio(entrega_id):
+    """Queue the workbook's e-mail. With the broker down the delivery stays unsent
+    (``enviada_at`` empty) and the periodic pickup sends it (``tasks.recuperar_pendientes``)."""
     from ..tasks import enviar_entrega as tarea
 
-    notificar([
-        Aviso(uid, Notificacion.Tipo.ENTREGA, f"entrega:{mes:%Y-%m}",
-              f"Planilla de zonificaciones de {mes:%m/%Y} disponible",
-              "La planilla del mes está lista para descargar.", "/entregas/", correo=False)
-        for uid in usuarios_con_rol(Rol.FACTURACION)[Rol.FACTURACION]])
-    tarea.delay(entrega_id)
+    try:
+        tarea.delay(entrega_id)
+    except Exception:
+        import logging
+
+        logging.getLogger(__name__).warning("No se pudo encolar el envío de la entrega %s; se enviará en el "
+                                            "próximo barrido", entrega_id, exc_info=True)
 
 
 def enviar_entrega(entrega_id):
-    """E-mail the workbook to the FACTURACION users, once (at-least-once if the worker dies
-    between sending and the commit)."""
+    """E-mail the workbook to the FACTURACION users, once (at least once if the worker dies
+    between sending and the commit); ``enviada_at`` records the send."""
     from django.contrib.auth import get_user_model
     from django.core.mail import EmailMessage
+
+    from ..roles import Rol
 
     with transaction.atomic():
         entrega = Entrega.objects.select_for_update().filter(pk=entrega_id, enviada_at__isnull=True).first()
@@ -82,10 +113,14 @@ def enviar_entrega(entrega_id):
         correos = sorted(set(get_user_model().objects.filter(
             is_active=True, groups__name=Rol.FACTURACION).exclude(email="").values_list("email", flat=True)))
         if correos:
+            tipo = "complementaria " if entrega.complementaria else ""
             mensaje = EmailMessage(
-                f"Planilla de zonificaciones {entrega.mes:%m/%Y} (COM-DSC-P10, 21.1)",
-                f"Adjuntamos la planilla de zonificaciones de {entrega.mes:%m/%Y}: {entrega.filas} caso(s).\n"
-                "Hoja «Casos»: el detalle; hoja «Resumen»: los totales por zona y tipo de corrección.",
+                f"Entrega {tipo}N° {entrega.numero} de zonificaciones {entrega.mes:%m/%Y} (COM-DSC-P10, 21.1)",
+                f"Adjuntamos la entrega {tipo}N° {entrega.numero} de zonificaciones de {entrega.mes:%m/%Y}: "
+                f"{entrega.filas} caso(s).\n"
+                "Hoja «Casos»: el detalle (tabla filtrable); hoja «Resumen»: los totales por zona y tipo de "
+                "corrección, con fórmulas que se recalculan.\n"
+                "Confirme la recepción con «Recibido» en la página Entregas.",
                 settings.DEFAULT_FROM_EMAIL, correos)
             with entrega.archivo.open("rb") as f:
                 mensaje.attach(entrega.nombre_archivo, f.read(),
@@ -94,3 +129,73 @@ def enviar_entrega(entrega_id):
         entrega.enviada_at = timezone.now()
         entrega.save(update_fields=["enviada_at"])
     return len(correos)
+
+
+# --- the calendar of the delivery ---------------------------------------------------------------
+def dias_habiles_restantes(hoy):
+    """Working days from ``hoy`` (included, if it is one) to the end of its month; 0 when ``hoy``
+    is not a working day."""
+    fin = mes_siguiente(hoy) - timedelta(days=1)
+    libres = calendario.feriados(hoy, fin)
+    if not calendario.es_habil(hoy, libres):
+        return 0
+    return sum(1 for i in range((fin - hoy).days + 1) if calendario.es_habil(hoy + timedelta(days=i), libres))
+
+
+def mes_a_entregar(hoy):
+    """The month whose first delivery is due today (its first day), or None: from
+    ANULACIONES_ENTREGA_DIAS_ANTES days before the month's last day until the month ends."""
+    if hoy >= mes_siguiente(hoy) - timedelta(days=1 + settings.ANULACIONES_ENTREGA_DIAS_ANTES):
+        return primer_dia(hoy)
+    return None
+
+
+def revisar_entregas(ahora=None, usuario=None):
+    """What beat runs every hour (by the system user):
+    1. last month's stragglers (digitized before this month, in no delivery): a supplementary
+       delivery of last month, at once;
+    2. this month, once its delivery days have come: the first delivery, then a supplementary one
+       for whatever was digitized since;
+    3. the watch: ANULACIONES_ENTREGA_DIAS_AVISO working days before the month ends, and on its
+       last working day, Gestión de Red and Facturación are told what is still in no delivery.
+    Returns the deliveries built."""
+    from ..transitions import usuario_sistema
+
+    hoy = timezone.localdate(ahora or timezone.now())
+    usuario = usuario or usuario_sistema()
+    este_mes = primer_dia(hoy)
+    hechas = []
+    anterior = primer_dia(este_mes - timedelta(days=1))
+    if pendientes(anterior).exists():
+        hechas.append(generar_entrega(anterior, usuario, aunque_vacia=False))
+    if mes_a_entregar(hoy):
+        hechas.append(generar_entrega(este_mes, usuario))
+    faltan = dias_habiles_restantes(hoy)
+    if faltan in (settings.ANULACIONES_ENTREGA_DIAS_AVISO, 1):
+        n = pendientes(este_mes).count()
+        if n:
+            with transaction.atomic():
+                notificaciones.entregas_por_vencer(este_mes, n, faltan, faltan == 1)
+    return [e for e in hechas if e]
+
+
+def meses_atrasados(hoy=None, meses=12):
+    """The months (of the last ``meses`` before this one) that ended with digitized zonifications
+    in no delivery: [{mes, sin_entregar, entregadas_tarde}], most recent first. ``sin_entregar``:
+    still in none; ``entregadas_tarde``: delivered after their month ended. One grouped query
+    (``digitada_at`` is indexed)."""
+    tz = timezone.get_current_timezone()
+    este_mes = primer_dia(hoy or timezone.localdate())
+    desde = este_mes
+    for _ in range(meses):
+        desde = primer_dia(desde - timedelta(days=1))
+    inicio, fin = (timezone.make_aware(datetime.combine(d, time.min), tz) for d in (desde, este_mes))
+    filas = (Zonificacion.objects.filter(digitada_at__gte=inicio, digitada_at__lt=fin)
+             .annotate(mes=TruncMonth("digitada_at", tzinfo=tz), mes_remitida=TruncMonth("remitida_at", tzinfo=tz))
+             .values("mes")
+             .annotate(sin_entregar=Count("pk", filter=Q(estado=Zonificacion.E.DIGITADA)),
+                       entregadas_tarde=Count("pk", filter=Q(mes_remitida__gt=F("mes"))))
+             .filter(Q(sin_entregar__gt=0) | Q(entregadas_tarde__gt=0))
+             .order_by("-mes"))
+    return [{"mes": timezone.localtime(f["mes"], tz).date() if isinstance(f["mes"], datetime) else f["mes"],
+             "sin_entregar": f["sin_entregar"], "entregadas_tarde": f["entregadas_tarde"]} for f in filas]

@@ -459,11 +459,15 @@ def como_json(datos):
 def libro_xlsx(datos):
     """The report as a workbook: a summary sheet, then one sheet per breakdown (bytes).
     Percentages are numbers with two decimals (format ``0.00``); a provisional row says so and
-    carries its range («Mínimo % (abiertos anulados)», «Máximo %»)."""
+    carries its range («Mínimo % (abiertos anulados)», «Máximo %»). The rows of the breakdowns,
+    the Pareto, the asesores and the deadlines carry names people typed (zones, asesores) or values
+    read from the database: they go through ``fila_xlsx`` and stay text (never a formula)."""
     from io import BytesIO
 
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
+
+    from ..exportar import fila_xlsx
 
     wb = Workbook(write_only=True)
     cab = ["Probables", "No anulados", "Anulados", "Aún abiertos", "Anulados sin contacto",
@@ -510,26 +514,26 @@ def libro_xlsx(datos):
         hoja = wb.create_sheet(nombres[dim])
         hoja.append([bloque["titulo"]] + cab)
         for f in bloque["filas"]:
-            hoja.append([f["etiqueta"]] + cifras(hoja, f))
+            hoja.append(fila_xlsx(hoja, [f["etiqueta"]] + cifras(hoja, f)))
         hoja.append(["Total"] + cifras(hoja, total))
 
     hoja = wb.create_sheet("Pareto de causas")
     hoja.append(["Causa", "Observaciones", "Casos", "%", "% acumulado"])
     for f in datos["pareto"]:
-        hoja.append([f["etiqueta"], f["observaciones"], f["casos"], f["porcentaje"], f["acumulado"]])
+        hoja.append(fila_xlsx(hoja, [f["etiqueta"], f["observaciones"], f["casos"], f["porcentaje"], f["acumulado"]]))
 
     hoja = wb.create_sheet("Observadas por asesor")
     hoja.append(["Asesor", "Solicitudes registradas", "Observadas", "% observadas", "Causas"])
     for f in datos["asesores"]:
-        hoja.append([f["asesor"], f["registradas"], f["observadas"], f["porcentaje"],
-                     ", ".join(f"{c['etiqueta']} ({c['observaciones']})" for c in f["causas"])])
+        hoja.append(fila_xlsx(hoja, [f["asesor"], f["registradas"], f["observadas"], f["porcentaje"],
+                                     ", ".join(f"{c['etiqueta']} ({c['observaciones']})" for c in f["causas"])]))
 
     hoja = wb.create_sheet("Plazos")
     hoja.append(["Tipo de SI", "Destinatario", "Abiertos en el periodo", "Atendidos en plazo",
                  "Atendidos fuera de plazo", "Cerrados sin atención", "Aún abiertos", "% en plazo"])
     for f in datos["plazos"]:
-        hoja.append([f["tipo_etiqueta"], f["destinatario_etiqueta"], f["total"], f["en_plazo"],
-                     f["fuera_de_plazo"], f["sin_atencion"], f["abiertos"], f["porcentaje"]])
+        hoja.append(fila_xlsx(hoja, [f["tipo_etiqueta"], f["destinatario_etiqueta"], f["total"], f["en_plazo"],
+                                     f["fuera_de_plazo"], f["sin_atencion"], f["abiertos"], f["porcentaje"]]))
     r = datos["redigitaciones"]
     hoja.append([])
     hoja.append(["Re-digitaciones (19.2)", "Pedidas", "Dentro de 2 horas", "Tardías", "Pendientes", "% a tiempo"])

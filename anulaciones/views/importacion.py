@@ -8,7 +8,10 @@ passes the limit (a chunked or lying request), and the form says so."""
 from datetime import date
 from functools import wraps
 
+import logging
+
 from django import forms
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.files.uploadhandler import FileUploadHandler, StopUpload
@@ -27,6 +30,7 @@ from ..reports.indicador import Periodo
 from ..roles import Rol, roles_de
 from ..selectors import fecha_admisible
 
+log = logging.getLogger(__name__)
 ROLES = {Rol.GESTION_RED, Rol.COC}
 # What a multipart request carries besides the file (boundaries, the CSRF token, a checkbox).
 HOLGURA_MULTIPART = 64 * 1024
@@ -117,7 +121,23 @@ class SubirForm(forms.Form):
 
 
 def _lanzar(imp):
-    transaction.on_commit(lambda: importacion.importar_smartflex.delay(imp.pk))
+    """Queue the import after the commit. With the broker down the import stays «en cola» and the
+    periodic pickup (``tasks.recuperar_pendientes``) queues it when the broker is back; the page
+    says so instead of failing."""
+    def publicar():
+        try:
+            importacion.importar_smartflex.delay(imp.pk)
+            imp.encolada = True
+        except Exception:
+            log.warning("No se pudo encolar la importación %s; la recuperará el barrido periódico", imp.pk,
+                        exc_info=True)
+            imp.encolada = False
+
+    transaction.on_commit(publicar)
+
+
+MENSAJE_SIN_COLA = ("El servicio de tareas no responde en este momento: el archivo quedó guardado y en cola, y se "
+                    "importará automáticamente en cuanto vuelva (en unos minutos). No hace falta subirlo otra vez.")
 
 
 @limitar_subida
@@ -139,6 +159,8 @@ def importar(request):
         imp = ImportacionSmartflex.objects.create(archivo=f, nombre=f.name[:255], usuario=request.user,
                                                   aceptar_validas=form.cleaned_data["aceptar_validas"])
         _lanzar(imp)
+        if getattr(imp, "encolada", True) is False:
+            messages.warning(request, MENSAJE_SIN_COLA)
         return redirect("importacion", pk=imp.pk)
     status = 413 if request.method == "POST" and form.has_error("archivo", "tamano") else 200
     return render(request, "importacion/importar.html", contexto, status=status)

@@ -19,7 +19,7 @@ from openpyxl.cell import WriteOnlyCell
 
 from .. import selectors, transitions
 from ..errors import DatosInvalidos, ErrorDominio, SinPermiso
-from ..exportar import csv_en_flujo
+from ..exportar import celda_xlsx, csv_en_flujo
 from ..filters import TableroFilter
 from ..models import Solicitud
 from ..tables import (ACCIONES_TABLERO, BORRADOR_SESION, COLUMNAS_EXPORTACION, ConfiguracionAcotada, TableroTable,
@@ -148,7 +148,7 @@ def exportar_xlsx(request):
                 celda.number_format = "DD/MM/YYYY HH:MM"
                 fila.append(celda)
             else:
-                fila.append(valor)
+                fila.append(celda_xlsx(hoja, valor))  # user text (number, names, request) stays text
         hoja.append(fila)
     archivo = tempfile.TemporaryFile()
     libro.save(archivo)
