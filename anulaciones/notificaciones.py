@@ -50,8 +50,8 @@ def escribir(avisos, *, correo=True):
 
 def encolar_correos():
     """Queue the e-mail task once the current transaction commits (at once outside one). With the
-    broker down nothing is lost: the notices wait in the table and beat's ``enviar-correos`` sends
-    them when it runs again."""
+    broker down nothing is lost: the notices wait in the table and beat's ``recuperar-pendientes``
+    sends them when it runs again."""
     transaction.on_commit(_encolar_correos_ahora)
 
 

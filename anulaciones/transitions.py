@@ -178,6 +178,8 @@ def disponibles(obj, usuario):
     """The transitions this user may take on obj now: [(name, label)] — buttons come from here."""
     res = []
     for nombre, t in transiciones(type(obj)).items():
+        if t.custom.get("interna"):
+            continue  # taken by the application itself (e.g. «remitir», by a delivery)
         if can_proceed(getattr(obj, nombre)) and t.permission(obj, usuario):
             res.append((nombre, t.custom.get("label", nombre)))
     return res
@@ -441,13 +443,13 @@ def registrar_contacto(solicitud, usuario, *, canal, resultado, detalle="", real
 
 
 # --- set-based transitions (deadline tasks, the month's delivery) --------------------------
-def aplicar_en_bloque(queryset, nombre, usuario, nota=""):
+def aplicar_en_bloque(queryset, nombre, usuario, nota="", **datos):
     """Take transition ``nombre`` on every row of ``queryset`` that is in one of its sources,
     in a constant number of queries: lock (skip rows another worker holds), one UPDATE, one
     INSERT of the audit rows. Same metadata as ``aplicar``: sources, target, the roles of
     the transition's ``Permiso``. Only for transitions whose body has no effects: no data, no
     conditions, no query and no follow-up (``despues``); the fields the body sets (e.g.
-    ``remitida_at = ctx.ahora``) are set on every row. Returns the list of changed pks.
+    ``remitida_at = ctx.ahora``, or from ``datos``, the same for every row) are set on every row. Returns the list of changed pks.
 
     When the user's role does not depend on the row (a role that reaches every case, e.g. the
     system user's SISTEMA) and the model's audit text has an SQL form (``_auditoria_sql``), the
@@ -472,7 +474,7 @@ def aplicar_en_bloque(queryset, nombre, usuario, nota=""):
     origenes = fuentes(modelo, nombre)
     destino = t.target
     metodo = getattr(modelo, nombre).__wrapped__
-    _validar_datos(metodo, {})
+    _validar_datos(metodo, datos)
     if any(tr.conditions for tr in meta.transitions.values()):
         raise TypeError(f"{nombre} has conditions: use aplicar()")
     with transaction.atomic():
@@ -503,7 +505,7 @@ def aplicar_en_bloque(queryset, nombre, usuario, nota=""):
         muestra = copy.copy(muestra)
         antes = {f.attname: getattr(muestra, f.attname) for f in modelo._meta.concrete_fields}
         with CaptureQueriesContext(connection) as consultas:
-            despues = getattr(muestra, nombre)(ctx)
+            despues = getattr(muestra, nombre)(ctx, **datos)
         if despues is not None or consultas.captured_queries:
             raise TypeError(f"{nombre} has effects: use aplicar()")
         cambios = {k: getattr(muestra, k) for k, v in antes.items()

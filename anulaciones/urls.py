@@ -30,6 +30,7 @@ urlpatterns = [
     path("entregas/", vistas_entregas.entregas, name="entregas"),
     path("entregas/generar/", vistas_entregas.entrega_generar, name="entrega_generar"),
     path("entregas/<int:pk>/descargar/", vistas_entregas.entrega_descargar, name="entrega_descargar"),
+    path("entregas/<int:pk>/recibir/", vistas_entregas.entrega_recibir, name="entrega_recibir"),
     path("notificaciones/", vistas_notificaciones.notificaciones, name="notificaciones"),
     path("notificaciones/leer/", vistas_notificaciones.notificaciones_leer, name="notificaciones_leer"),
     # Tablero de Control (5.1, 5.2) and the search box

@@ -96,8 +96,8 @@ class Escenarios:
                                    latitud="-16.500000", longitud="-68.150000")
         if estado in ("digitada", "remitida"):
             T.aplicar(z, "digitar", u.gestion_red)
-        if estado == "remitida":
-            T.aplicar(z, "remitir", u.gestion_red)
+        if estado == "remitida":  # 21.1: sent in a delivery (the build names it)
+            T.aplicar(z, "remitir", u.gestion_red, entrega=entrega_de_prueba(u.gestion_red))
         z.refresh_from_db()
         assert z.estado == estado
         return z
@@ -105,3 +105,17 @@ class Escenarios:
     def en(self, modelo, estado):
         return {Solicitud: self.solicitud, OrdenDeTrabajo: self.orden, ServicioIngenieria: self.servicio,
                 Zonificacion: self.zonificacion}[modelo](estado)
+
+
+def entrega_de_prueba(usuario):
+    """A numbered delivery of this month with no workbook, for a test that sends one
+    zonification through «remitir» (the build itself, ``reports.generar_entrega``, sends every
+    pending one)."""
+    from django.db.models import Max
+    from django.utils import timezone
+
+    from anulaciones.models import Entrega
+
+    mes = timezone.localdate().replace(day=1)
+    numero = (Entrega.objects.filter(mes=mes).aggregate(n=Max("numero"))["n"] or 0) + 1
+    return Entrega.objects.create(mes=mes, numero=numero, generada_at=timezone.now(), generada_por=usuario)

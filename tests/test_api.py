@@ -61,7 +61,6 @@ CASOS = [
     ("servicios", "vencer", "abierto", "sistema", {}, "vencido"),
     ("servicios", "cerrar_sin_atencion", "abierto", "gestion_red", {}, "cerrado_sin_atencion"),
     ("zonificaciones", "digitar", "recibida", "gestion_red", {}, "digitada"),
-    ("zonificaciones", "remitir", "digitada", "gestion_red", {}, "remitida"),
 ]
 # A state none of the transitions of the machine starts from (409), reachable by the same role.
 FINAL = {"solicitudes": "anulada", "ordenes": "ejecutada", "servicios": "atendido", "zonificaciones": "remitida"}
@@ -75,9 +74,20 @@ def _url(recurso, obj, nombre):
 def test_every_transition_endpoint_is_covered():
     from anulaciones.api.views import RECURSOS
 
-    todas = {(r, n) for r, (m, *_) in RECURSOS.items() for n in T.transiciones(m)}
+    todas = {(r, n) for r, (m, *_) in RECURSOS.items() for n, t in T.transiciones(m).items()
+             if not t.custom.get("interna")}
     cubiertas = {(r, n) for r, n, *_ in CASOS} | {("solicitudes", "marcar_instalada")}
     assert todas == cubiertas
+
+
+def test_remitir_no_es_un_endpoint(api, esc, u):
+    """A zonification reaches Facturación only inside a delivery (POST /api/v1/entregas/):
+    «remitir» is the delivery's own, not an endpoint of its own."""
+    z = esc.zonificacion("digitada")
+    r = api(u.gestion_red).post(f"/api/v1/zonificaciones/{z.pk}/remitir/", {}, format="json")
+    assert r.status_code == 404
+    z.refresh_from_db()
+    assert z.estado == "digitada"
 
 
 @pytest.mark.parametrize("recurso,nombre,origen,rol,cuerpo,destino", CASOS, ids=IDS)

@@ -339,12 +339,12 @@ ESTADO_EQUIVOCADO = {
     ("servicios", "vencer"): "vencido",
     ("servicios", "cerrar_sin_atencion"): "atendido",
     ("zonificaciones", "digitar"): "digitada",
-    ("zonificaciones", "remitir"): "recibida",
 }
 
 
 def _todas():
-    return {(r, n) for r, (m, *_) in RECURSOS.items() for n in T.transiciones(m)}
+    return {(r, n) for r, (m, *_) in RECURSOS.items() for n, t in T.transiciones(m).items()
+            if not t.custom.get("interna")}
 
 
 def _condiciones(recurso, nombre):

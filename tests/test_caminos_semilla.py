@@ -1,7 +1,9 @@
 """Each path through the seed (COM-DSC-P10, section II), walked through the transition path
 as its people would, asserting the final states and the audit rows in order."""
 import pytest
+from django.utils import timezone
 
+from anulaciones import reports
 from anulaciones import transitions as T
 from anulaciones.models import RegistroAuditoria, ServicioIngenieria, Solicitud
 
@@ -188,7 +190,7 @@ def test_ot_ejecutada_20_21_zonificacion_llega_a_remitida(u, nueva_solicitud, zo
                                calle="Av. Arce", referencia="Frente a la plaza", caja_nap="NAP-20",
                                latitud="-16.510000", longitud="-68.120000")
     T.aplicar(z, "digitar", u.gestion_red)  # 20.3
-    T.aplicar(z, "remitir", u.gestion_red)  # 21.1
+    reports.generar_entrega(timezone.localdate(), u.gestion_red)  # 21.1: in the month's delivery
 
     z.refresh_from_db()
     assert z.estado == "remitida" and z.zona_anterior == ot.zona and z.zona_corregida == zonas[1]

@@ -75,6 +75,7 @@ def sin_cerrar_conexion():
 @schema.parametrize()
 @settings(max_examples=8, deadline=None, derandomize=True, phases=[Phase.explicit, Phase.generate],
           suppress_health_check=list(HealthCheck))
-def test_api_conforms_and_never_500(case, token_todos_los_roles, settings, sin_cerrar_conexion):
+def test_api_conforms_and_never_500(case, token_todos_los_roles, settings, sin_cerrar_conexion, tmp_path):
     settings.ALLOWED_HOSTS = ["localhost"]  # the host schemathesis' WSGI client sends
+    settings.MEDIA_ROOT = tmp_path  # the deliveries it builds write their workbook (SQLite: to disk)
     case.call_and_validate(headers={"Authorization": f"Token {token_todos_los_roles}"}, checks=CHECKS)

@@ -11,6 +11,8 @@ from anulaciones.errors import SinPermiso, TransicionNoPermitida
 from anulaciones.models import OrdenDeTrabajo, RegistroAuditoria, ServicioIngenieria, Solicitud, Zonificacion
 from anulaciones.roles import Rol
 
+from .escenarios import entrega_de_prueba
+
 GR, COC, COZ, TEC = Rol.GESTION_RED, Rol.COC, Rol.COZ, Rol.TECNICO
 DIGITACION = {Rol.ASESOR, Rol.MONITORA, Rol.TEAM_LEADER}
 TODOS = [*Rol.values, "SISTEMA"]
@@ -65,7 +67,8 @@ TABLA = [
     (ServicioIngenieria, "cerrar_sin_atencion", ["abierto", "vencido"], "cerrado_sin_atencion", {GR, COC},
      lambda o: {}),
     (Zonificacion, "digitar", ["recibida"], "digitada", {GR}, lambda o: {}),
-    (Zonificacion, "remitir", ["digitada"], "remitida", {GR, "SISTEMA"}, lambda o: {}),
+    (Zonificacion, "remitir", ["digitada"], "remitida", {GR, "SISTEMA"},
+     lambda o: {"entrega": entrega_de_prueba(o.recibida_por)}),
 ]
 # atender: "the destinatario's role" — tested per destinatario below.
 

@@ -1,9 +1,11 @@
 """Filters of the API lists, as on the pages: state, zone, local dates, number."""
 import django_filters
+from django import forms
 from django.db.models import Q
+from drf_spectacular.utils import extend_schema_field
 
 from .. import selectors
-from ..models import OrdenDeTrabajo, ServicioIngenieria, Solicitud, Zonificacion
+from ..models import Entrega, OrdenDeTrabajo, ServicioIngenieria, Solicitud, Zonificacion
 
 
 class FechasMixin(django_filters.FilterSet):
@@ -73,4 +75,34 @@ class ZonificacionFiltro(FechasMixin):
 
     class Meta:
         model = Zonificacion
+        fields = []
+
+
+class CampoMes(forms.CharField):
+    """A month typed AAAA-MM (``views.entregas.mes_de``): its first day."""
+
+    def to_python(self, valor):
+        from ..views.entregas import mes_de
+
+        valor = super().to_python(valor)
+        if valor in self.empty_values:
+            return None
+        try:
+            return mes_de(valor)
+        except ValueError as e:
+            raise forms.ValidationError(str(e)) from None
+
+
+@extend_schema_field({"type": "string", "pattern": r"^[0-9]{4}-[0-9]{2}$"})
+class MesFilter(django_filters.Filter):
+    field_class = CampoMes
+
+
+class EntregaFiltro(django_filters.FilterSet):
+    mes = MesFilter(field_name="mes", help_text="El mes entregado, AAAA-MM.")
+    estado = django_filters.ChoiceFilter(choices=Entrega.Estado.choices,
+                                         help_text="generada: sin acuse de recibo; recibida: con acuse.")
+
+    class Meta:
+        model = Entrega
         fields = []

@@ -12,7 +12,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from .. import transitions
-from ..models import Observacion, OrdenDeTrabajo, ServicioIngenieria, Solicitud, Zona, Zonificacion
+from ..models import Entrega, Observacion, OrdenDeTrabajo, ServicioIngenieria, Solicitud, Zona, Zonificacion
 from ..roles import Rol
 
 User = get_user_model()
@@ -133,6 +133,41 @@ class ZonificacionSerializer(MaquinaSerializer):
                   "latitud", "longitud", "digitada_at", "remitida_at", "creado_at", "actualizado_at",
                   "transiciones_disponibles"]
         read_only_fields = fields
+
+
+class EntregaSerializer(serializers.ModelSerializer):
+    """A numbered delivery of zonifications to Div. Facturación (21.1)."""
+
+    mes = serializers.SerializerMethodField()
+    complementaria = serializers.BooleanField(read_only=True, help_text="true desde la entrega N° 2 del mes.")
+    estado_display = serializers.CharField(source="get_estado_display", read_only=True)
+    generada_por = serializers.SlugRelatedField(slug_field="username", read_only=True,
+                                                help_text="Usuario que la generó («sistema»: la tarea horaria).")
+    recibida_por = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True,
+                                                help_text="Usuario de Facturación que acusó recibo.")
+    descarga = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Entrega
+        fields = ["id", "mes", "numero", "complementaria", "filas", "generada_at", "generada_por", "enviada_at",
+                  "estado", "estado_display", "recibida_at", "recibida_por", "version", "descarga"]
+        read_only_fields = fields
+
+    @extend_schema_field({"type": "string", "pattern": r"^[0-9]{4}-[0-9]{2}$", "example": "2026-11"})
+    def get_mes(self, obj):
+        return f"{obj.mes:%Y-%m}"
+
+    @extend_schema_field(OpenApiTypes.URI)
+    def get_descarga(self, obj):
+        from django.urls import reverse
+
+        ruta = reverse("api-entrega-planilla", args=[obj.pk])
+        request = self.context.get("request")
+        return request.build_absolute_uri(ruta) if request is not None else ruta
+
+
+class DetalleSerializer(serializers.Serializer):
+    detail = serializers.CharField()
 
 
 # --- input -----------------------------------------------------------------------------------
@@ -264,3 +299,21 @@ class ImpedimentoSerializer(EstrictoMixin, serializers.Serializer):
         help_text="Por defecto: COC para la falta de cierre de OT, Gestión de Red para los demás.")
     requerido = serializers.CharField(max_length=TEXTOS_LARGOS, trim_whitespace=True,
                                       help_text="Qué impide digitar la zonificación y qué se pide para resolverlo.")
+
+
+def _validar_mes(valor):
+    from ..views.entregas import mes_de
+
+    try:
+        return mes_de(valor)
+    except ValueError as e:
+        raise serializers.ValidationError(str(e)) from None
+
+
+class EntregaNuevaSerializer(EstrictoMixin, serializers.Serializer):
+    """The next numbered delivery of a month (21.1)."""
+
+    mes = serializers.CharField(max_length=7, trim_whitespace=False, help_text="El mes a entregar, AAAA-MM.")
+
+    def validate_mes(self, valor):
+        return _validar_mes(valor)

@@ -11,6 +11,7 @@ router.register("solicitudes", views.SolicitudViewSet, basename="api-solicitud")
 router.register("ordenes", views.OrdenViewSet, basename="api-orden")
 router.register("servicios", views.ServicioViewSet, basename="api-servicio")
 router.register("zonificaciones", views.ZonificacionViewSet, basename="api-zonificacion")
+router.register("entregas", views.EntregaViewSet, basename="api-entrega")
 
 urlpatterns = [
     # Schema and documentation need a login (SPECTACULAR_SETTINGS["SERVE_PERMISSIONS"]: the schema

@@ -8,25 +8,26 @@ import re
 
 from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404
+from django.urls import reverse
 from django_fsm import can_proceed
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
-from rest_framework.decorators import api_view, permission_classes
+from rest_framework.decorators import action, api_view, permission_classes
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from .. import selectors, transitions
 from ..errors import DatosInvalidos, SinPermiso, TransicionNoPermitida
-from ..models import Observacion, OrdenDeTrabajo, ServicioIngenieria, Solicitud, Zonificacion
+from ..models import Entrega, Observacion, OrdenDeTrabajo, ServicioIngenieria, Solicitud, Zonificacion
 from ..reports import indicador as ind
 from ..roles import Rol, roles_de
 from . import filtros
 from .direcciones import SolicitudRegistroSerializer, con_advertencias
-from .serializers import (ErrorSerializer, ImpedimentoSerializer, OrdenSerializer, ServicioSerializer,
-                          SolicitudNuevaSerializer, SolicitudSerializer, ZonificacionSerializer,
-                          serializer_de_transicion)
+from .serializers import (DetalleSerializer, EntregaNuevaSerializer, EntregaSerializer, ErrorSerializer,
+                          ImpedimentoSerializer, OrdenSerializer, ServicioSerializer, SolicitudNuevaSerializer,
+                          SolicitudSerializer, ZonificacionSerializer, serializer_de_transicion)
 
 ID = "[0-9]{1,18}"  # an id that fits a bigint; anything else is a 404 from the URL resolver
 
@@ -225,6 +226,8 @@ def vistas_de_transicion():
     res = []
     for recurso, (modelo, _, salida) in RECURSOS.items():
         for nombre, t in transitions.transiciones(modelo).items():
+            if t.custom.get("interna"):
+                continue  # «remitir»: only a delivery takes it (POST /api/v1/entregas/)
             entrada = serializer_de_transicion(modelo, nombre)
             roles = ", ".join(str(r) for r in getattr(t.permission, "roles", ())) or "destinatario del SI"
             fuentes = ", ".join(transitions.fuentes(modelo, nombre))
@@ -280,6 +283,127 @@ class ImpedimentoView(APIView):
                                         **datos)
         si = servicios(request.user).get(pk=si.pk)
         return Response(ServicioSerializer(si, context={"request": request}).data, status=status.HTTP_201_CREATED)
+
+
+# --- deliveries to Div. Facturación (21.1) ----------------------------------------------------------
+def _precondicion(request, version):
+    """The version a client read, from If-Match or the body's ``version`` (the same rules as the
+    transitions of the other resources): None when neither was sent."""
+    etiqueta = version_de_if_match(request)
+    if etiqueta is not None and version is not None and etiqueta != version:
+        raise DatosInvalidos({"If-Match": f"If-Match nombra la versión {etiqueta} y el cuerpo la {version}: "
+                                          "envíe una sola, la que leyó."})
+    return etiqueta if etiqueta is not None else version
+
+
+EntregaRecibirSerializer = serializer_de_transicion(Entrega, "acusar_recibo")
+
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+@extend_schema_view(
+    list=extend_schema(responses={200: EntregaSerializer(many=True), **ERRORES_LECTURA},
+                       parameters=[OpenApiParameter("mes", OpenApiTypes.STR, pattern=r"^[0-9]{4}-[0-9]{2}$",
+                                                    description="Solo las entregas de ese mes, AAAA-MM.")],
+                       description="Las entregas numeradas de zonificaciones a Div. Facturación (21.1), del mes "
+                                   "más reciente al más antiguo y, dentro del mes, por número. Roles: FACTURACION, "
+                                   "GESTION_RED."),
+    retrieve=extend_schema(responses={200: EntregaSerializer, **ERRORES_LECTURA}, parameters=[CABECERA_ETAG],
+                           description="Una entrega. «descarga»: la planilla (GET, token o sesión). Roles: FACTURACION, GESTION_RED."),
+)
+class EntregaViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Entregas a Div. Facturación (21.1): list, detail, build the next one of a month
+    (GESTION_RED) and acknowledge receipt (FACTURACION, ``acusar_recibo`` through
+    ``transitions.aplicar``: audited, If-Match / ``version`` as on every transition). Other roles: 403."""
+
+    lookup_value_regex = ID
+    serializer_class = EntregaSerializer
+    filterset_class = filtros.EntregaFiltro
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)  # authentication first (401 without credentials)
+        from ..views.entregas import ROLES_VEN
+
+        if not roles_de(request.user) & ROLES_VEN:
+            raise SinPermiso("Solo Div. Facturación y Gestión de Red ven las entregas.")
+
+    def get_queryset(self):
+        return Entrega.objects.select_related("generada_por", "recibida_por").order_by("-mes", "numero", "pk")
+
+    def retrieve(self, request, *args, **kwargs):
+        obj = self.get_object()
+        return Response(self.get_serializer(obj).data, headers={"ETag": etag(obj)})
+
+    @extend_schema(
+        operation_id="entregas_generar", request=EntregaNuevaSerializer,
+        responses={201: EntregaSerializer, 200: DetalleSerializer, **ERRORES_ESCRITURA},
+        summary="Generar la siguiente entrega del mes (21.1)",
+        description="Genera la siguiente entrega numerada del mes: la N° 1, o una complementaria con lo digitado "
+                    "después de la última. 201 con la entrega; 200 con {\"detail\"} cuando no hay zonificaciones "
+                    "digitadas pendientes de entrega (no se genera una entrega vacía, salvo la N° 1 del mes). "
+                    "Rol: GESTION_RED.")
+    def create(self, request, *args, **kwargs):
+        from ..reports import generar_entrega
+        from ..views.entregas import sin_nada_que_entregar
+
+        if Rol.GESTION_RED not in roles_de(request.user):
+            raise SinPermiso("Solo Gestión de Red genera las entregas a Facturación.")
+        entrada = EntregaNuevaSerializer(data=request.data)
+        entrada.is_valid(raise_exception=True)
+        mes = entrada.validated_data["mes"]
+        entrega = generar_entrega(mes, request.user)
+        if entrega is None:
+            return Response({"detail": sin_nada_que_entregar(mes)}, status=status.HTTP_200_OK)
+        entrega = self.get_queryset().get(pk=entrega.pk)
+        datos = self.get_serializer(entrega).data
+        donde = request.build_absolute_uri(reverse("api-entrega-detail", args=[entrega.pk]))
+        return Response(datos, status=status.HTTP_201_CREATED, headers={"ETag": etag(entrega), "Location": donde})
+
+    @extend_schema(
+        operation_id="entregas_planilla", request=None,
+        responses={(200, XLSX): OpenApiTypes.BINARY, **ERRORES_LECTURA},
+        summary="Descargar la planilla de la entrega (21.1)",
+        description="El libro xlsx de la entrega (hojas «Casos» y «Resumen»), con el token o la sesión. Roles: "
+                    "FACTURACION, GESTION_RED.")
+    @action(detail=True, methods=["get"], url_path="planilla", filterset_class=None)
+    def planilla(self, request, pk=None):
+        from django.http import FileResponse, Http404
+
+        entrega = self.get_object()
+        if not entrega.archivo:
+            raise Http404("La entrega no tiene planilla guardada.")
+        try:  # from the default storage (PostgreSQL, S3 or disk): whichever process wrote it
+            archivo = entrega.archivo.open("rb")
+        except FileNotFoundError:
+            raise Http404("El archivo de esa entrega no está guardado.") from None
+        return FileResponse(archivo, as_attachment=True, filename=entrega.nombre_archivo, content_type=XLSX)
+
+    @extend_schema(
+        operation_id="entregas_recibir", request=EntregaRecibirSerializer,
+        responses={200: EntregaSerializer, **ERRORES_ESCRITURA}, parameters=[CABECERA_IF_MATCH, CABECERA_ETAG],
+        summary="Acusar recibo de una entrega (21.1)",
+        description="Facturación confirma la recepción de la entrega (transición «acusar_recibo»: generada → "
+                    "recibida, auditada). 409 si ya fue recibida o si cambió desde la versión leída (If-Match o "
+                    "«version»). Rol: FACTURACION.")
+    @action(detail=True, methods=["post"], url_path="recibir", filterset_class=None)
+    def recibir(self, request, pk=None):
+        from ..views.entregas import ya_recibida
+
+        entrega = self.get_object()
+        t = transitions.transiciones(Entrega)["acusar_recibo"]
+        if t.permission.rol_para(entrega, request.user) is None:
+            raise SinPermiso("Solo Div. Facturación confirma la recepción de una entrega.")
+        if entrega.estado != Entrega.E.GENERADA:
+            raise TransicionNoPermitida(ya_recibida(entrega))
+        entrada = EntregaRecibirSerializer(data=request.data)
+        entrada.is_valid(raise_exception=True)
+        datos = dict(entrada.validated_data)
+        version = _precondicion(request, datos.pop("version", None))
+        transitions.aplicar(entrega, "acusar_recibo", request.user, nota=datos.pop("nota", ""), version=version,
+                            refrescar=False)
+        entrega = self.get_queryset().get(pk=entrega.pk)
+        return Response(self.get_serializer(entrega).data, headers={"ETag": etag(entrega)})
 
 
 # --- indicator -------------------------------------------------------------------------------------

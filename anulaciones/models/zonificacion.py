@@ -80,7 +80,11 @@ class Zonificacion(Maquina):
     def digitar(self, ctx):
         self.digitada_at = ctx.ahora
 
+    # Internal: taken only by the build of a delivery (``reports.generar_entrega``), which names
+    # the delivery; never offered as a button or an API endpoint, so no zonification is ever
+    # remitida outside a delivery.
     @transition(field=estado, source=E.DIGITADA, target=E.REMITIDA, permission=Permiso(Rol.GESTION_RED, SISTEMA),
-                custom={"paso": "21.1", "label": "Remitir a Facturación"})
-    def remitir(self, ctx):
+                custom={"paso": "21.1", "label": "Remitir a Facturación", "interna": True})
+    def remitir(self, ctx, entrega):
         self.remitida_at = ctx.ahora
+        self.entrega_id = entrega.pk

@@ -20,8 +20,9 @@ from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
 from .. import calendario, notificaciones
+from ..errors import DatosInvalidos
 from ..models import Entrega, Zonificacion
-from ..transitions import Contexto, _rol_creacion, aplicar_en_bloque, filtro_pks
+from ..transitions import Contexto, _rol_creacion, aplicar_en_bloque
 from . import workbook
 
 
@@ -48,6 +49,9 @@ class _NadaQueEntregar(Exception):
     pass
 
 
+MES_FUTURO = "Ese mes todavía no empezó: solo se entregan el mes en curso y los anteriores."
+
+
 def generar_entrega(mes, usuario, *, aunque_vacia=None):
     """Build the next numbered delivery of ``mes`` (by ``usuario``: Gestión de Red, or the system)
     with every zonification ``pendientes(mes)`` returns; they become ``remitida`` through the
@@ -60,6 +64,9 @@ def generar_entrega(mes, usuario, *, aunque_vacia=None):
     Two builds of the same month at once: the unique (mes, numero) makes the second wait, then
     fail; it returns None and the first one's delivery stands."""
     mes = primer_dia(mes)
+    if mes > primer_dia(timezone.localdate()):
+        # A future month would take everything digitized until then, including this month's.
+        raise DatosInvalidos({"mes": MES_FUTURO}, MES_FUTURO)
     try:
         with transaction.atomic():
             numero = (Entrega.objects.filter(mes=mes).aggregate(n=Max("numero"))["n"] or 0) + 1
@@ -68,10 +75,9 @@ def generar_entrega(mes, usuario, *, aunque_vacia=None):
             ctx.crear(entrega)
             pks = aplicar_en_bloque(
                 pendientes(mes).select_related("orden", "solicitud"), "remitir", usuario,
-                nota=f"Incluida en la entrega N° {numero} de {mes:%m/%Y} a Div. Facturación.")
+                nota=f"Incluida en la entrega N° {numero} de {mes:%m/%Y} a Div. Facturación.", entrega=entrega)
             if not pks and not (numero == 1 if aunque_vacia is None else aunque_vacia):
                 raise _NadaQueEntregar
-            Zonificacion.objects.filter(filtro_pks(pks)).update(entrega=entrega)
             with tempfile.TemporaryFile() as tmp:
                 entrega.filas = workbook.escribir(tmp, workbook.filas_de(pks), mes, numero=numero)
                 tmp.seek(0)

@@ -1,23 +1,33 @@
-"""Entregas a Facturación (21.1): the month's zonification workbooks — list, on-demand build
-(GESTION_RED) and download (FACTURACION, GESTION_RED)."""
+"""Entregas a Facturación (21.1): the numbered deliveries of zonifications — list, on-demand build
+of the next delivery of a month (GESTION_RED), download (FACTURACION, GESTION_RED) and the
+acknowledgement of receipt (FACTURACION, through the transition path: ``acusar_recibo``).
+
+``situacion`` says what is late or waiting and who acts next; the page, Facturación's home and
+the jefe de división's home show it (a constant number of queries)."""
 import re
 from datetime import date
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db.models import Count, Q
 from django.http import FileResponse, Http404
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from ..errors import ErrorDominio
-from ..models import Entrega, Zonificacion
-from ..reports import generar_entrega
+from .. import transitions
+from ..errors import Conflicto, ErrorDominio, SinPermiso, TransicionNoPermitida
+from ..models import Entrega
+from ..reports import MES_FUTURO, generar_entrega, meses_atrasados, pendientes, primer_dia
 from ..roles import Rol, roles_de
 from ..selectors import FECHAS_MENSAJE, fecha_admisible
+from .comun import entero, siguiente
 
 ROLES_DESCARGA = {Rol.FACTURACION, Rol.GESTION_RED}
+ROLES_VEN = ROLES_DESCARGA  # who sees the deliveries (page and API)
+POR_PAGINA = 50
 
 
 def _exigir(request, roles, mensaje):
@@ -25,18 +35,80 @@ def _exigir(request, roles, mensaje):
         raise PermissionDenied(mensaje)
 
 
+def nombre_de(usuario):
+    if usuario is None:
+        return ""
+    return usuario.get_full_name() or usuario.username
+
+
+def titulo(entrega):
+    """«Entrega N° 2 (complementaria) de 11/2026»."""
+    tipo = " (complementaria)" if entrega.complementaria else ""
+    return f"Entrega N° {entrega.numero}{tipo} de {entrega.mes:%m/%Y}"
+
+
+def ya_recibida(entrega):
+    """The message for a delivery acknowledged already (409)."""
+    cuando = timezone.localtime(entrega.recibida_at).strftime("%d/%m/%Y %H:%M") if entrega.recibida_at else ""
+    return (f"{titulo(entrega)} ya fue recibida{f' el {cuando}' if cuando else ''}"
+            f"{f' por {nombre_de(entrega.recibida_por)}' if entrega.recibida_por_id else ''}; "
+            "no se registró otro acuse de recibo.")
+
+
+def situacion(hoy=None, *, completa=True):
+    """What is late or waiting in the deliveries, and who acts next.
+
+    ``atrasados``: the months of ``meses_atrasados`` that still need someone — zonifications in no
+    delivery (Gestión de Red generates the supplementary delivery, or the month's first) or
+    deliveries without acknowledgement (Facturación confirms receipt) —, each with ``acciones``;
+    ``resueltos``: months that were delivered late but need nothing more. With ``completa``, also
+    ``pendientes_mes`` (``pendientes(this month).count()``), ``sin_acuse`` (every delivery not
+    acknowledged yet) and ``este_mes_con_entrega`` (this month's deliveries). At most four queries,
+    whatever the number of months or deliveries."""
+    hoy = hoy or timezone.localdate()
+    este_mes = primer_dia(hoy)
+    meses = meses_atrasados(hoy)
+    por_mes = {}
+    if meses:
+        por_mes = {f["mes"]: f for f in Entrega.objects.filter(mes__in=[m["mes"] for m in meses]).values("mes")
+                   .annotate(entregas=Count("pk"), sin_acuse=Count("pk", filter=Q(estado=Entrega.E.GENERADA)))}
+    atrasados, resueltos = [], []
+    for m in meses:
+        hechas = por_mes.get(m["mes"], {"entregas": 0, "sin_acuse": 0})
+        acciones = []
+        if m["sin_entregar"]:
+            acciones.append("Gestión de Red: generar la entrega complementaria" if hechas["entregas"]
+                            else "Gestión de Red: generar la entrega del mes")
+        if hechas["sin_acuse"]:
+            acciones.append(f"Facturación: confirmar recepción de {hechas['sin_acuse']} entrega"
+                            f"{'s' if hechas['sin_acuse'] != 1 else ''}")
+        fila = {**m, "entregas": hechas["entregas"], "sin_acuse": hechas["sin_acuse"], "acciones": acciones}
+        (atrasados if acciones else resueltos).append(fila)
+    res = {"este_mes": este_mes, "atrasados": atrasados, "resueltos": resueltos}
+    if completa:
+        res["pendientes_mes"] = pendientes(este_mes).count()
+        res.update(Entrega.objects.aggregate(sin_acuse=Count("pk", filter=Q(estado=Entrega.E.GENERADA)),
+                                             este_mes_con_entrega=Count("pk", filter=Q(mes=este_mes))))
+    return res
+
+
 def _lista(request, mes_tecleado=None, status=200):
+    roles = roles_de(request.user)
+    qs = Entrega.objects.select_related("generada_por", "recibida_por").order_by("-mes", "numero", "pk")
+    pagina = Paginator(qs, POR_PAGINA).get_page(request.GET.get("page"))
     return render(request, "entregas/lista.html", {
-        "entregas": Entrega.objects.select_related("generada_por")[:60],
-        "puede_generar": Rol.GESTION_RED in roles_de(request.user),
+        "pagina": pagina,
+        "entregas": list(pagina.object_list),
+        "puede_generar": Rol.GESTION_RED in roles,
+        "puede_recibir": Rol.FACTURACION in roles,
         "mes_actual": timezone.localdate().strftime("%Y-%m") if mes_tecleado is None else mes_tecleado,
-        "pendientes": Zonificacion.objects.filter(estado=Zonificacion.E.DIGITADA).count(),
+        "situacion": situacion(),
     }, status=status)
 
 
 @login_required
 def entregas(request):
-    _exigir(request, ROLES_DESCARGA, "Solo Div. Facturación y Gestión de Red ven las entregas.")
+    _exigir(request, ROLES_VEN, "Solo Div. Facturación y Gestión de Red ven las entregas.")
     return _lista(request)
 
 
@@ -46,38 +118,78 @@ MES = re.compile(r"(\d{4})-(\d{2})", re.ASCII)
 def mes_de(texto):
     """The first day of the month typed as AAAA-MM (as ``<input type="month">`` sends it),
     between the years 2000 and 2100; ValueError with the message otherwise."""
-    partes = MES.fullmatch(texto.strip())
+    partes = MES.fullmatch(texto.strip()) if isinstance(texto, str) else None
     if partes is None or not 1 <= int(partes[2]) <= 12:
         raise ValueError("Indique el mes como AAAA-MM (por ejemplo 2026-11).")
     mes = date(int(partes[1]), int(partes[2]), 1)
     if not fecha_admisible(mes):
         raise ValueError(FECHAS_MENSAJE)
+    if mes > primer_dia(timezone.localdate()):
+        raise ValueError(MES_FUTURO)
     return mes
+
+
+def sin_nada_que_entregar(mes):
+    return (f"No hay zonificaciones digitadas pendientes de entrega para {mes:%m/%Y}; no se generó otra "
+            "entrega.")
+
+
+def entrega_generada(entrega):
+    return (f"{titulo(entrega)} generada: {entrega.filas} caso(s) remitidos a Div. Facturación; la planilla "
+            "se envía por correo.")
 
 
 @login_required
 @require_POST
 def entrega_generar(request):
-    _exigir(request, {Rol.GESTION_RED}, "Solo Gestión de Red genera la planilla del mes.")
+    """The next numbered delivery of the month typed: the month's first one, or a supplementary
+    one with what was digitized after the last; nothing when there is nothing to deliver."""
+    _exigir(request, {Rol.GESTION_RED}, "Solo Gestión de Red genera las entregas a Facturación.")
     texto = request.POST.get("mes") or timezone.localdate().strftime("%Y-%m")
     try:
         mes = mes_de(texto)
     except ValueError as e:
         messages.error(request, str(e))
         return _lista(request, mes_tecleado=texto, status=400)  # the form again, with what was typed
-    ya = Entrega.objects.filter(mes=mes).exists()
     try:
         entrega = generar_entrega(mes, request.user)
     except ErrorDominio as e:
         messages.error(request, e.mensaje)
         return redirect("entregas")
-    if ya:
-        messages.info(request, f"La planilla de {mes:%m/%Y} ya fue generada el "
-                               f"{timezone.localtime(entrega.generada_at):%d/%m/%Y %H:%M}; no se generó otra.")
+    if entrega is None:
+        messages.info(request, sin_nada_que_entregar(mes))
     else:
-        messages.success(request, f"Planilla de {mes:%m/%Y} generada: {entrega.filas} caso(s) remitidos a "
-                                  "Div. Facturación.")
+        messages.success(request, entrega_generada(entrega))
     return redirect("entregas")
+
+
+@login_required
+@require_POST
+def entrega_recibir(request, pk):
+    """Facturación acknowledges receipt («Recibido»): ``acusar_recibo`` through the transition path
+    (locked, role-checked, audited), with the version the page showed. Already received: 409 with
+    the page and the message; changed since the page was read: 409 with the conflict's message."""
+    _exigir(request, {Rol.FACTURACION}, "Solo Div. Facturación confirma la recepción de una entrega.")
+    entrega = get_object_or_404(Entrega, pk=pk)
+    try:
+        transitions.aplicar(entrega, "acusar_recibo", request.user, version=entero(request.POST.get("version")),
+                            refrescar=False)
+    except SinPermiso as e:
+        return render(request, "403.html", {"mensaje": e.mensaje}, status=403)
+    except (TransicionNoPermitida, Conflicto) as e:
+        actual = Entrega.objects.select_related("recibida_por").filter(pk=pk).first()
+        if isinstance(e, TransicionNoPermitida) and actual is not None and actual.estado == Entrega.E.RECIBIDA:
+            messages.error(request, ya_recibida(actual))
+        else:
+            messages.error(request, e.mensaje)
+        return _lista(request, status=e.codigo_http)
+    except ErrorDominio as e:  # NoEncontrado (deleted meanwhile) and the like: never a 500
+        messages.error(request, e.mensaje)
+        return _lista(request, status=e.codigo_http)
+    entrega = Entrega.objects.select_related("recibida_por").get(pk=pk)
+    messages.success(request, f"{titulo(entrega)}: recepción confirmada el "
+                              f"{timezone.localtime(entrega.recibida_at):%d/%m/%Y %H:%M}.")
+    return redirect(siguiente(request, "/entregas/"))
 
 
 @login_required

@@ -7,9 +7,11 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 
-from ..models import OrdenDeTrabajo, ServicioIngenieria, Solicitud, Zonificacion
+from ..models import Entrega, OrdenDeTrabajo, ServicioIngenieria, Solicitud, Zonificacion
+from ..reports import pendientes, primer_dia
 from ..roles import ROLES_DIGITACION, Rol, roles_de, zona_de
 from ..calendario import plazo
+from . import entregas
 
 FILAS = 20
 
@@ -45,6 +47,12 @@ def _fila_servicio(ahora):
                 "titulo": f"{si} · Solicitud {si.solicitud.numero_smartflex}",
                 "detalle": si.requerido, "estado": si.get_estado_display(), "plazo": plazo(si.vence_at, ahora)}
     return fila
+
+
+def _fila_entrega(e):
+    return {"url": f"{reverse('entregas')}#entrega-{e.pk}", "titulo": entregas.titulo(e),
+            "detalle": f"{e.filas} caso(s) · generada el {timezone.localtime(e.generada_at):%d/%m/%Y %H:%M}",
+            "estado": "Sin acuse de recibo", "plazo": None}
 
 
 def colas_de(user, ahora=None):
@@ -149,7 +157,13 @@ def inicio(request):
     }
     if contexto["es_jefe"]:
         contexto["resumen"] = resumen_jefe(ahora)
+        # 21.1: months that ended with zonifications in no delivery (red while someone must act)
+        contexto["situacion"] = entregas.situacion(timezone.localdate(ahora), completa=False)
     if contexto["es_facturacion"]:
-        contexto["zonificaciones_mes"] = Zonificacion.objects.filter(
-            estado=Zonificacion.Estado.DIGITADA).count()
+        contexto["entregas_sin_acuse"] = Cola(
+            "entregas", "Entregas sin acuse de recibo (21.1)",
+            Entrega.objects.filter(estado=Entrega.E.GENERADA).order_by("mes", "numero", "pk"), _fila_entrega,
+            vacia="Todas las entregas tienen acuse de recibo.",
+            ayuda="Descargue cada planilla y confirme con «Recibido» en la página Entregas.")
+        contexto["zonificaciones_mes"] = pendientes(primer_dia(timezone.localdate(ahora))).count()
     return render(request, "inicio.html", contexto)
