@@ -27,12 +27,17 @@ def fila_csv(fila):
     return [texto_csv(v) for v in fila]
 
 
+# Texts openpyxl would store as an error cell, not as text.
+CODIGOS_DE_ERROR = frozenset({"#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A"})
+
+
 def celda_xlsx(hoja, valor):
     """``valor`` for ``hoja.append`` (openpyxl, also write-only): a text that starts like a
-    formula becomes a text cell with Excel's quote prefix (openpyxl would otherwise store any text
-    starting with ``=`` as a formula); anything else is returned as it is (no cell object: the
-    cheap path for the rows of a large export)."""
-    if not es_peligroso(valor):
+    formula (openpyxl would store any text starting with ``=`` as a formula) or that reads like an
+    Excel error code (``#N/A``: stored as an error) becomes a text cell with Excel's quote prefix;
+    anything else is returned as it is (no cell object: the cheap path for the rows of a large
+    export)."""
+    if not (es_peligroso(valor) or (isinstance(valor, str) and valor in CODIGOS_DE_ERROR)):
         return valor
     from openpyxl.cell import WriteOnlyCell
 

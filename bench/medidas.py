@@ -261,7 +261,8 @@ SQL_WORKBOOK = """
 SELECT s.numero_smartflex, o.numero, s.cliente_nombre, za.nombre, zc.nombre, z.tipo_correccion, z.calle,
        z.referencia, z.caja_nap, z.latitud::float8, z.longitud::float8,
        (o.ejecutada_at AT TIME ZONE %(tz)s), (z.creado_at AT TIME ZONE %(tz)s), (z.digitada_at AT TIME ZONE %(tz)s),
-       coalesce(nullif(trim(u.first_name || ' ' || u.last_name), ''), u.username)
+       coalesce(nullif(trim(u.first_name || ' ' || u.last_name), ''), u.username),
+       s.cliente_documento, s.cliente_telefono, s.plan
 FROM anulaciones_zonificacion z
 JOIN anulaciones_solicitud s ON s.id = z.solicitud_id
 JOIN anulaciones_ordendetrabajo o ON o.id = z.orden_id

@@ -80,6 +80,15 @@ def test_ayudantes_escapan_solo_el_texto_que_empieza_como_formula():
     assert [(c.data_type, bool(c.quotePrefix)) for c in fila] == [("s", True)] * 4 + [("n", False)] * 2 + [
         ("s", False)]
 
+    # a text that reads like an Excel error code stays text, not an error cell
+    libro = Workbook(write_only=True)
+    hoja = libro.create_sheet("x")
+    hoja.append(fila_xlsx(hoja, ["#N/A", "#REF!", "# 5"]))
+    salida = io.BytesIO()
+    libro.save(salida)
+    fila = list(load_workbook(io.BytesIO(salida.getvalue())).active.iter_rows())[0]
+    assert [(c.value, c.data_type) for c in fila] == [("#N/A", "s"), ("#REF!", "s"), ("# 5", "s")]
+
 
 # --- Tablero de Control -------------------------------------------------------------------------
 @pytest.fixture

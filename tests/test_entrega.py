@@ -93,24 +93,24 @@ def test_planilla_celda_por_celda(datos, u, django_capture_on_commit_callbacks):
     assert casos.cell(row=fila_fecha, column=14).number_format == workbook.FORMATO_FECHA
     assert casos.cell(row=fila_fecha, column=14).value == datetime(2026, 11, 10, 15, 30)
 
-    # summary: zone x correction type, against the data
-    resumen = list(wb["Resumen"].iter_rows(values_only=True))
-    cabecera = list(resumen[0])
-    assert cabecera == ["Zona", "Calle", "Caja / NAP", "Total"]
-    tabla = {f[0]: dict(zip(cabecera[1:], f[1:])) for f in resumen[1:4]}
-    assert tabla["Zona Norte"] == {"Calle": 1, "Caja / NAP": 1, "Total": 2}
-    assert tabla["Zona Sur"] == {"Calle": 2, "Caja / NAP": 0, "Total": 2}
-    assert tabla["Total"] == {"Calle": 3, "Caja / NAP": 1, "Total": 4}
-    for zona in ("Zona Norte", "Zona Sur"):
-        assert tabla[zona]["Total"] == Zonificacion.objects.filter(
-            estado="remitida", zona_corregida__nombre=zona).count()
+    # summary: zone x correction type as live formulas over «Casos» (their values, computed by
+    # LibreOffice, and their following an edit: tests/test_planilla.py)
+    resumen = wb["Resumen"]
+    assert resumen["A1"].value == "Zonificaciones remitidas a Div. Facturación — 11/2026 — Entrega N° 1"
+    filas = list(resumen.iter_rows(min_row=workbook.FILA_CABECERA_RESUMEN, values_only=True))
+    tipos = [t.label for t in Zonificacion.TipoCorreccion]
+    assert list(filas[0]) == ["Zona corregida"] + [f"Corrección: {t}" for t in tipos] + ["Total"]
+    assert [f[0] for f in filas[1:4]] == ["Zona Norte", "Zona Sur", "Total"]
+    norte = dict(zip(filas[0][1:], filas[1][1:]))
+    assert norte["Corrección: Calle"] == '=COUNTIFS(Casos!$E:$E,"=Zona Norte",Casos!$F:$F,"=Calle")'
+    assert norte["Total"] == "=SUM(B5:F5)" and filas[3][-1] == "=SUM(G5:G6)"
 
     # the included ones became remitida through the transition path, the others did not move
     for z in incluidas:
         z.refresh_from_db()
         assert z.estado == "remitida" and z.version == 2
         assert z.remitida_at == entrega.generada_at == datetime(2026, 11, 28, 8, 0, tzinfo=LP)
-        fila = RegistroAuditoria.de_objeto(z).last()
+        fila = RegistroAuditoria.de_objeto(z).get(transicion="remitir")
         assert (fila.transicion, fila.paso, fila.usuario, fila.rol) == ("remitir", "21.1", u.gestion_red,
                                                                         "GESTION_RED")
     assert [Zonificacion.objects.get(pk=z.pk).estado for z in fuera] == ["recibida", "digitada"]

@@ -1,7 +1,16 @@
 """The month's zonification workbook for Div. Facturación (21.1), written with openpyxl in
-write-only mode (rows streamed from the database, memory flat): a sheet of cases and a
-summary sheet — the seed's "hoja dinámica" — with counts by zone and by correction type."""
-from collections import Counter
+write-only mode (rows streamed from the database, memory flat).
+
+- «Casos»: one row per case, an Excel table («Zonificaciones»: named, filterable, striped).
+- «Resumen»: the seed's "hoja dinámica". openpyxl cannot author a pivot table that Excel and
+  LibreOffice are sure to open without repair, so the summary is a grid of live formulas over
+  «Casos»: cases by corrected zone (rows) and correction type (columns), COUNTIFS for every count
+  and SUM for the totals, plus the cases left visible by the table's filter (SUBTOTAL): when
+  Billing edits «Casos» the summary recalculates, when it filters «Casos» the visible count follows.
+
+Every text that comes from a person or an imported file goes through ``celda_xlsx``: it stays
+text, never a formula (OWASP "CSV injection")."""
+import warnings
 
 from django.db import connection
 from django.db.models import BooleanField, DateTimeField, F, FloatField, Func, Value
@@ -12,11 +21,15 @@ from openpyxl import Workbook
 from openpyxl.cell import Cell, WriteOnlyCell
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.filters import AutoFilter
+from openpyxl.worksheet.table import Table, TableColumn, TableStyleInfo
 
 from .. import calendario
+from ..exportar import celda_xlsx
 from ..models import Zonificacion
 
-# (header, width); the values come from CAMPOS, in this order (see escribir)
+# (header, width); the values come from CAMPOS, in this order (see escribir). The headers are
+# the table's column names: unique, and equal to the header cells.
 COLUMNAS = [
     ("N° Solicitud (Smartflex)", 22),
     ("N° OT", 16),
@@ -33,16 +46,31 @@ COLUMNAS = [
     ("Recibida", 17),
     ("Digitada en Smartflex", 20),
     ("Recibida por", 20),
+    # What Billing needs to find the line and stop the charge (the Smartflex import carries no
+    # service or account number). Appended: the earlier columns keep their places.
+    ("Documento del cliente", 16),
+    ("Teléfono del cliente", 16),
+    ("Plan", 22),
 ]
-# What a row reads: plain values from one query (no model instances); the last three make
-# «Recibida por» (the user's full name, else the username, like get_full_name/get_username).
+# What a row reads: plain values from one query (no model instances); first name, last name and
+# username make «Recibida por» (the full name, else the username, like get_full_name/get_username).
 CAMPOS = ("solicitud__numero_smartflex", "orden__numero", "solicitud__cliente_nombre", "zona_anterior__nombre",
           "zona_corregida__nombre", "tipo_correccion", "calle", "referencia", "caja_nap", "latitud", "longitud",
           "orden__ejecutada_at", "creado_at", "digitada_at",
-          "recibida_por__first_name", "recibida_por__last_name", "recibida_por__username")
+          "recibida_por__first_name", "recibida_por__last_name", "recibida_por__username",
+          "solicitud__cliente_documento", "solicitud__cliente_telefono", "solicitud__plan")
 FORMATO_FECHA = "dd/mm/yyyy hh:mm"
 CABECERA_FUENTE = Font(bold=True, color="FFFFFF")
 CABECERA_FONDO = PatternFill("solid", fgColor="1F4E78")
+NEGRITA = Font(bold=True)
+TABLA = "Zonificaciones"  # the «Casos» table's name
+# «Resumen»: the rows above the grid (title, date, blank), then the grid's header
+FILA_CABECERA_RESUMEN = 4
+
+
+def _columna(titulo):
+    """The «Casos» column letter of a header."""
+    return get_column_letter(next(i for i, (t, _) in enumerate(COLUMNAS, start=1) if t == titulo))
 
 
 def filas_de(pks):
@@ -82,55 +110,125 @@ def _cabecera(ws, titulos):
     ws.append(fila)
 
 
-def escribir(destino, zonificaciones, mes):
-    """Write the workbook to ``destino`` (path or file object). Returns the number of cases."""
+def _negrita(ws, valor):
+    c = WriteOnlyCell(ws, value=valor)
+    c.font = NEGRITA
+    return c
+
+
+def _criterio(texto):
+    """A COUNTIFS criterion that matches exactly ``texto`` (as a formula string literal): a
+    leading «=» so that a text starting with an operator is not read as one, wildcards escaped
+    (``~``), quotes doubled."""
+    for especial in "~*?":
+        texto = texto.replace(especial, "~" + especial)
+    return '"=' + texto.replace('"', '""') + '"'
+
+
+def titulo_entrega(mes, numero=1):
+    """«Zonificaciones remitidas a Div. Facturación — 11/2026 — Entrega N° 2 (complementaria)»."""
+    return (f"Zonificaciones remitidas a Div. Facturación — {mes:%m/%Y} — Entrega N° {numero}"
+            + (" (complementaria)" if numero > 1 else ""))
+
+
+def escribir(destino, zonificaciones, mes, numero=1):
+    """Write the workbook to ``destino`` (path or file object): the rows of ``zonificaciones``
+    (tuples of CAMPOS, as ``filas_de`` yields them) for the month ``mes``, delivery ``numero``
+    of the month (1 the first, then the supplementary ones). Returns the number of cases."""
     wb = Workbook(write_only=True)
     casos = wb.create_sheet("Casos")
     casos.freeze_panes = "A2"
     for i, (_, ancho) in enumerate(COLUMNAS, start=1):
         casos.column_dimensions[get_column_letter(i)].width = ancho
-    _cabecera(casos, [c[0] for c in COLUMNAS])
-    por_zona, por_tipo, cruce = Counter(), Counter(), Counter()
-    total = 0
+    titulos = [c[0] for c in COLUMNAS]
+    _cabecera(casos, titulos)
     # Per-cell work kept to what openpyxl itself does: plain values go in as they are (openpyxl
-    # reuses one cell for them); a date needs its own cell, built with the one style array of
-    # the date format (no style lookups per cell).
+    # reuses one cell for them); a text only gets a cell of its own when it starts like a formula
+    # (celda_xlsx); a date needs a cell with the date format: three cells, built once with the
+    # one style array of the format and given each row's dates (openpyxl writes a row's cells
+    # when it is appended, before the next row reuses them).
     plantilla = WriteOnlyCell(casos)
     plantilla.number_format = FORMATO_FECHA
-    estilo_fecha = plantilla._style
+    f1, f2, f3 = (Cell(casos, 1, 1, None, plantilla._style) for _ in range(3))
     etiquetas = dict(Zonificacion.TipoCorreccion.choices)
     agregar = casos.append
+    t = celda_xlsx
+    zonas, tipos_vistos = set(), set()
+    agregar_zona, agregar_tipo = zonas.add, tipos_vistos.add
+    total = 0
 
-    def fecha(dt):
-        return None if dt is None else Cell(casos, 1, 1, dt, estilo_fecha)
+    def fecha(celda, dt):
+        if dt is None:
+            return None
+        celda.value = dt
+        return celda
 
-    for (numero, ot, cliente, anterior, zona, tipo, calle, referencia, caja, lat, lon, ejecutada, creada, digitada,
-         nombre, apellido, usuario) in zonificaciones:
+    for (numero_sf, ot, cliente, anterior, zona, tipo, calle, referencia, caja, lat, lon, ejecutada, creada, digitada,
+         nombre, apellido, usuario, documento, telefono, plan) in zonificaciones:
         tipo = etiquetas.get(tipo, tipo)  # a value no longer among the choices: shown as stored
-        agregar((numero, ot, cliente, anterior or "", zona, tipo, calle, referencia, caja, lat, lon,
-                 fecha(ejecutada), fecha(creada), fecha(digitada), f"{nombre} {apellido}".strip() or usuario))
-        por_zona[zona] += 1
-        por_tipo[tipo] += 1
-        cruce[zona, tipo] += 1
+        agregar((t(casos, numero_sf), t(casos, ot), t(casos, cliente), t(casos, anterior), t(casos, zona),
+                 t(casos, tipo), t(casos, calle), t(casos, referencia), t(casos, caja), lat, lon,
+                 fecha(f1, ejecutada), fecha(f2, creada), fecha(f3, digitada),
+                 t(casos, f"{nombre} {apellido}".strip() or usuario), t(casos, documento), t(casos, telefono),
+                 t(casos, plan)))
+        agregar_zona(zona)
+        agregar_tipo(tipo)
         total += 1
     if total:
-        casos.auto_filter.ref = f"A1:{get_column_letter(len(COLUMNAS))}{total + 1}"
+        # An Excel table (its own filter: no sheet auto-filter, Excel would repair the overlap);
+        # none for an empty month (a table needs a data row).
+        ref = f"A1:{get_column_letter(len(COLUMNAS))}{total + 1}"
+        tabla = Table(displayName=TABLA, ref=ref, autoFilter=AutoFilter(ref=ref),
+                      tableStyleInfo=TableStyleInfo(name="TableStyleMedium2", showRowStripes=True,
+                                                    showColumnStripes=False, showFirstColumn=False,
+                                                    showLastColumn=False))
+        tabla.tableColumns = [TableColumn(id=i, name=titulo) for i, titulo in enumerate(titulos, start=1)]
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", "In write-only mode you must add table columns manually")
+            casos.add_table(tabla)
 
-    resumen = wb.create_sheet("Resumen")
-    resumen.freeze_panes = "B2"
-    tipos = [t.label for t in Zonificacion.TipoCorreccion if por_tipo[t.label]]
-    resumen.column_dimensions["A"].width = 24
-    for i in range(2, len(tipos) + 3):
-        resumen.column_dimensions[get_column_letter(i)].width = 16
-    _cabecera(resumen, ["Zona"] + tipos + ["Total"])
-    for zona in sorted(por_zona):
-        resumen.append([zona] + [cruce[zona, t] for t in tipos] + [por_zona[zona]])
-    total_fila = [WriteOnlyCell(resumen, value=v) for v in ["Total"] + [por_tipo[t] for t in tipos] + [total]]
-    for c in total_fila:
-        c.font = Font(bold=True)
-    resumen.append(total_fila)
-    resumen.append([])
-    resumen.append([f"Zonificaciones remitidas a Div. Facturación — {mes:%m/%Y}"])
-    resumen.append([f"Generada el {timezone.localtime():%d/%m/%Y %H:%M}"])
+    _resumen(wb.create_sheet("Resumen"), sorted(z for z in zonas if z is not None),
+             list(etiquetas.values()) + sorted(tipos_vistos - set(etiquetas.values()) - {None}),
+             mes, numero)
     wb.save(destino)
     return total
+
+
+def _resumen(ws, zonas, tipos, mes, numero):
+    """The summary: title; the grid zone × correction type of COUNTIFS over «Casos» (every type
+    of the model, and any legacy one in the data, so an edit in «Casos» to any type shows); the
+    totals as SUMs; the cases in «Casos» and those visible with the table's filter."""
+    zona_col = f"Casos!${_columna('Zona corregida')}:${_columna('Zona corregida')}"
+    tipo_col = f"Casos!${_columna('Tipo de corrección')}:${_columna('Tipo de corrección')}"
+    primera_col = "Casos!$A:$A"
+    ws.freeze_panes = f"B{FILA_CABECERA_RESUMEN + 1}"
+    ws.column_dimensions["A"].width = 34
+    for i in range(2, len(tipos) + 3):
+        ws.column_dimensions[get_column_letter(i)].width = 16
+    titulo = WriteOnlyCell(ws, value=titulo_entrega(mes, numero))
+    titulo.font = Font(bold=True, size=13)
+    ws.append([titulo])
+    ws.append([f"Generada el {timezone.localtime():%d/%m/%Y %H:%M}"])
+    ws.append([])
+    _cabecera(ws, ["Zona corregida"] + [f"Corrección: {t}" for t in tipos] + ["Total"])
+    ultima_tipo = get_column_letter(len(tipos) + 1)
+    primera = FILA_CABECERA_RESUMEN + 1
+    for fila, zona in enumerate(zonas, start=primera):
+        ws.append([celda_xlsx(ws, zona)]
+                  + [f"=COUNTIFS({zona_col},{_criterio(zona)},{tipo_col},{_criterio(t)})" for t in tipos]
+                  + [f"=SUM(B{fila}:{ultima_tipo}{fila})"])
+    ultima = primera + len(zonas) - 1
+    if zonas:
+        totales = [f"=SUM({get_column_letter(c)}{primera}:{get_column_letter(c)}{ultima})"
+                   for c in range(2, len(tipos) + 3)]
+    else:
+        totales = [0] * (len(tipos) + 1)  # no rows to add up (a SUM over none would refer to itself)
+    ws.append([_negrita(ws, v) for v in ["Total"] + totales])
+    ws.append([])
+    # COUNTA/SUBTOTAL over the whole first column, less its header: rows Billing adds to the
+    # table count too. SUBTOTAL(103, …) leaves out the rows the filter hides.
+    ws.append(["Casos en la hoja «Casos»", f"=COUNTA({primera_col})-1"])
+    ws.append(["Casos visibles con el filtro actual", f"=SUBTOTAL(103,{primera_col})-1"])
+    ws.append([])
+    ws.append(["Los conteos son fórmulas sobre la hoja «Casos» y se recalculan al editarla; «Casos visibles» "
+               "cuenta solo las filas que deja ver el filtro."])
