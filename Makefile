@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 export DJANGO_DEBUG ?= 1
 
-.PHONY: setup run test migrate demo worker diagrams chromium bench gdal
+.PHONY: setup run test migrate demo worker diagrams chromium bench gdal libreoffice
 
 setup: $(VENV)/.installed
 
@@ -36,7 +36,11 @@ chromium:
 gdal:
 	@command -v ogrinfo >/dev/null || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q gdal-bin; }
 
-test: setup chromium gdal
+# The monthly workbook's formulas are checked by converting it with LibreOffice headless.
+libreoffice:
+	@command -v soffice >/dev/null || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends libreoffice-calc; }
+
+test: setup chromium gdal libreoffice
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 diagrams: setup
