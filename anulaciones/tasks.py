@@ -105,19 +105,32 @@ def recuperar_pendientes(ahora=None):
     from .reports import enviar_entrega as enviar
 
     ahora = ahora or timezone.now()
-    correos = notificaciones.enviar_pendientes()
-    entregas = [enviar(pk) for pk in Entrega.objects.filter(enviada_at__isnull=True).values_list("pk", flat=True)]
+    # Each step on its own: the mail server down must not keep the stalled imports waiting.
+    correos = _sin_detener(notificaciones.enviar_pendientes)
+    entregas = [_sin_detener(enviar, pk)
+                for pk in Entrega.objects.filter(enviada_at__isnull=True).values_list("pk", flat=True)]
     limite = ahora - timedelta(minutes=settings.ANULACIONES_IMPORTACION_LATIDO_MINUTOS)
     E = ImportacionSmartflex.Etapa
     with transaction.atomic():
         paradas = list(ImportacionSmartflex.objects.select_for_update(skip_locked=True).filter(
-            Q(etapa=E.PENDIENTE, creado_at__lt=limite)
+            # «en cola» since the limit, and not queued again by a pickup since (its latido_at)
+            Q(etapa=E.PENDIENTE, creado_at__lt=limite) & (Q(latido_at__isnull=True) | Q(latido_at__lt=limite))
             | Q(etapa__in=(E.VALIDANDO, E.IMPORTANDO), latido_at__lt=limite)).values_list("pk", flat=True))
         ImportacionSmartflex.objects.filter(pk__in=paradas).update(etapa=E.PENDIENTE, latido_at=ahora)
     for pk in paradas:
         log.warning("Importación %s sin avance: se encola de nuevo", pk)
         transaction.on_commit(partial(importar_smartflex.delay, pk))
-    return {"correos": correos, "entregas": len(entregas), "importaciones": len(paradas)}
+    return {"correos": correos or 0, "entregas": sum(e is not None for e in entregas), "importaciones": len(paradas)}
+
+
+def _sin_detener(paso, *args):
+    """One step of the pickup: its failure (its own transaction rolled back) is logged, and the
+    next pickup tries it again."""
+    try:
+        return paso(*args)
+    except Exception:
+        log.exception("Recuperación: %s%s falló; se reintentará en el próximo barrido", paso.__name__, args or "")
+        return None
 
 
 # --- the tasks -----------------------------------------------------------------------------

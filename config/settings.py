@@ -220,6 +220,7 @@ EMAIL_BACKEND = os.environ.get(
     "django.core.mail.backends.console.EmailBackend" if DEBUG else "django.core.mail.backends.smtp.EmailBackend",
 )
 EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
+EMAIL_FILE_PATH = os.environ.get("EMAIL_FILE_PATH", str(VAR_DIR / "correos"))  # the file-based backend's folder
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "anulaciones@localhost")
 
 # --- Celery -----------------------------------------------------------------------------
@@ -255,8 +256,20 @@ if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
     # unacknowledged only while its task runs: Redis redelivers the message of a worker that
     # died after the visibility timeout, which must exceed the longest task (a large Smartflex
     # import).
+    # A broker that stops answering without closing its connections (frozen, a failover, a NAT or
+    # firewall dropping them) made a publish wait forever: the page that queues work never answered
+    # (tests/test_fallos.py freezes Redis under gunicorn). Bounded: each command gives up after
+    # the socket timeout, and a publish is retried once (Celery's default, 3 retries, took 25 s with
+    # a 5 s timeout). Measured: ~6 s on a pooled connection, ~4 s on a new one (kombu's 4 s
+    # broker_connection_timeout); with Redis stopped (refused) < 0.2 s. Nothing is lost: the page says
+    # the work is kept and the periodic pickup queues it. The worker's consuming loop (BRPOP, in the
+    # event loop) is not affected by the socket timeout.
+    _socket_broker = float(os.environ.get("CELERY_BROKER_SOCKET_TIMEOUT", "2"))
     CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "3600"))}
+        "visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "3600")),
+        "socket_timeout": _socket_broker, "socket_connect_timeout": _socket_broker}
+    CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2,
+                                        "interval_max": 0.2}
 # Tests send tasks eagerly (in process) unless told otherwise; the worker integration test
 # starts a real worker with CELERY_TASK_ALWAYS_EAGER=0.
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", bool(os.environ.get("PYTEST_VERSION")))

@@ -11,7 +11,6 @@ import os
 import subprocess
 import sys
 from contextlib import contextmanager
-from datetime import date
 from pathlib import Path
 
 import pytest
@@ -253,15 +252,14 @@ def test_web_y_trabajador_con_carpetas_distintas_completan_importacion_y_entrega
 
         assert esperar(enviada(web), 60), "the worker did not e-mail the workbook the web wrote"
 
-        # 3. the worker builds next month's workbook; the web serves it
+        # 3. the worker builds the month's supplementary workbook; the web serves it
         esc.zonificacion("digitada")
-        siguiente = date(mes.year + (mes.month == 12), mes.month % 12 + 1, 1)
         with app.connection_for_write(redis_url) as conexion:
-            resultado = tasks.generar_entrega.apply_async(args=[siguiente.isoformat(), u.gestion_red.pk],
+            resultado = tasks.generar_entrega.apply_async(args=[mes.isoformat(), u.gestion_red.pk],
                                                           connection=conexion)
         assert not isinstance(resultado, EagerResult)
-        assert esperar(lambda: Entrega.objects.filter(mes=siguiente, enviada_at__isnull=False).exists(), 60)
-        del_trabajador = Entrega.objects.get(mes=siguiente)
+        assert esperar(lambda: Entrega.objects.filter(mes=mes, numero=2, enviada_at__isnull=False).exists(), 60)
+        del_trabajador = Entrega.objects.get(mes=mes, numero=2)
         assert p.poll() is None, "the worker died"
 
     client.force_login(u.facturacion)

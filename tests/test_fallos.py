@@ -1,21 +1,32 @@
-"""Fault suite (issue 13): the system converges after the faults production will meet.
+"""Fault suite (issues 13 and 14): the system converges after the faults production will meet.
 
 1. Redis stopped and restarted under a running Celery worker that holds an unacknowledged
    message: the worker reconnects, consumes what is queued after the restart, and the sweep does
    what the lost message carried.
 2. A worker killed with SIGKILL in the middle of the sweep, and the sweep rerun by another
-   worker: every due SI vencido exactly once, one «vencer» audit row each, no notice twice.
+   worker with beat: every due SI vencido exactly once, one «vencer» audit row each, every
+   notice written exactly once and mailed (its title in an e-mail file to its user). And a
+   worker killed in the middle of sending the outbox's e-mails: every notice still mailed, at
+   least once (issue 14, item 7).
 3. PostgreSQL connections terminated (``pg_terminate_backend``) between and during requests to a
    real multi-process server (gunicorn, persistent connections): never a 500; a request that
    meets a connection killed while idle succeeds; one killed under it is a clean 503; every
    transition the clients sent is applied exactly once.
 4. Two conflicting transitions at once over HTTP: one 200, one 409, never a 500, one audit chain.
+5. The broker frozen, then down, under a real gunicorn: uploading a Smartflex file and building a
+   delivery answer in seconds with their message, never a 500; when Redis returns, a worker's
+   periodic pickup imports the files and e-mails the delivery (issue 14, item 9).
+6. A worker killed in the middle of an import: the pickup sees its heartbeat stop, queues it
+   again, and every row is imported exactly once.
 
 Each scenario uses real processes: its own ``redis-server`` on a spare port (never the shared
 one), Celery workers and gunicorn as subprocesses, all against pytest-django's PostgreSQL test
 database. Needs PostgreSQL (DATABASE_URL=postgres://...) and the ``redis-server`` binary; CI has
 both. docs/fallos.md says what each one proves and what was measured.
 """
+import contextlib
+import email
+import html
 import http.client
 import json
 import os
@@ -123,11 +134,23 @@ def redis_propio(tmp_path):
 
 # The worker as `celery -A config worker` would run it; ``lote`` lowers tasks.LOTE (rows per
 # sweep transaction) so that a small sweep takes several transactions.
+# FALLOS_PAUSA_CORREO=s makes the file-based e-mail backend a slow mail server: each e-mail is
+# flushed to its file, then the send takes s seconds (a window to kill the worker mid-send).
 _ARRANQUE = """
-import sys, django
+import os, sys, time, django
 django.setup()
 from anulaciones import tasks
-tasks.LOTE = int(sys.argv[1])
+if int(sys.argv[1]):
+    tasks.LOTE = int(sys.argv[1])
+pausa = float(os.environ.get("FALLOS_PAUSA_CORREO") or 0)
+if pausa:
+    from django.core.mail.backends import filebased
+    escribir = filebased.EmailBackend.write_message
+    def lento(self, mensaje):
+        escribir(self, mensaje)
+        self.stream.flush()
+        time.sleep(pausa)
+    filebased.EmailBackend.write_message = lento
 from celery.__main__ import main
 sys.argv = ["celery"] + sys.argv[2:]
 main()
@@ -141,7 +164,8 @@ def trabajadores(base_url, tmp_path):  # noqa: F811
     def iniciar(redis_url, *, pool="solo", beat=False, lote=None, **entorno):
         env = dict(os.environ, DATABASE_URL=base_url, CELERY_BROKER_URL=redis_url, CELERY_TASK_ALWAYS_EAGER="0",
                    DJANGO_DEBUG="1", DB_CONN_MAX_AGE="0", ANULACIONES_BARRIDO_SEGUNDOS="1",
-                   EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend", **entorno)
+                   EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend")
+        env.update(entorno)  # e.g. the file-based e-mail backend (``_correo_en``)
         n = len(procesos)
         args = ["-A", "config", "worker", "--pool", pool, "-l", "INFO", "-n", f"fallos-{os.getpid()}-{n}@%h",
                 "--without-gossip", "--without-mingle"]
@@ -149,7 +173,9 @@ def trabajadores(base_url, tmp_path):  # noqa: F811
             args += ["--concurrency", "2"]
         if beat:
             args += ["-B", "-s", str(tmp_path / f"beat-{n}")]
-        cmd = ([sys.executable, "-c", _ARRANQUE, str(lote)] if lote else [sys.executable, "-m", "celery"]) + args
+        arranque = lote or entorno.get("FALLOS_PAUSA_CORREO")
+        inicio = [sys.executable, "-c", _ARRANQUE, str(lote or 0)] if arranque else [sys.executable, "-m", "celery"]
+        cmd = inicio + args
         log = tmp_path / f"worker-{n}.log"
         p = subprocess.Popen(cmd, cwd=BASE, env=env, stdout=open(log, "w"), stderr=subprocess.STDOUT,
                              start_new_session=True)  # its own process group: SIGKILL takes pool and beat too
@@ -226,57 +252,200 @@ def test_anular_para_redigitacion_no_programa_tareas_con_eta(esc, u, django_capt
     assert tasks.escalar_redigitacion.name  # still registered: messages of an older release still run
 
 
+# --- e-mail as it leaves: the file-based backend, read back --------------------------------------
+SEPARADOR = b"\n" + b"-" * 79 + b"\n"  # what Django's file-based backend writes after each e-mail
+
+
+def _correo_en(buzon):
+    """The worker's (or server's) environment for e-mails written as files to ``buzon``."""
+    return {"EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend", "EMAIL_FILE_PATH": str(buzon)}
+
+
+def _con_correo():
+    """Every user gets an address (username@ejemplo.bo)."""
+    from django.contrib.auth import get_user_model
+    from django.db.models import Value
+    from django.db.models.functions import Concat
+
+    get_user_model().objects.update(email=Concat("username", Value("@ejemplo.bo")))
+
+
+def _correos(buzon):
+    """[(recipients, subject, body lines, attachment names)] of every e-mail written completely
+    to ``buzon``: a file cut by SIGKILL ends without the separator, its last e-mail is not counted."""
+    from email import policy
+
+    res = []
+    for archivo in sorted(Path(buzon).glob("*.log")) if Path(buzon).exists() else ():
+        for parte in archivo.read_bytes().split(SEPARADOR)[:-1]:
+            m = email.message_from_bytes(parte, policy=policy.default)
+            cuerpo = m.get_body(("plain",)).get_content()
+            res.append(({a.addr_spec for a in m["To"].addresses}, str(m["Subject"]), set(cuerpo.splitlines()),
+                        [a.get_filename() for a in m.iter_attachments()]))
+    return res
+
+
+def _sin_correo(buzon):
+    """The notices whose rendered title (``avisos.presentar``) is in no e-mail to their user."""
+    from anulaciones.avisos import RELACIONADOS, presentar
+
+    lineas = {}
+    for para, _, cuerpo, _ in _correos(buzon):
+        for direccion in para:
+            lineas.setdefault(direccion, set()).update(cuerpo)
+    avisos = presentar(Notificacion.objects.select_related("usuario", *RELACIONADOS).order_by("pk"))
+    assert avisos and all(a.titulo for a in avisos)
+    return [a.clave for a in avisos if a.titulo not in lineas.get(a.usuario.email, ())]
+
+
+def _matar(p):
+    """SIGKILL a worker with its process group, then terminate its database connections (a
+    commit in flight either happened or not; nothing of it changes afterwards)."""
+    os.killpg(p.pid, signal.SIGKILL)
+    p.wait(10)
+    _terminar_conexiones()
+
+
 # --- 2. a worker killed with SIGKILL in the middle of the sweep ---------------------------------
-N_VENCIDOS, LOTE = 3000, 100
+N_VENCIDOS, LOTE, N_ASESORES = 3000, 100, 30
 
 
-def _muchos_si_vencidos(esc, n):
+def _muchos_si(esc, n, asesores=(), vence_at=None):
     """One SI opened through the transition path and n - 1 copies of it (bulk, as the
-    benchmarks do), all past their cut-off."""
+    benchmarks do), spread over ``asesores`` (their destinatario), all due at ``vence_at``
+    (default: an hour ago)."""
     base = esc.servicio("abierto")
     campos = {f.attname: getattr(base, f.attname)
               for f in ServicioIngenieria._meta.concrete_fields if not f.primary_key}
-    ServicioIngenieria.objects.bulk_create([ServicioIngenieria(**campos) for _ in range(n - 1)], batch_size=1000)
-    ServicioIngenieria.objects.update(vence_at=timezone.now() - timedelta(hours=1))
+    copias = [ServicioIngenieria(**campos) for _ in range(n - 1)]
+    for i, si in enumerate(copias):
+        if asesores:
+            si.asesor_id = asesores[i % len(asesores)].pk
+    ServicioIngenieria.objects.bulk_create(copias, batch_size=1000)
+    ServicioIngenieria.objects.update(vence_at=vence_at or timezone.now() - timedelta(hours=1))
     return list(ServicioIngenieria.objects.values_list("pk", flat=True))
 
 
 @pytest.mark.django_db(transaction=True)
-def test_trabajador_muerto_a_mitad_del_barrido_y_barrido_repetido(esc, u, redis_propio, trabajadores):
-    """3,000 due SIs, 100 per sweep transaction. Worker A is SIGKILLed (with its process group)
-    as soon as some batches are committed; worker B, with beat, sweeps again. Every SI ends
-    vencido exactly once with one «vencer» row, and every SI has its notice exactly once: a
-    batch's notices are written in the batch's own transaction."""
+def test_trabajador_muerto_a_mitad_del_barrido_y_barrido_repetido(esc, u, crear_usuario, redis_propio, trabajadores,
+                                                                  tmp_path):
+    """3,000 due SIs of 30 asesores (all with an e-mail address), 100 per sweep transaction.
+    Worker A (mail written as files) is SIGKILLed (with its process group) as soon as some
+    batches are committed; worker B, with beat (the pickup every second), sweeps again. Every SI
+    ends vencido exactly once with one «vencer» row; every expected notice exists exactly once
+    (its asesor's, per SI; Gestión de Red's summary, per batch: the batches partition the SIs),
+    each is marked mailed and its title is in an e-mail to its user's address."""
     from anulaciones import tasks
+    from anulaciones.roles import Rol
 
-    pks = _muchos_si_vencidos(esc, N_VENCIDOS)
+    asesores = [u.asesor] + [crear_usuario(Rol.ASESOR, team_leader=u.team_leader) for _ in range(N_ASESORES - 1)]
+    pks = _muchos_si(esc, N_VENCIDOS, asesores)
     assert len(pks) == N_VENCIDOS
+    _con_correo()
+    Notificacion.objects.update(correo_enviado_at=None)  # what the set-up wrote goes by e-mail too
+    buzon = tmp_path / "correos"
     vencer = RegistroAuditoria.objects.filter(transicion="vencer")
-    a = trabajadores(redis_propio.url, lote=LOTE)
+    a = trabajadores(redis_propio.url, lote=LOTE, **_correo_en(buzon))
     assert esperar(lambda: _en_log(a, " ready."), 30), a.log.read_text()
     redis_propio.publicar(tasks.barrer_plazos)
     limite = time.monotonic() + 30
     while not vencer.exists():  # the first batch committed: kill at once, the sweep is mid-way
         assert time.monotonic() < limite, a.log.read_text()
         time.sleep(0.005)
-    os.killpg(a.pid, signal.SIGKILL)
-    a.wait(10)
+    _matar(a)
     al_matar = vencer.count()
     assert 0 < al_matar < N_VENCIDOS, al_matar
     assert al_matar % LOTE == 0  # whole batches: a batch commits all its rows or none
 
-    b = trabajadores(redis_propio.url, beat=True, lote=LOTE)
-    assert esperar(lambda: not ServicioIngenieria.objects.filter(estado="abierto").exists(), 60), b.log.read_text()
-    _parar(b)  # warm shutdown: the sweep in progress finishes and writes its notices
+    inicio = time.monotonic()
+    b = trabajadores(redis_propio.url, beat=True, lote=LOTE, ANULACIONES_RECUPERACION_SEGUNDOS="1",
+                     **_correo_en(buzon))
+    pendientes = Notificacion.objects.filter(correo_enviado_at__isnull=True)
+    assert esperar(lambda: not ServicioIngenieria.objects.filter(estado="abierto").exists()
+                   and not pendientes.exists(), 90), b.log.read_text()[-3000:]
+    convergio = time.monotonic() - inicio
+    _parar(b)  # warm shutdown: what runs finishes
 
     assert ServicioIngenieria.objects.filter(estado="vencido", version=1).count() == N_VENCIDOS
     por_si = dict(vencer.values("object_id").annotate(n=Count("id")).values_list("object_id", "n"))
     assert set(por_si) == set(pks) and set(por_si.values()) == {1}
-    claves = Notificacion.objects.filter(tipo="vencido", usuario=u.asesor).values_list("clave", flat=True)
-    assert len(claves) == len(set(claves))  # never twice (unique per user, kind and object)
-    sin_aviso = {f"servicio:{pk}" for pk in pks} - set(claves)
-    assert not sin_aviso, len(sin_aviso)  # nothing lost: the notices commit with their batch
-    print(f"killed after {al_matar} of {N_VENCIDOS}; SIs without their notice: {len(sin_aviso)}")
+    # the destinatario's notice, per SI: each exactly once (nothing lost, nothing twice)
+    esperados = {(asesor, f"servicio:{pk}") for pk, asesor in ServicioIngenieria.objects.values_list("pk", "asesor_id")}
+    vistos = list(Notificacion.objects.filter(tipo="vencido", clave__startswith="servicio:")
+                  .values_list("usuario_id", "clave"))
+    assert len(vistos) == len(set(vistos)) and set(vistos) == esperados, (len(vistos), len(esperados))
+    # Gestión de Red's summary, per batch: the batches' ranges are disjoint and cover every SI once
+    resumenes = Notificacion.objects.filter(tipo="vencido", clave__startswith="vencidos:")
+    assert set(resumenes.values_list("usuario_id", flat=True)) == {u.gestion_red.pk}
+    assert sum(n.datos["total"] for n in resumenes) == N_VENCIDOS
+    rangos = sorted(tuple(int(x) for x in n.clave.split(":")[1].split("-")) for n in resumenes)
+    assert len(rangos) == N_VENCIDOS // LOTE and all(r[1] < s[0] for r, s in zip(rangos, rangos[1:])), rangos
+    # every notice mailed (at least once), its title in an e-mail to its user's address
+    assert not pendientes.exists()
+    sin_correo = _sin_correo(buzon)
+    assert not sin_correo, (len(sin_correo), sin_correo[:5])
+    print(f"killed after {al_matar} of {N_VENCIDOS}; worker B converged in {convergio:.1f} s; "
+          f"{Notificacion.objects.count()} notices, {len(_correos(buzon))} e-mails")
+
+
+N_AVISOS, N_DESTINATARIOS, PAUSA_CORREO = 2000, 200, 0.02
+
+
+@pytest.mark.django_db(transaction=True)
+def test_trabajador_muerto_a_mitad_del_envio_de_correos(esc, u, redis_propio, trabajadores, tmp_path):
+    """An outbox of 2,000 notices for 200 users. Worker A sends (one e-mail per user, each taking
+    20 ms: a slow mail server) and is SIGKILLed as soon as its first e-mail is written. Nothing
+    was recorded (the send's transaction died with it), so worker B's pickup (beat, every
+    second) mails every notice: each title is in an e-mail to its user; the users A had already
+    mailed get theirs twice — at least once, never lost."""
+    from django.contrib.auth import get_user_model
+
+    from anulaciones import tasks
+
+    sis = _muchos_si(esc, N_AVISOS, vence_at=timezone.now() + timedelta(days=3))  # not due: only the outbox
+    User = get_user_model()
+    personas = User.objects.bulk_create(User(username=f"destinatario_{i}") for i in range(N_DESTINATARIOS))
+    solicitud = ServicioIngenieria.objects.values_list("solicitud_id", flat=True).first()
+    Notificacion.objects.bulk_create(
+        Notificacion(usuario_id=personas[i % N_DESTINATARIOS].pk, tipo=Notificacion.Tipo.VENCIDO,
+                     clave=f"servicio:{pk}", servicio_id=pk, solicitud_id=solicitud) for i, pk in enumerate(sis))
+    _con_correo()
+    Notificacion.objects.update(correo_enviado_at=None)
+    total = Notificacion.objects.count()
+    destinatarios = Notificacion.objects.values("usuario").distinct().count()
+    buzon = tmp_path / "correos"
+
+    a = trabajadores(redis_propio.url, FALLOS_PAUSA_CORREO=str(PAUSA_CORREO), **_correo_en(buzon))
+    assert esperar(lambda: _en_log(a, " ready."), 30), a.log.read_text()
+    redis_propio.publicar(tasks.enviar_correos)
+    limite = time.monotonic() + 30
+    while not _correos(buzon):  # its first e-mail is out: kill at once, the send is mid-way
+        assert time.monotonic() < limite, a.log.read_text()
+        time.sleep(0.005)
+    _matar(a)
+    de_a = _correos(buzon)
+    assert 1 <= len(de_a) < destinatarios, len(de_a)
+    pendientes = Notificacion.objects.filter(correo_enviado_at__isnull=True)
+    assert pendientes.count() == total  # nothing recorded: every notice is still in the outbox
+
+    inicio = time.monotonic()
+    b = trabajadores(redis_propio.url, beat=True, ANULACIONES_RECUPERACION_SEGUNDOS="1", **_correo_en(buzon))
+    assert esperar(lambda: not pendientes.exists(), 60), b.log.read_text()[-3000:]
+    convergio = time.monotonic() - inicio
+    _parar(b)
+
+    sin_correo = _sin_correo(buzon)
+    assert not sin_correo, (len(sin_correo), sin_correo[:5])
+    correos = _correos(buzon)
+    veces = {}
+    for para, *_ in correos:
+        for d in para:
+            veces[d] = veces.get(d, 0) + 1
+    assert len(veces) == destinatarios
+    dos_veces = {d for d, n in veces.items() if n > 1}
+    assert dos_veces == {d for para, *_ in de_a for d in para}, (len(dos_veces), len(de_a))  # at least once
+    print(f"{total} notices for {destinatarios} users; A wrote {len(de_a)} e-mail(s) before SIGKILL; "
+          f"B mailed everything in {convergio:.1f} s; {len(correos)} e-mails, {len(dos_veces)} user(s) twice")
 
 
 # --- 3 and 4. a real server: connections terminated, conflicting transitions -----------------------
@@ -303,15 +472,16 @@ class Servidor:
             c.close()
 
 
-@pytest.fixture
-def servidor(base_url, tmp_path):  # noqa: F811
+@contextlib.contextmanager
+def _gunicorn(base_url, log, **entorno):
     """gunicorn with 2 worker processes of 2 threads (a persistent database connection per
-    thread) on the test database, production settings (DEBUG off)."""
+    thread) on the test database, production settings (DEBUG off); ``entorno`` overrides (e.g. a
+    real broker instead of eager tasks)."""
     puerto = _puerto_libre()
     env = dict(os.environ, DATABASE_URL=base_url, DJANGO_DEBUG="0", DJANGO_ALLOWED_HOSTS="127.0.0.1",
                DB_CONN_MAX_AGE="600", CELERY_TASK_ALWAYS_EAGER="1", DJANGO_SECURE_SSL_REDIRECT="0",
                EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend")
-    log = tmp_path / "gunicorn.log"
+    env.update(entorno)
     p = subprocess.Popen([sys.executable, "-m", "gunicorn", "config.wsgi", "--workers", "2", "--threads", "2", "--bind",
                           f"127.0.0.1:{puerto}", "--timeout", "60", "--graceful-timeout", "5", "--preload",
                           "--no-control-socket"],
@@ -329,7 +499,13 @@ def servidor(base_url, tmp_path):  # noqa: F811
         yield s
     finally:
         _parar(p)
-        print(f"--- gunicorn ---\n{log.read_text()[-3000:]}")
+        print(f"--- {log.name} ---\n{log.read_text()[-3000:]}")
+
+
+@pytest.fixture
+def servidor(base_url, tmp_path):  # noqa: F811
+    with _gunicorn(base_url, tmp_path / "gunicorn.log") as s:
+        yield s
 
 
 def _token(usuario):
@@ -477,6 +653,225 @@ def test_dos_transiciones_en_conflicto_a_la_vez_por_http(esc, u, servidor):
                                                                        "marcar_instalada", "ejecutar")
         assert len(cadena_s) == len(cadena_o) == 3
     print("rounds (anular, ejecutar):", codigos)
+
+
+# --- 5. the broker down under the web: an upload and a delivery, picked up when it returns -------
+class Navegador:
+    """A logged-in browser of a real server over plain HTTP: keeps its cookies (session, CSRF,
+    messages) and posts forms with the CSRF token of the last page that had one."""
+
+    def __init__(self, servidor, sesion):
+        self.puerto = servidor.puerto
+        self.cookies = {"sessionid": sesion}
+        self.token = None
+
+    def pedir(self, metodo, ruta, campos=None, archivos=None):
+        """(status, Location, text, seconds)."""
+        import re
+        import uuid
+        from http.cookies import SimpleCookie
+        from urllib.parse import urlencode
+
+        cabeceras = {"Host": "127.0.0.1", "Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items())}
+        cuerpo = None
+        if metodo == "POST":
+            campos = {"csrfmiddlewaretoken": self.token, **(campos or {})}
+            if archivos:
+                limite = uuid.uuid4().hex
+                partes = [f'--{limite}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'.encode()
+                          for k, v in campos.items()]
+                partes += [f'--{limite}\r\nContent-Disposition: form-data; name="{k}"; filename="{nombre}"\r\n'
+                           f'Content-Type: text/csv\r\n\r\n'.encode() + datos + b"\r\n"
+                           for k, (nombre, datos) in archivos.items()]
+                cuerpo = b"".join(partes) + f"--{limite}--\r\n".encode()
+                cabeceras["Content-Type"] = f"multipart/form-data; boundary={limite}"
+            else:
+                cuerpo = urlencode(campos).encode()
+                cabeceras["Content-Type"] = "application/x-www-form-urlencoded"
+        inicio = time.monotonic()
+        c = http.client.HTTPConnection("127.0.0.1", self.puerto, timeout=120)
+        try:
+            c.request(metodo, ruta, body=cuerpo, headers=cabeceras)
+            r = c.getresponse()
+            texto = r.read().decode("utf-8", "replace")
+        finally:
+            c.close()
+        duracion = time.monotonic() - inicio
+        for linea in r.msg.get_all("Set-Cookie") or ():
+            galleta = SimpleCookie()
+            galleta.load(linea)
+            for nombre, m in galleta.items():
+                if m.value and m["max-age"] != "0":
+                    self.cookies[nombre] = m.coded_value
+                else:
+                    self.cookies.pop(nombre, None)
+        if token := re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', texto):
+            self.token = token[1]
+        return r.status, r.getheader("Location"), texto, duracion
+
+    def mensajes(self, ruta):
+        """The page a redirect leads to (it shows the flashed messages): its status and text."""
+        estado, _, texto, _ = self.pedir("GET", ruta)
+        return estado, html.unescape(texto)
+
+
+def _csv(prefijo, n):
+    """A valid Smartflex export of n new Solicitudes (zone Z1, asesor «asesor»)."""
+    return ("numero_smartflex,tipo,cliente_nombre,calle,zona,asesor\n" + "".join(
+        f"{prefijo}-{i:05d},instalacion,Cliente {i},Calle {i},Z1,asesor\n" for i in range(n))).encode()
+
+
+def _subir(web, nombre, n):
+    """POST /importar/ with a file of n rows: (the ImportacionSmartflex, the answer's status,
+    the page it leads to, seconds)."""
+    from anulaciones.models import ImportacionSmartflex
+
+    prefijo = nombre.split(".")[0].upper()
+    estado, destino, texto, segundos = web.pedir("POST", "/importar/", archivos={"archivo": (nombre, _csv(prefijo, n))})
+    assert estado == 302 and destino, (estado, texto[-2000:])
+    imp = ImportacionSmartflex.objects.get(nombre=nombre)
+    assert destino.endswith(f"/importar/{imp.pk}/"), destino
+    pagina = web.mensajes(destino)
+    assert pagina[0] == 200
+    return imp, pagina[1], segundos
+
+
+@pytest.mark.django_db(transaction=True)
+def test_sin_broker_la_subida_y_la_entrega_responden_y_se_recuperan(esc, u, base_url, redis_propio,  # noqa: F811
+                                                                     trabajadores, tmp_path):
+    """A real gunicorn publishing to a real Redis (no eager tasks) and no worker yet.
+    1. Redis up: import A is queued (its message will die with Redis: no persistence).
+    2. Redis frozen (SIGSTOP: connections open, no answer): POST /importar/ (import F) answers
+       302 within CELERY_BROKER_SOCKET_TIMEOUT + kombu's reconnection bound (it waited forever
+       before that setting), and its page says the file is kept and will be imported when the
+       service is back. Then Redis is killed (SIGKILL) while frozen.
+    3. Redis down: the same for import B; POST /entregas/generar/ answers 302 to the list with its
+       message: the delivery is built (3 digitized zonifications), its e-mail not sent. Never a
+       500; each request's time with the broker frozen or down is measured.
+    4. Redis started again (empty) and a worker with beat (pickup every second, imports stale
+       after 1.2 s): imports A, F and B end «terminada» with their rows, the delivery is e-mailed
+       to Facturación once, with its workbook.
+    5. The server publishes again by itself: import C is queued at once, with no warning."""
+    from anulaciones.models import Entrega, ImportacionSmartflex, Solicitud
+    from anulaciones.views.importacion import MENSAJE_SIN_COLA
+
+    zonificaciones = [esc.zonificacion("digitada") for _ in range(3)]
+    _con_correo()
+    buzon = tmp_path / "correos"
+    mes = timezone.localdate().replace(day=1)
+    with _gunicorn(base_url, tmp_path / "gunicorn-broker.log", CELERY_TASK_ALWAYS_EAGER="0",
+                   CELERY_BROKER_URL=redis_propio.url, **_correo_en(buzon)) as servidor:
+        web = Navegador(servidor, _sesion(u.gestion_red))
+        assert web.pedir("GET", "/importar/")[0] == 200 and web.token
+
+        imp_a, pagina, t_arriba = _subir(web, "a.csv", 20)  # 1. the broker up
+        assert MENSAJE_SIN_COLA not in pagina
+
+        os.kill(redis_propio.proceso.pid, signal.SIGSTOP)  # 2. the broker frozen: connections open, no answer
+        try:
+            imp_f, pagina, t_congelado = _subir(web, "f.csv", 20)
+            assert MENSAJE_SIN_COLA in pagina, pagina[-3000:]
+        finally:
+            _parar(redis_propio.proceso, signal.SIGKILL)  # 3. and dead: nothing of what it held survives
+
+        imp_b, pagina, t_importar = _subir(web, "b.csv", 20)
+        assert MENSAJE_SIN_COLA in pagina, pagina[-3000:]
+        estado, destino, texto, t_entrega = web.pedir("POST", "/entregas/generar/", campos={"mes": f"{mes:%Y-%m}"})
+        assert estado == 302 and destino.endswith("/entregas/"), (estado, texto[-2000:])
+        estado, pagina = web.mensajes(destino)
+        assert estado == 200 and 'class="mensajes"' in pagina and f"{mes:%m/%Y}" in pagina, pagina[-3000:]
+        entrega = Entrega.objects.get(mes=mes)
+        assert entrega.enviada_at is None and entrega.filas == len(zonificaciones)
+        assert set(ImportacionSmartflex.objects.values_list("etapa", flat=True)) == {"pendiente"}
+
+        redis_propio.iniciar()  # 4. the broker back, empty; a worker with its beat
+        inicio = time.monotonic()
+        w = trabajadores(redis_propio.url, beat=True, ANULACIONES_RECUPERACION_SEGUNDOS="1",
+                         ANULACIONES_IMPORTACION_LATIDO_MINUTOS="0.02", **_correo_en(buzon))
+
+        def recuperado():
+            etapas = set(ImportacionSmartflex.objects.filter(pk__in=[imp_a.pk, imp_f.pk, imp_b.pk])
+                         .values_list("etapa", flat=True))
+            return etapas == {"terminada"} and Entrega.objects.get(pk=entrega.pk).enviada_at is not None
+
+        assert esperar(recuperado, 60), w.log.read_text()[-3000:]
+        t_recuperar = time.monotonic() - inicio
+
+        imp_c, pagina, t_despues = _subir(web, "c.csv", 20)  # 5. the server publishes again
+        assert MENSAJE_SIN_COLA not in pagina
+        assert esperar(lambda: ImportacionSmartflex.objects.get(pk=imp_c.pk).etapa == "terminada", 30), \
+            w.log.read_text()[-3000:]
+
+    for imp, prefijo in ((imp_a, "A-"), (imp_f, "F-"), (imp_b, "B-"), (imp_c, "C-")):
+        imp.refresh_from_db()
+        assert (imp.etapa, imp.total, imp.creadas) == ("terminada", 20, 20), (imp.etapa, imp.mensaje)
+        assert Solicitud.objects.filter(numero_smartflex__startswith=prefijo).count() == 20
+    for imp in (imp_a, imp_f, imp_b):  # queued again by the pickup
+        assert _en_log(w, f"Importación {imp.pk} sin avance")
+    entrega.refresh_from_db()
+    u.facturacion.refresh_from_db()
+    facturacion = [c for c in _correos(buzon) if u.facturacion.email in c[0]]
+    assert [c[3] for c in facturacion] == [[entrega.nombre_archivo]], facturacion  # once, with its workbook
+    print(f"request times — broker up: import {t_arriba:.2f} s; broker frozen: import {t_congelado:.2f} s; "
+          f"broker down: import {t_importar:.2f} s, "
+          f"delivery {t_entrega:.2f} s; after restart: import {t_despues:.2f} s; "
+          f"worker start to imports A, F, B done and the delivery mailed: {t_recuperar:.1f} s")
+    assert max(t_importar, t_entrega) < 5  # bounded: the user is answered in seconds
+    assert t_congelado < 12  # ~6 s: CELERY_BROKER_SOCKET_TIMEOUT (2 s), one retry, kombu's 4 s reconnection bound
+
+
+# --- 6. a worker killed in the middle of an import ------------------------------------------------
+N_FILAS, LOTE_IMPORTACION = 3000, 50
+
+
+@pytest.mark.django_db(transaction=True)
+def test_trabajador_muerto_a_mitad_de_una_importacion(u, zona, redis_propio, trabajadores):
+    """A 3,000-row Smartflex file imported 50 rows per batch. Worker A is SIGKILLed as soon as a
+    batch is committed: the import stays «importando» and its heartbeat stops. Worker B's pickup
+    (beat every second, an import without progress for 1.2 s is stale) queues it again; B
+    re-validates and imports it: «terminada», every row imported exactly once (one Solicitud,
+    one OT, one «registrar» audit row each), the rows A committed counted as unchanged."""
+    from django.core.files.base import ContentFile
+
+    from anulaciones.importacion import importar_smartflex
+    from anulaciones.models import ImportacionSmartflex, Solicitud
+
+    imp = ImportacionSmartflex.objects.create(usuario=u.gestion_red, nombre="grande.csv")
+    imp.archivo.save("grande.csv", ContentFile(_csv("SF-K", N_FILAS)))
+    lote = {"ANULACIONES_IMPORTACION_LOTE": str(LOTE_IMPORTACION)}
+    a = trabajadores(redis_propio.url, **lote)
+    assert esperar(lambda: _en_log(a, " ready."), 30), a.log.read_text()
+    creadas = Solicitud.objects.filter(numero_smartflex__startswith="SF-K-")
+    redis_propio.publicar(importar_smartflex, args=[imp.pk])
+    limite = time.monotonic() + 60
+    while not creadas.exists():  # its first batch committed: kill at once, the import is mid-way
+        assert time.monotonic() < limite, a.log.read_text()
+        time.sleep(0.005)
+    _matar(a)
+    al_matar = creadas.count()
+    assert 0 < al_matar < N_FILAS and al_matar % LOTE_IMPORTACION == 0, al_matar
+    imp.refresh_from_db()
+    assert imp.etapa == "importando"
+
+    inicio = time.monotonic()
+    b = trabajadores(redis_propio.url, beat=True, ANULACIONES_RECUPERACION_SEGUNDOS="1",
+                     ANULACIONES_IMPORTACION_LATIDO_MINUTOS="0.02", **lote)
+    assert esperar(lambda: ImportacionSmartflex.objects.get(pk=imp.pk).etapa in ImportacionSmartflex.FINALES, 90), \
+        b.log.read_text()[-3000:]
+    convergio = time.monotonic() - inicio
+    _parar(b)
+
+    imp.refresh_from_db()
+    assert imp.etapa == "terminada", (imp.etapa, imp.mensaje)
+    assert (imp.total, imp.creadas, imp.sin_cambios, imp.con_error) == (N_FILAS, N_FILAS - al_matar, al_matar, 0)
+    assert creadas.count() == N_FILAS
+    assert OrdenDeTrabajo.objects.filter(solicitud__in=creadas).count() == N_FILAS
+    registros = (RegistroAuditoria.objects.filter(transicion="registrar", content_type__model="solicitud",
+                                                  object_id__in=creadas.values("pk"))
+                 .values("object_id").annotate(n=Count("id")))
+    assert len(registros) == N_FILAS and {r["n"] for r in registros} == {1}
+    assert _en_log(b, f"Importación {imp.pk} sin avance")
+    print(f"killed after {al_matar} of {N_FILAS} rows; worker B start to «terminada»: {convergio:.1f} s")
 
 
 # --- the answers themselves: 409 and 503, never a 500 -------------------------------------------
