@@ -144,11 +144,17 @@ DATABASES = {
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # Wait for the writer instead of failing at once when two processes write.
-    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
-    # Writers take the lock when their transaction starts: two processes (the web and the embedded
-    # worker) wait for each other instead of failing at once with "database is locked".
-    DATABASES["default"]["OPTIONS"]["transaction_mode"] = "IMMEDIATE"
+    # The embedded default (make run): the web server and the Celery worker's processes share one
+    # file, and none of them may fail with "database is locked" (a lost e-mail task).
+    _sqlite = DATABASES["default"].setdefault("OPTIONS", {})
+    # Busy timeout: a writer waits up to 20 s for another one to commit instead of failing at once.
+    _sqlite["timeout"] = 20
+    # Writers take the lock when their transaction starts: a transaction never has to upgrade a
+    # read lock to a write lock, which SQLite refuses at once whatever the timeout.
+    _sqlite["transaction_mode"] = "IMMEDIATE"
+    # WAL: readers never wait for the writer nor the writer for readers (the journal mode is kept
+    # in the file; a memory database answers "memory"); NORMAL is the safe synchronous level in WAL.
+    _sqlite["init_command"] = "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [

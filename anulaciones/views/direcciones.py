@@ -2,6 +2,7 @@
 Gestión de Red (server-side SVG, no tile server), the GeoJSON layer for QGIS and the import of
 the GIS's layers. Thin: read input, call ``anulaciones.direcciones``, show errors."""
 import math
+import unicodedata
 from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 
@@ -134,13 +135,123 @@ def exportar_geojson(request):
 
 # --- the map (server-side SVG) ------------------------------------------------------------------
 ANCHO, ALTO, MARGEN = 760, 520, 40
+LETRA = 11  # the labels' font size (px)
+ABAJO = ALTO - 34  # labels stay above the legend row
+
+# Advance widths (em) of sans-serif glyphs, rounded up into a few groups (Arial / Liberation Sans
+# measured in Chromium), times HOLGURA for wider faces (DejaVu Sans): an estimated label box is
+# never narrower than the one the browser draws, so boxes that do not meet here do not meet there.
+_ANCHOS_EM = {**{c: 0.28 for c in " '!,./:;I[\\]fijlt|·"}, **{c: 0.40 for c in "\"()*-`r{}°º"},
+              **{c: 0.50 for c in "Jcksvxyz^"}, **{c: 0.58 for c in "0123456789#$?L_abdeghnopqu+<=>~–"},
+              **{c: 0.67 for c in "&ABEFKPSTVXYZ"}, **{c: 0.78 for c in "CDGHNOQRUw"},
+              **{c: 0.94 for c in "MmW%"}}
+HOLGURA = 1.15
+SUBE, BAJA = 1.0, 0.28  # ascent and descent (em) around the baseline, with the same margin
 
 
-def mapa_svg(puntos, titulo):
+def ancho_texto(texto, tam=LETRA):
+    """Estimated width (px) of ``texto`` at ``tam`` px: an upper bound for common sans-serif faces."""
+    total = 0.0
+    for c in texto:
+        base = unicodedata.normalize("NFKD", c)[:1] or c
+        total += _ANCHOS_EM.get(c, _ANCHOS_EM.get(base, 1.05))
+    return total * tam * HOLGURA
+
+
+class _Rejilla:
+    """Boxes (x0, y0, x1, y1) bucketed in square cells, so a placement checks only its neighbours."""
+
+    LADO = 48
+
+    def __init__(self):
+        self.celdas = {}
+
+    def _celdas(self, caja):
+        x0, y0, x1, y1 = caja
+        for i in range(int(x0 // self.LADO), int(x1 // self.LADO) + 1):
+            for j in range(int(y0 // self.LADO), int(y1 // self.LADO) + 1):
+                yield i, j
+
+    def choca(self, caja, salvo=None):
+        x0, y0, x1, y1 = caja
+        for celda in self._celdas(caja):
+            for otra, dueno in self.celdas.get(celda, ()):
+                if dueno is not None and dueno == salvo:
+                    continue
+                if x0 < otra[2] and otra[0] < x1 and y0 < otra[3] and otra[1] < y1:
+                    return True
+        return False
+
+    def poner(self, caja, dueno=None):
+        for celda in self._celdas(caja):
+            self.celdas.setdefault(celda, []).append((caja, dueno))
+
+
+# Where a label may go around its symbol (dx of the box's left edge as a function of the width,
+# dy of the baseline), in order of preference: right, left, above, below, then the four corners.
+_POSICIONES = [
+    (lambda w: 10, 4), (lambda w: -10 - w, 4), (lambda w: -w / 2, -11), (lambda w: -w / 2, 11 + SUBE * LETRA),
+    (lambda w: 8, -8), (lambda w: 8, 8 + SUBE * LETRA), (lambda w: -8 - w, -8), (lambda w: -8 - w, 8 + SUBE * LETRA),
+]
+IMPORTANCIA = {"zona": -1, "caso": 0, "calle": 1, "punto_referencia": 2, "caja_nap": 3}
+
+
+def colocar_etiquetas(marcas, obstaculos=(), ancho=ANCHO, alto=ABAJO, tam=LETRA):
+    """Greedy, deterministic label placement. ``marcas``: [(kind, x, y, text)] in drawing
+    coordinates. Labels are taken by importance (observed cases, then streets, reference points,
+    boxes; ties in the given order); each tries the positions of ``_POSICIONES`` and takes the first
+    whose box stays inside the map and meets no label already placed, no other symbol and no
+    ``obstaculos`` box; a label that fits nowhere is left out (its symbol keeps a tooltip).
+    A ``zona`` mark is a zone's name over its points: first, and with no symbol of its own.
+    Returns {index in marcas: (x, baseline y)} of the labels placed."""
+    rejilla = _Rejilla()
+    for caja in obstaculos:
+        rejilla.poner(caja)
+    for i, (kind, x, y, _) in enumerate(marcas):
+        if kind != "zona":
+            rejilla.poner((x - 8, y - 8, x + 8, y + 8), dueno=i)
+    colocadas = {}
+    orden = sorted(range(len(marcas)), key=lambda i: IMPORTANCIA.get(marcas[i][0], 9))
+    for i in orden:
+        _, x, y, texto = marcas[i]
+        if not texto:
+            continue
+        w = ancho_texto(texto, tam)
+        for dx, dy in _POSICIONES:
+            izq, base = x + dx(w), y + dy
+            caja = (izq - 1, base - SUBE * tam - 1, izq + w + 1, base + BAJA * tam + 1)
+            if caja[0] < 2 or caja[1] < 2 or caja[2] > ancho - 2 or caja[3] > alto:
+                continue
+            if rejilla.choca(caja, salvo=i):
+                continue
+            rejilla.poner(caja, dueno=("etiqueta", i))
+            colocadas[i] = (izq, base)
+            break
+    return colocadas
+
+
+def _forma(kind, x, y):
+    if kind == "punto_referencia":
+        return f'<circle cx="{x:.1f}" cy="{y:.1f}" r="6" fill="#0b3d6b"/>'
+    if kind == "caja_nap":
+        return f'<rect x="{x - 6:.1f}" y="{y - 6:.1f}" width="12" height="12" fill="#fff" stroke="#000" stroke-width="2"/>'
+    if kind == "calle":
+        return f'<path d="M{x - 6:.1f} {y:.1f}h12M{x:.1f} {y - 6:.1f}v12" stroke="#333" stroke-width="3"/>'
+    return (f'<path d="M{x:.1f} {y - 8:.1f}L{x + 7:.1f} {y + 5:.1f}L{x - 7:.1f} {y + 5:.1f}Z" fill="#b00020" '
+            f'stroke="#000"/>')
+
+
+def mapa_svg(puntos, titulo, zonas=None):
     """``puntos``: [(kind, lat, lon, label)]. Equirectangular projection of the points' own
     extent on a plain background; kinds told apart by shape (circle, square, triangle) and
-    legend, not by colour alone."""
-    con = [p for p in puntos if p[1] is not None and p[2] is not None]
+    legend, not by colour alone. Every symbol carries its name as a tooltip; the names shown
+    are placed by ``colocar_etiquetas`` so that none overlaps another label or a symbol.
+    ``zonas`` (the map of every zone): the zone name of each point, in the order of ``puntos``;
+    each zone's name is written over its points."""
+    zonas = zonas or [None] * len(puntos)
+    con = [(p, z) for p, z in zip(puntos, zonas) if p[1] is not None and p[2] is not None]
+    zonas = [z for _, z in con]
+    con = [p for p, _ in con]
     lats = [float(p[1]) for p in con] or [-16.5]
     lons = [float(p[2]) for p in con] or [-68.15]
     lat0, lat1 = min(lats) - 0.002, max(lats) + 0.002
@@ -151,55 +262,78 @@ def mapa_svg(puntos, titulo):
     def xy(lat, lon):
         return MARGEN + (float(lon) - lon0) * kx * escala, MARGEN + (lat1 - float(lat)) * escala
 
-    def forma(kind, x, y):
-        if kind == "punto_referencia":
-            return f'<circle cx="{x:.1f}" cy="{y:.1f}" r="6" fill="#0b3d6b"/>'
-        if kind == "caja_nap":
-            return f'<rect x="{x - 6:.1f}" y="{y - 6:.1f}" width="12" height="12" fill="#fff" stroke="#000" stroke-width="2"/>'
-        if kind == "calle":
-            return f'<path d="M{x - 6:.1f} {y:.1f}h12M{x:.1f} {y - 6:.1f}v12" stroke="#333" stroke-width="3"/>'
-        return (f'<path d="M{x:.1f} {y - 8:.1f}L{x + 7:.1f} {y + 5:.1f}L{x - 7:.1f} {y + 5:.1f}Z" fill="#b00020" '
-                f'stroke="#000"/>')
-
+    marcas = [(kind, *xy(lat, lon), etiqueta or "") for kind, lat, lon, etiqueta in con]
+    simbolos = len(marcas)
+    extension = {}  # zone name -> (x0, y0, x1) of its points
+    for (_, x, y, _), z in zip(marcas, zonas):
+        if z:
+            x0, y0, x1 = extension.get(z, (x, y, x))
+            extension[z] = (min(x0, x), min(y0, y), max(x1, x))
+    if len(extension) > 1:
+        marcas += [("zona", (x0 + x1) / 2, y0 - 6, z) for z, (x0, y0, x1) in sorted(extension.items())]
+    rotulo = f"N ↑ · {lat0:.4f}…{lat1:.4f}, {lon0:.4f}…{lon1:.4f} (WGS84)"
+    colocadas = colocar_etiquetas(marcas, obstaculos=[
+        (ANCHO - MARGEN - ancho_texto(rotulo) - 2, 0, ANCHO, 16 + BAJA * LETRA + 2)])
+    omitidas = sum(1 for i, (_, _, _, t) in enumerate(marcas[:simbolos]) if t and i not in colocadas)
     partes = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {ANCHO} {ALTO}" role="img" class="mapa" '
-        f'aria-labelledby="mapa-titulo mapa-desc" font-family="sans-serif" font-size="11">',
+        f'aria-labelledby="mapa-titulo mapa-desc" font-family="sans-serif" font-size="{LETRA}">',
         f'<title id="mapa-titulo">{escape(titulo)}</title>',
-        f'<desc id="mapa-desc">{len(con)} puntos con coordenadas; la lista completa está en la tabla.</desc>',
+        f'<desc id="mapa-desc">{len(con)} puntos con coordenadas'
+        + (f"; {omitidas} nombres sin rótulo para que no se superpongan (pase el puntero sobre el símbolo)"
+           if omitidas else "") + '; la lista completa está en las tablas.</desc>',
         f'<rect width="{ANCHO}" height="{ALTO}" fill="#f7f7f2" stroke="#999"/>',
     ]
-    for kind, lat, lon, etiqueta in con:
-        x, y = xy(lat, lon)
-        partes.append(f'<g>{forma(kind, x, y)}<text x="{x + 9:.1f}" y="{y + 4:.1f}">{escape(etiqueta)}</text></g>')
+    # the least important symbols first, so that an observed case is never hidden under a box
+    for kind, x, y, etiqueta in sorted(marcas[:simbolos], key=lambda m: -IMPORTANCIA.get(m[0], 9)):
+        nombre = f"<title>{escape(etiqueta)}</title>" if etiqueta else ""
+        partes.append(f'<g class="marca" data-tipo="{kind}">{nombre}{_forma(kind, x, y)}</g>')
+    for i in sorted(colocadas):
+        izq, base = colocadas[i]
+        zona = ' font-style="italic" fill="#0b3d6b"' if marcas[i][0] == "zona" else ""
+        partes.append(f'<text class="etiqueta{" zona" if zona else ""}" x="{izq:.1f}" y="{base:.1f}"{zona} '
+                      f'stroke="#f7f7f2" stroke-width="3" paint-order="stroke">{escape(marcas[i][3])}</text>')
     leyenda = [("punto_referencia", "Punto de referencia"), ("caja_nap", "Caja / NAP"), ("calle", "Calle"),
                ("caso", "Caso observado (calle / caja)")]
     for i, (kind, texto) in enumerate(leyenda):
         x = MARGEN + i * 175
-        partes.append(f'<g>{forma(kind, x, ALTO - 20)}<text x="{x + 12}" y="{ALTO - 16}">{texto}</text></g>')
-    partes.append(f'<text x="{ANCHO - MARGEN}" y="16" text-anchor="end">N ↑ · {lat0:.4f}…{lat1:.4f}, '
-                  f'{lon0:.4f}…{lon1:.4f} (WGS84)</text></svg>')
+        partes.append(f'<g class="leyenda">{_forma(kind, x, ALTO - 20)}<text x="{x + 12}" y="{ALTO - 16}">{texto}</text></g>')
+    partes.append(f'<text x="{ANCHO - MARGEN}" y="16" text-anchor="end">{rotulo}</text></svg>')
     return mark_safe("".join(partes))
 
 
 def casos_observados(zona, desde, hasta):
-    """Solicitudes of ``zona`` observed for an address cause (calle, caja_nap) in the period,
-    located by their zonification or their box (3 queries)."""
-    obs = Observacion.objects.filter(causa__in=D.CAUSAS_DIRECCION, solicitud__zona=zona).filter(D._rango(desde, hasta))
+    """Solicitudes observed for an address cause (calle, caja_nap) in the period, of ``zona`` or
+    of every zone when it is None, located by their zonification, else by a reference point
+    recorded from the case, else by their box (3 queries)."""
+    obs = Observacion.objects.filter(causa__in=D.CAUSAS_DIRECCION).filter(D._rango(desde, hasta))
+    if zona is not None:
+        obs = obs.filter(solicitud__zona=zona)
     zon = Zonificacion.objects.filter(solicitud=OuterRef("pk"), latitud__isnull=False).order_by("-creado_at")
-    casos = list(Solicitud.objects.filter(pk__in=obs.values("solicitud_id"))
-                 .annotate(zlat=Subquery(zon.values("latitud")[:1]), zlon=Subquery(zon.values("longitud")[:1]))
-                 .only("pk", "numero_smartflex", "calle", "numero_puerta", "caja_nap", "estado")
+    ref = PuntoReferencia.objects.filter(solicitud=OuterRef("pk"), latitud__isnull=False).order_by("-creado_at")
+    casos = list(Solicitud.objects.filter(pk__in=obs.values("solicitud_id")).select_related("zona")
+                 .annotate(zlat=Subquery(zon.values("latitud")[:1]), zlon=Subquery(zon.values("longitud")[:1]),
+                           rlat=Subquery(ref.values("latitud")[:1]), rlon=Subquery(ref.values("longitud")[:1]))
+                 .only("pk", "numero_smartflex", "calle", "numero_puerta", "caja_nap", "estado", "zona__codigo",
+                       "zona__nombre")
                  .order_by("-creado_at")[:500])
     cajas = {c.codigo_normalizado: c for c in CajaNap.objects.filter(
         codigo_normalizado__in={D.normalizar_codigo(s.caja_nap) for s in casos}, latitud__isnull=False)}
     for s in casos:
         caja = cajas.get(D.normalizar_codigo(s.caja_nap))
-        s.lat, s.lon = (s.zlat, s.zlon) if s.zlat is not None else ((caja.latitud, caja.longitud) if caja else (None, None))
+        if s.zlat is not None:
+            s.lat, s.lon = s.zlat, s.zlon
+        elif s.rlat is not None:
+            s.lat, s.lon = s.rlat, s.rlon
+        else:
+            s.lat, s.lon = (caja.latitud, caja.longitud) if caja else (None, None)
     return casos
 
 
 @login_required
 def mapa(request):
+    """Opens on every zone over the last 30 days; a zone narrows it. Beside the map, the open
+    observed cases that are not located yet, each with the page where its location is added."""
     negado = _exigir(request, D.ROLES_MAPA)
     if negado:
         return negado
@@ -207,29 +341,34 @@ def mapa(request):
     datos = request.GET.copy()
     datos.setdefault("desde", (hoy - timedelta(days=30)).isoformat())
     datos.setdefault("hasta", hoy.isoformat())
-    if "zona" not in datos:
-        primera = Zona.objects.filter(activa=True).order_by("nombre").first()
-        if primera:
-            datos["zona"] = primera.codigo
     form = FiltroForm(datos)
     contexto = {"form": form, "prevenidas": D.observaciones_prevenidas()}
-    if not form.is_valid() or not form.cleaned_data.get("zona"):
+    if not form.is_valid():
         contexto["sin_zona"] = True
-        return render(request, "direcciones/mapa.html", contexto, status=200 if form.is_valid() else 400)
+        return render(request, "direcciones/mapa.html", contexto, status=400)
     zona, desde, hasta = form.cleaned_data["zona"], form.cleaned_data["desde"], form.cleaned_data["hasta"]
-    puntos = list(PuntoReferencia.objects.filter(zona=zona).order_by("nombre")[:1000])
-    cajas = list(CajaNap.objects.filter(zona=zona).order_by("codigo")[:1000])
-    calles = list(Calle.objects.filter(zona=zona, latitud__isnull=False).order_by("nombre")[:1000])
+
+    def de_la_zona(qs):
+        return qs.filter(zona=zona) if zona else qs
+
+    puntos = list(de_la_zona(PuntoReferencia.objects.select_related("zona")).order_by("nombre", "pk")[:1000])
+    cajas = list(de_la_zona(CajaNap.objects.select_related("zona")).order_by("codigo")[:1000])
+    calles = list(de_la_zona(Calle.objects.filter(latitud__isnull=False).select_related("zona"))
+                  .order_by("nombre", "pk")[:1000])
     casos = casos_observados(zona, desde, hasta)
-    svg = mapa_svg([("calle", c.latitud, c.longitud, c.nombre) for c in calles]
-                   + [("punto_referencia", p.latitud, p.longitud, p.nombre) for p in puntos]
-                   + [("caja_nap", c.latitud, c.longitud, c.codigo) for c in cajas]
-                   + [("caso", s.lat, s.lon, s.numero_smartflex) for s in casos],
-                   f"Zona {zona.nombre}: puntos de referencia, cajas y casos observados por dirección")
+    donde = f"Zona {zona.nombre}" if zona else "Todas las zonas"
+    elementos = ([(("caso", s.lat, s.lon, s.numero_smartflex), s.zona) for s in casos]
+                 + [(("calle", c.latitud, c.longitud, c.nombre), c.zona) for c in calles]
+                 + [(("punto_referencia", p.latitud, p.longitud, p.nombre), p.zona) for p in puntos]
+                 + [(("caja_nap", c.latitud, c.longitud, c.codigo), c.zona) for c in cajas])
+    svg = mapa_svg([e for e, _ in elementos], f"{donde}: puntos de referencia, cajas y casos observados por dirección",
+                   zonas=None if zona else [z.nombre if z else "" for _, z in elementos])
     contexto.update({
-        "zona": zona, "puntos": puntos, "cajas": cajas, "calles": calles, "casos": casos, "svg": svg,
-        "prevenidas_zona": D.observaciones_prevenidas(zona),
-        "consulta": f"zona={zona.codigo}&desde={desde or ''}&hasta={hasta or ''}",
+        "zona": zona, "donde": donde, "puntos": puntos, "cajas": cajas, "calles": calles, "casos": casos, "svg": svg,
+        "sin_ubicar": [s for s in casos if s.lat is None and s.estado not in Solicitud.FINALES],
+        "puede_ubicar": bool(roles_de(request.user) & set(D.ROLES_REGISTRO)),
+        "prevenidas_zona": D.observaciones_prevenidas(zona) if zona else None,
+        "consulta": f"zona={zona.codigo if zona else ''}&desde={desde or ''}&hasta={hasta or ''}",
     })
     return render(request, "direcciones/mapa.html", contexto)
 

@@ -1,6 +1,13 @@
-"""Demo data: zones, one user per role (username = role code in lower case), and a few hundred
-cases spread over every state of every machine and over the last 3 months — all through the
-transition path, each step at its own past moment, so their audit trails are real."""
+"""Demo data: zones, one user per role (username = role code in lower case), the address
+knowledge of each zone (its streets, the wrong names people type for them, landmarks and boxes,
+located), and a few hundred cases spread over every state of every machine and over the last 3
+months — all through the transition path, each step at its own past moment, so their audit trails
+are real.
+
+It makes sense as a whole: a case's address uses its zone's streets by their correct names (never
+one the knowledge marks as wrong) and a box of its zone; what an SI asks for follows from why the
+case was observed; and the first case of each shape is in La Paz Centro for the asesor «asesor»,
+so that every demo user (the COZ and técnico of La Paz Centro included) finds work on its home."""
 import random
 from datetime import datetime, time, timedelta
 
@@ -11,21 +18,77 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
+from anulaciones import direcciones as D
 from anulaciones import transitions as T
 from anulaciones.models import Perfil, ServicioIngenieria, Solicitud, Zona
+from anulaciones.models.direcciones import Origen
 from anulaciones.roles import Rol
 
 DEMO_PASSWORD = "demo1234"
 ZONAS = [("LPZ-C", "La Paz Centro"), ("LPZ-S", "La Paz Zona Sur"), ("EAL-N", "El Alto Norte"),
          ("EAL-S", "El Alto Sur"), ("LPZ-M", "La Paz Miraflores"), ("VIA", "Viacha")]
-CALLES = ["Av. 6 de Agosto", "Calle 21 de Calacoto", "Av. Juan Pablo II", "Calle Jaén", "Av. Buenos Aires",
-          "Calle Murillo", "Av. Arce", "Calle Sagárnaga", "Av. Costanera", "Calle Linares", "Av. Busch"]
+# What the demo knows of each zone (as if imported from the GIS layer): its centre, its streets by
+# their correct names, each with the wrong names people type for it (aliases), its landmarks and
+# the prefix of its boxes / NAP. Cases use only the correct names; a wrong name is never a correct
+# name anywhere else.
+GEOGRAFIA = {
+    "LPZ-C": {"centro": (-16.4960, -68.1335), "cajas": "NAP-CE", "calles": {
+        "Av. 6 de Agosto": ["Av. Seis de Agosto"], "Calle Jaén": ["Calle Jaem"], "Av. Arce": ["Av. Arze"],
+        "Calle Sagárnaga": ["Calle Zagarnaga"], "Calle Murillo": [], "Calle Linares": ["Calle Linarez"]},
+        "lugares": ["Plaza Murillo", "Iglesia de San Francisco", "Mercado Lanza"]},
+    "LPZ-S": {"centro": (-16.5400, -68.0790), "cajas": "NAP-SU", "calles": {
+        "Calle 21 de Calacoto": ["Calle 21 Calacoto"], "Av. Costanera": ["Av. Costanero"], "Av. Ballivián": [],
+        "Calle 16 de Obrajes": ["Calle Dieciséis de Obrajes"]},
+        "lugares": ["Plaza Humboldt", "Megacenter Irpavi", "Mercado de Achumani"]},
+    "EAL-N": {"centro": (-16.4820, -68.1750), "cajas": "NAP-EA", "calles": {
+        "Av. Juan Pablo II": ["Av. Juan Pablo Segundo"], "Av. Alfonso Ugarte": ["Av. Alfonzo Ugarte"],
+        "Av. Chacaltaya": []},
+        "lugares": ["Ceja de El Alto", "Feria 16 de Julio", "Universidad Pública de El Alto"]},
+    "EAL-S": {"centro": (-16.5350, -68.2000), "cajas": "NAP-ES", "calles": {
+        "Av. 6 de Marzo": ["Av. Seis de Marzo"], "Av. Bolivia": [], "Calle Cívica": ["Calle Civika"]},
+        "lugares": ["Plaza Juana Azurduy", "Aeropuerto de El Alto", "Mercado Santa Rosa"]},
+    "LPZ-M": {"centro": (-16.5000, -68.1200), "cajas": "NAP-MF", "calles": {
+        "Av. Busch": ["Av. Bush", "Av. Buch"], "Av. Saavedra": ["Av. Savedra"], "Calle Díaz Romero": []},
+        "lugares": ["Estadio Hernando Siles", "Plaza Villarroel", "Mercado Miraflores"]},
+    "VIA": {"centro": (-16.6530, -68.3010), "cajas": "NAP-VI", "calles": {
+        "Av. Ingavi": ["Av. Ingabi"], "Calle Bolívar": [], "Av. Mariscal Sucre": ["Av. Mcal Sucre"]},
+        "lugares": ["Plaza Principal de Viacha", "Estación de trenes de Viacha"]},
+}
+CAJAS_POR_ZONA = 12  # NAP-xx-01 … 12; the odd ones are located, the even ones not yet
+# A zonification (20) corrects a case to a neighbouring zone.
+VECINA = {"LPZ-C": "LPZ-M", "LPZ-M": "LPZ-C", "LPZ-S": "LPZ-C", "EAL-N": "EAL-S", "EAL-S": "EAL-N", "VIA": "EAL-S"}
+PORTONES = ["verde", "azul", "negro", "blanco", "café", "rojo"]
 NOMBRES = ["Juana Mamani", "Carlos Quispe", "María Choque", "Luis Condori", "Rosa Huanca", "Jorge Limachi",
            "Ana Flores", "Pedro Apaza", "Elena Ticona", "Miguel Callisaya", "Sonia Poma", "Raúl Chambi"]
 VENDEDORES = ["Pedro Vargas", "Lucía Rojas", "Marco Salinas", "Daniela Ortiz"]
-CAUSAS = [("calle", "La calle no figura en el QGis"), ("caja_nap", "La NAP indicada está saturada"),
+CAUSAS = [("calle", "El número de puerta no existe en esa calle según el QGis"),
+          ("caja_nap", "La NAP indicada está saturada"),
           ("datos_tecnicos", "Plan no disponible en la zona"), ("datos_cliente", "Documento del cliente errado"),
           ("equipos", "Equipo no corresponde al plan"), ("otro", "Dirección ambigua")]
+# 3.2: what the SI asks for, by the cause observed ({calle}, {caja}: the case's); and the precise
+# data a re-digitation needs (9.1), by cause as well.
+REQUERIDO = {
+    "calle": "Número de puerta correcto en {calle} y una referencia visible (fachada, comercio cercano)",
+    "caja_nap": "Caja / NAP con puertos libres más cercana al domicilio ({caja} está saturada)",
+    "datos_tecnicos": "Plan disponible en la zona, confirmado con el cliente",
+    "datos_cliente": "Número de documento del cliente tal como figura en su carnet, con foto del carnet",
+    "equipos": "Equipo que corresponde al plan contratado (modelo de ONT)",
+    "otro": "Dirección completa con referencias precisas y un teléfono de contacto alternativo",
+}
+MODIFICACION = {
+    "datos_tecnicos": "Plan cambiado a Fibra 100 con la conformidad del cliente",
+    "datos_cliente": "Documento del cliente corregido según su carnet",
+    "equipos": "Equipo cambiado al que corresponde al plan",
+    "otro": "Dirección completada con referencias y teléfono alternativo",
+}
+DATOS_PRECISOS = {
+    "calle": "Dirección correcta: {calle}, número de puerta verificado en campo",
+    "caja_nap": "Caja / NAP correcta: {caja_nueva} (la registrada no tiene puertos)",
+    "datos_tecnicos": "Plan correcto: Fibra 100 (el registrado no se ofrece en la zona)",
+    "datos_cliente": "Documento y nombre del titular tal como figuran en el carnet",
+    "equipos": "Equipo correcto según el plan: ONT con Wi-Fi de doble banda",
+    "otro": "Datos del domicilio completos, confirmados con el cliente por teléfono",
+}
 
 # Final shapes of a case, weighted: each names the path through the seed it walks.
 CAMINOS = [
@@ -35,6 +98,10 @@ CAMINOS = [
     ("campo_observada", 3), ("campo_reportada", 3), ("campo_en_coc", 3),
     ("zonificada_recibida", 1), ("zonificada_digitada", 3), ("zonificada_remitida", 4),
 ]
+
+
+def primer_dia_mes_anterior(hoy):
+    return (hoy.replace(day=1) - timedelta(days=1)).replace(day=1)
 
 
 class Command(BaseCommand):
@@ -51,20 +118,34 @@ class Command(BaseCommand):
         if Solicitud.objects.exists() and not force:
             self.stdout.write("Demo data already loaded (use --force to add more cases).")
             return
+        self.direcciones()
         hoy = timezone.localdate()
         nombres = [c for c, _ in CAMINOS]
         pesos = [p for _, p in CAMINOS]
         # Every shape at least once, the rest drawn by weight.
         elegidos = nombres + self.rng.choices(nombres, pesos, k=max(0, casos - len(nombres)))
-        for i, camino in enumerate(elegidos):
+        # The month-end deliveries (21.1) are built once the other cases are in: the zonifications
+        # received or digitized afterwards wait for the next (supplementary) delivery.
+        despues = {"zonificada_recibida", "zonificada_digitada"}
+        entregado = False
+        for i, camino in sorted(enumerate(elegidos), key=lambda x: x[1] in despues):
+            if camino in despues and not entregado:
+                self.entregas()
+                entregado = True
             dias = self.rng.randint(0, 89) if camino not in {"en_correccion", "pendiente_redigitacion",
                                                               "registrada", "observada"} else 0
+            if i < len(nombres) and camino == "zonificada_digitada":
+                # digitized last month after its delivery: the month ended with it undelivered,
+                # red on the jefe de división's home until Gestión de Red delivers it (21.1)
+                dias = (hoy - primer_dia_mes_anterior(hoy)).days - self.rng.randint(10, 20)
             dia = hoy - timedelta(days=dias)
             hora = time(self.rng.randint(8, 15), self.rng.randint(0, 59))
             inicio = timezone.make_aware(datetime.combine(dia, hora))
             inicio = min(inicio, timezone.now() - timedelta(hours=3))
             with transaction.atomic():
-                self.caso(i, camino, inicio)
+                self.caso(i, camino, inicio, primero=i < len(nombres))
+        if not entregado:
+            self.entregas()
         self.stdout.write(self.style.SUCCESS(
             f"Loaded {len(elegidos)} cases. Users: {', '.join(sorted(self.u))}; password: {DEMO_PASSWORD}"))
 
@@ -107,8 +188,73 @@ class Command(BaseCommand):
             return self.u["coz"], self.u["tecnico"]
         return self.u[f"coz_{sufijo}"], self.u[f"tecnico_{sufijo}"]
 
+    def modificacion(self, s, causa):
+        """4.1: what the asesor digits to answer the SI, for the cause observed."""
+        if causa == "caja_nap":
+            nueva = self.caja(s.zona, ubicada=True)
+            if nueva != s.caja_nap:
+                return {"caja_nap": nueva, "modificacion": "Caja / NAP con puertos libres confirmada en campo"}
+        if causa == "calle":
+            return {"numero_puerta": str(self.rng.randint(1, 2500)), "referencias": s.referencias + ", portón verde",
+                    "modificacion": "Número de puerta verificado con el cliente"}
+        return {"modificacion": MODIFICACION.get(causa, "Datos del domicilio completados con el cliente")}
+
+    # --- address knowledge (3.3, issue 7) ------------------------------------------------------
+    def cerca(self, zona, radio):
+        lat, lon = GEOGRAFIA[zona.codigo]["centro"]
+        return lat + self.rng.uniform(-radio, radio), lon + self.rng.uniform(-radio, radio)
+
+    def caja(self, zona, ubicada=None):
+        """A box of ``zona``: any, or one already located (``ubicada``)."""
+        n = self.rng.randint(1, CAJAS_POR_ZONA)
+        if ubicada and n % 2 == 0:
+            n -= 1
+        return f"{GEOGRAFIA[zona.codigo]['cajas']}-{n:02d}"
+
+    def direcciones(self):
+        """What Gestión de Red loaded from the GIS layer: each zone's streets with their wrong
+        names, its landmarks and its boxes, located around the zone's centre (the even boxes are
+        not located yet: cases observed for one of them wait on the map's list)."""
+        gr = self.u["gestion_red"]
+        for zona in self.zonas:
+            geo = GEOGRAFIA[zona.codigo]
+            for nombre, erroneos in geo["calles"].items():
+                lat, lon = self.cerca(zona, 0.01)
+                D.registrar_calle(gr, nombre=nombre, aliases=erroneos, zona=zona, latitud=f"{lat:.6f}",
+                                  longitud=f"{lon:.6f}", origen=Origen.IMPORTACION)
+            for nombre in geo["lugares"]:
+                lat, lon = self.cerca(zona, 0.01)
+                D.registrar_punto(gr, nombre=nombre, zona=zona, latitud=f"{lat:.6f}", longitud=f"{lon:.6f}",
+                                  origen=Origen.IMPORTACION)
+            for n in range(1, CAJAS_POR_ZONA + 1):
+                lat, lon = self.cerca(zona, 0.012) if n % 2 else (None, None)
+                D.registrar_caja(gr, codigo=f"{geo['cajas']}-{n:02d}", zona=zona,
+                                 latitud=f"{lat:.6f}" if lat else None, longitud=f"{lon:.6f}" if lon else None,
+                                 origen=Origen.IMPORTACION)
+
+    # --- the month-end deliveries (21.1) -----------------------------------------------------
+    def entregas(self):
+        """One delivery per month with digitized zonifications, built on the month's last day by
+        Gestión de Red; Facturación acknowledged every one but the last (which waits on its home)."""
+        from anulaciones.models import Zonificacion
+        from anulaciones.reports import fin_de_mes, generar_entrega, primer_dia
+
+        fechas = Zonificacion.objects.filter(estado="digitada").values_list("digitada_at", flat=True)
+        hechas = []
+        for mes in sorted({primer_dia(timezone.localtime(f).date()) for f in fechas}):
+            cuando = min(fin_de_mes(mes) - timedelta(minutes=5), timezone.now())
+            with time_machine.travel(cuando, tick=False):
+                entrega = generar_entrega(mes, self.u["gestion_red"])
+            if entrega:
+                hechas.append((entrega, cuando))
+        for entrega, cuando in hechas[:-1]:
+            with time_machine.travel(cuando + timedelta(minutes=20), tick=False):
+                T.aplicar(entrega, "acusar_recibo", self.u["facturacion"])
+
     # --- one case -------------------------------------------------------------------------
-    def caso(self, i, camino, inicio):
+    def caso(self, i, camino, inicio, primero=False):
+        """One case walking ``camino``. ``primero``: the first case of its shape, in La Paz Centro
+        for the asesor «asesor», where the demo users of zone-scoped roles work."""
         rng, u = self.rng, self.u
         reloj = {"t": inicio}
 
@@ -119,14 +265,18 @@ class Command(BaseCommand):
                 return accion()
 
         zona = rng.choice(self.zonas)
-        coz, tecnico = self._zonales(zona)
         asesor = u[rng.choice(["asesor", "asesor", "asesor2", "asesor3"])]
+        if primero:
+            zona, asesor = self.zonas[0], u["asesor"]
+        coz, tecnico = self._zonales(zona)
+        geo = GEOGRAFIA[zona.codigo]
         numero = f"SF-{inicio:%y%m}-{i + 1:05d}"
         datos = dict(numero_smartflex=numero, tipo=rng.choice(["instalacion"] * 6 + ["traslado", "migracion"]),
                      cliente_nombre=rng.choice(NOMBRES), cliente_telefono=f"7{rng.randint(1000000, 9999999)}",
-                     cliente_documento=str(rng.randint(1000000, 9999999)), calle=rng.choice(CALLES),
-                     numero_puerta=str(rng.randint(1, 2500)), zona=zona, referencias="Cerca de la plaza",
-                     caja_nap=f"NAP-{rng.randint(1, 60):02d}", plan=rng.choice(["Fibra 50", "Fibra 100", "Fibra 200"]),
+                     cliente_documento=str(rng.randint(1000000, 9999999)), calle=rng.choice(list(geo["calles"])),
+                     numero_puerta=str(rng.randint(1, 2500)), zona=zona,
+                     referencias=f"A media cuadra de {rng.choice(geo['lugares'])}", caja_nap=self.caja(zona),
+                     plan=rng.choice(["Fibra 50", "Fibra 100", "Fibra 200"]),
                      vendedor=rng.choice(VENDEDORES), numero_ot=f"OT-{inicio:%y%m}-{i + 1:05d}")
         s = paso(lambda: T.crear_solicitud(asesor, **datos), (0, 1))
         gr, coc = u["gestion_red"], u["coc"]
@@ -141,7 +291,7 @@ class Command(BaseCommand):
 
         def corregir(por, destinatario="ASESOR"):
             ap(s, "solicitar_correccion", por, destinatario=destinatario,
-               requerido="Mayor referencia de dirección y caja más cercana")
+               requerido=REQUERIDO[causa].format(calle=s.calle, caja=s.caja_nap))
 
         def si_abierto():
             return ServicioIngenieria.objects.filter(solicitud=s).order_by("-pk").first()
@@ -160,13 +310,16 @@ class Command(BaseCommand):
                         "anulada_sin_atencion"):
             por = rng.choice([gr, coc])
             observar(por)
-            corregir(por, rng.choice(["ASESOR", "MONITORA", "TEAM_LEADER"]))
+            destinatarios = ["ASESOR", "MONITORA", "TEAM_LEADER"]
+            if camino.startswith("en_correccion") and por == coc and causa in ("caja_nap", "datos_tecnicos"):
+                destinatarios = ["GESTION_RED"]  # network data: the COC asks Gestión de Red (3.1)
+            corregir(por, rng.choice(destinatarios))
             si = si_abierto()
             if camino == "en_correccion_vencido" or camino == "anulada_sin_atencion":
                 paso(lambda: T.aplicar(si, "vencer", self.sistema), (600, 900))
             if camino in ("corregida", "asignada_tras_correccion"):
                 ap(s, "digitar_modificacion", u["asesor"] if si.destinatario == "ASESOR" and s.asesor == u["asesor"]
-                   else u["monitora"], modificacion="Referencia: portón verde, NAP-12")
+                   else u["monitora"], **self.modificacion(s, causa))
             if camino == "asignada_tras_correccion":
                 ap(s, "asignar_instalacion", gr)  # the OT stays asignada, waiting for the técnico
             if camino == "anulada_sin_atencion":
@@ -174,11 +327,14 @@ class Command(BaseCommand):
                 ap(s, "anular", gr, motivo="SI no atendido en el día; cliente no ubicable")
         elif camino in ("redigitada", "pendiente_redigitacion"):
             observar(coc)
-            ap(s, "anular_para_redigitacion", coc, datos_precisos="Número de puerta y NAP correctos: NAP-07")
+            caja_nueva = self.caja(zona, ubicada=True)
+            ap(s, "anular_para_redigitacion", coc,
+               datos_precisos=DATOS_PRECISOS[causa].format(calle=s.calle, caja_nueva=caja_nueva))
             if camino == "redigitada":
                 nueva = {k: v for k, v in datos.items() if k not in ("numero_smartflex", "numero_ot")}
-                nueva.update(numero_smartflex=f"{numero}-R", numero_ot=f"OT-{inicio:%y%m}-{i + 1:05d}-R",
-                             caja_nap="NAP-07")
+                nueva.update(numero_smartflex=f"{numero}-R", numero_ot=f"OT-{inicio:%y%m}-{i + 1:05d}-R")
+                if causa == "caja_nap":
+                    nueva["caja_nap"] = caja_nueva
                 ap(s, "registrar_redigitacion", s.asesor, (20, 150), nueva=nueva)
                 n = s.reemplazada_por
                 if rng.random() < 0.7:
@@ -207,12 +363,17 @@ class Command(BaseCommand):
                 ap(ot, "ratificar_anulacion", coc, motivo="Verificado por el COZ: sin red en la calle")
         elif camino.startswith("zonificada"):
             instalar()
-            otra = rng.choice([z for z in self.zonas if z != s.zona])
+            # The form of the executed OT (20.1): the zone, box or point where the técnico found the
+            # customer, with coordinates in that zone. The street keeps its (correct) name: it is
+            # located, never renamed, so the knowledge marks no name the cases use as wrong.
+            tipo = rng.choice(["zona", "caja_nap", "coordenadas", "referencia"])
+            corregida = next(z for z in self.zonas if z.codigo == VECINA[zona.codigo]) if tipo == "zona" else zona
+            caja = self.caja(corregida) if tipo in ("zona", "caja_nap") else s.caja_nap
+            lat, lon = self.cerca(corregida, 0.006)
             z = paso(lambda: T.recibir_zonificacion(
-                s.orden, gr, zona_corregida=otra, tipo_correccion=rng.choice(["zona", "calle", "caja_nap"]),
-                calle=rng.choice(CALLES), referencia="Frente a la unidad educativa", caja_nap="NAP-33",
-                latitud=f"{-16.5 - rng.random() / 10:.6f}", longitud=f"{-68.1 - rng.random() / 10:.6f}"), (60, 600))
+                s.orden, gr, zona_corregida=corregida, tipo_correccion=tipo, calle=s.calle,
+                referencia=f"{s.calle} {s.numero_puerta}, portón {rng.choice(PORTONES)}", caja_nap=caja,
+                latitud=f"{lat:.6f}", longitud=f"{lon:.6f}"), (60, 600))
             if camino != "zonificada_recibida":
                 ap(z, "digitar", gr, (30, 300))
-            if camino == "zonificada_remitida":
-                ap(z, "remitir", gr, (60, 600))
+            # zonificada_remitida: sent by the month's delivery (self.entregas)
