@@ -6,7 +6,7 @@ from django.contrib.auth.admin import UserAdmin
 from django.http import Http404
 from django.utils import timezone
 
-from . import avisos
+from . import avisos, relato
 from . import direcciones as conocimiento
 from . import transitions
 from .errors import ErrorDominio
@@ -124,11 +124,11 @@ class MaquinaAdmin(AlcanceAdmin):
 
         if obj is None or obj.pk is None:
             return "—"
-        filas = RegistroAuditoria.de_objeto(obj).select_related("usuario")
-        return format_html_join(
-            "\n", "<div>{} · {} · paso {} · {} → {} · {} ({})</div>",
-            ((timezone.localtime(r.creado_at).strftime("%d/%m/%Y %H:%M"), r.transicion, r.paso, r.estado_origen or "∅",
-              r.estado_destino, r.usuario, r.rol) for r in filas),
+        return format_html_join(  # told in words (anulaciones.relato), like the case page
+            "\n", '<div data-hecho="{}">{} · {}{}{}</div>',
+            ((h.transicion, timezone.localtime(h.fecha).strftime("%d/%m/%Y %H:%M"), h.texto,
+              f" · {h.estados}" if h.estados else "", f" — «{h.nota}»" if h.nota else "")
+             for h in relato.de_objeto(obj)),
         ) or "—"
 
 
@@ -296,11 +296,21 @@ class IntentoContactoAdmin(PorSolicitudAdmin):
 class RegistroAuditoriaAdmin(SoloLecturaAdmin):
     """Read-only: the audit log is append-only."""
 
-    list_display = ("creado_at", "objeto", "transicion", "paso", "estado_origen", "estado_destino", "usuario", "rol")
+    list_display = ("creado_at", "que_paso", "objeto", "transicion", "paso", "estado_origen", "estado_destino",
+                    "usuario", "rol")
     list_filter = ("transicion", "rol", "content_type")
-    list_select_related = ("usuario",)
+    list_select_related = ("usuario", "content_type")
     search_fields = ("objeto", "transicion", "nota", "usuario__username")
     date_hierarchy = "creado_at"
+    readonly_fields = ("que_paso",)
+
+    def get_queryset(self, request):
+        # The user, the content type and each SI birth's recipient in the list's one query.
+        return relato.registros(super().get_queryset(request))
+
+    @admin.display(description="qué pasó")
+    def que_paso(self, obj):
+        return relato.relatar_uno(obj)
 
     def alcance(self, qs, user):
         # The case page's timeline: every row of a case the user sees.

@@ -33,6 +33,48 @@ class EntrarForm(AuthenticationForm):
     }
 
 
+# --- hand-offs (issue 15.8) -------------------------------------------------------------------
+# Transitions that pass the case to another area, with who receives it. Their form takes an
+# optional note for the receiver: ``transitions.aplicar(nota=…)`` keeps it in the audit row, and
+# the case and OT pages show the latest one (templates/includes/nota_entrega.html).
+ENTREGAS = {
+    (Solicitud, "solicitar_correccion"): "quien corrige (los destinatarios del Servicio de Ingeniería)",  # 3, 7
+    (Solicitud, "digitar_modificacion"): "Gestión de Red o el COC, que observaron el caso",  # 4.1
+    (Solicitud, "asignar_instalacion"): "el técnico de la zona, que instala",  # 5.2, 12
+    (Solicitud, "anular_para_redigitacion"): "quien re-digita la solicitud",  # 9
+    (Solicitud, "registrar_redigitacion"): "Gestión de Red, que revisa la nueva solicitud",  # 19.2
+    (OrdenDeTrabajo, "asignar"): "el técnico de la zona",  # 5.2, 12
+    (OrdenDeTrabajo, "reportar_a_coz"): "el COZ de la zona",  # 16, 17
+    (OrdenDeTrabajo, "direccionar_a_coc"): "el COC",  # 18
+    (OrdenDeTrabajo, "redireccionar_instalacion"): "el técnico de la zona",  # 12
+    (OrdenDeTrabajo, "coordinar_anulacion"): "el COZ de la zona, que confirma la anulación",  # 10
+}
+NOMBRES_ENTREGA = frozenset(nombre for _, nombre in ENTREGAS)  # unique across the machines
+CAMPO_NOTA = "nota"
+
+
+def es_entrega(modelo, nombre):
+    return (modelo, nombre) in ENTREGAS
+
+
+def campo_nota(receptor):
+    return forms.CharField(
+        label="Nota para quien recibe", required=False, max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=f"Opcional. La verá {receptor} en la página del caso y de la OT.")
+
+
+class NotaEntrega:
+    """Adds the optional hand-off note (last field) to a transition's form. ``RECEPTOR`` names
+    who reads it; the view passes ``cleaned_data["nota"]`` to ``aplicar`` as the audit note."""
+
+    RECEPTOR = "el área que recibe el caso"
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields[CAMPO_NOTA] = campo_nota(self.RECEPTOR)
+
+
 # --- step 1 and 19.2: the Solicitud data -------------------------------------------------
 CAMPOS_SOLICITUD = ["numero_smartflex", "tipo", "cliente_nombre", "cliente_documento", "cliente_telefono",
                     "calle", "numero_puerta", "zona", "referencias", "caja_nap", "plan", "vendedor"]
@@ -86,20 +128,39 @@ class SolicitudForm(AriaErrores, forms.ModelForm):
         return datos
 
 
-class RegistrarRedigitacionForm(SolicitudForm):
-    """19.2: the new Solicitud, pre-filled from the cancelled one and the observation."""
+# Which fields of the Solicitud an observation's cause points at (19.2: what to fix).
+CAMPOS_POR_CAUSA = {
+    Observacion.Causa.CALLE: ("calle", "numero_puerta", "referencias"),
+    Observacion.Causa.CAJA_NAP: ("caja_nap", "referencias"),
+    Observacion.Causa.DATOS_TECNICOS: ("plan", "caja_nap"),
+    Observacion.Causa.DATOS_CLIENTE: ("cliente_nombre", "cliente_documento", "cliente_telefono"),
+    Observacion.Causa.EQUIPOS: ("plan",),
+}
+
+
+class RegistrarRedigitacionForm(NotaEntrega, SolicitudForm):
+    """19.2: the new Solicitud, pre-filled from the cancelled one. What was observed is shown
+    beside the form (the view's «Qué corregir») and on the fields its cause points at; it is not
+    copied into the new Solicitud's data."""
+
+    RECEPTOR = ENTREGAS[(Solicitud, "registrar_redigitacion")]
 
     def __init__(self, *args, objeto=None, usuario=None, **kwargs):
-        if objeto is not None and not kwargs.get("data"):
+        obs = objeto.ultima_observacion() if objeto is not None else None
+        if objeto is not None and not kwargs.get("data") and not args:
             inicial = {k: getattr(objeto, k) for k in CAMPOS_SOLICITUD if k != "zona"}
             inicial["zona"] = objeto.zona_id
             inicial["numero_smartflex"] = ""
-            obs = objeto.ultima_observacion()
-            if obs is not None:
-                inicial["referencias"] = f"{objeto.referencias}\n[Observado: {obs.detalle}]".strip()
             kwargs["initial"] = inicial
         super().__init__(*args, usuario=usuario, **kwargs)
         self.fields.pop("asesor", None)  # the new Solicitud keeps the asesor of the cancelled one
+        self.fields["numero_smartflex"].help_text = "El N° Smartflex de la nueva solicitud."
+        self.observados = CAMPOS_POR_CAUSA.get(obs.causa, ()) if obs is not None else ()
+        for nombre in self.observados:
+            campo = self.fields.get(nombre)
+            if campo is not None:
+                campo.help_text = f"Observado ({obs.get_causa_display()}): revise este dato."
+                campo.widget.attrs["data-observado"] = "1"
 
     def datos(self):
         return {"nueva": super().datos()}
@@ -122,9 +183,11 @@ class ObservarForm(AriaErrores, forms.Form):
                                     help_text="Subsanable: se corrige con un Servicio de Ingeniería (pasos 3 y 7).")
 
 
-class SolicitarCorreccionForm(AriaErrores, forms.Form):
+class SolicitarCorreccionForm(NotaEntrega, AriaErrores, forms.Form):
     """Steps 3 and 7: one SI per recipient (step 7: Monitoras Plataforma, Team Leader Ventas and
     Gestión de Red at once)."""
+
+    RECEPTOR = ENTREGAS[(Solicitud, "solicitar_correccion")]
 
     destinatarios = forms.MultipleChoiceField(
         label="Destinatarios", choices=[(r, Rol(r).label) for r in ServicioIngenieria.DESTINATARIOS],
@@ -157,10 +220,12 @@ def _normalizar(valor):
     return (valor or "").replace("\r\n", "\n").replace("\r", "\n").strip()
 
 
-class DigitarModificacionForm(AriaErrores, forms.Form):
+class DigitarModificacionForm(NotaEntrega, AriaErrores, forms.Form):
     """Step 4.1: the asesor corrects the structured data in place (pre-filled from the
     Solicitud) and/or describes the modification; only changed values are sent. A field not
     posted at all keeps its current value."""
+
+    RECEPTOR = ENTREGAS[(Solicitud, "digitar_modificacion")]
 
     CAMPOS = ("calle", "numero_puerta", "referencias", "caja_nap")
 
@@ -203,6 +268,12 @@ class AnularForm(AriaErrores, forms.Form):
     motivo = forms.CharField(label="Motivo de la anulación", widget=forms.Textarea(attrs=TEXTO))
 
 
+class CoordinarAnulacionForm(NotaEntrega, AnularForm):
+    """Step 10: the COC's cancellation agreed with the zonal center, which confirms it."""
+
+    RECEPTOR = ENTREGAS[(OrdenDeTrabajo, "coordinar_anulacion")]
+
+
 AYUDA_JUSTIFICACION = ("Obligatoria si un Servicio de Ingeniería del caso aún está en plazo (5.2: se espera la "
                        "respuesta en el día) o si no hay intento de contacto con el abonado registrado (3.3).")
 
@@ -223,8 +294,10 @@ class AnularSolicitudForm(AnularForm):
                 self.fields["justificacion"].help_text = f"Obligatoria en este caso: {falta}."
 
 
-class AnularRedigitacionForm(AriaErrores, forms.Form):
+class AnularRedigitacionForm(NotaEntrega, AriaErrores, forms.Form):
     """Steps 8–9."""
+
+    RECEPTOR = ENTREGAS[(Solicitud, "anular_para_redigitacion")]
 
     datos_precisos = forms.CharField(label="Datos precisos observados (9.1)", widget=forms.Textarea(attrs=TEXTO))
     destinatario = forms.ChoiceField(
@@ -238,8 +311,10 @@ class AtenderForm(AriaErrores, forms.Form):
     respuesta = forms.CharField(label="Respuesta", widget=forms.Textarea(attrs=TEXTO))
 
 
-class AsignarOrdenForm(AriaErrores, forms.Form):
+class AsignarOrdenForm(NotaEntrega, AriaErrores, forms.Form):
     """Steps 5.2 / 12: the OT to a técnico of its zone (optional)."""
+
+    RECEPTOR = ENTREGAS[(OrdenDeTrabajo, "asignar")]
 
     tecnico = forms.ModelChoiceField(label="Técnico", queryset=get_user_model().objects.none(), required=False)
 
@@ -268,8 +343,10 @@ class ReportarObservacionForm(AriaErrores, forms.Form):
                                               widget=forms.Textarea(attrs={"rows": 2}))
 
 
-class ReportarACozForm(AriaErrores, forms.Form):
+class ReportarACozForm(NotaEntrega, AriaErrores, forms.Form):
     """Steps 16 / 17."""
+
+    RECEPTOR = ENTREGAS[(OrdenDeTrabajo, "reportar_a_coz")]
 
     propuesta = forms.ChoiceField(label="Propuesta", choices=OrdenDeTrabajo.Propuesta.choices,
                                   widget=forms.RadioSelect)
@@ -334,10 +411,26 @@ FORMULARIOS = {
     (OrdenDeTrabajo, "reportar_observacion"): ReportarObservacionForm,
     (OrdenDeTrabajo, "reportar_a_coz"): ReportarACozForm,
     (OrdenDeTrabajo, "ratificar_anulacion"): AnularForm,
-    (OrdenDeTrabajo, "coordinar_anulacion"): AnularForm,
+    (OrdenDeTrabajo, "coordinar_anulacion"): CoordinarAnulacionForm,
     (ServicioIngenieria, "atender"): AtenderForm,
 }
 
 
 def formulario_de(modelo, nombre):
     return FORMULARIOS.get((modelo, nombre))
+
+
+class NotaEntregaForm(NotaEntrega, AriaErrores, forms.Form):
+    """A hand-off that takes no data of its own: only the note."""
+
+
+# Hand-offs without a form of their own (asignar_instalacion, direccionar_a_coc,
+# redireccionar_instalacion): their button still posts at once (the note travels in the button's
+# own box, templates/includes/acciones.html); their transition page shows the note field.
+SOLO_NOTA = {clave: type("NotaEntregaForm", (NotaEntregaForm,), {"RECEPTOR": receptor})
+             for clave, receptor in ENTREGAS.items() if clave not in FORMULARIOS}
+
+
+def formulario_de_pagina(modelo, nombre):
+    """The form of a transition's page: its own, or only the hand-off note."""
+    return FORMULARIOS.get((modelo, nombre)) or SOLO_NOTA.get((modelo, nombre))

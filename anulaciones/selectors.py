@@ -61,7 +61,10 @@ def servicios_tablero(*, user, acciones=False):
           .select_related("solicitud__zona", "solicitud__orden", "asesor", "observacion"))
     if acciones:
         qs = qs.prefetch_related(Prefetch("solicitud__observaciones_registradas",
-                                          queryset=Observacion.objects.only("id", "solicitud_id", "alcance")))
+                                          queryset=Observacion.objects.only("id", "solicitud_id", "alcance")),
+                                 # 3.3 beside the decision: the case's contact attempts (tables.intentos_de)
+                                 Prefetch("solicitud__caso__contactos",
+                                          queryset=IntentoContacto.objects.select_related("usuario")))
         qs = qs.annotate(
             sol_plazo_abierto=Subquery(
                 ServicioIngenieria.objects.filter(solicitud_id=OuterRef("solicitud_id"),

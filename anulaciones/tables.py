@@ -157,12 +157,12 @@ def _opciones(choices):
     return "".join(f'<option value="{_texto(v)}">{_texto(t)}</option>' for v, t in choices)
 
 
-def _form_contacto(si, url, token, siguiente):
+def _form_contacto(si, url, token, siguiente, lista=""):
     """3.3 where the decision is made: an attempt to reach the subscriber, posted to the case's
     contact route (``views.acciones.contacto_nuevo``), which comes back to ``siguiente``."""
     i = si.pk
     return (
-        '<details class="accion-contacto"><summary>Intento de contacto (3.3)</summary>'
+        f'<details class="accion-contacto"><summary>Intento de contacto (3.3)</summary>{lista}'
         f'<form method="post" action="{_texto(url)}" class="accion">'
         f'<input type="hidden" name="csrfmiddlewaretoken" value="{_texto(token)}">'
         f'<input type="hidden" name="next" value="{_texto(siguiente)}">'
@@ -174,6 +174,32 @@ def _form_contacto(si, url, token, siguiente):
         f'<input type="text" id="detalle-{i}" name="detalle" maxlength="500">'
         '<button type="submit">Registrar intento de contacto</button>'
         "</form></details>")
+
+
+def intentos_de(sol):
+    """The case's contact attempts (3.3) when ``selectors.servicios_tablero(acciones=True)``
+    prefetched them, else None: never a query per row."""
+    if not Solicitud.caso.is_cached(sol):
+        return None
+    return getattr(sol.caso, "_prefetched_objects_cache", {}).get("contactos")
+
+
+def _intentos_html(intentos):
+    """The attempts beside the decision: how many and the last one, the list in the box."""
+    if intentos is None:
+        return "", ""
+    intentos = list(intentos)
+    if not intentos:
+        return '<p class="contactos-fila atrasado">Sin intentos de contacto (3.3)</p>', ""
+    ultimo = intentos[-1]
+    resumen = (f'<p class="contactos-fila">{len(intentos)} intento{"s" if len(intentos) != 1 else ""} de contacto '
+               f'(3.3) · último: {_texto(ultimo.get_canal_display())}, {_texto(ultimo.get_resultado_display())}, '
+               f"{_fecha(ultimo.realizado_at)}</p>")
+    lista = "".join(
+        f"<li>{_fecha(c.realizado_at)} · {_texto(c.get_canal_display())} · {_texto(c.get_resultado_display())}"
+        f" · {_texto(nombre_usuario(c.usuario))}{' — ' + _texto(c.detalle) if c.detalle else ''}</li>"
+        for c in intentos)
+    return resumen, f'<ul class="contactos-lista">{lista}</ul>'
 
 
 def acciones_html(si, request, *, token=None, volver=None, url_decidir=None, url_contacto=None, ahora=None,
@@ -237,8 +263,9 @@ def acciones_html(si, request, *, token=None, volver=None, url_decidir=None, url
             "</form></details>")
     if puede_contactar and sol.estado not in Solicitud.FINALES:
         siguiente = reverse("tablero") + (f"?{volver}" if volver else "")
-        partes.append(_form_contacto(si, url_contacto(sol.pk) if url_contacto else
-                                     reverse("contacto_nuevo", args=[sol.pk]), token, siguiente))
+        resumen, lista = _intentos_html(intentos_de(sol))
+        partes.append(resumen + _form_contacto(si, url_contacto(sol.pk) if url_contacto else
+                                               reverse("contacto_nuevo", args=[sol.pk]), token, siguiente, lista))
     return mark_safe("".join(partes)) if partes else "—"
 
 

@@ -61,6 +61,7 @@ def test_anular_sin_justificacion_conserva_lo_escrito_y_luego_anula(pagina, entr
 
     p.fill("#id_justificacion", "Tres visitas sin encontrar el domicilio")
     p.get_by_role("button", name="Anular").click()
+    p.get_by_role("button", name="Confirmar: Anular").click()  # issue 15.7: asked once
     p.wait_for_url(re.compile(rf"/solicitudes/{s.pk}/$"))
     assert "Anulada" in p.locator("h1").inner_text()
     assert p.locator("#justificacion-anulacion").inner_text() == "Tres visitas sin encontrar el domicilio"

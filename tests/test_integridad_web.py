@@ -173,7 +173,7 @@ def test_anular_sin_contacto_pide_justificacion_y_la_muestra(esc, u, client):
     assert fresca(s).estado == "observada"
     r = client.post(url_t(s, "anular"), {"motivo": "Cliente no ubicable en la dirección",
                                          "justificacion": "Tres visitas sin encontrar el domicilio",
-                                         "version": s.version})
+                                         "version": s.version, "confirmado": "1"})
     assert r.status_code == 302
     s = fresca(s)
     assert s.estado == "anulada" and s.justificacion_anulacion == "Tres visitas sin encontrar el domicilio"
@@ -187,7 +187,8 @@ def test_anular_con_contacto_y_sin_si_en_plazo_no_pide_justificacion(esc, u, cli
     T.registrar_contacto(s, u.gestion_red, canal="llamada", resultado="rechaza")
     client.force_login(u.gestion_red)
     assert "Obligatoria en este caso" not in html_de(client, url_t(s, "anular"))
-    r = client.post(url_t(s, "anular"), {"motivo": "Cliente desiste", "version": fresca(s).version})
+    r = client.post(url_t(s, "anular"), {"motivo": "Cliente desiste", "version": fresca(s).version,
+                                         "confirmado": "1"})
     assert r.status_code == 302 and fresca(s).estado == "anulada"
 
 
@@ -222,8 +223,9 @@ def test_reporte_del_tecnico_en_la_ot_el_caso_y_la_linea_de_tiempo(esc, u, clien
     reporte = bloque(html, "reporte-campo")
     for texto in textos:
         assert texto in reporte
-    linea = html[html.index('class="linea-tiempo"'):]
-    nota = re.search(r"reportar_observacion.*?</li>", linea, re.S).group(0)
+    linea = bloque(html, "linea-tiempo")
+    nota = re.search(r'<li data-hecho="reportar_observacion">.*?</li>', linea, re.S).group(0)
+    assert "Técnico (tecnico) reportó una observación de campo en la OT" in nota
     for texto in ("Datos técnicos: NAP-40 a 300 m", "Equipos: ONT Huawei", "Quiere TV"):
         assert texto in nota
 
@@ -306,7 +308,8 @@ def test_impedimento_solo_sobre_ot_ejecutada(esc, u, client):
 def test_coz_confirma_la_anulacion_coordinada_desde_su_cola(esc, u, client, crear_usuario, zonas):
     o = esc.orden("asignada")
     client.force_login(u.coc)
-    r = client.post(url_t(o, "coordinar_anulacion"), {"motivo": "Zona sin cobertura", "version": o.version})
+    r = client.post(url_t(o, "coordinar_anulacion"), {"motivo": "Zona sin cobertura", "version": o.version,
+                                                      "confirmado": "1"})
     assert r.status_code == 302
     o = fresca(o)
     assert o.estado == "anulada" and o.anulacion_coordinada_at and o.anulacion_confirmada_at is None
@@ -333,8 +336,9 @@ def test_coz_confirma_la_anulacion_coordinada_desde_su_cola(esc, u, client, crea
     client.force_login(u.coc)
     html = html_de(client, reverse("solicitud", args=[o.solicitud_id]))
     assert "confirmada por el COZ" in bloque(html, "anulacion-coordinada")
-    linea = html[html.index('class="linea-tiempo"'):]
-    assert "coordinar_anulacion" in linea and "confirmar_anulacion" in linea
+    linea = bloque(html, "linea-tiempo")
+    assert f"COC (coc) coordinó con el COZ la anulación de la OT {o.numero} — paso 10" in linea
+    assert f"COZ (coz) confirmó la anulación coordinada de la OT {o.numero} — paso 10" in linea
 
 
 # --- «Qué sigue» ----------------------------------------------------------------------------------

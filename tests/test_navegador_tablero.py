@@ -100,6 +100,7 @@ def test_anular_desde_la_fila_en_el_navegador(pagina, entrar, esc, u, refresco_r
     assert fila.get_by_label("Motivo de la anulación").input_value() == "Cliente desiste"
     assert fila.get_by_label("Justificación").input_value() == "El cliente pidió la baja por escrito"
     fila.get_by_role("button", name="Confirmar anulación").click()
+    pagina.get_by_role("button", name="Confirmar: Anular").click()  # issue 15.7: asked once
     pagina.wait_for_url(re.compile(r"/tablero/\?destinatario=ASESOR$"))
     assert "anulada" in pagina.locator(".mensajes").inner_text()
     si.solicitud.refresh_from_db()

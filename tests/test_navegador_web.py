@@ -76,9 +76,11 @@ def test_a_registro_observacion_si_y_modificacion_desde_el_inicio(pagina, entrar
     assert p.locator('[data-cuenta="correccion"]').inner_text() == "0"
     # The case page shows one timeline across the Solicitud, its OT and the SI.
     p.goto(f"/solicitudes/{sol.pk}/")
-    linea = p.locator(".linea-tiempo").inner_text()
-    for hecho in ("registrar", "generar", "observar", "solicitar_correccion", "abrir", "digitar_modificacion",
-                  "atender"):
+    linea = p.locator("#linea-tiempo").inner_text()
+    for hecho in ("registró la solicitud SF-NAV-001", "se generó la OT", "observó la solicitud SF-NAV-001",
+                  "pidió corregir la solicitud SF-NAV-001 y abrió un Servicio de Ingeniería al asesor",
+                  f"se abrió el SI {si.pk} (Corrección) al asesor", "digitó la modificación de la solicitud SF-NAV-001",
+                  f"el SI {si.pk} (Corrección) pasó a «Atendido»"):
         assert hecho in linea, hecho
     salir(p)
 
@@ -130,6 +132,7 @@ def test_b_reporte_del_tecnico_en_el_telefono_coz_y_coc_ratifica(telefono, pagin
     p.locator('a[data-transicion="ratificar_anulacion"]').click()
     p.fill("#id_motivo", "Sin factibilidad: no hay caja en la zona")
     p.get_by_role("button", name="Ratificar anulación").click()
+    p.get_by_role("button", name="Confirmar: Ratificar anulación").click()  # issue 15.7: asked once
     p.wait_for_url(re.compile(rf"/ordenes/{ot.pk}/$"))
     assert "Anulada" in p.locator("h1").inner_text()
     ot = OrdenDeTrabajo.objects.select_related("solicitud").get(pk=ot.pk)

@@ -331,7 +331,7 @@ def test_observacion_de_forma_tambien_ofrece_anular(gr, esc, u):
     assert _botones(gr.get("/tablero/").content.decode()) == {"asignar_instalacion", "anular"}
     r = gr.post(f"/tablero/solicitudes/{s.pk}/decidir/", {
         "accion": "anular", "version": s.version, "motivo": "El cliente desiste",
-        "justificacion": "El cliente llamó para desistir del servicio"})
+        "justificacion": "El cliente llamó para desistir del servicio", "confirmado": "1"})
     assert r.status_code == 302
     s.refresh_from_db()
     assert (s.estado, s.motivo_anulacion) == ("anulada", "El cliente desiste")
@@ -344,7 +344,7 @@ def test_asignar_para_instalacion_desde_la_fila(gr, esc, u):
     antes = RegistroAuditoria.objects.count()
     volver = "destinatario=ASESOR&page=1"
     r = gr.post(f"/tablero/solicitudes/{s.pk}/decidir/",
-                {"accion": "asignar_instalacion", "version": s.version, "volver": volver})
+                {"accion": "asignar_instalacion", "version": s.version, "volver": volver, "confirmado": "1"})
     assert r.status_code == 302 and r["Location"] == f"/tablero/?{volver}"
     s.refresh_from_db()
     si.refresh_from_db()
@@ -374,7 +374,8 @@ def test_anular_desde_la_fila_con_motivo(gr, esc, u):
     # (tests/test_tablero_decision.py covers the cases where it is not).
     gr.post(f"/tablero/solicitudes/{s.pk}/decidir/", {"accion": "anular", "version": s.version,
                                                        "motivo": "Cliente desiste",
-                                                       "justificacion": "El cliente pidió la baja por escrito"})
+                                                       "justificacion": "El cliente pidió la baja por escrito",
+                                                       "confirmado": "1"})
     s.refresh_from_db()
     assert (s.estado, s.motivo_anulacion, s.orden.estado) == ("anulada", "Cliente desiste", "anulada")
     assert s.justificacion_anulacion == "El cliente pidió la baja por escrito"

@@ -40,7 +40,8 @@ def botones(html):
 
 
 def decidir(client, s, **datos):
-    return client.post(f"/tablero/solicitudes/{s.pk}/decidir/", {"version": s.version, **datos})
+    """The decision as confirmed (issue 15.7: the confirmation step is tests/test_acciones_dia.py's)."""
+    return client.post(f"/tablero/solicitudes/{s.pk}/decidir/", {"version": s.version, "confirmado": "1", **datos})
 
 
 def contacto(s, u, resultado="sin_respuesta"):

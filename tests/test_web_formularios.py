@@ -7,6 +7,7 @@ from django.urls import reverse
 from anulaciones import transitions as T
 from anulaciones.models import (IntentoContacto, OrdenDeTrabajo, RegistroAuditoria, ServicioIngenieria, Solicitud,
                                 Zonificacion)
+from anulaciones.views.acciones import IRREVERSIBLES
 
 pytestmark = pytest.mark.django_db
 
@@ -79,6 +80,10 @@ def test_formulario_valido_mueve_el_estado(caso, esc, u, client):
     client.force_login(getattr(u, rol))
     assert client.get(url_t(obj, nombre)).status_code == 200
     r = client.post(url_t(obj, nombre), {**validos, "version": obj.version})
+    if (type(obj), nombre) in IRREVERSIBLES:  # issue 15.7: it asks once and applies nothing yet
+        assert r.status_code == 200 and r.context["confirmar"]
+        assert estado(obj) != esperado
+        r = client.post(url_t(obj, nombre), {**validos, "version": obj.version, "confirmado": "1"})
     assert r.status_code == 302, r.content.decode()[:2000]
     assert estado(obj) == esperado
     assert RegistroAuditoria.de_objeto(obj).filter(transicion=nombre).exists()
@@ -163,11 +168,14 @@ def test_redigitacion_prellenada_desde_la_anulada(esc, u, client):
     r = client.get(url_t(s, "registrar_redigitacion"))
     form = r.context["form"]
     assert form.initial["cliente_nombre"] == s.cliente_nombre
-    assert "Plan inexistente" in form.initial["referencias"]  # the observation
+    # Issue 15.2: the observation is shown beside the form, not written into the new data.
+    assert form.initial["referencias"] == s.referencias
+    assert "Plan inexistente" in r.content.decode()
     datos = {**nueva_datos(s, numero="SF-REDIG-1"), "version": s.version}
     r = client.post(url_t(s, "registrar_redigitacion"), datos)
     assert r.status_code == 302
     s.refresh_from_db()
+    assert r["Location"] == reverse("solicitud", args=[s.reemplazada_por_id])  # lands on the new one
     assert s.estado == "redigitada" and s.reemplazada_por.numero_smartflex == "SF-REDIG-1"
     assert s.reemplazada_por.caso_id == s.caso_id
 
@@ -200,7 +208,7 @@ def test_transicion_sin_datos_y_version_vieja(esc, u, client):
     assert "fue modificado" in r.content.decode()
     assert estado(s) == "observada"
     s.refresh_from_db()
-    r = client.post(url_t(s, "asignar_instalacion"), {"version": s.version})
+    r = client.post(url_t(s, "asignar_instalacion"), {"version": s.version, "confirmado": "1"})
     assert r.status_code == 302 and estado(s) == "en_instalacion" and estado(s.orden) == "asignada"
 
 
@@ -249,7 +257,8 @@ def test_transicion_desconocida_404(esc, u, client):
 def test_next_externo_se_ignora(esc, u, client):
     s = esc.solicitud("registrada")
     client.force_login(u.gestion_red)
-    r = client.post(url_t(s, "asignar_instalacion"), {"version": s.version, "next": "https://malo.example/"})
+    r = client.post(url_t(s, "asignar_instalacion"), {"version": s.version, "next": "https://malo.example/",
+                                                      "confirmado": "1"})
     assert r["Location"] == reverse("solicitud", args=[s.pk])
 
 
@@ -309,7 +318,10 @@ def test_pagina_del_caso(esc, u, client):
     assert "Referencia de dirección precisa" in html  # the SI
     assert "quedan" in html or "vencido hace" in html  # its deadline
     registros = RegistroAuditoria.objects.de_caso(s.caso_id)
-    assert len(r.context["linea_tiempo"]) == registros.count() >= 4
+    # Every audit row is told once: as a thing someone did, or as one of its effects.
+    hechos = r.context["linea_tiempo"]
+    assert sum(1 + len(h.efectos) for h in hechos) == registros.count() >= 4
+    assert "pidió corregir la solicitud" in html and "Efecto de" not in html
 
 
 def test_plazo_vencido_en_rojo(esc, u, client):

@@ -6,16 +6,19 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
+from django.db import transaction
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 from django_fsm import can_proceed
 
 from .. import direcciones, transitions
+from ..calendario import plazo
 from ..errors import Conflicto, DatosInvalidos, SinPermiso, TransicionNoPermitida
-from ..forms import ContactoForm, ImpedimentoForm, SolicitudForm, ZonificacionForm, formulario_de
+from ..forms import (CAMPO_NOTA, ContactoForm, ImpedimentoForm, SolicitudForm, ZonificacionForm,
+                     formulario_de_pagina)
 from ..models import OrdenDeTrabajo, ServicioIngenieria, Solicitud, Zonificacion
 from ..roles import roles_de
-from .comun import MODELOS, siguiente, url_detalle, visibles
+from .comun import MODELOS, PELIGROSAS, siguiente, url_detalle, visibles
 
 
 def prohibido(request, mensaje, status=403):
@@ -46,6 +49,131 @@ def errores_a_formulario(form, error):
         form.add_error(campo if form is not None and campo in form.fields else None, mensaje)
 
 
+# --- irreversible actions ask once (issue 15.7) ---------------------------------------------
+# The one place that marks them, with what confirming does. On the web (this view and the
+# Tablero's 5.2 decision, views.tablero.decidir) a POST without ``confirmado=1`` applies nothing:
+# it answers with a confirmation page that names the case and its client. The API and the admin
+# do not ask (their callers confirm on their side).
+IRREVERSIBLES = {
+    (Solicitud, "anular"): "La solicitud y su OT quedan anuladas y los Servicios de Ingeniería abiertos se "
+                           "cierran sin atención.",
+    (Solicitud, "anular_para_redigitacion"): "La solicitud y su OT se anulan y se pide la re-digitación, que "
+                                             "corre con un plazo de 2 horas (19.2).",
+    (Solicitud, "asignar_instalacion"): "La solicitud pasa a instalación, su OT queda asignada y los Servicios "
+                                        "de Ingeniería abiertos se cierran sin atención.",
+    (Solicitud, "marcar_instalada"): "La solicitud queda instalada.",
+    (OrdenDeTrabajo, "ejecutar"): "La OT queda ejecutada y la solicitud, instalada.",
+    (OrdenDeTrabajo, "ratificar_anulacion"): "La OT y su solicitud quedan anuladas.",
+    (OrdenDeTrabajo, "coordinar_anulacion"): "La OT y su solicitud quedan anuladas; el COZ de la zona confirma "
+                                             "la anulación.",
+    (ServicioIngenieria, "cerrar_sin_atencion"): "El Servicio de Ingeniería se cierra sin respuesta.",
+}
+# Cancellations: their form and confirmation list the case's contact attempts (3.3), which the
+# decision rests on.
+NOMBRES_ANULACION = frozenset({"anular", "anular_para_redigitacion", "ratificar_anulacion", "coordinar_anulacion"})
+# Posted fields that are the page's own, never echoed by the confirmation.
+_NO_REENVIAR = {"csrfmiddlewaretoken", "confirmado", "corregir"}
+
+
+def es_irreversible(modelo, nombre):
+    return (modelo, nombre) in IRREVERSIBLES
+
+
+def confirmado(request):
+    return request.POST.get("confirmado") == "1"
+
+
+class _Ensayo(Exception):
+    """Raised inside the trial's transaction to roll it back."""
+
+
+def ensayar(obj, nombre, usuario, **kwargs):
+    """Take the transition and roll it back: it raises the same domain error ``aplicar`` would
+    (role, state, data, version), so the confirmation is asked only for what would succeed, and
+    after it nothing is asked twice. Nothing stays: the audit row and its notices are rolled
+    back, and what runs after a commit (``transicion_realizada``, e-mail) is never queued."""
+    try:
+        with transaction.atomic():
+            transitions.aplicar(obj, nombre, usuario, refrescar=False, **kwargs)
+            raise _Ensayo
+    except _Ensayo:
+        pass
+
+
+def solicitud_de(obj):
+    return obj if isinstance(obj, Solicitud) else obj.solicitud
+
+
+def _valor_legible(campo, valor):
+    """A cleaned value as the user chose it (choice labels, names), for the confirmation."""
+    if isinstance(valor, bool):
+        return "Sí" if valor else "No"
+    if isinstance(valor, (list, tuple)):
+        etiquetas = dict(getattr(campo, "choices", ()))
+        return ", ".join(str(etiquetas.get(v, v)) for v in valor)
+    if getattr(campo, "choices", None) and not hasattr(campo, "queryset"):
+        return str(dict(campo.choices).get(valor, valor))
+    return "" if valor is None else str(valor)
+
+
+def resumen(form, omitir=(CAMPO_NOTA,)):
+    """[(label, value)] of what was typed, for the confirmation page."""
+    if form is None:
+        return []
+    filas = []
+    for nombre, campo in form.fields.items():
+        if nombre in omitir or campo.widget.is_hidden:
+            continue
+        texto = _valor_legible(campo, form.cleaned_data.get(nombre)).strip()
+        if texto:
+            filas.append((campo.label, texto))
+    return filas
+
+
+def contexto_confirmacion(request, obj, *, etiqueta, paso, consecuencia, accion, volver, form=None, datos=(),
+                          anula=False, ocultos=None):
+    """The confirmation page (templates/acciones/transicion.html): the case's number and client,
+    what confirming does, what was typed, and the posted fields sent again with ``confirmado=1``.
+    The hand-off note, if the transition takes one, stays editable."""
+    sol = solicitud_de(obj)
+    nota = form[CAMPO_NOTA] if form is not None and CAMPO_NOTA in form.fields else None
+    omitidos = _NO_REENVIAR | ({CAMPO_NOTA} if nota is not None else set())
+    if ocultos is None:
+        ocultos = [(k, v) for k, valores in request.POST.lists() if k not in omitidos for v in valores]
+    return {
+        "confirmar": True, "obj": obj, "sol": sol, "objeto": None if obj is sol else obj,
+        "etiqueta": etiqueta, "paso": paso,
+        "consecuencia": consecuencia, "accion": accion, "volver": volver, "ocultos": ocultos,
+        "resumen": list(datos) or resumen(form), "campo_nota": nota,
+        "corregible": form is not None and any(n != CAMPO_NOTA for n in form.fields),
+        "peligro": True, "anula": anula,
+    }
+
+
+def que_corregir(obj):
+    """19.2: what the re-digitation must fix — the «datos precisos observados» of the case's
+    re-digitation SI (9.1), the observation behind it and the deadline."""
+    si = (obj.servicios.filter(tipo=ServicioIngenieria.Tipo.REDIGITACION).select_related("abierto_por")
+          .order_by("-creado_at", "-pk").first())
+    return {"servicio": si, "observacion": obj.ultima_observacion(), "plazo": plazo(obj.redigitacion_vence_at)}
+
+
+def _datos(form):
+    """The transition's keyword data from a valid form (the hand-off note apart)."""
+    if form is None:
+        return {}
+    if hasattr(form, "datos"):
+        datos = form.datos()
+    else:
+        datos = {k: v for k, v in form.cleaned_data.items() if not (k == "tecnico" and v is None)}
+    datos.pop(CAMPO_NOTA, None)
+    return datos
+
+
+def _nota(form):
+    return (form.cleaned_data.get(CAMPO_NOTA) or "").strip() if form is not None else ""
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def transicion(request, modelo, pk, nombre):
@@ -58,20 +186,20 @@ def transicion(request, modelo, pk, nombre):
     t = transitions.transiciones(Modelo)[nombre]
     etiqueta = t.custom.get("label", nombre)
     volver = siguiente(request, url_detalle(obj))
-    clase = formulario_de(Modelo, nombre)
+    clase = formulario_de_pagina(Modelo, nombre)
+    irreversible = es_irreversible(Modelo, nombre)
     form = None
     status = 200
     if request.method == "POST":
         form = _crear_form(clase, request.POST, obj, request.user) if clase else None
-        if form is None or form.is_valid():
-            if form is None:
-                datos = {}
-            elif hasattr(form, "datos"):
-                datos = form.datos()
-            else:
-                datos = {k: v for k, v in form.cleaned_data.items() if not (k == "tecnico" and v is None)}
+        valido = form is None or form.is_valid()
+        if valido and form is not None and "corregir" in request.POST:
+            pass  # «Corregir los datos» on the confirmation: the form again, with what was typed
+        elif valido:
+            pedir = irreversible and not confirmado(request)
             try:
-                transitions.aplicar(obj, nombre, request.user, version=_version(request), **datos)
+                (ensayar if pedir else transitions.aplicar)(obj, nombre, request.user, version=_version(request),
+                                                            nota=_nota(form), **_datos(form))
             except SinPermiso as e:
                 return prohibido(request, e.mensaje)
             except (TransicionNoPermitida, Conflicto) as e:
@@ -82,10 +210,19 @@ def transicion(request, modelo, pk, nombre):
                     messages.error(request, " ".join(e.errores.values()) or e.mensaje)
                     return redirect(volver)
                 errores_a_formulario(form, e)
+                status = 400
             else:
+                if pedir:
+                    return render(request, "acciones/transicion.html", contexto_confirmacion(
+                        request, obj, etiqueta=etiqueta, paso=_paso(t, obj, request.user),
+                        consecuencia=IRREVERSIBLES[(Modelo, nombre)], accion=request.path, volver=volver,
+                        form=form, anula=nombre in NOMBRES_ANULACION))
                 messages.success(request, f"«{etiqueta}» registrado en {obj}.")
+                if nombre == "registrar_redigitacion" and obj.reemplazada_por_id:
+                    return redirect("solicitud", obj.reemplazada_por_id)  # 19.2: on to the new Solicitud
                 return redirect(volver)
-        status = 400
+        else:
+            status = 400
     else:
         if t.permission.rol_para(obj, request.user) is None:
             return prohibido(request, f"Su rol no permite «{etiqueta}» en {obj}.")
@@ -93,13 +230,25 @@ def transicion(request, modelo, pk, nombre):
             messages.error(request, f"No se puede «{etiqueta}»: {obj} está «{obj.get_estado_display()}».")
             return redirect(volver)
         form = _crear_form(clase, None, obj, request.user) if clase else None
+        if irreversible and (form is None or not any(c.required for c in form.fields.values())):
+            # Nothing to type but (maybe) the note: this page is the confirmation.
+            version = obj.version if _version(request) is None else _version(request)
+            return render(request, "acciones/transicion.html", contexto_confirmacion(
+                request, obj, etiqueta=etiqueta, paso=_paso(t, obj, request.user),
+                consecuencia=IRREVERSIBLES[(Modelo, nombre)], accion=request.path, volver=volver, form=form,
+                anula=nombre in NOMBRES_ANULACION, ocultos=[("version", version), ("next", volver)]))
     return render(request, "acciones/transicion.html", {
-        "obj": obj, "form": form, "etiqueta": etiqueta, "paso": transitions.paso_de(t, t.permission.rol_para(obj, request.user)),
+        "obj": obj, "sol": solicitud_de(obj), "form": form, "etiqueta": etiqueta, "paso": _paso(t, obj, request.user),
         "version": obj.version if _version(request) is None else _version(request),
-        "volver": volver, "peligro": nombre in {"anular", "ratificar_anulacion", "coordinar_anulacion",
-                                                "anular_para_redigitacion"},
+        "volver": volver, "peligro": nombre in PELIGROSAS, "irreversible": irreversible,
+        "anula": nombre in NOMBRES_ANULACION,
         "duplicada": getattr(form, "duplicada", None),
+        "a_corregir": que_corregir(obj) if nombre == "registrar_redigitacion" else None,
     }, status=status)
+
+
+def _paso(t, obj, user):
+    return transitions.paso_de(t, t.permission.rol_para(obj, user))
 
 
 @login_required

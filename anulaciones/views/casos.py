@@ -4,11 +4,11 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 
-from .. import transitions
+from .. import relato, transitions
 from ..calendario import plazo
 from ..forms import ContactoForm
-from ..models import (Correccion, IntentoContacto, Observacion, OrdenDeTrabajo, RegistroAuditoria,
-                      ServicioIngenieria, Solicitud, Zonificacion)
+from ..models import (Correccion, IntentoContacto, Observacion, OrdenDeTrabajo, ServicioIngenieria, Solicitud,
+                      Zonificacion)
 from ..roles import Rol, roles_de
 from .acciones import puede_reportar_impedimento
 from .comun import acciones
@@ -107,7 +107,7 @@ def solicitud(request, pk):
         "contactos": IntentoContacto.objects.filter(caso_id=caso_id).select_related("usuario"),
         "contacto_form": ContactoForm() if puede_contactar else None,
         "plazos": plazos,
-        "linea_tiempo": RegistroAuditoria.objects.de_caso(caso_id),
+        "linea_tiempo": relato.del_caso(caso_id),  # the audit rows told in words, effects under their cause
         "puede_zonificar": _puede_zonificar(orden, user),
     })
 
@@ -120,7 +120,7 @@ def orden(request, pk):
     return render(request, "ordenes/detalle.html", {
         "ot": ot, "sol": ot.solicitud, "acciones_orden": acciones(ot, user),
         "observaciones": Observacion.objects.filter(orden=ot).select_related("registrada_por"),
-        "linea_tiempo": RegistroAuditoria.de_objeto(ot).select_related("usuario"),
+        "linea_tiempo": relato.de_orden(ot),
         "puede_zonificar": _puede_zonificar(ot, user),
         "puede_impedimento": puede_reportar_impedimento(ot, user),
         "correcciones": correcciones_de(Correccion.objects.filter(solicitud_id=ot.solicitud_id)),
@@ -135,7 +135,8 @@ def solicitud_imprimir(request, pk):
         "zona", "asesor", "registrada_por"), pk=pk)
     orden = OrdenDeTrabajo.objects.filter(solicitud=sol).first()
     return render(request, "solicitudes/imprimir.html", {
-        "sol": sol, "orden": orden, "ejemplares": ["ORIGINAL", "COPIA"], "impreso_at": timezone.now()})
+        "sol": sol, "orden": orden, "ejemplares": ["ORIGINAL", "COPIA"], "impreso_at": timezone.now(),
+        "historial": relato.del_caso(sol.caso_id)})
 
 
 @login_required
@@ -145,4 +146,5 @@ def orden_imprimir(request, pk):
         "zona", "tecnico", "solicitud", "solicitud__asesor", "anulacion_confirmada_por"), pk=pk)
     return render(request, "ordenes/imprimir.html", {
         "ot": ot, "sol": ot.solicitud, "impreso_at": timezone.now(), "reporte": reporte_de_campo(ot),
+        "historial": relato.de_orden(ot),
         "correcciones": correcciones_de(Correccion.objects.filter(solicitud_id=ot.solicitud_id))})

@@ -21,9 +21,11 @@ from .. import selectors, transitions
 from ..errors import DatosInvalidos, ErrorDominio, SinPermiso
 from ..exportar import celda_xlsx, csv_en_flujo
 from ..filters import TableroFilter
+from ..forms import CAMPO_NOTA, es_entrega, formulario_de_pagina
 from ..models import Solicitud
 from ..tables import (ACCIONES_TABLERO, BORRADOR_SESION, COLUMNAS_EXPORTACION, ConfiguracionAcotada, TableroTable,
                       fila_exportacion)
+from . import acciones
 from .comun import entero
 
 
@@ -72,7 +74,12 @@ def decidir(request, pk):
     """5.2 from a row: ``asignar_instalacion`` or ``anular`` (with ``motivo`` and, when the
     case needs it, ``justificacion``) on the Solicitud, through the transition path; back to the
     Tablero with its filters and page. A cancellation refused on its data (no reason, a missing
-    justification) comes back as a message and, on its row, open with what was typed."""
+    justification) comes back as a message and, on its row, open with what was typed.
+
+    Both decisions ask once (issue 15.7): without ``confirmado=1`` the decision is tried and rolled
+    back (``acciones.ensayar``: what would be refused is refused now, as above) and the answer is
+    a confirmation page naming the case and its client. «Asignar para instalación» hands the case
+    to the field: its confirmation takes the optional note for the receiver (issue 15.8)."""
     if not selectors.puede_ver_tablero(request.user):
         return _sin_acceso(request)
     accion = request.POST.get("accion", "")
@@ -82,10 +89,18 @@ def decidir(request, pk):
     datos = {}
     if accion == "anular":
         datos = {"motivo": request.POST.get("motivo", ""), "justificacion": request.POST.get("justificacion", "")}
+    form_nota = formulario_de_pagina(Solicitud, accion)(request.POST) if es_entrega(Solicitud, accion) else None
+    nota_valida = form_nota is None or form_nota.is_valid()
+    nota = form_nota.cleaned_data[CAMPO_NOTA].strip() if form_nota is not None and nota_valida else ""
     version = request.POST.get("version", "")
     origen = solicitud.estado
+    # An invalid note (too long) is asked again on the confirmation, with its error.
+    pedir = acciones.es_irreversible(Solicitud, accion) and not (acciones.confirmado(request) and nota_valida)
+    volver = QueryDict(request.POST.get("volver", "")).urlencode()
+    url_volver = f"{reverse('tablero')}?{volver}" if volver else reverse("tablero")
     try:
-        transitions.aplicar(solicitud, accion, request.user, version=entero(version), **datos)
+        (acciones.ensayar if pedir else transitions.aplicar)(solicitud, accion, request.user,
+                                                              version=entero(version), nota=nota, **datos)
     except SinPermiso as e:
         return _rechazo(request, e.mensaje)
     except DatosInvalidos as e:
@@ -96,6 +111,16 @@ def decidir(request, pk):
     except ErrorDominio as e:
         messages.error(request, e.mensaje)
     else:
+        if pedir:
+            t = transitions.transiciones(Solicitud)[accion]
+            resumen = [(etiqueta, valor.strip()) for etiqueta, valor in
+                       (("Motivo de la anulación", datos.get("motivo", "")),
+                        ("Justificación", datos.get("justificacion", ""))) if valor.strip()]
+            return render(request, "acciones/transicion.html", acciones.contexto_confirmacion(
+                request, solicitud, etiqueta=t.custom.get("label", accion),
+                paso=transitions.paso_de(t, t.permission.rol_para(solicitud, request.user)),
+                consecuencia=acciones.IRREVERSIBLES[(Solicitud, accion)], accion=request.path, volver=url_volver,
+                form=form_nota, datos=resumen, anula=accion == "anular"))
         if accion == "asignar_instalacion":
             hecho = "asignada para instalación"
         elif origen == Solicitud.E.PENDIENTE_REDIGITACION:
@@ -103,8 +128,7 @@ def decidir(request, pk):
         else:
             hecho = "anulada"
         messages.success(request, f"{solicitud} {hecho}.")
-    volver = QueryDict(request.POST.get("volver", "")).urlencode()
-    return redirect(f"{reverse('tablero')}?{volver}" if volver else reverse("tablero"))
+    return redirect(url_volver)
 
 
 def _filas_exportacion(request):
