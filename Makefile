@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 export DJANGO_DEBUG ?= 1
 
-.PHONY: setup run test migrate demo worker diagrams chromium bench gdal libreoffice
+.PHONY: setup run test migrate demo worker diagrams chromium bench gdal libreoffice screenshots
 
 setup: $(VENV)/.installed
 
@@ -42,6 +42,11 @@ libreoffice:
 
 test: setup chromium gdal libreoffice
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# A picture of each role's home page, desktop (1280 px) and phone (390 px), written by the
+# browser suite to docs/capturas/<rol>-escritorio.png and <rol>-telefono.png (no server to run).
+screenshots: setup chromium
+	CAPTURAS_DIR=docs/capturas $(PY) -m pytest -q -p no:cacheprovider tests/test_capturas.py
 
 diagrams: setup
 	$(PY) manage.py diagramas --readme README.md

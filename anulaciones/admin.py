@@ -9,6 +9,7 @@ from django.utils import timezone
 from . import avisos, relato
 from . import direcciones as conocimiento
 from . import transitions
+from .espanol import cuenta
 from .errors import ErrorDominio
 from .roles import Rol, roles_de
 from .models import (AliasCalle, CajaNap, Calle, Caso, Correccion, Entrega, Feriado, ImportacionSmartflex, IntentoContacto, Notificacion, Observacion,
@@ -27,7 +28,8 @@ def _accion(modelo, nombre, t):
             except ErrorDominio as e:
                 errores.append(f"{obj}: {e.mensaje}")
         if hechas:
-            modeladmin.message_user(request, f"«{t.custom.get('label', nombre)}» aplicada a {hechas} registro(s).",
+            modeladmin.message_user(request, f"«{t.custom.get('label', nombre)}» aplicada a "
+                                             f"{cuenta(hechas, 'registro', 'registros')}.",
                                     messages.SUCCESS)
         for error in errores:
             modeladmin.message_user(request, error, messages.ERROR)

@@ -8,9 +8,12 @@ from django.forms.renderers import DjangoTemplates
 from django.utils.html import conditional_escape
 from django.utils.safestring import mark_safe
 
+from django.db.models import F, Q
+
 from . import selectors
-from .models import ServicioIngenieria, Zona
-from .roles import Rol
+from .models import OrdenDeTrabajo, ServicioIngenieria, Solicitud, Zona
+from .models.base import VEN_TODO, equipo_de
+from .roles import Rol, roles_de
 
 
 def _asesores(request=None):
@@ -280,3 +283,160 @@ class TableroFilter(django_filters.FilterSet):
             "vencidos": selectors.tablero_vencidos,
             "atendidos_hoy": selectors.tablero_atendidos_hoy,
         }[value](queryset)
+
+
+# --- the lists of Solicitudes and OTs (/solicitudes/, /ordenes/) ------------------------------
+def _asesores_visibles(request=None):
+    """The asesores whose cases the user may see (models/base.py ``en_alcance_de``): every one for
+    the roles that read every case and for the zonal ones (a zone holds any asesor's cases), the
+    team for a team leader, herself for an asesor."""
+    user = getattr(request, "user", None)
+    roles = roles_de(user)
+    qs = _asesores()
+    if roles & (VEN_TODO | {Rol.COZ, Rol.TECNICO}):
+        return qs
+    q = Q(pk__in=[])
+    if Rol.ASESOR in roles:
+        q |= Q(pk=user.pk)
+    if Rol.TEAM_LEADER in roles:
+        q |= Q(pk__in=equipo_de(user))
+    return qs.filter(q)
+
+
+class FormularioLista(FormularioRapido):
+    def clean(self):
+        datos = super().clean()
+        for campo in ("desde", "hasta"):
+            if datos.get(campo) and not selectors.fecha_admisible(datos[campo]):
+                self.add_error(campo, selectors.FECHAS_MENSAJE)
+        if datos.get("desde") and datos.get("hasta") and datos["desde"] > datos["hasta"]:
+            self.add_error("hasta", "«Hasta» es anterior a «desde».")
+        return datos
+
+
+class ListaCasosFilter(django_filters.FilterSet):
+    """Filters, queue and order of a list of cases, all in the query string (a filtered list is a
+    link to keep or share). ``colas``: the user's home queues this list can show
+    (views/inicio.py ``DefCola``); ``cola=<clave>`` narrows the list to one, in its order.
+
+    Subclasses name their model's fields: ``CAMPOS`` (asesor, tipo, número) and ``COLUMNAS``,
+    the sortable columns as {key: (label, fields)}."""
+
+    POR_DEFECTO = ("-creado_at", "-pk")
+    COLUMNAS = {}
+    VENCE = {"vence": ("Vence", ("vence",))}
+
+    cola = django_filters.ChoiceFilter(label="Cola de su inicio", method="filtrar_cola", empty_label="Ninguna",
+                                       widget=SelectRapido)
+    numero = django_filters.CharFilter(label="N° Smartflex u OT", method="filtrar_numero", max_length=60)
+    zona = ModeloFilter(label="Zona", field_name="zona", queryset=Zona.objects.order_by("nombre"),
+                        empty_label="Todas")
+    tipo = django_filters.ChoiceFilter(label="Tipo", choices=Solicitud.Tipo.choices, empty_label="Todos",
+                                       widget=SelectRapido)
+    desde = django_filters.DateFilter(label="Desde", method="filtrar_desde", widget=_FECHA)
+    hasta = django_filters.DateFilter(label="Hasta", method="filtrar_hasta", widget=_FECHA)
+    sort = django_filters.ChoiceFilter(label="Ordenar por", method="sin_filtrar", empty_label="Orden predeterminado",
+                                       widget=SelectRapido)
+
+    class Meta:
+        fields = []
+        form = FormularioLista
+
+    ORDEN_CAMPOS = ("cola", "numero", "zona", "asesor", "tipo", "estado", "desde", "hasta", "sort")
+    FECHA = "Registrada"
+
+    def __init__(self, data=None, *args, colas=(), **kwargs):
+        super().__init__(data, *args, **kwargs)
+        self.filters = {k: self.filters[k] for k in self.ORDEN_CAMPOS}
+        self.filters["desde"].label = f"{self.FECHA} desde"
+        self.filters["hasta"].label = f"{self.FECHA} hasta"
+        self.colas = {c.clave: c for c in colas}
+        self.filters["cola"].extra["choices"] = [(c.clave, c.titulo) for c in colas]
+        pedida = self.colas.get((data or {}).get("cola") or "")
+        self.columnas = {**self.COLUMNAS, **(self.VENCE if pedida and pedida.con_plazo else {})}
+        self.filters["sort"].extra["choices"] = [
+            opcion for clave, (etiqueta, _) in self.columnas.items()
+            for opcion in ((clave, f"{etiqueta} (ascendente)"), (f"-{clave}", f"{etiqueta} (descendente)"))]
+
+    @property
+    def cola_elegida(self):
+        return self.colas.get(self.form.cleaned_data.get("cola") or "") if self.is_valid() else None
+
+    @property
+    def orden_elegido(self):
+        return (self.form.cleaned_data.get("sort") or "") if self.is_valid() else ""
+
+    def filtrar_cola(self, queryset, name, value):
+        return self.colas[value].filtrar(queryset, self.request.user)
+
+    def filtrar_numero(self, queryset, name, value):
+        q = selectors.texto_busqueda(value)
+        return queryset.filter(self.numero_q(q)) if q else queryset
+
+    # Local calendar days (America/La_Paz by default), as ranges on the indexed creado_at.
+    def filtrar_desde(self, queryset, name, value):
+        return queryset.filter(creado_at__gte=selectors.dia_local(value)[0])
+
+    def filtrar_hasta(self, queryset, name, value):
+        return queryset.filter(creado_at__lt=selectors.dia_local(value)[1])
+
+    def sin_filtrar(self, queryset, name, value):
+        return queryset  # the order is applied last (filter_queryset)
+
+    def filter_queryset(self, queryset):
+        queryset = super().filter_queryset(queryset)
+        orden = self.form.cleaned_data.get("sort")
+        if orden:
+            desc = orden.startswith("-")
+            campos = self.columnas[orden.removeprefix("-")][1]
+            return queryset.order_by(*[F(c).desc(nulls_last=True) if desc else F(c).asc(nulls_last=True)
+                                       for c in campos], "-pk" if desc else "pk")
+        cola = self.colas.get(self.form.cleaned_data.get("cola") or "")
+        return queryset.order_by(*(cola.orden if cola else self.POR_DEFECTO))
+
+
+class SolicitudListaFilter(ListaCasosFilter):
+    COLUMNAS = {
+        "numero": ("N° Smartflex", ("numero_smartflex",)), "tipo": ("Tipo", ("tipo",)),
+        "cliente": ("Cliente", ("cliente_nombre",)), "zona": ("Zona", ("zona__nombre",)),
+        "asesor": ("Asesor", ("asesor__first_name", "asesor__last_name", "asesor__username")),
+        "estado": ("Estado", ("estado",)), "registrada": ("Registrada", ("creado_at",)),
+    }
+
+    asesor = AsesorFilter(label="Asesor", field_name="asesor", queryset=_asesores_visibles, empty_label="Todos")
+    estado = django_filters.ChoiceFilter(label="Estado", choices=Solicitud.Estado.choices, empty_label="Todos",
+                                         widget=SelectRapido)
+
+    class Meta(ListaCasosFilter.Meta):
+        model = Solicitud
+
+    @staticmethod
+    def numero_q(q):
+        return Q(numero_smartflex__icontains=q) | Q(orden__numero__icontains=q)
+
+
+class OrdenListaFilter(ListaCasosFilter):
+    FECHA = "Generada"
+    COLUMNAS = {
+        "numero": ("N° OT", ("numero",)), "solicitud": ("Solicitud", ("solicitud__numero_smartflex",)),
+        "tipo": ("Tipo", ("solicitud__tipo",)), "cliente": ("Cliente", ("solicitud__cliente_nombre",)),
+        "zona": ("Zona", ("zona__nombre",)),
+        "asesor": ("Asesor", ("solicitud__asesor__first_name", "solicitud__asesor__last_name",
+                              "solicitud__asesor__username")),
+        "tecnico": ("Técnico", ("tecnico__username",)),
+        "estado": ("Estado", ("estado",)), "generada": ("Generada", ("creado_at",)),
+    }
+
+    asesor = AsesorFilter(label="Asesor", field_name="solicitud__asesor", queryset=_asesores_visibles,
+                          empty_label="Todos")
+    tipo = django_filters.ChoiceFilter(label="Tipo", field_name="solicitud__tipo", choices=Solicitud.Tipo.choices,
+                                       empty_label="Todos", widget=SelectRapido)
+    estado = django_filters.ChoiceFilter(label="Estado", choices=OrdenDeTrabajo.Estado.choices, empty_label="Todos",
+                                         widget=SelectRapido)
+
+    class Meta(ListaCasosFilter.Meta):
+        model = OrdenDeTrabajo
+
+    @staticmethod
+    def numero_q(q):
+        return Q(numero__icontains=q) | Q(solicitud__numero_smartflex__icontains=q)

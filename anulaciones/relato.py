@@ -11,13 +11,14 @@ every transition of every machine has its own, tests/test_relato.py fails on one
 step, the state labels and the note. The rows one transition writes share its ``Contexto``
 (``transitions.Contexto.derivado``: same user, role, case and instant ``ahora``); the first is the
 transition itself, the others its effects (their note is the automatic «Efecto de <transition>.»
-or a note the effect was given), which are grouped beneath it: «… y en consecuencia: la OT OT-1
+or a note the effect was given), which are grouped beneath it: «… y en consecuencia: la OT-1
 pasó a «Anulada»».
 
 Everything is computed in Python over rows already read (``select_related`` of the user and the
 content type, and the recipient of each SI birth annotated by ``registros``): a page costs the same
 queries whatever the number of rows.
 """
+import re
 from dataclasses import dataclass, field
 from functools import cache
 
@@ -47,7 +48,9 @@ A_ROL = {
 }
 # How an object of each machine is named inside a sentence (its ``objeto`` is ``str(obj)``).
 ARTICULO = {Solicitud: "la", OrdenDeTrabajo: "la", ServicioIngenieria: "el", Zonificacion: "la", Entrega: "la"}
-MINUSCULA = (Solicitud, Zonificacion, Entrega)  # «Solicitud SF-1» → «la solicitud SF-1»; «la OT OT-1» stays
+MINUSCULA = (Solicitud, Zonificacion, Entrega)  # «Solicitud SF-1» → «la solicitud SF-1»; «la OT-1» stays
+# Rows written before the OT's name showed its prefix once (issue 15.9) say «OT OT-1».
+OT_DOBLE = re.compile(r"\bOT (?=OT)", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -148,8 +151,8 @@ def modelo_de(registro):
 
 
 def nombrar(registro, modelo):
-    """The object inside a sentence: «la solicitud SF-1», «la OT OT-1», «el SI 5 (Corrección)»."""
-    texto = registro.objeto or ""
+    """The object inside a sentence: «la solicitud SF-1», «la OT-1», «el SI 5 (Corrección)»."""
+    texto = OT_DOBLE.sub("", registro.objeto or "")
     if modelo in MINUSCULA and texto:
         texto = texto[0].lower() + texto[1:]
     articulo = ARTICULO.get(modelo)

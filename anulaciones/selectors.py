@@ -6,9 +6,11 @@ so a list costs the same number of queries for 10 rows as for 10,000.
 import re
 from datetime import date, datetime, time, timedelta
 
-from django.db.models import Exists, OuterRef, Prefetch, Q, Subquery
+from django.db import connection, transaction
+from django.db.models import Case, Exists, IntegerField, OuterRef, Prefetch, Q, Subquery, Value, When
 from django.utils import timezone
 
+from . import buscador
 from .models import IntentoContacto, Observacion, ServicioIngenieria, Solicitud
 from .roles import Rol, roles_de
 
@@ -109,22 +111,76 @@ def texto_busqueda(q):
     return _CONTROL.sub(" ", q or "").strip()
 
 
-def buscar_solicitudes(*, user, q):
-    """Solicitudes visible to ``user`` matching ``q`` in the Smartflex number, the client's
-    name, the street or the OT number (case-insensitive, partial)."""
-    q = texto_busqueda(q)
+def buscar_solicitudes(*, user, q, solo_exactas=False):
+    """Solicitudes visible to ``user`` matching ``q`` (issue 15, item 5): accent- and
+    case-insensitive, by client name, document, phone, street with door number, Smartflex, OT or
+    SI number, through the normalized column ``Solicitud.busqueda`` (``anulaciones.buscador``;
+    a trigram GIN index on PostgreSQL, LIKE on SQLite). Every word typed must be found, in any
+    order (a word shorter than 3 characters at the start of a word). Best first: an exact number
+    (or the SI), the phrase as whole words, the phrase starting a word or a number, the phrase
+    inside a word, the words apart; in each, the most recent first. ``solo_exactas``: only the
+    exact numbers (a query too broad to rank, ``hay_mas_de``). One query (the SI is a
+    subquery); none for an empty or refused query."""
+    consulta = q if isinstance(q, buscador.Consulta) else buscador.leer(q)
     base = Solicitud.objects.visibles_para(user).select_related("zona", "orden", "asesor")
-    if not q:
+    if not consulta.valida:
         return base.none()
-    return base.filter(Q(numero_smartflex__icontains=q) | Q(cliente_nombre__icontains=q)
-                       | Q(calle__icontains=q) | Q(orden__numero__icontains=q)).order_by("-creado_at", "-pk")
+    texto, compacto = consulta.texto, consulta.compacto
+    exacta = None  # numbers only: "calle" is nobody's number (and '%#calle#%' would recheck every row)
+    if consulta.con_digitos:
+        exacta = Q(busqueda__contains=f"#{compacto}#")
+    if consulta.si is not None:  # a scalar subquery (an InitPlan): the pk index, even inside the OR
+        si = Q(pk=Subquery(ServicioIngenieria.objects.filter(pk=consulta.si).values("solicitud_id")[:1]))
+        exacta = si if exacta is None else exacta | si
+    if consulta.solo_exacta or solo_exactas:
+        if exacta is None:
+            return base.none()
+        filtro = exacta
+    else:
+        palabras = Q(*[Q(busqueda__contains=p if len(p) >= buscador.MIN_PALABRA else f" {p}")
+                       for p in consulta.palabras])
+        filtro = palabras if exacta is None else exacta | palabras
+    prefijo = Q(busqueda__contains=f" {texto}")
+    if consulta.con_digitos:
+        prefijo |= Q(busqueda__contains=f"#{compacto}")
+    rango = Case(
+        *([When(exacta, then=Value(0))] if exacta is not None else []),
+        When(busqueda__contains=f" {texto} ", then=Value(1)),
+        When(prefijo, then=Value(2)),
+        When(busqueda__contains=texto, then=Value(3)),
+        default=Value(4), output_field=IntegerField())
+    return base.filter(filtro).order_by(rango.asc(), "-creado_at", "-pk")
+
+
+def hay_mas_de(qs, n):
+    """Does ``qs`` hold more than ``n`` rows? Reads at most n + 1 of them (no count, no sort).
+
+    On PostgreSQL the planner would answer a query it believes broad with a sequential scan
+    that stops at the (n + 1)th row — the whole table when its estimate was wrong; with
+    sequential scans off for this one statement it always takes the index's bitmap (which stops
+    there too): never a full-table scan."""
+    filas = qs.order_by().values_list("pk", flat=True)[n:n + 1]
+    if connection.vendor != "postgresql":
+        return bool(filas)
+    with transaction.atomic(), connection.cursor() as cur:  # an error rolls the SET back too
+        cur.execute("SET LOCAL enable_seqscan = off")
+        hay = bool(list(filas))
+        cur.execute("SET LOCAL enable_seqscan TO DEFAULT")  # for the rest of an outer transaction
+    return hay
 
 
 def solicitud_exacta(*, user, q):
-    """The one visible Solicitud whose Smartflex number or OT number is exactly ``q``, if any."""
-    q = texto_busqueda(q)
-    if not q:
+    """The one visible Solicitud whose Smartflex or OT number is ``q`` (case and punctuation
+    aside: "sf 100200" is SF-100200), or that holds SI ``q`` typed as "SI 123"; else None."""
+    consulta = q if isinstance(q, buscador.Consulta) else buscador.leer(q)
+    if not consulta.valida or not (consulta.con_digitos or consulta.si_explicito):
         return None
-    ids = list(Solicitud.objects.visibles_para(user)
-               .filter(Q(numero_smartflex__iexact=q) | Q(orden__numero__iexact=q)).values_list("pk", flat=True)[:2])
+    visibles = Solicitud.objects.visibles_para(user)
+    if consulta.si_explicito:
+        ids = list(visibles.filter(pk=Subquery(ServicioIngenieria.objects.filter(pk=consulta.si)
+                                               .values("solicitud_id")[:1])).values_list("pk", flat=True)[:2])
+    else:  # the rows holding the number (index), then which of its numbers it is
+        candidatas = visibles.filter(busqueda__contains=f"#{consulta.compacto}#").order_by("-pk")
+        ids = [pk for pk, sf, ot in candidatas.values_list("pk", "numero_smartflex", "orden__numero")[:10]
+               if consulta.compacto in (buscador.compacto(sf), buscador.compacto(ot))]
     return ids[0] if len(ids) == 1 else None

@@ -304,6 +304,7 @@ CELDAS_TABLERO = {
     "abierto": lambda si, c: _fecha(si.creado_at),
     "vence": lambda si, c: _fecha(si.vence_at),
     "restante": lambda si, c: _restante(si, c["ahora"]),
+    "atendido": lambda si, c: _fecha(si.cerrado_at),
     "estado": lambda si, c: _texto(si.get_estado_display()),
     "acciones": lambda si, c: acciones_html(si, c["request"], token=c["token"], volver=c["volver"],
                                             url_decidir=c["url_decidir"], url_contacto=c["url_contacto"],
@@ -334,6 +335,8 @@ class TableroTable(tables.Table):
     abierto = tables.DateTimeColumn(verbose_name="Abierto", accessor="creado_at", format="d/m/Y H:i", order_by=("creado_at", "pk"))
     vence = tables.DateTimeColumn(verbose_name="Vence", accessor="vence_at", format="d/m/Y H:i", order_by=("vence_at", "pk"))
     restante = tables.Column("Tiempo restante", accessor="vence_at", empty_values=(), order_by=("vence_at", "pk"))
+    atendido = tables.DateTimeColumn(verbose_name="Atendido", accessor="cerrado_at", format="d/m/Y H:i",
+                                     order_by=("cerrado_at", "pk"))
     estado = tables.Column("Estado", accessor="estado", order_by=("estado", "vence_at", "pk"))
     acciones = AccionesColumn()
 
@@ -341,7 +344,7 @@ class TableroTable(tables.Table):
         model = ServicioIngenieria
         fields = ()
         sequence = ("numero", "tipo", "destinatario", "zona", "asesor", "observacion", "abierto", "vence",
-                    "restante", "estado", "acciones")
+                    "restante", "atendido", "estado", "acciones")
         order_by = ("vence",)
         empty_text = "No hay Servicios de Ingeniería con estos filtros."
         attrs = {"class": "tabla tablero", "id": "tabla-tablero"}
@@ -401,18 +404,35 @@ class TableroTable(tables.Table):
         return mark_safe("".join(partes))
 
 
+def atendidos(vista):
+    """The «Atendidos hoy» view (15.9) shows when each SI was answered, not a time remaining."""
+    return vista == "atendidos_hoy"
+
+
+def columnas_ocultas(vista):
+    """The Tablero's columns left out in ``vista``: the time remaining or the time answered."""
+    return ("restante",) if atendidos(vista) else ("atendido",)
+
+
 # --- export: the same rows and columns as the page -----------------------------------------
 COLUMNAS_EXPORTACION = ("Solicitud", "Tipo", "Destinatario", "Zona", "Asesor", "Observación", "Abierto", "Vence",
                         "Tiempo restante", "Estado")
+COLUMNAS_EXPORTACION_ATENDIDOS = tuple("Atendido" if c == "Tiempo restante" else c for c in COLUMNAS_EXPORTACION)
 
 
-def fila_exportacion(si, ahora):
+def columnas_exportacion(vista):
+    return COLUMNAS_EXPORTACION_ATENDIDOS if atendidos(vista) else COLUMNAS_EXPORTACION
+
+
+def fila_exportacion(si, ahora, vista=None):
     """One export row (datetimes local and naive, as a spreadsheet wants them)."""
     return (
         si.solicitud.numero_smartflex, si.get_tipo_display(), destinatario(si),
         si.solicitud.zona.nombre, nombre_usuario(si.asesor), texto_observacion(si),
         local(si.creado_at).replace(tzinfo=None), local(si.vence_at).replace(tzinfo=None),
-        tiempo_restante(si.vence_at, ahora), si.get_estado_display(),
+        (local(si.cerrado_at).replace(tzinfo=None) if si.cerrado_at else "") if atendidos(vista)
+        else tiempo_restante(si.vence_at, ahora),
+        si.get_estado_display(),
     )
 
 

@@ -583,12 +583,16 @@ def _auditoria_sql():
 
     tipo_si = Case(*[When(tipo=v, then=Value(etiqueta)) for v, etiqueta in ServicioIngenieria.Tipo.choices],
                    default=F("tipo"), output_field=CharField())
+
+    def ot(numero):  # OrdenDeTrabajo.nombre: «OT-2609-…» as it is, «OT 123» for a bare number
+        return Case(When(**{f"{numero}__istartswith": "OT"}, then=texto(numero)),
+                    default=Concat(Value("OT "), texto(numero)), output_field=CharField())
     return {
         ServicioIngenieria: (Concat(Value("SI "), texto("pk"), Value(" ("), tipo_si, Value(")"),
                                     output_field=CharField()), "solicitud__caso_id"),
-        Zonificacion: (Concat(Value("Zonificación "), texto("pk"), Value(" de la OT "), F("orden__numero"),
+        Zonificacion: (Concat(Value("Zonificación "), texto("pk"), Value(" de la "), ot("orden__numero"),
                               output_field=CharField()), "solicitud__caso_id"),
-        OrdenDeTrabajo: (Concat(Value("OT "), texto("numero"), output_field=CharField()), "solicitud__caso_id"),
+        OrdenDeTrabajo: (ot("numero"), "solicitud__caso_id"),
         Solicitud: (Concat(Value("Solicitud "), texto("numero_smartflex"), output_field=CharField()), "caso_id"),
     }
 
@@ -705,6 +709,7 @@ def crear_en_bloque(usuario, filas, *, nota=""):
         for fila, caso in zip(filas, casos):
             datos = {k: v for k, v in fila.items() if k not in ("numero_ot", "creado_at")}
             nuevas.append(Solicitud(**datos, caso=caso, registrada_por=usuario))
+            nuevas[-1].preparar_busqueda(numero_ot=fila.get("numero_ot"))  # the search column, with its OT
         Solicitud.objects.bulk_create(nuevas)
         for fila, s in zip(filas, nuevas):
             if fila.get("creado_at"):

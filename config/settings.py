@@ -168,6 +168,7 @@ LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "login"
 
 LANGUAGE_CODE = "es"
+LANGUAGES = [("es", "Español")]  # Spanish whatever the browser asks (LocaleMiddleware): texts, dates, numbers
 TIME_ZONE = os.environ.get("TIME_ZONE", "America/La_Paz")
 USE_I18N = True
 USE_TZ = True

@@ -235,8 +235,9 @@ def test_vigilancia_del_plazo_avisa_a_gestion_de_red_y_facturacion(datos, u, set
     from anulaciones.avisos import presentar
 
     aviso = presentar([plazo.get(usuario=u.gestion_red)])[0]
-    assert aviso.titulo == "3 zonificación(es) de 11/2026 sin entregar a Facturación"
-    assert "Faltan 3 día(s) hábil(es)" in aviso.texto and aviso.url == "/entregas/"
+    assert aviso.titulo == "3 zonificaciones de 11/2026 sin entregar a Facturación"  # 15.9: never «(es)»
+    assert "Faltan 3 días hábiles para el fin de mes: 3 zonificaciones digitadas aún no están" in aviso.texto
+    assert aviso.url == "/entregas/"
     assert sorted(m.to[0] for m in mail.outbox if "sin entregar" in m.subject) == ["facturacion@example.com",
                                                                                    "gestion_red@example.com"]
     revisar(django_capture_on_commit_callbacks, datetime(2026, 11, 28, 8, 0, tzinfo=LP))  # the last working day

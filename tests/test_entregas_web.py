@@ -99,7 +99,7 @@ def test_generar_numera_y_una_entrega_temprana_no_cierra_el_mes(client, u, esc):
     digitada(esc, u)
     client.force_login(u.gestion_red)
     r = client.post("/entregas/generar/", {"mes": "2026-11"}, follow=True)
-    assert "Entrega N° 1 de 11/2026 generada: 2 caso(s)" in html(r)
+    assert "Entrega N° 1 de 11/2026 generada: 2 casos remitidos" in html(r)  # 15.9: never «caso(s)»
 
     # nothing new: no other delivery, an info message, never a 500
     r = client.post("/entregas/generar/", {"mes": "2026-11"}, follow=True)
@@ -111,7 +111,7 @@ def test_generar_numera_y_una_entrega_temprana_no_cierra_el_mes(client, u, esc):
     # the early build did not lock the month: the next one digitized goes in N° 2
     tarde = digitada(esc, u)
     r = client.post("/entregas/generar/", {"mes": "2026-11"}, follow=True)
-    assert "Entrega N° 2 (complementaria) de 11/2026 generada: 1 caso(s)" in html(r)
+    assert "Entrega N° 2 (complementaria) de 11/2026 generada: 1 caso remitido" in html(r)
     segunda = Entrega.objects.get(numero=2)
     assert segunda.complementaria and segunda.mes.isoformat() == "2026-11-01" and segunda.filas == 1
     tarde.refresh_from_db()
@@ -230,7 +230,7 @@ def test_mes_atrasado_en_rojo_con_quien_actua(client, u, esc):
     alerta = pagina.split('id="meses-atrasados"', 1)[1].split("</section>", 1)[0]
     assert 'class="alerta-roja"' in pagina.split('id="meses-atrasados"', 1)[0][-80:]
     assert "Atención: meses cerrados con zonificaciones sin entregar a Facturación" in alerta
-    assert "10/2026" in alerta and "1 zonificación(es) digitada(s) en ninguna entrega" in alerta
+    assert "10/2026" in alerta and "1 zonificación digitada en ninguna entrega" in alerta
     assert "Gestión de Red: generar la entrega del mes" in alerta
     assert 'name="mes" value="2026-10"' in alerta  # Gestión de Red's one-click build
     # this month: what the next delivery takes (October's straggler included)
@@ -246,9 +246,9 @@ def test_mes_atrasado_en_rojo_con_quien_actua(client, u, esc):
     # Gestión de Red builds October's delivery: delivered late, now Facturación acts
     client.force_login(u.gestion_red)
     r = client.post("/entregas/generar/", {"mes": "2026-10"}, follow=True)
-    assert "Entrega N° 1 de 10/2026 generada: 1 caso(s)" in html(r)
+    assert "Entrega N° 1 de 10/2026 generada: 1 caso remitido" in html(r)
     alerta = html(r).split('id="meses-atrasados"', 1)[1].split("</section>", 1)[0]
-    assert "1 entregada(s) después del fin de mes" in alerta
+    assert "1 entregada después del fin de mes" in alerta
     assert "Facturación: confirmar recepción de 1 entrega" in alerta
     assert "Gestión de Red" not in alerta
 
@@ -257,7 +257,7 @@ def test_mes_atrasado_en_rojo_con_quien_actua(client, u, esc):
     octubre = Entrega.objects.get(mes="2026-10-01")
     r = client.post(f"/entregas/{octubre.pk}/recibir/", {"version": octubre.version}, follow=True)
     assert 'id="meses-atrasados"' not in html(r)
-    assert "Entregados fuera de plazo y ya recibidos:" in html(r) and "10/2026 (1 zonificación(es))" in html(r)
+    assert "Entregados fuera de plazo y ya recibidos:" in html(r) and "10/2026 (1 zonificación)" in html(r)
 
 
 def test_mes_con_entrega_y_rezagados_pide_la_complementaria(client, u, esc):
@@ -390,7 +390,7 @@ def test_notificaciones_con_sus_textos_y_consultas_constantes(client, u, esc):
     pagina = html(client.get("/notificaciones/"))
     assert "Entrega N° 1 de zonificaciones de 11/2026 disponible" in pagina
     assert 'href="/entregas/"' in pagina
-    assert "3 zonificación(es) de 11/2026 sin entregar a Facturación" in pagina
+    assert "3 zonificaciones de 11/2026 sin entregar a Facturación" in pagina
     assert "reportada por el técnico" in pagina
     assert "vencido: solicitud" in pagina
 
@@ -401,4 +401,4 @@ def test_aviso_de_entrega_a_facturacion_en_su_pagina(client, u, esc):
     client.force_login(u.facturacion)
     pagina = html(client.get("/notificaciones/"))
     assert '<a href="/entregas/">Entrega N° 1 de zonificaciones de 11/2026 disponible</a>' in pagina
-    assert "1 zonificación(es) para corregir la facturación" in pagina
+    assert "1 zonificación para corregir la facturación" in pagina

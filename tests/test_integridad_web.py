@@ -337,8 +337,8 @@ def test_coz_confirma_la_anulacion_coordinada_desde_su_cola(esc, u, client, crea
     html = html_de(client, reverse("solicitud", args=[o.solicitud_id]))
     assert "confirmada por el COZ" in bloque(html, "anulacion-coordinada")
     linea = bloque(html, "linea-tiempo")
-    assert f"COC (coc) coordinó con el COZ la anulación de la OT {o.numero} — paso 10" in linea
-    assert f"COZ (coz) confirmó la anulación coordinada de la OT {o.numero} — paso 10" in linea
+    assert f"COC (coc) coordinó con el COZ la anulación de la {o} — paso 10" in linea
+    assert f"COZ (coz) confirmó la anulación coordinada de la {o} — paso 10" in linea
 
 
 # --- «Qué sigue» ----------------------------------------------------------------------------------

@@ -108,7 +108,7 @@ def test_solicitar_correccion_como_lo_dice_una_persona(esc, nombres):
     assert "abrir" not in [x.transicion for x in hechos]
     registro = hecho(hechos, "registrar")
     assert registro.oracion == f"Asesor Comercial (Ana) registró la solicitud {s.numero_smartflex}"
-    assert [e.oracion for e in registro.efectos] == [f"se generó la OT {s.orden.numero}"]
+    assert [e.oracion for e in registro.efectos] == [f"se generó la {s.orden}"]
     assert registro.estados == "«Registrada»"
     assert hecho(hechos, "observar").oracion == f"Gestión de Red (Gabriel) observó la solicitud {s.numero_smartflex}"
 
@@ -132,7 +132,7 @@ def test_la_anulacion_y_sus_efectos_agrupados(esc, nombres):
     assert h.oracion == f"COC (Carla) anuló la solicitud {s.numero_smartflex}" and h.paso == "10"
     assert h.estados == "«En corrección» → «Anulada»"
     assert [e.oracion for e in h.efectos] == [f"el SI {si.pk} (Corrección) pasó a «Cerrado sin atención»",
-                                             f"la OT {s.orden.numero} pasó a «Anulada»"]
+                                             f"la {s.orden} pasó a «Anulada»"]
     assert "Efecto de" not in h.texto and "y en consecuencia: el SI" in h.texto
     assert {"coordinar_anulacion", "cerrar_sin_atencion"}.isdisjoint(x.transicion for x in hechos)
 
@@ -164,7 +164,7 @@ def test_un_efecto_solo_dice_de_que_es_consecuencia(esc, nombres):
     «Efecto de asignar_instalacion.»."""
     s = esc.solicitud("en_instalacion")
     h = hecho(relato.de_objeto(s.orden), "asignar")
-    assert h.oracion == (f"La OT {s.orden.numero} pasó a «Asignada», en consecuencia de «Asignar para "
+    assert h.oracion == (f"La {s.orden} pasó a «Asignada», en consecuencia de «Asignar para "
                          "instalación» por Gestión de Red (Gabriel)")
     assert h.nota == ""
 
@@ -173,7 +173,7 @@ def test_el_tecnico_propone_y_la_nota_va_aparte(esc, nombres):
     o = esc.orden("reportada_coz")
     hechos = relato.de_orden(o)
     assert hecho(hechos, "reportar_a_coz").oracion == (
-        f"Técnico (tecnico) reportó la OT {o.numero} al COZ y propuso gestionarla por otro sector")
+        f"Técnico (tecnico) reportó la {o} al COZ y propuso gestionarla por otro sector")
     assert hecho(hechos, "reportar_observacion").nota == "Observación: Poste sin caja"
 
 
@@ -203,10 +203,10 @@ def test_historial_de_la_ot_con_su_causa_y_sin_los_si(esc, nombres, client):
     html = r.content.decode()
     h = hecho(r.context["linea_tiempo"], "asignar_instalacion")
     assert h.oracion == f"Gestión de Red (Gabriel) asignó la solicitud {s.numero_smartflex} para instalación"
-    assert [e.oracion for e in h.efectos] == [f"la OT {o.numero} pasó a «Asignada»"]  # the SI's closing: not here
+    assert [e.oracion for e in h.efectos] == [f"la {o} pasó a «Asignada»"]  # the SI's closing: not here
     assert [x.transicion for x in r.context["linea_tiempo"]] == ["registrar", "asignar_instalacion"]
     historial = html[html.index('id="historial-ot"'):]
-    assert f"la OT {o.numero} pasó a «Asignada»" in historial and "SI " not in historial
+    assert f"la {o} pasó a «Asignada»" in historial and "SI " not in historial
     assert "∅" not in historial and "Efecto de" not in historial
 
 
@@ -216,7 +216,7 @@ def test_impresion_de_la_solicitud_y_de_la_ot(esc, nombres, client):
     html = client.get(reverse("solicitud_imprimir", args=[s.pk])).content.decode()
     assert "HISTORIAL DEL CASO" in html
     assert f"Gestión de Red (Gabriel) anuló la solicitud {s.numero_smartflex} — paso 5.2" in html
-    assert f"la OT {s.orden.numero} pasó a «Anulada»" in html
+    assert f"la {s.orden} pasó a «Anulada»" in html
     html = client.get(reverse("orden_imprimir", args=[s.orden.pk])).content.decode()
     assert "Historial de la OT" in html
     assert f"Gestión de Red (Gabriel) anuló la solicitud {s.numero_smartflex} — paso 5.2" in html
@@ -240,7 +240,7 @@ def test_admin_que_paso(esc, nombres, client):
     assert (f"Gestión de Red (Gabriel) pidió corregir la solicitud {s.numero_smartflex} y abrió un Servicio de "
             "Ingeniería — paso 3") in html
     html = client.get(reverse("admin:anulaciones_ordendetrabajo_change", args=[s.orden.pk])).content.decode()
-    assert f"Asesor Comercial (Ana) generó la OT {s.orden.numero} — paso 1" in html
+    assert f"Asesor Comercial (Ana) generó la {s.orden} — paso 1" in html
 
 
 # --- a constant number of queries ------------------------------------------------------------
@@ -326,7 +326,7 @@ def test_navegador_la_linea_de_tiempo_se_lee_como_lo_cuenta_una_persona(pagina, 
     registro = p.locator('#historial-ot > li[data-hecho="registrar"]')
     assert registro.locator(".oracion").inner_text() == (
         f"Asesor Comercial (Ana) registró la solicitud {numero} — paso 1")
-    assert registro.locator("ul.efectos > li").inner_text() == f"se generó la OT {s.orden.numero}"
+    assert registro.locator("ul.efectos > li").inner_text() == f"se generó la {s.orden}"
 
     # The print view carries the same words.
     p.goto(f"/solicitudes/{s.pk}/")

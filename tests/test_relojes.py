@@ -437,7 +437,7 @@ def test_avisos_del_barrido_destinatarios_textos_y_enlaces(esc, u, calendario, c
             "Responda el Servicio de Ingeniería antes del 25/11/2026 18:00.",
             f"/solicitudes/{sis[0].solicitud_id}/") in filas
     resumen = [n for n in filas if n[0] == u.gestion_red.pk and n[2].startswith("vencidos:")]
-    assert len(resumen) == 1 and resumen[0][3] == "5 Servicio(s) de Ingeniería vencido(s)"
+    assert len(resumen) == 1 and resumen[0][3] == "5 Servicios de Ingeniería vencidos"
     assert resumen[0][4].startswith(f"Vencieron sin respuesta: SI {sis[0].pk} ({numero}), ")
     assert resumen[0][5] == "/tablero/"
     assert any(n[5] == f"/solicitudes/{tardia.pk}/" and n[1] == "redigitacion_tardia" for n in filas)

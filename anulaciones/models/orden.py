@@ -80,7 +80,13 @@ class OrdenDeTrabajo(Maquina):
         ]
 
     def __str__(self):
-        return f"OT {self.numero}"
+        return self.nombre(self.numero)
+
+    @staticmethod
+    def nombre(numero):
+        """«OT-2609-00001» as it is (the prefix once, issue 15.9); «OT 12345» for a bare number.
+        Mirrored in SQL by ``transitions._auditoria_sql``."""
+        return numero if numero[:2].upper() == "OT" else f"OT {numero}"
 
     @property
     def zona_id_alcance(self):

@@ -2,8 +2,10 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import models
+from django.db.models.signals import post_init, post_save
 from django_fsm import FSMField, transition
 
+from .. import buscador
 from ..errors import DatosInvalidos
 from ..roles import ROLES_DIGITACION, Permiso, Rol
 from .base import Maquina, alcance_asesor, condicion, en_alcance_de
@@ -18,6 +20,23 @@ class SolicitudQuerySet(models.QuerySet):
 
     def abiertas(self):
         return self.exclude(estado__in=Solicitud.FINALES)
+
+    # The search column (``busqueda``) is written on every path that writes the data it is
+    # made of: ``Solicitud.save``, these two bulk paths (Smartflex import:
+    # ``transitions.crear_en_bloque`` / ``actualizar_datos_en_bloque``) and the OT's own save.
+    def bulk_create(self, objs, *args, **kwargs):
+        objs = list(objs)
+        for o in objs:
+            if not o.busqueda:
+                o.preparar_busqueda()
+        return super().bulk_create(objs, *args, **kwargs)
+
+    def bulk_update(self, objs, fields, *args, **kwargs):
+        objs = list(objs)
+        if set(fields) & set(buscador.CAMPOS):
+            Solicitud.preparar_busquedas(objs)
+            fields = [*fields, "busqueda"] if "busqueda" not in fields else fields
+        return super().bulk_update(objs, fields, *args, **kwargs)
 
 
 class Solicitud(Maquina):
@@ -81,6 +100,10 @@ class Solicitud(Maquina):
     # whoever registered it, and whether they saved anyway ("Guardar de todos modos").
     advertencias_direccion = models.JSONField("advertencias de dirección", default=list, blank=True)
     advertencia_aceptada = models.BooleanField("advertencia aceptada", default=False, db_index=True)
+    # Search box (issue 15, item 5): client name, document, phone, street + door number,
+    # Smartflex and OT numbers, normalized (anulaciones.buscador). Trigram GIN index on
+    # PostgreSQL (migration 0014). Never edited: written by save() and the bulk paths.
+    busqueda = models.TextField("texto de búsqueda", blank=True, default="", db_default="", editable=False)
 
     objects = SolicitudQuerySet.as_manager()
 
@@ -99,6 +122,77 @@ class Solicitud(Maquina):
 
     def __str__(self):
         return f"Solicitud {self.numero_smartflex}"
+
+    # --- search column -----------------------------------------------------------------------
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        obj = super().from_db(db, field_names, values)
+        obj._fuentes_guardadas = obj._fuentes_busqueda()
+        return obj
+
+    def refresh_from_db(self, using=None, fields=None, **kwargs):
+        super().refresh_from_db(using=using, fields=fields, **kwargs)
+        antes = getattr(self, "_fuentes_guardadas", None)
+        ahora = self._fuentes_busqueda()
+        if fields is None or antes is None:
+            self._fuentes_guardadas = ahora
+        else:  # only the fields read again are known to equal the database now
+            self._fuentes_guardadas = tuple(n if c in fields else a
+                                            for c, a, n in zip(buscador.CAMPOS, antes, ahora))
+
+    def _fuentes_busqueda(self):
+        return tuple(self.__dict__.get(c) for c in buscador.CAMPOS)  # never loads a deferred field
+
+    def _numero_ot_conocido(self):
+        """The OT number without a query, or None when only the database knows it."""
+        if getattr(self, "_numero_ot", None):
+            return self._numero_ot
+        cache = self._state.fields_cache
+        if "orden" in cache:
+            return cache["orden"].numero if cache["orden"] is not None else ""
+        if self._state.adding:  # its OT is born next, numbered like this unless told otherwise
+            return f"OT-{self.numero_smartflex}"
+        return None
+
+    def preparar_busqueda(self, numero_ot=None):
+        """Compute ``busqueda`` from the current data. ``numero_ot``: the number of the OT about to
+        be created with it (the bulk import), when it is not the default OT-<N° Smartflex>."""
+        if numero_ot:
+            self._numero_ot = numero_ot
+        numero = self._numero_ot_conocido()
+        if numero is None:
+            from .orden import OrdenDeTrabajo
+
+            numero = OrdenDeTrabajo.objects.filter(solicitud_id=self.pk).values_list("numero", flat=True).first()
+        self.busqueda = buscador.texto_de_busqueda(**{c: getattr(self, c) for c in buscador.CAMPOS},
+                                                   numero_ot=numero or "")
+
+    @classmethod
+    def preparar_busquedas(cls, objs):
+        """``preparar_busqueda`` for many rows: the OT numbers not at hand in one query."""
+        from .orden import OrdenDeTrabajo
+
+        faltan = [o.pk for o in objs if o._numero_ot_conocido() is None]
+        numeros = dict(OrdenDeTrabajo.objects.filter(solicitud_id__in=faltan).values_list("solicitud_id", "numero")
+                       if faltan else {})
+        for o in objs:
+            if o._numero_ot_conocido() is None:
+                o._numero_ot = numeros.get(o.pk) or ""
+            o.preparar_busqueda()
+
+    def save(self, *args, **kwargs):
+        """Keeps ``busqueda`` in step with the data it is made of (recomputed only when that
+        data changed since it was read: a transition's save costs no query for it)."""
+        campos = kwargs.get("update_fields")
+        if campos is None or set(campos) & set(buscador.CAMPOS):
+            vacia = "busqueda" in self.__dict__ and not self.__dict__["busqueda"]
+            if (self._state.adding or vacia
+                    or self._fuentes_busqueda() != getattr(self, "_fuentes_guardadas", None)):
+                self.preparar_busqueda()
+                if campos is not None:
+                    kwargs["update_fields"] = {*campos, "busqueda"}
+        super().save(*args, **kwargs)
+        self._fuentes_guardadas = self._fuentes_busqueda()
 
     # --- scope -----------------------------------------------------------------------------
     def en_alcance(self, user, rol):
@@ -395,3 +489,29 @@ class Solicitud(Maquina):
             raise DatosInvalidos({"modificacion": "Escriba la modificación de forma digitada."})
         self._anotar(ctx, modificacion)
         self.modificacion_pendiente = ""
+
+
+# --- the OT number inside the search column ---------------------------------------------------
+def _recordar_numero_ot(sender, instance, **kwargs):
+    instance._numero_guardado = instance.__dict__.get("numero")
+
+
+def _numero_ot_en_busqueda(sender, instance, created, raw=False, **kwargs):
+    """An OT born or renumbered (admin) rewrites its Solicitud's search column — in memory only
+    when it already holds that number (an OT numbered OT-<N° Smartflex>: no query)."""
+    numero = instance.__dict__.get("numero")
+    if raw or (not created and numero == getattr(instance, "_numero_guardado", numero)):
+        return
+    instance._numero_guardado = numero
+    sol = instance._state.fields_cache.get("solicitud")
+    if sol is None:
+        sol = Solicitud.objects.get(pk=instance.solicitud_id)
+    sol._numero_ot = numero
+    antes = sol.__dict__.get("busqueda")
+    sol.preparar_busqueda()
+    if sol.busqueda != antes:
+        Solicitud.objects.filter(pk=sol.pk).update(busqueda=sol.busqueda)
+
+
+post_init.connect(_recordar_numero_ot, sender="anulaciones.OrdenDeTrabajo", dispatch_uid="busqueda_ot_init")
+post_save.connect(_numero_ot_en_busqueda, sender="anulaciones.OrdenDeTrabajo", dispatch_uid="busqueda_ot_save")

@@ -61,7 +61,7 @@ class Zonificacion(Maquina):
         verbose_name_plural = "zonificaciones"
 
     def __str__(self):
-        return f"Zonificación {self.pk} de la OT {self.orden.numero}"
+        return f"Zonificación {self.pk} de la {self.orden}"
 
     @property
     def caso_id_auditoria(self):

@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from .. import calendario, notificaciones
 from ..errors import DatosInvalidos
+from ..espanol import cuenta
 from ..models import Entrega, Zonificacion
 from ..transitions import Contexto, _rol_creacion, aplicar_en_bloque
 from . import workbook
@@ -123,7 +124,7 @@ def enviar_entrega(entrega_id):
             mensaje = EmailMessage(
                 f"Entrega {tipo}N° {entrega.numero} de zonificaciones {entrega.mes:%m/%Y} (COM-DSC-P10, 21.1)",
                 f"Adjuntamos la entrega {tipo}N° {entrega.numero} de zonificaciones de {entrega.mes:%m/%Y}: "
-                f"{entrega.filas} caso(s).\n"
+                f"{cuenta(entrega.filas, 'caso', 'casos')}.\n"
                 "Hoja «Casos»: el detalle (tabla filtrable); hoja «Resumen»: los totales por zona y tipo de "
                 "corrección, con fórmulas que se recalculan.\n"
                 "Confirme la recepción con «Recibido» en la página Entregas.",

@@ -18,6 +18,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from .. import transitions
+from ..espanol import cuenta
 from ..errors import Conflicto, ErrorDominio, SinPermiso, TransicionNoPermitida
 from ..models import Entrega
 from ..reports import MES_FUTURO, generar_entrega, meses_atrasados, pendientes, primer_dia
@@ -80,8 +81,7 @@ def situacion(hoy=None, *, completa=True):
             acciones.append("Gestión de Red: generar la entrega complementaria" if hechas["entregas"]
                             else "Gestión de Red: generar la entrega del mes")
         if hechas["sin_acuse"]:
-            acciones.append(f"Facturación: confirmar recepción de {hechas['sin_acuse']} entrega"
-                            f"{'s' if hechas['sin_acuse'] != 1 else ''}")
+            acciones.append(f"Facturación: confirmar recepción de {cuenta(hechas['sin_acuse'], 'entrega', 'entregas')}")
         fila = {**m, "entregas": hechas["entregas"], "sin_acuse": hechas["sin_acuse"], "acciones": acciones}
         (atrasados if acciones else resueltos).append(fila)
     res = {"este_mes": este_mes, "atrasados": atrasados, "resueltos": resueltos}
@@ -135,7 +135,8 @@ def sin_nada_que_entregar(mes):
 
 
 def entrega_generada(entrega):
-    return (f"{titulo(entrega)} generada: {entrega.filas} caso(s) remitidos a Div. Facturación; la planilla "
+    return (f"{titulo(entrega)} generada: {cuenta(entrega.filas, 'caso remitido', 'casos remitidos')} a Div. "
+            "Facturación; la planilla "
             "se envía por correo.")
 
 

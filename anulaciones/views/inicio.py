@@ -1,137 +1,218 @@
 """The home page: what this person must do now, per role, with counts.
 
+Each queue is defined once (``COLAS``): which roles have it, how it narrows the list of
+Solicitudes or of OTs, and its order. The home shows its count and first rows; its count and
+"… y N más" link to the whole queue: that list filtered with ``cola=<clave>`` (views/listas.py),
+paginated, sortable and filterable, through the same definition.
+
 Every queue costs two queries (a COUNT and the first rows), whatever its length."""
+from dataclasses import dataclass, field
+from typing import Callable
+from urllib.parse import urlencode
+
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.db.models import Min, Q
+from django.db.models import F, Min, OuterRef, Q, Subquery
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 
-from ..models import Entrega, OrdenDeTrabajo, ServicioIngenieria, Solicitud, Zonificacion
-from ..reports import pendientes, primer_dia
-from ..roles import ROLES_DIGITACION, Rol, roles_de, zona_de
+from .. import navegacion
 from ..calendario import plazo
+from ..espanol import cuenta
+from ..models import Entrega, OrdenDeTrabajo, ServicioIngenieria, Solicitud, Zonificacion
+from ..roles import ROLES_DIGITACION, Rol, roles_de, zona_de
 from . import entregas
 
 FILAS = 20
+S, O = Solicitud.Estado, OrdenDeTrabajo.Estado
 
 
+# --- what each queue is ------------------------------------------------------------------------
+def _propios(qs, user):
+    """An asesor (and nothing more among the digitation roles) works on own cases."""
+    return qs.filter(asesor=user) if roles_de(user) & set(ROLES_DIGITACION) == {Rol.ASESOR} else qs
+
+
+def destinos(user):
+    """The SI destinatario roles this user answers for on the home (the asesor's SIs are her
+    corrections, queue «correccion»)."""
+    roles = roles_de(user)
+    return [r for r in ServicioIngenieria.DESTINATARIOS if r in roles and r != Rol.ASESOR]
+
+
+def _servicios(user):
+    return (ServicioIngenieria.objects.visibles_para(user).abiertos().filter(destinatario__in=destinos(user)))
+
+
+def _con_servicio_abierto(qs, user):
+    """Solicitudes with an open SI addressed to the user's roles; ``vence``: the earliest."""
+    sis = _servicios(user).filter(solicitud_id=OuterRef("pk")).order_by("vence_at").values("vence_at")[:1]
+    return qs.filter(pk__in=_servicios(user).values("solicitud_id")).annotate(vence=Subquery(sis))
+
+
+def _zona_propia(qs, user):
+    return qs.filter(zona_id=zona_de(user))
+
+
+@dataclass(frozen=True)
+class DefCola:
+    clave: str
+    titulo: str
+    lista: str  # "solicitudes" or "ordenes": the list that shows it whole
+    para: Callable  # (user) -> bool
+    filtrar: Callable  # (visible queryset of the list's model, user) -> the queue (with ``vence`` when con_plazo)
+    orden: tuple  # its order, as order_by() arguments
+    orden_texto: str  # that order in words, shown on the list
+    con_plazo: bool = False  # rows carry ``vence`` (a deadline)
+    ayuda: str = ""
+    vacia: str = "Nada pendiente."
+    # The home may list other rows than the list (the SIs themselves, the zonifications): (user) -> queryset
+    filas_inicio: Callable = None
+    fila: Callable = None  # (ahora) -> (row -> dict) for the home
+    extra: dict = field(default_factory=dict)
+
+    def url(self):
+        return f"{reverse(self.lista)}?{urlencode({'cola': self.clave})}"
+
+
+def _digita(user):
+    return bool(roles_de(user) & set(ROLES_DIGITACION))
+
+
+def _tiene(*roles):
+    return lambda user: bool(roles_de(user) & set(roles))
+
+
+_VENCE = (F("vence").asc(nulls_last=True), "pk")
+
+COLAS = (
+    DefCola("correccion", "Casos por corregir (4.1)", "solicitudes", _digita,
+            lambda qs, user: _propios(qs, user).filter(estado=S.EN_CORRECCION).annotate(
+                vence=Min("servicios__vence_at", filter=Q(servicios__estado__in=ServicioIngenieria.ABIERTOS))),
+            _VENCE, "por vencimiento de la corrección", con_plazo=True,
+            ayuda="Digite la modificación antes del cierre del día."),
+    DefCola("redigitacion", "Re-digitaciones pendientes (19.2)", "solicitudes", _digita,
+            lambda qs, user: _propios(qs, user).filter(estado=S.PENDIENTE_REDIGITACION).annotate(
+                vence=F("redigitacion_vence_at")),
+            _VENCE, "por vencimiento de la re-digitación", con_plazo=True,
+            ayuda="Plazo: 2 horas desde la anulación."),
+    DefCola("forma", "Modificaciones de forma por digitar (19.1)", "solicitudes", _digita,
+            lambda qs, user: _propios(qs, user).filter(estado=S.INSTALADA).exclude(modificacion_pendiente=""),
+            ("pk",), "por orden de registro", extra={"detalle": "modificacion_pendiente"}),
+    DefCola("servicios", "Servicios de Ingeniería abiertos dirigidos a usted", "solicitudes",
+            lambda user: bool(destinos(user)), _con_servicio_abierto, _VENCE,
+            "por vencimiento del Servicio de Ingeniería", con_plazo=True,
+            filas_inicio=lambda user: _servicios(user).select_related("solicitud").order_by("vence_at", "pk"),
+            fila=lambda ahora: lambda si: {
+                "url": reverse("solicitud", args=[si.solicitud_id]),
+                "titulo": f"{si} · Solicitud {si.solicitud.numero_smartflex}",
+                "detalle": si.requerido, "estado": si.get_estado_display(), "plazo": plazo(si.vence_at, ahora)}),
+    DefCola("revisar", "Solicitudes por revisar (2, 6)", "solicitudes", _tiene(Rol.GESTION_RED, Rol.COC),
+            lambda qs, user: qs.filter(estado__in=[S.REGISTRADA, S.CORREGIDA]),
+            ("creado_at", "pk"), "por llegada (la más antigua primero)"),
+    DefCola("observadas", "Solicitudes observadas: analizar (8–12)", "solicitudes", _tiene(Rol.COC),
+            lambda qs, user: qs.filter(estado=S.OBSERVADA),
+            ("creado_at", "pk"), "por llegada (la más antigua primero)"),
+    DefCola("en_coc", "OTs en el COC: re-direccionar o ratificar la anulación (12, 13)", "ordenes", _tiene(Rol.COC),
+            lambda qs, user: qs.filter(estado=O.EN_COC),
+            ("actualizado_at", "pk"), "por llegada al COC (la más antigua primero)"),
+    DefCola("zonificar", "Zonificaciones por digitar en Smartflex (20.3)", "solicitudes", _tiene(Rol.GESTION_RED),
+            lambda qs, user: qs.filter(pk__in=Zonificacion.objects.filter(
+                estado=Zonificacion.Estado.RECIBIDA).values("solicitud_id")),
+            ("creado_at", "pk"), "por registro de la solicitud",
+            filas_inicio=lambda user: Zonificacion.objects.filter(estado=Zonificacion.Estado.RECIBIDA)
+            .select_related("solicitud", "orden").order_by("creado_at", "pk"),  # Gestión de Red sees every case
+            fila=lambda ahora: lambda z: {
+                "url": reverse("solicitud", args=[z.solicitud_id]), "titulo": str(z),
+                "detalle": z.solicitud.cliente_nombre, "estado": z.get_estado_display(), "plazo": None}),
+    DefCola("coz", "OTs de su zona por verificar y direccionar al COC (18)", "ordenes", _tiene(Rol.COZ),
+            lambda qs, user: _zona_propia(qs, user).filter(estado=O.REPORTADA_COZ),
+            ("actualizado_at", "pk"), "por llegada (la más antigua primero)"),
+    DefCola("coordinadas", "Anulaciones coordinadas por confirmar (10)", "ordenes", _tiene(Rol.COZ),
+            lambda qs, user: _zona_propia(qs, user).filter(
+                estado=O.ANULADA, anulacion_coordinada_at__isnull=False, anulacion_confirmada_at__isnull=True),
+            ("anulacion_coordinada_at", "pk"), "por fecha de coordinación (la más antigua primero)",
+            ayuda="El COC coordinó la anulación de estas OTs con su centro zonal: retírelas del plan de campo "
+                  "y confirme en cada OT.", extra={"detalle": "motivo_anulacion"}),
+    DefCola("tecnico", "Sus órdenes de trabajo asignadas (14–17)", "ordenes", _tiene(Rol.TECNICO),
+            lambda qs, user: _zona_propia(qs, user).filter(estado__in=[O.ASIGNADA, O.OBSERVADA_EN_CAMPO]).filter(
+                Q(tecnico=user) | Q(tecnico__isnull=True)),
+            ("creado_at", "pk"), "por generación (la más antigua primero)"),
+)
+POR_CLAVE = {c.clave: c for c in COLAS}
+
+
+def colas_para(user, lista):
+    """The queues of ``user`` that the list ``lista`` ("solicitudes" / "ordenes") can show."""
+    return [c for c in COLAS if c.lista == lista and c.para(user)]
+
+
+def base_de(lista, user):
+    """The list's rows visible to ``user``, with what a row shows joined in."""
+    if lista == "ordenes":
+        return OrdenDeTrabajo.objects.visibles_para(user).select_related("zona", "tecnico", "solicitud",
+                                                                          "solicitud__asesor")
+    return Solicitud.objects.visibles_para(user).select_related("zona", "asesor")
+
+
+# --- the home -----------------------------------------------------------------------------------
 class Cola:
-    """One queue of the home page: title, total count and the first rows."""
+    """One queue of the home page: title, total count, the first rows and the whole queue's link."""
 
-    def __init__(self, clave, titulo, qs, fila, vacia="Nada pendiente.", ayuda=""):
-        self.clave, self.titulo, self.vacia, self.ayuda = clave, titulo, vacia, ayuda
+    def __init__(self, clave, titulo, qs, fila, vacia="Nada pendiente.", ayuda="", url=""):
+        self.clave, self.titulo, self.vacia, self.ayuda, self.url = clave, titulo, vacia, ayuda, url
         self.total = qs.count()
         self.filas = [fila(o) for o in qs[:FILAS]] if self.total else []
         self.mas = max(0, self.total - FILAS)
 
 
-def _fila_solicitud(ahora, vence_attr=None, detalle=None):
+def _fila_solicitud(ahora, con_plazo=False, detalle=None):
     def fila(s):
         return {"url": reverse("solicitud", args=[s.pk]), "titulo": str(s),
-                "detalle": detalle(s) if detalle else f"{s.cliente_nombre} · {s.calle} {s.numero_puerta} · {s.zona}",
-                "estado": s.get_estado_display(),
-                "plazo": plazo(getattr(s, vence_attr), ahora) if vence_attr else None}
+                "detalle": getattr(s, detalle) if detalle else
+                f"{s.cliente_nombre} · {s.calle} {s.numero_puerta} · {s.zona}",
+                "estado": s.get_estado_display(), "plazo": plazo(s.vence, ahora) if con_plazo else None}
     return fila
 
 
-def _fila_orden(o):
-    return {"url": reverse("orden", args=[o.pk]), "titulo": str(o),
-            "detalle": f"{o.solicitud.cliente_nombre} · {o.solicitud.calle} {o.solicitud.numero_puerta} · {o.zona}",
-            "estado": o.get_estado_display(), "plazo": None}
-
-
-def _fila_servicio(ahora):
-    def fila(si):
-        return {"url": reverse("solicitud", args=[si.solicitud_id]),
-                "titulo": f"{si} · Solicitud {si.solicitud.numero_smartflex}",
-                "detalle": si.requerido, "estado": si.get_estado_display(), "plazo": plazo(si.vence_at, ahora)}
+def _fila_orden(ahora, con_plazo=False, detalle=None):
+    def fila(o):
+        sol = o.solicitud
+        extra = f"Motivo: {getattr(o, detalle)}" if detalle else str(o.zona)
+        return {"url": reverse("orden", args=[o.pk]), "titulo": str(o),
+                "detalle": f"{sol.cliente_nombre} · {sol.calle} {sol.numero_puerta} · {extra}",
+                "estado": o.get_estado_display(), "plazo": None}
     return fila
 
 
 def _fila_entrega(e):
     return {"url": f"{reverse('entregas')}#entrega-{e.pk}", "titulo": entregas.titulo(e),
-            "detalle": f"{e.filas} caso(s) · generada el {timezone.localtime(e.generada_at):%d/%m/%Y %H:%M}",
+            "detalle": f"{cuenta(e.filas, 'caso', 'casos')} · generada el {timezone.localtime(e.generada_at):%d/%m/%Y %H:%M}",
             "estado": "Sin acuse de recibo", "plazo": None}
+
+
+def cola_de_inicio(d, user, ahora):
+    if d.filas_inicio:
+        qs, fila = d.filas_inicio(user), d.fila(ahora)
+    else:
+        qs = d.filtrar(base_de(d.lista, user), user).order_by(*d.orden)
+        hacer = _fila_orden if d.lista == "ordenes" else _fila_solicitud
+        fila = hacer(ahora, d.con_plazo, d.extra.get("detalle"))
+    return Cola(d.clave, d.titulo, qs, fila, vacia=d.vacia, ayuda=d.ayuda, url=d.url())
 
 
 def colas_de(user, ahora=None):
     ahora = ahora or timezone.now()
-    roles = roles_de(user)
-    colas = []
-    sols = Solicitud.objects.visibles_para(user).select_related("zona")
-    ordenes = OrdenDeTrabajo.objects.visibles_para(user).select_related("zona", "solicitud")
-    abiertos = Q(servicios__estado__in=ServicioIngenieria.ABIERTOS)
-
-    if roles & set(ROLES_DIGITACION):
-        propios = sols.filter(asesor=user) if roles & set(ROLES_DIGITACION) == {Rol.ASESOR} else sols
-        colas.append(Cola(
-            "correccion", "Casos por corregir (4.1)",
-            propios.filter(estado=Solicitud.Estado.EN_CORRECCION).annotate(
-                vence=Min("servicios__vence_at", filter=abiertos)).order_by("vence", "pk"),
-            _fila_solicitud(ahora, "vence"), ayuda="Digite la modificación antes del cierre del día."))
-        colas.append(Cola(
-            "redigitacion", "Re-digitaciones pendientes (19.2)",
-            propios.filter(estado=Solicitud.Estado.PENDIENTE_REDIGITACION).order_by("redigitacion_vence_at", "pk"),
-            _fila_solicitud(ahora, "redigitacion_vence_at"), ayuda="Plazo: 2 horas desde la anulación."))
-        colas.append(Cola(
-            "forma", "Modificaciones de forma por digitar (19.1)",
-            propios.filter(estado=Solicitud.Estado.INSTALADA).exclude(modificacion_pendiente="").order_by("pk"),
-            _fila_solicitud(ahora, detalle=lambda s: s.modificacion_pendiente)))
-    destinos = [r for r in ServicioIngenieria.DESTINATARIOS if r in roles and r != Rol.ASESOR]
-    if destinos:
-        colas.append(Cola(
-            "servicios", "Servicios de Ingeniería abiertos dirigidos a usted",
-            ServicioIngenieria.objects.visibles_para(user).abiertos().filter(destinatario__in=destinos)
-            .select_related("solicitud").order_by("vence_at", "pk"),
-            _fila_servicio(ahora)))
-    if Rol.GESTION_RED in roles or Rol.COC in roles:
-        colas.append(Cola(
-            "revisar", "Solicitudes por revisar (2, 6)",
-            sols.filter(estado__in=[Solicitud.Estado.REGISTRADA, Solicitud.Estado.CORREGIDA]).order_by("creado_at", "pk"),
-            _fila_solicitud(ahora)))
-    if Rol.COC in roles:
-        colas.append(Cola(
-            "observadas", "Solicitudes observadas: analizar (8–12)",
-            sols.filter(estado=Solicitud.Estado.OBSERVADA).order_by("creado_at", "pk"), _fila_solicitud(ahora)))
-        colas.append(Cola(
-            "en_coc", "OTs en el COC: re-direccionar o ratificar la anulación (12, 13)",
-            ordenes.filter(estado=OrdenDeTrabajo.Estado.EN_COC).order_by("actualizado_at", "pk"), _fila_orden))
-    if Rol.GESTION_RED in roles:
-        colas.append(Cola(
-            "zonificar", "Zonificaciones por digitar en Smartflex (20.3)",
-            Zonificacion.objects.filter(estado=Zonificacion.Estado.RECIBIDA).select_related("solicitud", "orden")
-            .order_by("creado_at", "pk"),
-            lambda z: {"url": reverse("solicitud", args=[z.solicitud_id]), "titulo": str(z),
-                       "detalle": z.solicitud.cliente_nombre, "estado": z.get_estado_display(), "plazo": None}))
-    if Rol.COZ in roles:
-        colas.append(Cola(
-            "coz", "OTs de su zona por verificar y direccionar al COC (18)",
-            ordenes.filter(estado=OrdenDeTrabajo.Estado.REPORTADA_COZ, zona_id=zona_de(user)).order_by(
-                "actualizado_at", "pk"), _fila_orden))
-        colas.append(Cola(
-            "coordinadas", "Anulaciones coordinadas por confirmar (10)",
-            ordenes.filter(estado=OrdenDeTrabajo.Estado.ANULADA, zona_id=zona_de(user),
-                           anulacion_coordinada_at__isnull=False, anulacion_confirmada_at__isnull=True)
-            .order_by("anulacion_coordinada_at", "pk"),
-            lambda o: {**_fila_orden(o), "detalle": f"{o.solicitud.cliente_nombre} · {o.solicitud.calle} "
-                                                    f"{o.solicitud.numero_puerta} · Motivo: {o.motivo_anulacion}"},
-            ayuda="El COC coordinó la anulación de estas OTs con su centro zonal: retírelas del plan de campo "
-                  "y confirme en cada OT."))
-    if Rol.TECNICO in roles:
-        colas.append(Cola(
-            "tecnico", "Sus órdenes de trabajo asignadas (14–17)",
-            ordenes.filter(estado__in=[OrdenDeTrabajo.Estado.ASIGNADA, OrdenDeTrabajo.Estado.OBSERVADA_EN_CAMPO],
-                           zona_id=zona_de(user)).filter(Q(tecnico=user) | Q(tecnico__isnull=True))
-            .order_by("creado_at", "pk"), _fila_orden))
-    return colas
+    return [cola_de_inicio(d, user, ahora) for d in COLAS if d.para(user)]
 
 
 def resumen_jefe(ahora):
     """The month so far, computed by the indicator report itself (III.2), so both agree: the
     same counts, the same two decimals toward the verdict, and the provisional range while
-    cases are open (one aggregate query)."""
+    cases are open (one aggregate query). Each count links to its cases (/indicador/casos/)."""
     from ..reports import indicador as ind
+    from .indicador import _enlace
 
     periodo = ind.Periodo.actual()
     fila = ind._fila(ind.casos(periodo).aggregate(**ind._conteos(False)))
@@ -139,7 +220,9 @@ def resumen_jefe(ahora):
     return {"desde": periodo.inicio, "probables": fila["probables"], "anulados": fila["anulados"],
             "abiertos": fila["abiertos"], "indicador": valor["valor"], "texto": valor["texto"],
             "veredicto": valor["veredicto"], "provisional": valor["provisional"], "rango": valor["rango"],
-            "aviso_provisional": fila["aviso_provisional"]}
+            "aviso_provisional": fila["aviso_provisional"], "umbral": settings.ANULACIONES_UMBRAL_INDICADOR,
+            "enlaces": {r: _enlace(periodo, resultado=r) for r in ("probables", "anulados", "abiertos")},
+            "enlace_indicador": f"{reverse('indicador')}?{urlencode(periodo.como_parametros())}"}
 
 
 @login_required
@@ -150,20 +233,25 @@ def inicio(request):
     contexto = {
         "roles": [Rol(r).label for r in sorted(roles) if r in Rol.values],
         "colas": colas_de(user, ahora),
-        "puede_registrar": bool(roles & set(ROLES_DIGITACION)),
+        "puede_registrar": navegacion.puede(user, "registrar"),
         "es_jefe": Rol.JEFE_DIVISION in roles,
         "es_facturacion": Rol.FACTURACION in roles,
-        "ve_tablero": bool(roles & {Rol.GESTION_RED, Rol.COC, Rol.JEFE_DIVISION}),
+        "ve_tablero": navegacion.puede(user, "tablero"),
+        "ve_indicador": navegacion.puede(user, "indicador"),
+        "ve_entregas": navegacion.puede(user, "entregas"),
     }
     if contexto["es_jefe"]:
         contexto["resumen"] = resumen_jefe(ahora)
-        # 21.1: months that ended with zonifications in no delivery (red while someone must act)
-        contexto["situacion"] = entregas.situacion(timezone.localdate(ahora), completa=False)
+    if contexto["es_jefe"] or contexto["es_facturacion"]:
+        # 21.1: what waits in the deliveries and who acts next, as the Entregas page says it
+        # (views.entregas.situacion): months that ended with zonifications in no delivery, this
+        # month's zonifications not delivered yet, deliveries without acknowledgement.
+        contexto["situacion"] = entregas.situacion(timezone.localdate(ahora), completa=contexto["es_facturacion"])
     if contexto["es_facturacion"]:
         contexto["entregas_sin_acuse"] = Cola(
             "entregas", "Entregas sin acuse de recibo (21.1)",
             Entrega.objects.filter(estado=Entrega.E.GENERADA).order_by("mes", "numero", "pk"), _fila_entrega,
             vacia="Todas las entregas tienen acuse de recibo.",
-            ayuda="Descargue cada planilla y confirme con «Recibido» en la página Entregas.")
-        contexto["zonificaciones_mes"] = pendientes(primer_dia(timezone.localdate(ahora))).count()
+            ayuda="Descargue cada planilla y confirme con «Recibido» en la página Entregas.",
+            url=reverse("entregas"))
     return render(request, "inicio.html", contexto)

@@ -23,8 +23,8 @@ from ..exportar import celda_xlsx, csv_en_flujo
 from ..filters import TableroFilter
 from ..forms import CAMPO_NOTA, es_entrega, formulario_de_pagina
 from ..models import Solicitud
-from ..tables import (ACCIONES_TABLERO, BORRADOR_SESION, COLUMNAS_EXPORTACION, ConfiguracionAcotada, TableroTable,
-                      fila_exportacion)
+from ..tables import (ACCIONES_TABLERO, BORRADOR_SESION, ConfiguracionAcotada, TableroTable, columnas_exportacion,
+                      columnas_ocultas, fila_exportacion)
 from . import acciones
 from .comun import entero
 
@@ -39,7 +39,8 @@ def _sin_acceso(request):
 
 def _tabla(request, *, acciones, paginar):
     filtro = TableroFilter(request.GET, queryset=selectors.servicios_tablero(user=request.user, acciones=acciones))
-    tabla = TableroTable(filtro.qs)  # configured (sorted, paginated) once, by ConfiguracionAcotada below
+    # Configured (sorted, paginated) once, by ConfiguracionAcotada below.
+    tabla = TableroTable(filtro.qs, exclude=columnas_ocultas(request.GET.get("vista")))
     ConfiguracionAcotada(request, paginate={"per_page": settings.ANULACIONES_TABLERO_POR_PAGINA} if paginar
                          else False).configure(tabla)
     return filtro, tabla
@@ -142,12 +143,12 @@ def exportar_csv(request):
     if not selectors.puede_ver_tablero(request.user):
         return _sin_acceso(request)
     qs = _filas_exportacion(request)
-    ahora = timezone.now()
+    ahora, vista = timezone.now(), request.GET.get("vista")
 
     def filas():
-        yield COLUMNAS_EXPORTACION
+        yield columnas_exportacion(vista)
         for si in qs.iterator(chunk_size=2000):
-            yield [f"{v:%d/%m/%Y %H:%M}" if hasattr(v, "strftime") else v for v in fila_exportacion(si, ahora)]
+            yield [f"{v:%d/%m/%Y %H:%M}" if hasattr(v, "strftime") else v for v in fila_exportacion(si, ahora, vista)]
 
     respuesta = StreamingHttpResponse(csv_en_flujo(filas()), content_type="text/csv; charset=utf-8")
     respuesta["Content-Disposition"] = f'attachment; filename="tablero-{timezone.localdate():%Y%m%d}.csv"'
@@ -160,13 +161,13 @@ def exportar_xlsx(request):
     if not selectors.puede_ver_tablero(request.user):
         return _sin_acceso(request)
     qs = _filas_exportacion(request)
-    ahora = timezone.now()
+    ahora, vista = timezone.now(), request.GET.get("vista")
     libro = Workbook(write_only=True)  # rows go straight to the file: flat memory
     hoja = libro.create_sheet("Tablero de Control")
-    hoja.append(COLUMNAS_EXPORTACION)
+    hoja.append(columnas_exportacion(vista))
     for si in qs.iterator(chunk_size=2000):
         fila = []
-        for valor in fila_exportacion(si, ahora):
+        for valor in fila_exportacion(si, ahora, vista):
             if hasattr(valor, "strftime"):
                 celda = WriteOnlyCell(hoja, value=valor)
                 celda.number_format = "DD/MM/YYYY HH:MM"
