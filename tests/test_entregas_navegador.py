@@ -14,7 +14,10 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.mark.parametrize("tamano", ["pagina", "telefono"])  # 1280×900 and 390×844
-def test_facturacion_ve_la_entrega_en_su_inicio_y_la_recibe(request, tamano, entrar, u, esc, settings, tmp_path):
+def test_facturacion_ve_la_entrega_en_su_inicio_y_la_recibe(request, tamano, live_server, entrar, u, esc, settings,
+                                                            tmp_path):
+    # live_server named here: pytest-django lets its host in (ALLOWED_HOSTS) only for the tests that
+    # name it; a page fixture taken with getfixturevalue alone got 400 when run on its own.
     settings.MEDIA_ROOT = tmp_path
     p = request.getfixturevalue(tamano)
     esc.zonificacion("digitada")
