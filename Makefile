@@ -2,9 +2,12 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000
-export DJANGO_DEBUG ?= 1
 
-.PHONY: setup run test migrate demo worker diagrams chromium bench gdal libreoffice screenshots
+.PHONY: setup run test lint migrate demo worker diagrams chromium bench gdal libreoffice screenshots
+
+# Settings profile (config/settings/): manage.py uses local unless told; gunicorn and a bare
+# `celery -A config` use production, so the development targets name local for the worker too.
+run worker: export DJANGO_SETTINGS_MODULE ?= config.settings.local
 
 setup: $(VENV)/.installed
 
@@ -24,9 +27,15 @@ demo: migrate
 # Embedded defaults: SQLite file and a filesystem Celery broker (no server). One Celery worker
 # with an embedded beat runs beside the development server and stops with it.
 run: demo
+	mkdir -p var
 	$(PY) -m celery -A config worker -B -l INFO --concurrency 2 --pidfile= -s var/celerybeat-schedule & \
 	  trap 'kill $$! 2>/dev/null' EXIT INT TERM; \
 	  $(PY) manage.py runserver 0.0.0.0:$(PORT)
+
+# The worker alone (with its beat), e.g. beside a runserver started by hand.
+worker: demo
+	mkdir -p var
+	$(PY) -m celery -A config worker -B -l INFO --concurrency 2 --pidfile= -s var/celerybeat-schedule
 
 # Browser tests drive Debian's Chromium (Playwright's own download cannot work offline).
 chromium:
@@ -42,6 +51,19 @@ libreoffice:
 
 test: setup chromium gdal libreoffice
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# Every check runs even when one fails (CI shows all findings at once); the target fails if any
+# did. Style and errors (ruff), the layers of .importlinter, types (mypy, files in pyproject.toml),
+# and no model change without its migration.
+lint: setup
+	@fallos=0; \
+	echo "== ruff check"; $(VENV)/bin/ruff check . || fallos=1; \
+	echo "== ruff format --check"; $(VENV)/bin/ruff format --check --output-format concise . || fallos=1; \
+	echo "== lint-imports"; $(VENV)/bin/lint-imports || fallos=1; \
+	echo "== mypy"; $(PY) -m mypy || fallos=1; \
+	echo "== makemigrations --check"; \
+	  DJANGO_SETTINGS_MODULE=config.settings.test $(PY) manage.py makemigrations --check --dry-run || fallos=1; \
+	exit $$fallos
 
 # A picture of each role's home page, desktop (1280 px) and phone (390 px), written by the
 # browser suite to docs/capturas/<rol>-escritorio.png and <rol>-telefono.png (no server to run).

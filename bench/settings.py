@@ -1,7 +1,14 @@
-"""Settings of the benchmark server: the project's settings plus one bare view (bench/urls.py),
+"""Settings of the benchmark server: production settings plus one bare view (bench/urls.py),
 so production code is not touched. Tasks queued by the measured paths stay in an in-memory
 broker (no worker: the benchmark measures the request, not the e-mail)."""
-from config.settings import *  # noqa: F401,F403
+
+import os
+
+# bench/run.py sets these for its own processes; a process started another way (the benchmarks'
+# tests) gets the same throwaway key instead of production's refusal.
+os.environ.setdefault("DJANGO_SECRET_KEY", "bench-only-not-a-secret")
+
+from config.settings.production import *  # noqa: E402, F403
 
 ROOT_URLCONF = "bench.urls"
 CELERY_BROKER_URL = "memory://"

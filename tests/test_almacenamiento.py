@@ -6,6 +6,7 @@ The last test runs a REAL Celery worker whose MEDIA_ROOT is another empty folder
 process's (as on another machine): an import uploaded through the page and two deliveries, one
 built by each side, complete, and neither folder ever holds a file. It needs PostgreSQL and Redis
 (like tests/test_worker.py); CI provides both."""
+
 import io
 import os
 import subprocess
@@ -26,8 +27,10 @@ from anulaciones.models import ArchivoGuardado, Entrega, ImportacionSmartflex, S
 
 BASE = Path(__file__).resolve().parent.parent
 CAB = "numero_smartflex,tipo,cliente_nombre,calle,zona,asesor\n"
-EN_BD = {"default": {"BACKEND": "anulaciones.almacenamiento.AlmacenamientoBD"},
-         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
+EN_BD = {
+    "default": {"BACKEND": "anulaciones.almacenamiento.AlmacenamientoBD"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
 
 
 def _archivos(carpeta):
@@ -83,18 +86,24 @@ def test_un_archivo_guardado_en_una_transaccion_revertida_no_queda():
 def _almacen_por_defecto(**entorno):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ANULACIONES_", "DATABASE_URL"))}
     env.update(DJANGO_DEBUG="1", **entorno)
-    r = subprocess.run([sys.executable, "-c", "from django.conf import settings as s; "
-                        "print(s.STORAGES['default']['BACKEND'])"],
-                       cwd=BASE, env=dict(env, DJANGO_SETTINGS_MODULE="config.settings"), capture_output=True,
-                       text=True, timeout=60)
-    return (r.stdout.strip() or r.stderr.strip().splitlines()[-1])
+    r = subprocess.run(
+        [sys.executable, "-c", "from django.conf import settings as s; print(s.STORAGES['default']['BACKEND'])"],
+        cwd=BASE,
+        env=dict(env, DJANGO_SETTINGS_MODULE="config.settings.local"),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    return r.stdout.strip() or r.stderr.strip().splitlines()[-1]
 
 
 def test_el_almacen_por_defecto_sigue_a_la_base_de_datos():
     bd = _almacen_por_defecto(DATABASE_URL="postgres://x@127.0.0.1:5432/nada")
     assert bd == "anulaciones.almacenamiento.AlmacenamientoBD"
-    assert _almacen_por_defecto(DATABASE_URL="sqlite:////tmp/nada.sqlite3") == \
-        "anulaciones.almacenamiento.AlmacenamientoLocal"
+    assert (
+        _almacen_por_defecto(DATABASE_URL="sqlite:////tmp/nada.sqlite3")
+        == "anulaciones.almacenamiento.AlmacenamientoLocal"
+    )
     assert _almacen_por_defecto(DATABASE_URL="sqlite:////tmp/nada.sqlite3", ANULACIONES_ALMACENAMIENTO="bd") == bd
     s3 = _almacen_por_defecto(ANULACIONES_S3_BUCKET="anulaciones")
     try:
@@ -139,17 +148,19 @@ def test_importacion_y_entrega_sin_disco(en_bd, client, u, esc, django_capture_o
     r = client.get(f"/entregas/{entrega.pk}/descargar/")
     libro = load_workbook(io.BytesIO(b"".join(r.streaming_content)), read_only=True)
     assert [f[0] for f in libro["Casos"].iter_rows(min_row=2, values_only=True)] == [
-        Zonificacion.objects.get().solicitud.numero_smartflex]
+        Zonificacion.objects.get().solicitud.numero_smartflex
+    ]
     assert _archivos(en_bd) == []
     assert set(ArchivoGuardado.objects.values_list("nombre", flat=True)) == {imp.archivo.name, entrega.archivo.name}
 
 
 @pytest.mark.django_db
-def test_los_enlaces_del_admin_llevan_a_las_paginas_de_la_aplicacion(en_bd, client, u, esc,
-                                                                     django_capture_on_commit_callbacks):
+def test_los_enlaces_del_admin_llevan_a_las_paginas_de_la_aplicacion(
+    en_bd, client, u, esc, django_capture_on_commit_callbacks
+):
     from django.contrib.auth import get_user_model
 
-    from anulaciones import reports
+    from anulaciones import entregas as reports
 
     esc.zonificacion("digitada")
     with django_capture_on_commit_callbacks(execute=True):
@@ -159,8 +170,10 @@ def test_los_enlaces_del_admin_llevan_a_las_paginas_de_la_aplicacion(en_bd, clie
     assert entrega.archivo.url == f"/entregas/{entrega.pk}/descargar/"
     assert imp.archivo.url == f"/importar/{imp.pk}/"
     client.force_login(get_user_model().objects.create_superuser("raiz", "r@x.bo", "x"))
-    for url, enlace in ((f"/admin/anulaciones/entrega/{entrega.pk}/change/", entrega.archivo.url),
-                        (f"/admin/anulaciones/importacionsmartflex/{imp.pk}/change/", imp.archivo.url)):
+    for url, enlace in (
+        (f"/admin/anulaciones/entrega/{entrega.pk}/change/", entrega.archivo.url),
+        (f"/admin/anulaciones/importacionsmartflex/{imp.pk}/change/", imp.archivo.url),
+    ):
         r = client.get(url)
         assert r.status_code == 200 and f'href="{enlace}"' in r.content.decode()
     assert "/media/" not in client.get(f"/admin/anulaciones/entrega/{entrega.pk}/change/").content.decode()
@@ -177,8 +190,12 @@ def publicar_en_redis(url):
     ``CELERY_…`` key before the lower-case one, so setting ``task_always_eager`` alone is ignored."""
     from config.celery import app
 
-    claves = {"task_always_eager": False, "CELERY_TASK_ALWAYS_EAGER": False,
-              "broker_url": url, "CELERY_BROKER_URL": url}
+    claves = {
+        "task_always_eager": False,
+        "CELERY_TASK_ALWAYS_EAGER": False,
+        "broker_url": url,
+        "CELERY_BROKER_URL": url,
+    }
     anteriores = {k: app.conf.get(k) for k in claves}
     app.conf.update(claves)
     app._pool = None
@@ -199,10 +216,12 @@ def publicar_en_redis(url):
 
 @pytest.mark.django_db(transaction=True)
 def test_web_y_trabajador_con_carpetas_distintas_completan_importacion_y_entregas(
-        client, u, esc, trabajador, redis_url, settings, tmp_path, monkeypatch):  # noqa: F811
+    client, u, esc, trabajador, redis_url, settings, tmp_path, monkeypatch
+):  # noqa: F811
     from celery.result import EagerResult
 
-    from anulaciones import importacion, reports, tasks
+    from anulaciones import entregas as reports
+    from anulaciones import importacion, tasks
 
     def aqui_no(*args, **kwargs):
         raise AssertionError("this must run in the worker, not in the web process")
@@ -223,8 +242,9 @@ def test_web_y_trabajador_con_carpetas_distintas_completan_importacion_y_entrega
     with publicar_en_redis(redis_url) as app:
         # 1. the web uploads an import; the worker reads the file and imports it
         client.force_login(u.gestion_red)
-        contenido = (CAB + "".join(f"SF-DOS-{i},instalacion,Cliente {i},Calle {i},Z1,asesor\n"
-                                   for i in range(60))).encode("utf-8")
+        contenido = (
+            CAB + "".join(f"SF-DOS-{i},instalacion,Cliente {i},Calle {i},Z1,asesor\n" for i in range(60))
+        ).encode("utf-8")
         r = client.post("/importar/", {"archivo": SimpleUploadedFile("dos.csv", contenido)})
         imp = ImportacionSmartflex.objects.get()
         assert r.status_code == 302
@@ -248,6 +268,7 @@ def test_web_y_trabajador_con_carpetas_distintas_completan_importacion_y_entrega
             def comprobar():
                 entrega.refresh_from_db()
                 return entrega.enviada_at is not None
+
             return comprobar
 
         assert esperar(enviada(web), 60), "the worker did not e-mail the workbook the web wrote"
@@ -255,8 +276,7 @@ def test_web_y_trabajador_con_carpetas_distintas_completan_importacion_y_entrega
         # 3. the worker builds the month's supplementary workbook; the web serves it
         esc.zonificacion("digitada")
         with app.connection_for_write(redis_url) as conexion:
-            resultado = tasks.generar_entrega.apply_async(args=[mes.isoformat(), u.gestion_red.pk],
-                                                          connection=conexion)
+            resultado = tasks.generar_entrega.apply_async(args=[mes.isoformat(), u.gestion_red.pk], connection=conexion)
         assert not isinstance(resultado, EagerResult)
         assert esperar(lambda: Entrega.objects.filter(mes=mes, numero=2, enviada_at__isnull=False).exists(), 60)
         del_trabajador = Entrega.objects.get(mes=mes, numero=2)
@@ -266,9 +286,15 @@ def test_web_y_trabajador_con_carpetas_distintas_completan_importacion_y_entrega
     for entrega in (web, del_trabajador):
         r = client.get(f"/entregas/{entrega.pk}/descargar/")
         assert r.status_code == 200
-        casos = list(load_workbook(io.BytesIO(b"".join(r.streaming_content)), read_only=True)["Casos"]
-                     .iter_rows(min_row=2, values_only=True))
+        casos = list(
+            load_workbook(io.BytesIO(b"".join(r.streaming_content)), read_only=True)["Casos"].iter_rows(
+                min_row=2, values_only=True
+            )
+        )
         assert len(casos) == entrega.filas == 1
     assert _archivos(media_web) == [] and _archivos(media_trabajador) == []
     assert set(ArchivoGuardado.objects.values_list("nombre", flat=True)) == {
-        imp.archivo.name, web.archivo.name, del_trabajador.archivo.name}
+        imp.archivo.name,
+        web.archivo.name,
+        del_trabajador.archivo.name,
+    }

@@ -5,6 +5,7 @@ the project's settings a writer that finds another transaction holding the write
 
 Run in a child process with DATABASE_URL pointing at a file, so that it is the project's own
 configuration of SQLite that is tested, whatever database the test run itself uses."""
+
 import json
 import os
 import subprocess
@@ -14,7 +15,7 @@ from pathlib import Path
 
 RAIZ = Path(__file__).resolve().parent.parent
 
-GUION = textwrap.dedent('''
+GUION = textwrap.dedent("""
     import json, sys, threading, time
     import django
     django.setup()
@@ -58,14 +59,20 @@ GUION = textwrap.dedent('''
         paciencia = c.fetchone()[0]
     print(json.dumps({"error": error, "espera": espera, "filas": filas, "modo": modo, "sincronia": sincronia,
                       "paciencia_ms": paciencia, **tomado}))
-''')
+""")
 
 
 def correr(tmp_path, retencion):
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'embebida.sqlite3'}", "DJANGO_DEBUG": "1",
-           "DJANGO_SETTINGS_MODULE": "config.settings", "PYTHONPATH": str(RAIZ)}
-    salida = subprocess.run([sys.executable, "-c", GUION, str(retencion)], cwd=RAIZ, env=env, capture_output=True,
-                            text=True, timeout=120)
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'embebida.sqlite3'}",
+        "DJANGO_DEBUG": "1",
+        "DJANGO_SETTINGS_MODULE": "config.settings.local",
+        "PYTHONPATH": str(RAIZ),
+    }
+    salida = subprocess.run(
+        [sys.executable, "-c", GUION, str(retencion)], cwd=RAIZ, env=env, capture_output=True, text=True, timeout=120
+    )
     assert salida.returncode == 0, salida.stderr[-3000:]
     return json.loads(salida.stdout.strip().splitlines()[-1])
 

@@ -1,6 +1,7 @@
 """Session security: login, throttling of failed logins (django-axes, counted in the database so
 that every server process sees them), password change and reset throttled the same way, CSRF,
 deploy checks."""
+
 import os
 import secrets
 import subprocess
@@ -26,8 +27,9 @@ def entrar(client, username, password, ip="10.0.0.1"):
 def trabajador(n):
     """Serve a request as gunicorn worker ``n``: a process of its own, whose local-memory cache
     no other worker sees. Only the database is shared (as in production, `--workers 4`)."""
-    with override_settings(CACHES={"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache",
-                                               "LOCATION": f"trabajador-{n}"}}):
+    with override_settings(
+        CACHES={"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": f"trabajador-{n}"}}
+    ):
         yield
 
 
@@ -153,8 +155,10 @@ def test_restablecer_contrasena_limitado_por_correo_y_por_direccion(u, client, s
     for i in range(3):
         r = client.post("/cuentas/password_reset/", {"email": f"nadie{i}@example.com"}, REMOTE_ADDR="10.2.0.1")
         assert r.status_code == 302
-    assert client.post("/cuentas/password_reset/", {"email": "otro@example.com"},
-                       REMOTE_ADDR="10.2.0.1").status_code == 429
+    assert (
+        client.post("/cuentas/password_reset/", {"email": "otro@example.com"}, REMOTE_ADDR="10.2.0.1").status_code
+        == 429
+    )
     # The users' logins are not affected.
     assert entrar(Client(), "asesor", "x", ip="10.2.0.1").status_code == 302
 
@@ -166,16 +170,21 @@ def test_restablecer_en_varios_procesos(u, settings):
     codigos = []
     for i in range(7):
         with trabajador(i % 4):
-            codigos.append(Client().post("/cuentas/password_reset/", {"email": "asesor@example.com"},
-                                         REMOTE_ADDR=f"10.3.0.{i}").status_code)
+            codigos.append(
+                Client()
+                .post("/cuentas/password_reset/", {"email": "asesor@example.com"}, REMOTE_ADDR=f"10.3.0.{i}")
+                .status_code
+            )
     assert codigos == [302] * 5 + [429] * 2
     assert len(mail.outbox) == 5
 
 
 def test_cambio_de_contrasena(u, client):
     client.force_login(u.asesor)
-    r = client.post("/cuentas/password_change/", {"old_password": "x", "new_password1": "Cortafuegos-2026!",
-                                                  "new_password2": "Cortafuegos-2026!"})
+    r = client.post(
+        "/cuentas/password_change/",
+        {"old_password": "x", "new_password1": "Cortafuegos-2026!", "new_password2": "Cortafuegos-2026!"},
+    )
     assert r.status_code == 302
     u.asesor.refresh_from_db()
     assert u.asesor.check_password("Cortafuegos-2026!")
@@ -195,11 +204,23 @@ def test_csrf_en_cada_formulario(esc, u):
 
 def test_check_deploy_limpio_con_ajustes_de_produccion():
     base = Path(__file__).resolve().parent.parent
-    env = {k: v for k, v in os.environ.items() if k not in {"DJANGO_DEBUG", "PYTEST_VERSION", "PYTEST_CURRENT_TEST",
-                                                          "DJANGO_SECURE_SSL_REDIRECT"}}
-    env.update(DJANGO_SECRET_KEY=secrets.token_urlsafe(64), DJANGO_ALLOWED_HOSTS="anulaciones.example.com",
-               DJANGO_SETTINGS_MODULE="config.settings")
-    r = subprocess.run([sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-                       cwd=base, env=env, capture_output=True, text=True, timeout=60)
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"DJANGO_DEBUG", "PYTEST_VERSION", "PYTEST_CURRENT_TEST", "DJANGO_SECURE_SSL_REDIRECT"}
+    }
+    env.update(
+        DJANGO_SECRET_KEY=secrets.token_urlsafe(64),
+        DJANGO_ALLOWED_HOSTS="anulaciones.example.com",
+        DJANGO_SETTINGS_MODULE="config.settings.production",
+    )
+    r = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=base,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert r.returncode == 0, r.stdout + r.stderr
     assert "no issues" in r.stdout

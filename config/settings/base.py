@@ -1,15 +1,17 @@
-"""Settings, all from environment variables with embedded defaults.
+"""Settings every profile shares, read from environment variables with embedded defaults.
 
-Embedded (no servers): SQLite file in the project, filesystem Celery broker under var/.
-Production: DATABASE_URL=postgres://..., CELERY_BROKER_URL=redis://..., DJANGO_SECRET_KEY,
-DJANGO_DEBUG unset (off), DJANGO_ALLOWED_HOSTS.
+The profiles (local, production, test) import this module and set what differs between them:
+DEBUG, SECRET_KEY, ALLOWED_HOSTS, the e-mail backend, HTTPS and eager Celery. Importing any
+of them has no side effect: it reads the environment and nothing else (no directory is created;
+the filesystem broker's folders are made by the Celery app when it is configured, config/celery.py).
 """
+
 import os
 from pathlib import Path
 
 import dj_database_url
 
-BASE_DIR = Path(__file__).resolve().parent.parent
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = Path(os.environ.get("ANULACIONES_VAR_DIR", BASE_DIR / "var"))
 
 
@@ -21,37 +23,31 @@ def env_list(name, default=""):
     return [x.strip() for x in os.environ.get(name, default).split(",") if x.strip()]
 
 
-# Safe production defaults: debug off, and no default secret key outside debug.
-DEBUG = env_bool("DJANGO_DEBUG", False)
-SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY") or (
-    "insecure-development-key-only-for-debug" if DEBUG or os.environ.get("PYTEST_VERSION") else None
-)
-if not SECRET_KEY:
-    raise RuntimeError("DJANGO_SECRET_KEY must be set when DJANGO_DEBUG is off.")
-ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]" if DEBUG else "")
+DEBUG = False  # each profile decides, from DJANGO_DEBUG
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
-if not DEBUG:
-    SESSION_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", True)
-    CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
-    SECURE_CONTENT_TYPE_NOSNIFF = True
-    X_FRAME_OPTIONS = "DENY"
-    # HTTPS: on by default in production; turn off only behind a trusted TLS-terminating proxy
-    # that already redirects (and set DJANGO_SECURE_PROXY_SSL_HEADER=1 when it sends X-Forwarded-Proto).
-    # Under pytest (live server over http) the redirect defaults to off.
-    SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", not os.environ.get("PYTEST_VERSION"))
-    SECURE_HSTS_SECONDS = int(os.environ.get("DJANGO_SECURE_HSTS_SECONDS", "31536000"))
-    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
-    SECURE_HSTS_PRELOAD = env_bool("DJANGO_SECURE_HSTS_PRELOAD", True)
-    if env_bool("DJANGO_SECURE_PROXY_SSL_HEADER", False):
-        SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# HTTPS and secure cookies unless a profile says otherwise (local and a debugging test run serve
+# plain http). HTTPS redirect: turn it off only behind a trusted TLS-terminating proxy that already
+# redirects (and set DJANGO_SECURE_PROXY_SSL_HEADER=1 when it sends X-Forwarded-Proto).
+SESSION_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", True)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", True)
+SECURE_HSTS_SECONDS = int(os.environ.get("DJANGO_SECURE_HSTS_SECONDS", "31536000"))
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+SECURE_HSTS_PRELOAD = env_bool("DJANGO_SECURE_HSTS_PRELOAD", True)
+if env_bool("DJANGO_SECURE_PROXY_SSL_HEADER", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_AGE = int(os.environ.get("DJANGO_SESSION_COOKIE_AGE", str(10 * 3600)))  # a working day
 
 # Cache. Default: per-process memory; CACHE_URL=redis://host:6379/1 for a shared one. (Login
 # throttling does not use it: django-axes counts failures in the database, below.)
 if os.environ.get("CACHE_URL"):
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
-                          "LOCATION": os.environ["CACHE_URL"]}}
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": os.environ["CACHE_URL"]}
+    }
 # Login throttling: after N failed logins for one username from one address, lock that pair out.
 ANULACIONES_LOGIN_INTENTOS = int(os.environ.get("ANULACIONES_LOGIN_INTENTOS", "5"))
 ANULACIONES_LOGIN_BLOQUEO_SEGUNDOS = int(os.environ.get("ANULACIONES_LOGIN_BLOQUEO_SEGUNDOS", "900"))
@@ -80,6 +76,9 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    # OpClass in the models' trigram indexes (anulaciones/models/indices.py) needs it; harmless on
+    # SQLite (its connection hooks act on PostgreSQL connections only).
+    "django.contrib.postgres",
     "django_fsm",
     "django_tables2",
     "django_filters",
@@ -187,18 +186,28 @@ MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "media"))
 # MEDIA_ROOT on the local disk (the default with SQLite: one machine only).
 ANULACIONES_S3_BUCKET = os.environ.get("ANULACIONES_S3_BUCKET", "")
 ANULACIONES_ALMACENAMIENTO = os.environ.get("ANULACIONES_ALMACENAMIENTO", "").strip().lower() or (
-    "s3" if ANULACIONES_S3_BUCKET
-    else "bd" if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" else "disco")
+    "s3"
+    if ANULACIONES_S3_BUCKET
+    else "bd"
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
+    else "disco"
+)
 _ALMACENES = {
     "bd": {"BACKEND": "anulaciones.almacenamiento.AlmacenamientoBD"},
     "disco": {"BACKEND": "anulaciones.almacenamiento.AlmacenamientoLocal"},
-    "s3": {"BACKEND": "anulaciones.almacenamiento.AlmacenamientoS3", "OPTIONS": {
-        "bucket_name": ANULACIONES_S3_BUCKET,
-        "location": os.environ.get("ANULACIONES_S3_PREFIJO", "anulaciones"),
-        "endpoint_url": os.environ.get("ANULACIONES_S3_ENDPOINT") or None,  # MinIO, Ceph, …; empty = AWS
-        "region_name": os.environ.get("ANULACIONES_S3_REGION") or None,
-        # Credentials: the standard AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (or an instance role).
-        "default_acl": None, "querystring_auth": True, "file_overwrite": False}},
+    "s3": {
+        "BACKEND": "anulaciones.almacenamiento.AlmacenamientoS3",
+        "OPTIONS": {
+            "bucket_name": ANULACIONES_S3_BUCKET,
+            "location": os.environ.get("ANULACIONES_S3_PREFIJO", "anulaciones"),
+            "endpoint_url": os.environ.get("ANULACIONES_S3_ENDPOINT") or None,  # MinIO, Ceph, …; empty = AWS
+            "region_name": os.environ.get("ANULACIONES_S3_REGION") or None,
+            # Credentials: the standard AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (or an instance role).
+            "default_acl": None,
+            "querystring_auth": True,
+            "file_overwrite": False,
+        },
+    },
 }
 if ANULACIONES_ALMACENAMIENTO not in _ALMACENES:
     raise RuntimeError(f"ANULACIONES_ALMACENAMIENTO={ANULACIONES_ALMACENAMIENTO!r}: use bd, s3 or disco.")
@@ -222,22 +231,18 @@ ANULACIONES_IMPORTACION_MAX_FILAS = int(os.environ.get("ANULACIONES_IMPORTACION_
 ANULACIONES_IMPORTACION_MAX_ERRORES = int(os.environ.get("ANULACIONES_IMPORTACION_MAX_ERRORES", "200"))
 ANULACIONES_IMPORTACION_MAX_TEXTO = int(os.environ.get("ANULACIONES_IMPORTACION_MAX_TEXTO", "2000"))
 
-EMAIL_BACKEND = os.environ.get(
-    "EMAIL_BACKEND",
-    "django.core.mail.backends.console.EmailBackend" if DEBUG else "django.core.mail.backends.smtp.EmailBackend",
-)
+EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
 EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
 EMAIL_FILE_PATH = os.environ.get("EMAIL_FILE_PATH", str(VAR_DIR / "correos"))  # the file-based backend's folder
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "anulaciones@localhost")
 
 # --- Celery -----------------------------------------------------------------------------
 # Embedded default: the kombu filesystem transport, which needs no server and works across
-# processes on one machine. Production: CELERY_BROKER_URL=redis://host:6379/0.
+# processes on one machine; its folders are created when the Celery app is configured
+# (config/celery.py). Production: CELERY_BROKER_URL=redis://host:6379/0.
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "filesystem://")
 if CELERY_BROKER_URL.startswith("filesystem://"):
     _broker_dir = VAR_DIR / "celery-broker"
-    for _sub in ("out", "processed", "control"):
-        (_broker_dir / _sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "control_folder": str(_broker_dir / "control"),  # broadcast (remote control), not ./control
         "data_folder_in": str(_broker_dir / "out"),
@@ -264,35 +269,43 @@ if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
     # died after the visibility timeout, which must exceed the longest task (a large Smartflex
     # import).
     # A broker that stops answering without closing its connections (frozen, a failover, a NAT or
-    # firewall dropping them) made a publish wait forever: the page that queues work never answered
-    # (tests/test_fallos.py freezes Redis under gunicorn). Bounded: each command gives up after
-    # the socket timeout, and a publish is retried once (Celery's default, 3 retries, took 25 s with
-    # a 5 s timeout). Measured: ~6 s on a pooled connection, ~4 s on a new one (kombu's 4 s
-    # broker_connection_timeout); with Redis stopped (refused) < 0.2 s. Nothing is lost: the page says
-    # the work is kept and the periodic pickup queues it. The worker's consuming loop (BRPOP, in the
-    # event loop) is not affected by the socket timeout.
+    # firewall dropping them) must not make a publish wait forever (the page that queues work
+    # would never answer; tests/test_fallos.py freezes Redis under gunicorn): each command gives
+    # up after the socket timeout and a publish is retried once. Nothing is lost: the page says
+    # the work is kept and the periodic pickup queues it. The worker's consuming loop (BRPOP, in
+    # the event loop) is not affected by the socket timeout.
     _socket_broker = float(os.environ.get("CELERY_BROKER_SOCKET_TIMEOUT", "2"))
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "3600")),
-        "socket_timeout": _socket_broker, "socket_connect_timeout": _socket_broker}
-    CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2,
-                                        "interval_max": 0.2}
-# Tests send tasks eagerly (in process) unless told otherwise; the worker integration test
-# starts a real worker with CELERY_TASK_ALWAYS_EAGER=0.
-CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", bool(os.environ.get("PYTEST_VERSION")))
+        "socket_timeout": _socket_broker,
+        "socket_connect_timeout": _socket_broker,
+    }
+    CELERY_TASK_PUBLISH_RETRY_POLICY = {
+        "max_retries": 1,
+        "interval_start": 0,
+        "interval_step": 0.2,
+        "interval_max": 0.2,
+    }
+# Tasks go to the broker; the test profile runs them in process instead.
+CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_BEAT_SCHEDULE = {
     # 4.2/5.2 and 19.2: SIs past their cut-off become vencido, warnings, late re-digitations.
-    "barrer-plazos": {"task": "anulaciones.tasks.barrer_plazos",
-                      "schedule": float(os.environ.get("ANULACIONES_BARRIDO_SEGUNDOS", "60"))},
+    "barrer-plazos": {
+        "task": "anulaciones.tasks.barrer_plazos",
+        "schedule": float(os.environ.get("ANULACIONES_BARRIDO_SEGUNDOS", "60")),
+    },
     # 21.1: the deliveries due, last month's stragglers and the month-end watch (hourly).
-    "entrega-mensual": {"task": "anulaciones.tasks.entrega_mensual",
-                        "schedule": float(os.environ.get("ANULACIONES_ENTREGA_REVISION_SEGUNDOS", "3600"))},
+    "entrega-mensual": {
+        "task": "anulaciones.tasks.entrega_mensual",
+        "schedule": float(os.environ.get("ANULACIONES_ENTREGA_REVISION_SEGUNDOS", "3600")),
+    },
     # The backstop of what is queued after a commit (normally at once): notices' e-mail, the
     # deliveries' e-mail, imports whose message was lost or whose worker died.
-    "recuperar-pendientes": {"task": "anulaciones.tasks.recuperar",
-                             "schedule": float(os.environ.get("ANULACIONES_RECUPERACION_SEGUNDOS", "120"))},
+    "recuperar-pendientes": {
+        "task": "anulaciones.tasks.recuperar",
+        "schedule": float(os.environ.get("ANULACIONES_RECUPERACION_SEGUNDOS", "120")),
+    },
 }
-
 # --- The procedure ----------------------------------------------------------------------
 # Working calendar for the same-day deadline (4.2, 5.2).
 ANULACIONES_CORTE = os.environ.get("ANULACIONES_CORTE", "23:59:59")  # end-of-day cut-off, local time
@@ -333,8 +346,11 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "anulaciones.api.paginacion.Paginacion",
     "EXCEPTION_HANDLER": "anulaciones.api.errores.manejar_excepcion",
     # JSON nested beyond 20 levels is a 400, not a RecursionError (issue 13)
-    "DEFAULT_PARSER_CLASSES": ["anulaciones.api.parsers.JSONAcotado", "rest_framework.parsers.FormParser",
-                               "rest_framework.parsers.MultiPartParser"],
+    "DEFAULT_PARSER_CLASSES": [
+        "anulaciones.api.parsers.JSONAcotado",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     # JSON only: the browsable API's pages carry inline style the CSP refuses; Swagger (/api/docs/)
     # is the human view of the API.
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
@@ -343,20 +359,21 @@ REST_FRAMEWORK = {
 SPECTACULAR_SETTINGS = {
     "TITLE": "Anulaciones COM-DSC-P10 API",
     "DESCRIPTION": "Solicitudes, órdenes de trabajo, servicios de ingeniería, zonificaciones, sus "
-                   "transiciones y el indicador (III.2).",
+    "transiciones y el indicador (III.2).",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",  # served from the installed drf-spectacular-sidecar, no CDN
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
-    "ENUM_NAME_OVERRIDES": {"SolicitudTipoEnum": "anulaciones.models.Solicitud.Tipo",
-                            "ServicioTipoEnum": "anulaciones.models.ServicioIngenieria.Tipo"},
+    "ENUM_NAME_OVERRIDES": {
+        "SolicitudTipoEnum": "anulaciones.models.Solicitud.Tipo",
+        "ServicioTipoEnum": "anulaciones.models.ServicioIngenieria.Tipo",
+    },
     # Schema and docs for logged-in users and tokens only (anonymous: 401; the pages redirect).
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
 }
-# The Smartflex import runs in a Celery task defined in anulaciones.importacion.
-CELERY_IMPORTS = ("anulaciones.importacion",)
+# Rows per batch of the Smartflex import (its task is in anulaciones.tasks, like every task).
 ANULACIONES_IMPORTACION_LOTE = int(os.environ.get("ANULACIONES_IMPORTACION_LOTE", "1000"))
 
 # --- Security headers (anulaciones/cabeceras.py) -------------------------------------------------
@@ -377,8 +394,9 @@ CONTENT_SECURITY_POLICY = {
 }
 # Permissions-Policy: no page uses camera, microphone, position, payment or USB.
 ANULACIONES_PERMISSIONS_POLICY = os.environ.get(
-    "ANULACIONES_PERMISSIONS_POLICY", "accelerometer=(), camera=(), geolocation=(), gyroscope=(), "
-                                      "magnetometer=(), microphone=(), payment=(), usb=()")
+    "ANULACIONES_PERMISSIONS_POLICY",
+    "accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), microphone=(), payment=(), usb=()",
+)
 
 LOGGING = {
     "version": 1,
