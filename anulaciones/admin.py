@@ -1,19 +1,38 @@
 """Django admin: every model readable and searchable, the state read-only, transitions as
 admin actions that go through the one transition path (anulaciones.transitions.aplicar)."""
+
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
 from django.http import Http404
 from django.utils import timezone
 
-from . import avisos, relato
+from . import avisos, relato, transitions
 from . import direcciones as conocimiento
-from . import transitions
-from .espanol import cuenta
 from .errors import ErrorDominio
+from .espanol import cuenta
+from .models import (
+    AliasCalle,
+    CajaNap,
+    Calle,
+    Caso,
+    Correccion,
+    Entrega,
+    Feriado,
+    ImportacionSmartflex,
+    IntentoContacto,
+    Notificacion,
+    Observacion,
+    OrdenDeTrabajo,
+    Perfil,
+    PuntoReferencia,
+    RegistroAuditoria,
+    ServicioIngenieria,
+    Solicitud,
+    Zona,
+    Zonificacion,
+)
 from .roles import Rol, roles_de
-from .models import (AliasCalle, CajaNap, Calle, Caso, Correccion, Entrega, Feriado, ImportacionSmartflex, IntentoContacto, Notificacion, Observacion,
-                     OrdenDeTrabajo, Perfil, PuntoReferencia, RegistroAuditoria, ServicioIngenieria, Solicitud, Zona, Zonificacion)
 
 
 def _accion(modelo, nombre, t):
@@ -28,9 +47,11 @@ def _accion(modelo, nombre, t):
             except ErrorDominio as e:
                 errores.append(f"{obj}: {e.mensaje}")
         if hechas:
-            modeladmin.message_user(request, f"«{t.custom.get('label', nombre)}» aplicada a "
-                                             f"{cuenta(hechas, 'registro', 'registros')}.",
-                                    messages.SUCCESS)
+            modeladmin.message_user(
+                request,
+                f"«{t.custom.get('label', nombre)}» aplicada a {cuenta(hechas, 'registro', 'registros')}.",
+                messages.SUCCESS,
+            )
         for error in errores:
             modeladmin.message_user(request, error, messages.ERROR)
 
@@ -126,12 +147,23 @@ class MaquinaAdmin(AlcanceAdmin):
 
         if obj is None or obj.pk is None:
             return "—"
-        return format_html_join(  # told in words (anulaciones.relato), like the case page
-            "\n", '<div data-hecho="{}">{} · {}{}{}</div>',
-            ((h.transicion, timezone.localtime(h.fecha).strftime("%d/%m/%Y %H:%M"), h.texto,
-              f" · {h.estados}" if h.estados else "", f" — «{h.nota}»" if h.nota else "")
-             for h in relato.de_objeto(obj)),
-        ) or "—"
+        return (
+            format_html_join(  # told in words (anulaciones.relato), like the case page
+                "\n",
+                '<div data-hecho="{}">{} · {}{}{}</div>',
+                (
+                    (
+                        h.transicion,
+                        timezone.localtime(h.fecha).strftime("%d/%m/%Y %H:%M"),
+                        h.texto,
+                        f" · {h.estados}" if h.estados else "",
+                        f" — «{h.nota}»" if h.nota else "",
+                    )
+                    for h in relato.de_objeto(obj)
+                ),
+            )
+            or "—"
+        )
 
 
 class SoloLecturaAdmin(AlcanceAdmin):
@@ -222,8 +254,13 @@ class SolicitudAdmin(MaquinaAdmin):
     list_select_related = ("zona", "asesor")
     search_fields = ("numero_smartflex", "cliente_nombre", "calle", "orden__numero")
     raw_id_fields = ("asesor", "registrada_por", "caso", "reemplazada_por")
-    readonly_fields = MaquinaAdmin.readonly_fields + ("caso", "reemplazada_por", "redigitacion_vence_at",
-                                                      "redigitacion_tardia", "motivo_anulacion")
+    readonly_fields = MaquinaAdmin.readonly_fields + (
+        "caso",
+        "reemplazada_por",
+        "redigitacion_vence_at",
+        "redigitacion_tardia",
+        "motivo_anulacion",
+    )
     date_hierarchy = "creado_at"
 
     def alcance(self, qs, user):
@@ -298,8 +335,17 @@ class IntentoContactoAdmin(PorSolicitudAdmin):
 class RegistroAuditoriaAdmin(SoloLecturaAdmin):
     """Read-only: the audit log is append-only."""
 
-    list_display = ("creado_at", "que_paso", "objeto", "transicion", "paso", "estado_origen", "estado_destino",
-                    "usuario", "rol")
+    list_display = (
+        "creado_at",
+        "que_paso",
+        "objeto",
+        "transicion",
+        "paso",
+        "estado_origen",
+        "estado_destino",
+        "usuario",
+        "rol",
+    )
     list_filter = ("transicion", "rol", "content_type")
     list_select_related = ("usuario", "content_type")
     search_fields = ("objeto", "transicion", "nota", "usuario__username")
@@ -324,7 +370,6 @@ class RegistroAuditoriaAdmin(SoloLecturaAdmin):
         return {}
 
 
-
 @admin.register(Correccion)
 class CorreccionAdmin(SoloLecturaAdmin, PorSolicitudAdmin):
     """Read-only: corrections are written by step 4.1 (``digitar_modificacion``)."""
@@ -339,13 +384,21 @@ class CorreccionAdmin(SoloLecturaAdmin, PorSolicitudAdmin):
 class EntregaAdmin(SoloLecturaAdmin, PorRolesAdmin):
     """Read-only: deliveries are built by the month-end task or the Entregas page (21.1)."""
 
-    roles_alcance = frozenset({Rol.FACTURACION, Rol.GESTION_RED})  # views/entregas.py
+    roles_alcance = frozenset({Rol.FACTURACION, Rol.GESTION_RED})  # anulaciones.entregas
 
-    list_display = ("mes", "numero", "filas", "generada_at", "generada_por", "enviada_at", "estado", "recibida_at",
-                    "recibida_por")
+    list_display = (
+        "mes",
+        "numero",
+        "filas",
+        "generada_at",
+        "generada_por",
+        "enviada_at",
+        "estado",
+        "recibida_at",
+        "recibida_por",
+    )
     list_filter = ("estado",)
     list_select_related = ("generada_por", "recibida_por")
-
 
 
 @admin.register(Notificacion)
@@ -361,6 +414,7 @@ class NotificacionAdmin(AlcanceAdmin):
     @admin.display(description="título")
     def titulo(self, obj):
         return avisos.presentar([obj])[0].titulo
+
     date_hierarchy = "creado_at"
 
     def alcance(self, qs, user):

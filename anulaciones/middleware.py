@@ -1,7 +1,7 @@
 """Database faults are answers, never a 500 (issue 13).
 
 - A deadlock or serialization failure that escaped the transition path's retries
-  (``transitions._en_transaccion``) -> 409: nothing was saved, the user may try again.
+  (``transitions.camino``) -> 409: nothing was saved, the user may try again.
 - A database connection that died under the request (``pg_terminate_backend``, a PostgreSQL
   restart or failover, the network) or a database that cannot be reached -> 503 with
   ``Retry-After``. Django closes the broken connection when the request ends, and
@@ -17,60 +17,37 @@ reaches Django's 500 handler first: ``got_request_exception`` notes the exceptio
 and ``__call__`` replaces that 500 with the same answer. Place this middleware near the top of
 MIDDLEWARE so that it wraps the ones that use the database.
 """
-import logging
+
 import sys
 
 from django.core.signals import got_request_exception
-from django.db import InterfaceError, OperationalError
 from django.dispatch import receiver
 from django.http import HttpResponse, JsonResponse
 from django.utils.html import escape
 
-from .transitions import MENSAJE_CRUCE, es_cruce, sqlstate
+from .transitions import REINTENTAR_EN, clasificar, registrar_fallo
 
-log = logging.getLogger(__name__)
-
-REINTENTAR_EN = 5  # seconds, the Retry-After of a 503
-MENSAJE_SIN_BD = ("La base de datos no respondió (la conexión se cortó o no está disponible). No se pudo "
-                  "confirmar si esta operación se guardó: revise el estado actual y, si hace falta, vuelva a "
-                  "intentarlo en unos segundos.")
 _ATRIBUTO = "_anulaciones_error_bd"
-
-
-def es_conexion_caida(exc):
-    """A broken or unreachable database connection (not a deadlock, not bad data)."""
-    return isinstance(exc, (OperationalError, InterfaceError)) and not es_cruce(exc)
-
-
-def clasificar(exc):
-    """(status, message) for a database fault, or None for anything else."""
-    if es_cruce(exc):
-        return 409, MENSAJE_CRUCE
-    if es_conexion_caida(exc):
-        return 503, MENSAJE_SIN_BD
-    return None
 
 
 def respuesta_de_fallo(request, status, mensaje):
     if request.path_info.startswith("/api/"):
-        respuesta = JsonResponse({"detail": mensaje, "errores": {}}, status=status,
-                                 json_dumps_params={"ensure_ascii": False})
+        respuesta = JsonResponse(
+            {"detail": mensaje, "errores": {}}, status=status, json_dumps_params={"ensure_ascii": False}
+        )
     else:
         titulo = "Operación cruzada con otra" if status == 409 else "Servicio no disponible por un momento"
         respuesta = HttpResponse(
             f'<!doctype html><html lang="es"><head><meta charset="utf-8"><title>{titulo}</title></head>'
-            f'<body><main><h1>{titulo}</h1><p>{escape(mensaje)}</p>'
+            f"<body><main><h1>{titulo}</h1><p>{escape(mensaje)}</p>"
             f'<p><a href="{escape(request.get_full_path())}">Volver a intentar</a></p></main></body></html>',
-            status=status, content_type="text/html; charset=utf-8")
+            status=status,
+            content_type="text/html; charset=utf-8",
+        )
     if status == 503:
         respuesta["Retry-After"] = str(REINTENTAR_EN)
     respuesta["Cache-Control"] = "no-store"
     return respuesta
-
-
-def registrar_fallo(request, exc, status):
-    log.warning("%s %s: %s (SQLSTATE %s) -> %s", request.method, request.path, type(exc).__name__,
-                sqlstate(exc), status)
 
 
 class FallosDeBaseDeDatos:

@@ -1,5 +1,6 @@
 """Two people acting on the same case at once, on PostgreSQL with two real connections:
 exactly one wins, the other is told clearly, the audit log has one row."""
+
 import threading
 
 import pytest
@@ -8,6 +9,7 @@ from django.db import connection, connections
 from anulaciones import transitions as T
 from anulaciones.errors import Conflicto
 from anulaciones.models import RegistroAuditoria, Solicitud
+from anulaciones.transitions import camino
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -46,8 +48,9 @@ def test_dos_usuarios_anulan_y_asignan_a_la_vez_gana_uno(u, nueva_solicitud):
     vista_coc = Solicitud.objects.get(pk=s.pk)
     resultados = _a_la_vez(
         lambda: T.aplicar(vista_gr, "asignar_instalacion", u.gestion_red),
-        lambda: T.aplicar(vista_coc, "anular", u.coc, motivo="Cliente desiste",
-                          justificacion="El cliente llamó para desistir"),
+        lambda: T.aplicar(
+            vista_coc, "anular", u.coc, motivo="Cliente desiste", justificacion="El cliente llamó para desistir"
+        ),
     )
     estados = sorted(r[0] for r in resultados)
     assert estados == ["error", "ok"], resultados
@@ -64,10 +67,12 @@ def test_dos_usuarios_anulan_y_asignan_a_la_vez_gana_uno(u, nueva_solicitud):
 def test_la_misma_transicion_dos_veces_deja_una_fila_de_auditoria(u, nueva_solicitud):
     s = nueva_solicitud()
     vistas = [Solicitud.objects.get(pk=s.pk) for _ in range(2)]
-    resultados = _a_la_vez(*[
-        (lambda v=v: T.aplicar(v, "observar", u.gestion_red, causa="calle", detalle="Calle mal escrita"))
-        for v in vistas
-    ])
+    resultados = _a_la_vez(
+        *[
+            (lambda v=v: T.aplicar(v, "observar", u.gestion_red, causa="calle", detalle="Calle mal escrita"))
+            for v in vistas
+        ]
+    )
     assert sorted(r[0] for r in resultados) == ["error", "ok"], resultados
     assert isinstance(next(r[1] for r in resultados if r[0] == "error"), Conflicto)
     assert RegistroAuditoria.de_objeto(s).filter(transicion="observar").count() == 1
@@ -115,8 +120,9 @@ def test_barrido_salta_el_si_que_un_usuario_esta_atendiendo(u, esc):
     estados = dict(ServicioIngenieria.objects.filter(pk__in=[s.pk for s in sis]).values_list("pk", "estado"))
     assert estados == {sis[0].pk: "atendido", sis[1].pk: "vencido", sis[2].pk: "vencido"}
     assert list(RegistroAuditoria.de_objeto(sis[0]).values_list("transicion", flat=True)) == ["abrir", "atender"]
-    assert [list(RegistroAuditoria.de_objeto(s).values_list("transicion", flat=True)) for s in sis[1:]] == \
-        [["abrir", "vencer"]] * 2
+    assert [list(RegistroAuditoria.de_objeto(s).values_list("transicion", flat=True)) for s in sis[1:]] == [
+        ["abrir", "vencer"]
+    ] * 2
     claves = set(Notificacion.objects.filter(tipo="vencido", usuario=u.asesor).values_list("clave", flat=True))
     assert claves == {f"servicio:{s.pk}" for s in sis[1:]}
 
@@ -164,13 +170,21 @@ def test_anular_la_solicitud_y_ejecutar_su_ot_a_la_vez_nunca_es_un_bloqueo_mutuo
     the Solicitud first: one wins, the other gets a Conflicto, never a deadlock."""
     ganadores = _rondas(
         lambda: esc.solicitud("en_instalacion"),
-        lambda s: T.aplicar(s, "anular", u.gestion_red, motivo="Cliente desiste",
-                            justificacion="El cliente llamó para desistir"),
+        lambda s: T.aplicar(
+            s, "anular", u.gestion_red, motivo="Cliente desiste", justificacion="El cliente llamó para desistir"
+        ),
         lambda o: T.aplicar(o, "ejecutar", u.tecnico),
-        {("anulada", "anulada"): (["registrar", "asignar_instalacion", "anular"],
-                                  ["generar", "asignar", "coordinar_anulacion"]),
-         ("instalada", "ejecutada"): (["registrar", "asignar_instalacion", "marcar_instalada"],
-                                      ["generar", "asignar", "ejecutar"])})
+        {
+            ("anulada", "anulada"): (
+                ["registrar", "asignar_instalacion", "anular"],
+                ["generar", "asignar", "coordinar_anulacion"],
+            ),
+            ("instalada", "ejecutada"): (
+                ["registrar", "asignar_instalacion", "marcar_instalada"],
+                ["generar", "asignar", "ejecutar"],
+            ),
+        },
+    )
     assert sum(ganadores.values()) == RONDAS
 
 
@@ -181,7 +195,8 @@ def test_asignar_la_solicitud_y_su_ot_a_la_vez_nunca_es_un_bloqueo_mutuo(u, esc)
         lambda: esc.solicitud("registrada"),
         lambda s: T.aplicar(s, "asignar_instalacion", u.gestion_red),
         lambda o: T.aplicar(o, "asignar", u.coc),
-        {("en_instalacion", "asignada"): (["registrar", "asignar_instalacion"], ["generar", "asignar"])})
+        {("en_instalacion", "asignada"): (["registrar", "asignar_instalacion"], ["generar", "asignar"])},
+    )
     assert ganadores == {("en_instalacion", "asignada"): RONDAS}
 
 
@@ -192,8 +207,10 @@ def _esperando_un_bloqueo(n=1, segundos=10):
     limite = time.monotonic() + segundos
     while time.monotonic() < limite:
         with connection.cursor() as cur:
-            cur.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                        "AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()")
+            cur.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()"
+            )
             if cur.fetchone()[0] >= n:
                 return True
         time.sleep(0.02)
@@ -221,8 +238,13 @@ def test_un_bloqueo_mutuo_que_queda_se_reintenta_y_termina_en_conflicto(u, esc, 
             OrdenDeTrabajo.objects.select_for_update().get(pk=vista_o.pk)  # against the order
             tiene_la_ot.set()
             assert seguir.wait(10)
-            return T.aplicar(vista_s, "anular", u.gestion_red, motivo="Cliente desiste",
-                             justificacion="El cliente llamó para desistir")
+            return T.aplicar(
+                vista_s,
+                "anular",
+                u.gestion_red,
+                motivo="Cliente desiste",
+                justificacion="El cliente llamó para desistir",
+            )
 
     def ejecutar():
         assert tiene_la_ot.wait(10)
@@ -257,7 +279,7 @@ def test_el_reintento_repite_toda_la_transaccion_una_sola_vez_aplicada(u, esc, m
     """A transaction aborted by a deadlock is run again from the start: the transition is applied
     once, with one audit row (nothing of the aborted attempt remains)."""
     s = esc.solicitud("registrada")
-    original, llamadas = T._bloquear, []
+    original, llamadas = camino._bloquear, []
 
     def bloquear(modelo, obj):
         llamadas.append(modelo)
@@ -265,7 +287,7 @@ def test_el_reintento_repite_toda_la_transaccion_una_sola_vez_aplicada(u, esc, m
             raise _bloqueo_mutuo_simulado()
         return original(modelo, obj)
 
-    monkeypatch.setattr(T, "_bloquear", bloquear)
+    monkeypatch.setattr(camino, "_bloquear", bloquear)
     T.aplicar(s, "asignar_instalacion", u.gestion_red)
     assert len(llamadas) == 2
     s.refresh_from_db()
@@ -286,7 +308,7 @@ def test_tras_los_reintentos_un_bloqueo_mutuo_es_un_conflicto_409(u, esc, monkey
         llamadas.append(modelo)
         raise _bloqueo_mutuo_simulado()
 
-    monkeypatch.setattr(T, "_bloquear", bloquear)
+    monkeypatch.setattr(camino, "_bloquear", bloquear)
     with pytest.raises(Conflicto) as e:
         T.aplicar(s, "asignar_instalacion", u.gestion_red)
     assert len(llamadas) == T.INTENTOS

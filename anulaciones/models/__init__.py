@@ -14,7 +14,25 @@ from .zonificacion import Zonificacion
 MAQUINAS = (Solicitud, OrdenDeTrabajo, ServicioIngenieria, Zonificacion)
 
 __all__ = [
-    "AliasCalle", "ArchivoGuardado", "CajaNap", "Calle", "PuntoReferencia",
-    "Caso", "Correccion", "Entrega", "Feriado", "ImportacionSmartflex", "IntentoContacto", "MAQUINAS", "Notificacion", "Observacion", "OrdenDeTrabajo", "Perfil",
-    "RegistroAuditoria", "ServicioIngenieria", "Solicitud", "Zona", "Zonificacion",
+    "AliasCalle",
+    "ArchivoGuardado",
+    "CajaNap",
+    "Calle",
+    "PuntoReferencia",
+    "Caso",
+    "Correccion",
+    "Entrega",
+    "Feriado",
+    "ImportacionSmartflex",
+    "IntentoContacto",
+    "MAQUINAS",
+    "Notificacion",
+    "Observacion",
+    "OrdenDeTrabajo",
+    "Perfil",
+    "RegistroAuditoria",
+    "ServicioIngenieria",
+    "Solicitud",
+    "Zona",
+    "Zonificacion",
 ]

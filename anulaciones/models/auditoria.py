@@ -1,8 +1,121 @@
+"""The audit log, and how an audited object is named in it.
+
+``Nombre`` declares once, as parts, the text that names an object: its ``__str__`` and the
+``objeto`` of its audit rows. The same declaration gives the SQL expression the set-based path
+(``transitions.auditoria``) writes with INSERT … SELECT, so the two cannot drift apart.
+"""
+
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
+from django.db.models import Case, CharField, F, Value, When
+from django.db.models.functions import Cast, Concat, ExtractMonth, ExtractYear, LPad
 
 from ..errors import ErrorDominio
+
+LARGO_OBJETO = 120  # RegistroAuditoria.objeto
+
+
+# --- how an audited object is named ---------------------------------------------------------
+def _texto_sql(expresion):
+    return Cast(expresion, CharField())
+
+
+class Campo:
+    """A field (``ruta`` may follow foreign keys: ``orden__numero``), as text."""
+
+    def __init__(self, ruta):
+        self.ruta = ruta
+
+    def valor(self, obj):
+        for paso in self.ruta.split("__"):
+            obj = getattr(obj, paso)
+        return obj
+
+    def texto(self, obj):
+        return str(self.valor(obj))
+
+    def sql(self, modelo):
+        return _texto_sql(F(self.ruta))
+
+
+class Etiqueta(Campo):
+    """A choice field of the model itself, by its label (``get_<campo>_display``)."""
+
+    def _etiquetas(self, modelo):
+        return {v: str(e) for v, e in modelo._meta.get_field(self.ruta).flatchoices}
+
+    def texto(self, obj):
+        valor = self.valor(obj)
+        return self._etiquetas(type(obj)).get(valor, str(valor))
+
+    def sql(self, modelo):
+        return Case(
+            *[When(**{self.ruta: v}, then=Value(e)) for v, e in self._etiquetas(modelo).items()],
+            default=super().sql(modelo),
+            output_field=CharField(),
+        )
+
+
+class NumeroOT(Campo):
+    """An OT number with its «OT» prefix once: «OT-2609-00001» as it is, «OT 123» for a bare number."""
+
+    @staticmethod
+    def con_prefijo(numero):
+        return numero if numero[:2].upper() == "OT" else f"OT {numero}"
+
+    def texto(self, obj):
+        return self.con_prefijo(str(self.valor(obj)))
+
+    def sql(self, modelo):
+        numero = super().sql(modelo)
+        return Case(
+            When(**{f"{self.ruta}__istartswith": "OT"}, then=numero),
+            default=Concat(Value("OT "), numero),
+            output_field=CharField(),
+        )
+
+
+class MesAnio(Campo):
+    """A date as «11/2026»."""
+
+    def texto(self, obj):
+        return f"{self.valor(obj):%m/%Y}"
+
+    def sql(self, modelo):
+        return Concat(
+            LPad(_texto_sql(ExtractMonth(self.ruta)), 2, Value("0")),
+            Value("/"),
+            _texto_sql(ExtractYear(self.ruta)),
+            output_field=CharField(),
+        )
+
+
+class Nombre:
+    """How an audited model names its objects, declared once on the model::
+
+        NOMBRE = Nombre("SI ", Campo("pk"), " (", Etiqueta("tipo"), ")", caso="solicitud__caso_id")
+
+    ``de(obj)`` is the text (``Maquina.__str__``); ``expresion()`` the same text computed by the
+    database; ``caso`` the path to the case id (the SQL twin of ``caso_id_auditoria``)."""
+
+    def __init__(self, *partes, caso=None):
+        self.partes = partes
+        self.caso = caso
+        self.modelo = None
+
+    def __set_name__(self, modelo, nombre):
+        self.modelo = modelo
+
+    def de(self, obj):
+        return "".join(p if isinstance(p, str) else p.texto(obj) for p in self.partes)
+
+    def expresion(self):
+        sql = [Value(p) if isinstance(p, str) else p.sql(self.modelo) for p in self.partes]
+        return sql[0] if len(sql) == 1 else Concat(*sql, output_field=CharField())
+
+    def caso_sql(self):
+        return F(self.caso) if self.caso else Value(None, output_field=models.BigIntegerField())
 
 
 class AuditoriaInmutable(ErrorDominio):

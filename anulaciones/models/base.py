@@ -38,6 +38,13 @@ class Maquina(FSMModelMixin, models.Model):
     creado_at = models.DateTimeField("creado", auto_now_add=True, db_index=True)
     actualizado_at = models.DateTimeField("actualizado", auto_now=True)
 
+    class Meta:
+        abstract = True
+
+    # Each machine declares ``NOMBRE`` (models.auditoria.Nombre): its text here and in SQL.
+    def __str__(self):
+        return self.NOMBRE.de(self)
+
     # Role -> scope checks, overridden per machine.
     def en_alcance(self, user, rol):
         if rol in (Rol.COZ, Rol.TECNICO):
@@ -51,9 +58,6 @@ class Maquina(FSMModelMixin, models.Model):
     @property
     def caso_id_auditoria(self):
         return None
-
-    class Meta:
-        abstract = True
 
 
 def equipo_de(user):

@@ -2,17 +2,19 @@
 reference points and boxes/NAP. Each piece links back to the case it came from, who recorded
 it and when. Fed by Gestión de Red, the COC and técnicos from a case, by zonifications (20) and
 by imports of the GIS layers; read by the registration check and the QGIS export."""
+
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
+from ..texto import normalizar as _normalizar
+from ..texto import normalizar_codigo
+from .indices import trigramas_cercania
 from .zonificacion import LAT_MAX, LAT_MIN, LON_MAX, LON_MIN
 
 
 def normalizar(texto):
     """Matching key of a street / reference name (see anulaciones.direcciones.normalizar)."""
-    from ..direcciones import normalizar as _normalizar
-
     return _normalizar(texto)
 
 
@@ -26,8 +28,9 @@ class Conocimiento(models.Model):
     """What every piece of knowledge carries: where it came from, who and when."""
 
     origen = models.CharField(max_length=20, choices=Origen.choices, default=Origen.CASO)
-    solicitud = models.ForeignKey("Solicitud", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
-                                  verbose_name="caso de origen")
+    solicitud = models.ForeignKey(
+        "Solicitud", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", verbose_name="caso de origen"
+    )
     registrado_por = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     creado_at = models.DateTimeField("registrado", auto_now_add=True, db_index=True)
 
@@ -50,28 +53,42 @@ class Nombrado(models.Model):
     class Meta:
         abstract = True
 
-    def llenar_clave(self):
-        n = normalizar(getattr(self, self.CAMPO_NOMBRE))
-        self.normalizado, self.prefijo, self.sufijo, self.largo = n, n[:2], n[-2:], len(n)
-
     def save(self, *args, **kwargs):
         self.llenar_clave()
         super().save(*args, **kwargs)
 
+    def llenar_clave(self):
+        n = normalizar(getattr(self, self.CAMPO_NOMBRE))
+        self.normalizado, self.prefijo, self.sufijo, self.largo = n, n[:2], n[-2:], len(n)
+
 
 class Coordenadas(models.Model):
-    latitud = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True,
-                                  validators=[MinValueValidator(LAT_MIN), MaxValueValidator(LAT_MAX)])
-    longitud = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True,
-                                   validators=[MinValueValidator(LON_MIN), MaxValueValidator(LON_MAX)])
+    latitud = models.DecimalField(
+        max_digits=9,
+        decimal_places=6,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(LAT_MIN), MaxValueValidator(LAT_MAX)],
+    )
+    longitud = models.DecimalField(
+        max_digits=9,
+        decimal_places=6,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(LON_MIN), MaxValueValidator(LON_MAX)],
+    )
 
     class Meta:
         abstract = True
 
 
-def _indices(prefijo):
-    return [models.Index(fields=["prefijo", "largo"], name=f"{prefijo}_pre_largo"),
-            models.Index(fields=["sufijo", "largo"], name=f"{prefijo}_suf_largo")]
+def _indices(prefijo, tabla):
+    # The bounded typo search everywhere, and on PostgreSQL the nearest names by trigram distance.
+    return [
+        models.Index(fields=["prefijo", "largo"], name=f"{prefijo}_pre_largo"),
+        models.Index(fields=["sufijo", "largo"], name=f"{prefijo}_suf_largo"),
+        trigramas_cercania("normalizado", f"{tabla}_normalizado_trgm"),
+    ]
 
 
 class Calle(Nombrado, Coordenadas, Conocimiento):
@@ -85,7 +102,7 @@ class Calle(Nombrado, Coordenadas, Conocimiento):
         ordering = ["nombre"]
         verbose_name = "calle"
         verbose_name_plural = "calles"
-        indexes = _indices("anul_calle")
+        indexes = _indices("anul_calle", "anulaciones_calle")
 
     def __str__(self):
         return self.nombre
@@ -101,7 +118,7 @@ class AliasCalle(Nombrado, Conocimiento):
         ordering = ["nombre"]
         verbose_name = "alias de calle"
         verbose_name_plural = "alias de calles"
-        indexes = _indices("anul_alias")
+        indexes = _indices("anul_alias", "anulaciones_aliascalle")
 
     def __str__(self):
         return f"{self.nombre} → {self.calle_id}"
@@ -115,7 +132,10 @@ class PuntoReferencia(Nombrado, Coordenadas, Conocimiento):
         ordering = ["nombre"]
         verbose_name = "punto de referencia"
         verbose_name_plural = "puntos de referencia"
-        indexes = _indices("anul_punto") + [models.Index(fields=["zona", "creado_at"], name="anul_punto_zona")]
+        indexes = [
+            *_indices("anul_punto", "anulaciones_puntoreferencia"),
+            models.Index(fields=["zona", "creado_at"], name="anul_punto_zona"),
+        ]
 
     def __str__(self):
         return self.nombre
@@ -136,7 +156,5 @@ class CajaNap(Coordenadas, Conocimiento):
         return self.codigo
 
     def save(self, *args, **kwargs):
-        from ..direcciones import normalizar_codigo
-
         self.codigo_normalizado = normalizar_codigo(self.codigo)
         super().save(*args, **kwargs)

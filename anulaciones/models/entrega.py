@@ -3,6 +3,7 @@ from django.db import models
 from django_fsm import FSMField, transition
 
 from ..roles import SISTEMA, Permiso, Rol
+from .auditoria import Campo, MesAnio, Nombre
 from .base import Maquina
 
 
@@ -28,10 +29,12 @@ class Entrega(Maquina):
     ROLES_CREACION = Permiso(Rol.GESTION_RED, SISTEMA)
     TRANSICION_CREACION = "generar"
     PASO_CREACION = "21.1"
+    NOMBRE = Nombre("Entrega ", Campo("numero"), " de ", MesAnio("mes"))
 
     mes = models.DateField(help_text="Primer día del mes entregado.")
-    numero = models.PositiveSmallIntegerField("N°", default=1, help_text="1: la entrega del mes; 2 y siguientes: "
-                                                                        "complementarias.")
+    numero = models.PositiveSmallIntegerField(
+        "N°", default=1, help_text="1: la entrega del mes; 2 y siguientes: complementarias."
+    )
     archivo = models.FileField(upload_to=_ruta_planilla, max_length=200, blank=True)  # written in its own transaction
     filas = models.PositiveIntegerField(default=0)
     generada_at = models.DateTimeField("generada", db_index=True)
@@ -39,17 +42,15 @@ class Entrega(Maquina):
     enviada_at = models.DateTimeField("enviada por correo", null=True, blank=True)
     estado = FSMField(default=E.GENERADA, choices=Estado.choices, protected=True, db_index=True)
     recibida_at = models.DateTimeField("recibida", null=True, blank=True)
-    recibida_por = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
-                                     related_name="+")
+    recibida_por = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
 
     class Meta:
         ordering = ["-mes", "-numero"]
         verbose_name = "entrega a Facturación"
         verbose_name_plural = "entregas a Facturación"
         constraints = [models.UniqueConstraint(fields=["mes", "numero"], name="entrega_numerada_por_mes")]
-
-    def __str__(self):
-        return f"Entrega {self.numero} de {self.mes:%m/%Y}"
 
     @property
     def complementaria(self):
@@ -59,8 +60,13 @@ class Entrega(Maquina):
     def nombre_archivo(self):
         return f"zonificaciones-{self.mes:%Y-%m}-{self.numero}.xlsx"
 
-    @transition(field=estado, source=E.GENERADA, target=E.RECIBIDA, permission=Permiso(Rol.FACTURACION),
-                custom={"paso": "21.1", "label": "Acusar recibo"})
+    @transition(
+        field=estado,
+        source=E.GENERADA,
+        target=E.RECIBIDA,
+        permission=Permiso(Rol.FACTURACION),
+        custom={"paso": "21.1", "label": "Acusar recibo"},
+    )
     def acusar_recibo(self, ctx):
         self.recibida_at = ctx.ahora
         self.recibida_por = ctx.usuario

@@ -35,14 +35,22 @@ class ImportacionSmartflex(models.Model):
     sin_cambios = models.PositiveIntegerField(default=0)
     omitidas = models.PositiveIntegerField(default=0, help_text="Filas válidas que el procedimiento no deja aplicar.")
     con_error = models.PositiveIntegerField("filas con error", default=0)
-    errores = models.JSONField(default=list, blank=True,
-                               help_text="[{fila, columna, mensaje}]: los primeros ANULACIONES_IMPORTACION_MAX_ERRORES.")
-    avisos = models.JSONField(default=list, blank=True,
-                              help_text="[{fila, columna, mensaje}] (filas omitidas): los primeros, como los errores.")
-    total_errores = models.PositiveIntegerField("errores", default=0, db_default=0,
-                                                help_text="Todos, también los no guardados.")
-    total_avisos = models.PositiveIntegerField("avisos", default=0, db_default=0,
-                                               help_text="Todos, también los no guardados.")
+    errores = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="[{fila, columna, mensaje}]: los primeros ANULACIONES_IMPORTACION_MAX_ERRORES.",
+    )
+    avisos = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="[{fila, columna, mensaje}] (filas omitidas): los primeros, como los errores.",
+    )
+    total_errores = models.PositiveIntegerField(
+        "errores", default=0, db_default=0, help_text="Todos, también los no guardados."
+    )
+    total_avisos = models.PositiveIntegerField(
+        "avisos", default=0, db_default=0, help_text="Todos, también los no guardados."
+    )
     mensaje = models.TextField(blank=True)
     creado_at = models.DateTimeField("subida", auto_now_add=True, db_index=True)
     terminado_at = models.DateTimeField(null=True, blank=True)

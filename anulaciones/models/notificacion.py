@@ -29,14 +29,18 @@ class Notificacion(models.Model):
     # it makes a notice unique, so a task that runs twice notifies once.
     clave = models.CharField(max_length=60)
     # The objects it refers to (no index: the notices are read by user, never by object).
-    servicio = models.ForeignKey("ServicioIngenieria", null=True, blank=True, on_delete=models.CASCADE,
-                                 related_name="+", db_index=False)
-    solicitud = models.ForeignKey("Solicitud", null=True, blank=True, on_delete=models.CASCADE, related_name="+",
-                                  db_index=False)
-    orden = models.ForeignKey("OrdenDeTrabajo", null=True, blank=True, on_delete=models.CASCADE, related_name="+",
-                              db_index=False)
-    entrega = models.ForeignKey("Entrega", null=True, blank=True, on_delete=models.CASCADE, related_name="+",
-                                db_index=False)
+    servicio = models.ForeignKey(
+        "ServicioIngenieria", null=True, blank=True, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    solicitud = models.ForeignKey(
+        "Solicitud", null=True, blank=True, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    orden = models.ForeignKey(
+        "OrdenDeTrabajo", null=True, blank=True, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    entrega = models.ForeignKey(
+        "Entrega", null=True, blank=True, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
     datos = models.JSONField(default=dict, blank=True)
     creado_at = models.DateTimeField("fecha", auto_now_add=True, db_index=True)
     leida_at = models.DateTimeField("leída", null=True, blank=True)
@@ -50,8 +54,9 @@ class Notificacion(models.Model):
         indexes = [
             models.Index(fields=["usuario", "leida_at"]),
             # the outbox: what is still to be mailed (a small, partial index)
-            models.Index(fields=["usuario"], condition=models.Q(correo_enviado_at__isnull=True),
-                         name="notificacion_por_enviar"),
+            models.Index(
+                fields=["usuario"], condition=models.Q(correo_enviado_at__isnull=True), name="notificacion_por_enviar"
+            ),
         ]
 
     def __str__(self):

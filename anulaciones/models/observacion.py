@@ -27,8 +27,9 @@ class Observacion(models.Model):
         FONDO = "fondo", "De fondo (impide la instalación tal como fue registrada)"
 
     solicitud = models.ForeignKey("Solicitud", on_delete=models.CASCADE, related_name="observaciones_registradas")
-    orden = models.ForeignKey("OrdenDeTrabajo", null=True, blank=True, on_delete=models.SET_NULL,
-                              related_name="observaciones_registradas")
+    orden = models.ForeignKey(
+        "OrdenDeTrabajo", null=True, blank=True, on_delete=models.SET_NULL, related_name="observaciones_registradas"
+    )
     caso = models.ForeignKey("Caso", on_delete=models.PROTECT, related_name="observaciones")
     paso = models.CharField(max_length=10)
     area = models.CharField("área que detectó", max_length=20, choices=Area.choices, db_index=True)
@@ -62,9 +63,17 @@ class Observacion(models.Model):
         from .organizacion import Caso
 
         obs = cls.objects.create(
-            solicitud=solicitud, orden=orden, caso_id=solicitud.caso_id, paso=ctx.paso,
-            area=ctx.rol, causa=causa, detalle=detalle.strip(), alcance=alcance,
-            subsanable=bool(subsanable), registrada_por=ctx.usuario, creado_at=ctx.ahora,
+            solicitud=solicitud,
+            orden=orden,
+            caso_id=solicitud.caso_id,
+            paso=ctx.paso,
+            area=ctx.rol,
+            causa=causa,
+            detalle=detalle.strip(),
+            alcance=alcance,
+            subsanable=bool(subsanable),
+            registrada_por=ctx.usuario,
+            creado_at=ctx.ahora,
         )
         Caso.marcar_probable(solicitud.caso_id, ctx.ahora)
         return obs

@@ -20,10 +20,22 @@ class Perfil(models.Model):
     """Who a user is in the procedure beyond the role: zone (COZ, TECNICO) and team (ASESOR)."""
 
     usuario = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="perfil")
-    zona = models.ForeignKey(Zona, null=True, blank=True, on_delete=models.PROTECT, related_name="miembros",
-                             help_text="Obligatoria para COZ y Técnico: solo ven las órdenes de su zona.")
-    team_leader = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                    related_name="equipo", help_text="Team Leader del asesor.")
+    zona = models.ForeignKey(
+        Zona,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="miembros",
+        help_text="Obligatoria para COZ y Técnico: solo ven las órdenes de su zona.",
+    )
+    team_leader = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="equipo",
+        help_text="Team Leader del asesor.",
+    )
 
     class Meta:
         verbose_name = "perfil"
@@ -53,8 +65,12 @@ class Caso(models.Model):
 
     creado_at = models.DateTimeField("creado", auto_now_add=True)
     probable_at = models.DateTimeField(
-        "probable de anulación desde", null=True, blank=True, db_index=True,
-        help_text="Fecha de la primera observación (pasos 2, 6 o 14): define el periodo del indicador.")
+        "probable de anulación desde",
+        null=True,
+        blank=True,
+        db_index=True,
+        help_text="Fecha de la primera observación (pasos 2, 6 o 14): define el periodo del indicador.",
+    )
 
     class Meta:
         verbose_name = "caso"

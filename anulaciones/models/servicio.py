@@ -1,11 +1,14 @@
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from django_fsm import FSMField, transition
 
-from .. import calendario
+from .. import reloj
 from ..errors import DatosInvalidos
 from ..roles import SISTEMA, Permiso, PermisoDestinatario, Rol
+from .auditoria import Campo, Etiqueta, Nombre
 from .base import VEN_TODO, Maquina, alcance_asesor, condicion, en_alcance_de
+from .organizacion import Feriado
 
 
 class ServicioQuerySet(models.QuerySet):
@@ -15,6 +18,14 @@ class ServicioQuerySet(models.QuerySet):
 
     def abiertos(self):
         return self.filter(estado__in=ServicioIngenieria.ABIERTOS)
+
+    def vencidos(self, ahora=None):
+        """Overdue (5.2), the rule of ``ServicioIngenieria.esta_vencido`` as a filter: marked
+        ``vencido`` by the deadline task, or still ``abierto`` past its deadline (the task has not
+        caught up yet)."""
+        ahora = ahora or timezone.now()
+        E = ServicioIngenieria.E
+        return self.filter(models.Q(estado=E.VENCIDO) | models.Q(estado=E.ABIERTO, vence_at__lt=ahora))
 
 
 class ServicioIngenieria(Maquina):
@@ -27,6 +38,7 @@ class ServicioIngenieria(Maquina):
 
     class Impedimento(models.TextChoices):
         """Step 20.2: what keeps Gestión de Red from digitizing a zonification."""
+
         CIERRE_OT = "cierre_ot", "Falta de cierre de OT por el Centro de Operaciones"
         COMERCIAL = "comercial", "Impedimento comercial"
         SISTEMA = "sistema", "Problema de sistema"
@@ -43,31 +55,41 @@ class ServicioIngenieria(Maquina):
     DESTINATARIOS = (Rol.ASESOR, Rol.MONITORA, Rol.TEAM_LEADER, Rol.GESTION_RED, Rol.COC)
     ROLES_CREACION = Permiso(Rol.GESTION_RED, Rol.COC)
     TRANSICION_CREACION = "abrir"
+    NOMBRE = Nombre("SI ", Campo("pk"), " (", Etiqueta("tipo"), ")", caso="solicitud__caso_id")
 
     solicitud = models.ForeignKey("Solicitud", on_delete=models.PROTECT, related_name="servicios")
     # The Solicitud's zone, copied so the Tablero counts and lists a zone's open SIs from one
-    # index whatever the size of the tables (bench/, issue 8). The database keeps it equal to
-    # the Solicitud's zone (triggers of migration 0009, on insert and whenever that zone changes).
-    zona = models.ForeignKey("Zona", null=True, editable=False, on_delete=models.PROTECT, related_name="+",
-                             db_index=False)
-    orden = models.ForeignKey("OrdenDeTrabajo", null=True, blank=True, on_delete=models.PROTECT,
-                              related_name="servicios")
+    # index whatever the size of the tables (bench/, issue 8). One writer: the database (triggers
+    # of migration 0009: on insert, on a save that writes the column, and whenever the Solicitud's
+    # zone changes). Python never sets it. The triggers are needed anyway for the writers Python
+    # does not see (a queryset update of Solicitudes, the bulk import, SQL); a second writer in
+    # Python could only disagree with them. In memory it is what the row was read with (None on
+    # an SI just created): read the zone through ``solicitud``.
+    zona = models.ForeignKey(
+        "Zona", null=True, editable=False, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    orden = models.ForeignKey(
+        "OrdenDeTrabajo", null=True, blank=True, on_delete=models.PROTECT, related_name="servicios"
+    )
     tipo = models.CharField(max_length=20, choices=Tipo.choices, db_index=True)
-    impedimento = models.CharField("impedimento (20.2)", max_length=20, choices=Impedimento.choices, blank=True,
-                                   default="", db_default="")  # rows written by SQL (bench, imports) too
-    destinatario = models.CharField(max_length=20, choices=[(r, Rol(r).label) for r in DESTINATARIOS],
-                                    db_index=True)
-    observacion = models.ForeignKey("Observacion", null=True, blank=True, on_delete=models.SET_NULL,
-                                    related_name="servicios")
+    impedimento = models.CharField(
+        "impedimento (20.2)", max_length=20, choices=Impedimento.choices, blank=True, default="", db_default=""
+    )  # rows written by SQL (bench, imports) too
+    destinatario = models.CharField(max_length=20, choices=[(r, Rol(r).label) for r in DESTINATARIOS], db_index=True)
+    observacion = models.ForeignKey(
+        "Observacion", null=True, blank=True, on_delete=models.SET_NULL, related_name="servicios"
+    )
     vendedor = models.CharField(max_length=120, blank=True)
-    asesor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
-                               related_name="servicios_como_asesor")
+    asesor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="servicios_como_asesor"
+    )
     requerido = models.TextField("qué se requiere", help_text="3.2: mejor referencia de dirección, caja más cercana…")
     vence_at = models.DateTimeField("vence", db_index=True)
     estado = FSMField(default=E.ABIERTO, choices=Estado.choices, protected=True, db_index=True)
     abierto_por = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    cerrado_por = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
-                                    related_name="+")
+    cerrado_por = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     cerrado_at = models.DateTimeField("cerrado", null=True, blank=True, db_index=True)
     respuesta = models.TextField(blank=True)
     fuera_de_plazo = models.BooleanField(default=False)
@@ -85,12 +107,26 @@ class ServicioIngenieria(Maquina):
             models.Index(fields=["estado", "solicitud"]),  # open SIs joined to their Solicitud, index only
             models.Index(fields=["estado", "cerrado_at"]),  # Tablero: «atendidos hoy»
             # Tablero filtered by zone: the open SIs of a zone in deadline order, and their COUNT.
-            models.Index(fields=["zona", "vence_at", "id"], condition=models.Q(estado__in=["abierto", "vencido"]),
-                         name="anul_si_abiertos_zona"),
+            models.Index(
+                fields=["zona", "vence_at", "id"],
+                condition=models.Q(estado__in=["abierto", "vencido"]),
+                name="anul_si_abiertos_zona",
+            ),
+            # The open SIs in Solicitud order: the Tablero's COUNT joins them to the zone's
+            # Solicitudes as a merge of two index-only scans.
+            models.Index(
+                fields=["solicitud"],
+                condition=models.Q(estado__in=["abierto", "vencido"]),
+                name="anul_si_abiertos_solicitud",
+            ),
         ]
 
-    def __str__(self):
-        return f"SI {self.pk} ({self.get_tipo_display()})"
+    def esta_vencido(self, ahora=None):
+        """Overdue (5.2): the one definition (``ServicioQuerySet.vencidos`` is the same rule in SQL).
+        Marked ``vencido``, or still ``abierto`` with its deadline passed; a closed SI never is."""
+        if self.estado == self.E.VENCIDO:
+            return True
+        return self.estado == self.E.ABIERTO and self.vence_at < (ahora or timezone.now())
 
     def en_alcance(self, user, rol):
         propio = alcance_asesor(self.solicitud, user, rol)
@@ -120,10 +156,22 @@ class ServicioIngenieria(Maquina):
             impedimento = ""
         return cls(
             impedimento=impedimento,
-            solicitud=solicitud, zona_id=solicitud.zona_id, orden=getattr(solicitud, "orden", None), tipo=tipo,
-            destinatario=destinatario, observacion=solicitud.ultima_observacion(),
-            vendedor=solicitud.vendedor, asesor=solicitud.asesor, requerido=requerido.strip(),
-            vence_at=vence_at or calendario.vencimiento_mismo_dia(ctx.ahora), abierto_por=ctx.usuario,
+            solicitud=solicitud,
+            orden=getattr(solicitud, "orden", None),
+            tipo=tipo,
+            destinatario=destinatario,
+            observacion=solicitud.ultima_observacion(),
+            vendedor=solicitud.vendedor,
+            asesor=solicitud.asesor,
+            requerido=requerido.strip(),
+            vence_at=vence_at
+            or reloj.vencimiento_mismo_dia(
+                ctx.ahora,
+                lambda desde, hasta: Feriado.objects.filter(fecha__range=(desde, hasta)).values_list(
+                    "fecha", flat=True
+                ),
+            ),  # reloj reads no table itself
+            abierto_por=ctx.usuario,
         )
 
     def _cerrar(self, ctx, respuesta):
@@ -137,21 +185,40 @@ class ServicioIngenieria(Maquina):
         return self.tipo != self.Tipo.REDIGITACION
 
     # --- transitions (procedure.md, ServicioIngenieria) ------------------------------------
-    @transition(field=estado, source=[E.ABIERTO, E.VENCIDO], target=E.ATENDIDO, permission=PermisoDestinatario(),
-                conditions=[no_es_redigitacion], custom={"paso": "4.2", "label": "Atender"})
+    @transition(
+        field=estado,
+        source=[E.ABIERTO, E.VENCIDO],
+        target=E.ATENDIDO,
+        permission=PermisoDestinatario(),
+        conditions=[no_es_redigitacion],
+        custom={"paso": "4.2", "label": "Atender"},
+    )
     def atender(self, ctx, respuesta):
         if not (respuesta or "").strip():
             raise DatosInvalidos({"respuesta": "Escriba la respuesta al Servicio de Ingeniería."})
         self._cerrar(ctx, respuesta)
 
-    @transition(field=estado, source=E.ABIERTO, target=E.VENCIDO, permission=Permiso(SISTEMA),
-                custom={"paso": "5.2", "label": "Vencer"})
+    @transition(
+        field=estado,
+        source=E.ABIERTO,
+        target=E.VENCIDO,
+        permission=Permiso(SISTEMA),
+        custom={"paso": "5.2", "label": "Vencer", "en_bloque": True},
+    )
     def vencer(self, ctx):
         pass
 
-    @transition(field=estado, source=[E.ABIERTO, E.VENCIDO], target=E.CERRADO_SIN_ATENCION,
-                permission=Permiso(Rol.GESTION_RED, Rol.COC), conditions=[no_es_redigitacion],
-                custom={"paso": "5.2", "label": "Cerrar sin atención"})
+    @transition(
+        field=estado,
+        source=[E.ABIERTO, E.VENCIDO],
+        target=E.CERRADO_SIN_ATENCION,
+        permission=Permiso(Rol.GESTION_RED, Rol.COC),
+        conditions=[no_es_redigitacion],
+        custom={
+            "paso": "5.2",
+            "label": "Cerrar sin atención",
+            "confirmar": "El Servicio de Ingeniería se cierra sin respuesta.",
+        },
+    )
     def cerrar_sin_atencion(self, ctx):
         self._cerrar(ctx, ctx.nota)
-

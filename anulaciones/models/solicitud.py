@@ -8,7 +8,9 @@ from django_fsm import FSMField, transition
 from .. import buscador
 from ..errors import DatosInvalidos
 from ..roles import ROLES_DIGITACION, Permiso, Rol
+from .auditoria import Campo, Nombre
 from .base import Maquina, alcance_asesor, condicion, en_alcance_de
+from .indices import trigramas, trigramas_icontains
 from .observacion import Observacion
 from .organizacion import Caso
 
@@ -63,6 +65,7 @@ class Solicitud(Maquina):
     ROLES_CREACION = Permiso(*ROLES_DIGITACION)
     TRANSICION_CREACION = "registrar"
     PASO_CREACION = "1"
+    NOMBRE = Nombre("Solicitud ", Campo("numero_smartflex"), caso="caso_id")
 
     numero_smartflex = models.CharField("N° Smartflex", max_length=30, unique=True)
     tipo = models.CharField(max_length=20, choices=Tipo.choices, default=Tipo.INSTALACION, db_index=True)
@@ -77,25 +80,32 @@ class Solicitud(Maquina):
     plan = models.CharField(max_length=120, blank=True)
     vendedor = models.CharField(max_length=120, blank=True)
     asesor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="solicitudes")
-    registrada_por = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
-                                       related_name="solicitudes_registradas", null=True, blank=True)
+    registrada_por = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="solicitudes_registradas",
+        null=True,
+        blank=True,
+    )
     observaciones = models.TextField(blank=True, help_text="Campo observación de la solicitud (pasos 4.1 y 19).")
     estado = FSMField(default=E.REGISTRADA, choices=Estado.choices, protected=True, db_index=True)
     caso = models.ForeignKey("Caso", on_delete=models.PROTECT, related_name="solicitudes")
-    reemplazada_por = models.OneToOneField("self", null=True, blank=True, on_delete=models.PROTECT,
-                                           related_name="reemplaza")
+    reemplazada_por = models.OneToOneField(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="reemplaza"
+    )
     motivo_anulacion = models.TextField("motivo de anulación", blank=True)
     # 5.2 / 3.3: why it was cancelled before the SI's day ended or with no contact attempt.
-    justificacion_anulacion = models.TextField("justificación de la anulación", blank=True, default="",
-                                               db_default="")
+    justificacion_anulacion = models.TextField("justificación de la anulación", blank=True, default="", db_default="")
     redigitacion_vence_at = models.DateTimeField("re-digitación vence", null=True, blank=True, db_index=True)
     redigitacion_tardia = models.BooleanField("re-digitación fuera de plazo", default=False)
     # Set (with redigitacion_tardia) by the deadline task when the 2 hours pass unanswered and the
     # asesor's TEAM_LEADER is notified; once set, nobody is escalated again.
     redigitacion_escalada_at = models.DateTimeField("re-digitación escalada", null=True, blank=True)
     modificacion_pendiente = models.TextField(
-        "modificación de forma pendiente", blank=True,
-        help_text="Observación de forma: se digita una vez ejecutada la OT (19.1).")
+        "modificación de forma pendiente",
+        blank=True,
+        help_text="Observación de forma: se digita una vez ejecutada la OT (19.1).",
+    )
     # Address check at registration (issue 7, anulaciones.direcciones): the warnings shown to
     # whoever registered it, and whether they saved anyway ("Guardar de todos modos").
     advertencias_direccion = models.JSONField("advertencias de dirección", default=list, blank=True)
@@ -114,14 +124,17 @@ class Solicitud(Maquina):
         indexes = [
             models.Index(fields=["asesor", "estado"]),
             models.Index(fields=["zona", "estado"]),
-            # Tablero de Control filtered by zone: the SI → Solicitud join reads only the index
-            # (index-only scan; BENCHMARKS.md: paginator COUNT at 1M 574 → 75 ms with the SI one).
+            # Tablero de Control filtered by zone: the SI → Solicitud join reads only the index.
             models.Index(fields=["zona", "id"]),
             models.Index(fields=["caso", "creado_at"]),
+            # PostgreSQL only (anulaciones/models/indices.py): the search box over ``busqueda``,
+            # and the list and API filters by number, client and street (icontains).
+            trigramas("busqueda", "anulaciones_solicitud_busqueda_trgm"),
+            *[
+                trigramas_icontains(campo, f"anulaciones_solicitud_{campo}_trgm")
+                for campo in ("numero_smartflex", "cliente_nombre", "calle")
+            ],
         ]
-
-    def __str__(self):
-        return f"Solicitud {self.numero_smartflex}"
 
     # --- search column -----------------------------------------------------------------------
     @classmethod
@@ -137,8 +150,9 @@ class Solicitud(Maquina):
         if fields is None or antes is None:
             self._fuentes_guardadas = ahora
         else:  # only the fields read again are known to equal the database now
-            self._fuentes_guardadas = tuple(n if c in fields else a
-                                            for c, a, n in zip(buscador.CAMPOS, antes, ahora))
+            self._fuentes_guardadas = tuple(
+                n if c in fields else a for c, a, n in zip(buscador.CAMPOS, antes, ahora, strict=False)
+            )
 
     def _fuentes_busqueda(self):
         return tuple(self.__dict__.get(c) for c in buscador.CAMPOS)  # never loads a deferred field
@@ -164,8 +178,9 @@ class Solicitud(Maquina):
             from .orden import OrdenDeTrabajo
 
             numero = OrdenDeTrabajo.objects.filter(solicitud_id=self.pk).values_list("numero", flat=True).first()
-        self.busqueda = buscador.texto_de_busqueda(**{c: getattr(self, c) for c in buscador.CAMPOS},
-                                                   numero_ot=numero or "")
+        self.busqueda = buscador.texto_de_busqueda(
+            **{c: getattr(self, c) for c in buscador.CAMPOS}, numero_ot=numero or ""
+        )
 
     @classmethod
     def preparar_busquedas(cls, objs):
@@ -173,8 +188,11 @@ class Solicitud(Maquina):
         from .orden import OrdenDeTrabajo
 
         faltan = [o.pk for o in objs if o._numero_ot_conocido() is None]
-        numeros = dict(OrdenDeTrabajo.objects.filter(solicitud_id__in=faltan).values_list("solicitud_id", "numero")
-                       if faltan else {})
+        numeros = dict(
+            OrdenDeTrabajo.objects.filter(solicitud_id__in=faltan).values_list("solicitud_id", "numero")
+            if faltan
+            else {}
+        )
         for o in objs:
             if o._numero_ot_conocido() is None:
                 o._numero_ot = numeros.get(o.pk) or ""
@@ -186,8 +204,7 @@ class Solicitud(Maquina):
         campos = kwargs.get("update_fields")
         if campos is None or set(campos) & set(buscador.CAMPOS):
             vacia = "busqueda" in self.__dict__ and not self.__dict__["busqueda"]
-            if (self._state.adding or vacia
-                    or self._fuentes_busqueda() != getattr(self, "_fuentes_guardadas", None)):
+            if self._state.adding or vacia or self._fuentes_busqueda() != getattr(self, "_fuentes_guardadas", None):
                 self.preparar_busqueda()
                 if campos is not None:
                     kwargs["update_fields"] = {*campos, "busqueda"}
@@ -221,9 +238,13 @@ class Solicitud(Maquina):
         from django.db.models.functions import Concat
 
         texto = texto.strip()
-        type(self).objects.filter(pk=self.pk).update(modificacion_pendiente=Case(
-            When(modificacion_pendiente="", then=Value(texto)),
-            default=Concat(F("modificacion_pendiente"), Value("\n" + texto)), output_field=models.TextField()))
+        type(self).objects.filter(pk=self.pk).update(
+            modificacion_pendiente=Case(
+                When(modificacion_pendiente="", then=Value(texto)),
+                default=Concat(F("modificacion_pendiente"), Value("\n" + texto)),
+                output_field=models.TextField(),
+            )
+        )
 
     def ultima_observacion(self):
         return self.observaciones_registradas.order_by("-creado_at", "-pk").first()
@@ -236,8 +257,9 @@ class Solicitud(Maquina):
             alcances = set(self.observaciones_registradas.values_list("alcance", flat=True))
         return alcances == {Observacion.Alcance.FORMA}
 
-    @condicion("Las observaciones del caso son de forma: se corrigen una vez ejecutada la OT (19.1), "
-               "no con una re-digitación.")
+    @condicion(
+        "Las observaciones del caso son de forma: se corrigen una vez ejecutada la OT (19.1), no con una re-digitación."
+    )
     def observacion_de_fondo(self):
         """Re-digitation (8–9) is for an error de fondo; a case observed only de forma is
         installed and corrected afterwards (19.1). (A cancellation is never refused for this:
@@ -249,16 +271,20 @@ class Solicitud(Maquina):
         orden = getattr(self, "orden", None)
         return orden is not None and orden.estado == "ejecutada"
 
-    @condicion("Una solicitud en instalación se anula para re-digitación solo cuando su OT está en el COC "
-               "(pasos 14 → 16 → 18 → 11).")
+    @condicion(
+        "Una solicitud en instalación se anula para re-digitación solo cuando su OT está en el COC "
+        "(pasos 14 → 16 → 18 → 11)."
+    )
     def orden_en_coc_si_en_instalacion(self):
         if self.estado != self.E.EN_INSTALACION:
             return True
         orden = getattr(self, "orden", None)
         return orden is not None and orden.estado == "en_coc"
 
-    @condicion("La OT está reportada por el técnico (pasos 14–17): el COZ debe direccionarla al COC (18), "
-               "que decide su re-direccionamiento (12) o su anulación (13).")
+    @condicion(
+        "La OT está reportada por el técnico (pasos 14–17): el COZ debe direccionarla al COC (18), "
+        "que decide su re-direccionamiento (12) o su anulación (13)."
+    )
     def orden_fuera_del_campo(self):
         """A cancellation takes its OT with it; an OT the técnico reported is with the COZ, and only
         the COC, once the COZ directs it there (18), decides on it (11–13)."""
@@ -278,8 +304,12 @@ class Solicitud(Maquina):
         self.observaciones = f"{self.observaciones}\n{sello}".strip()
 
     # Structured data a correction (4.1) may change: what the field needs to find the customer.
-    CAMPOS_CORREGIBLES = {"calle": "Calle", "numero_puerta": "Número", "referencias": "Referencias de dirección",
-                          "caja_nap": "Caja / NAP"}
+    CAMPOS_CORREGIBLES = {
+        "calle": "Calle",
+        "numero_puerta": "Número",
+        "referencias": "Referencias de dirección",
+        "caja_nap": "Caja / NAP",
+    }
 
     def _corregir(self, ctx, cambios):
         """Apply the corrected structured data; returns the unsaved Correccion rows (changed only)."""
@@ -299,9 +329,20 @@ class Solicitud(Maquina):
             if valor == anterior:
                 continue
             setattr(self, campo, valor)
-            filas.append(Correccion(solicitud=self, caso_id=self.caso_id, campo=campo,
-                                    etiqueta=self.CAMPOS_CORREGIBLES[campo], anterior=anterior, nuevo=valor,
-                                    paso=ctx.paso, usuario=ctx.usuario, rol=ctx.rol, creado_at=ctx.ahora))
+            filas.append(
+                Correccion(
+                    solicitud=self,
+                    caso_id=self.caso_id,
+                    campo=campo,
+                    etiqueta=self.CAMPOS_CORREGIBLES[campo],
+                    anterior=anterior,
+                    nuevo=valor,
+                    paso=ctx.paso,
+                    usuario=ctx.usuario,
+                    rol=ctx.rol,
+                    creado_at=ctx.ahora,
+                )
+            )
         return filas
 
     def _hay_que_justificar(self, ahora):
@@ -326,20 +367,35 @@ class Solicitud(Maquina):
         ctx.aplicar(orden, nombre, motivo=motivo)
 
     # --- transitions (procedure.md, Solicitud) --------------------------------------------
-    @transition(field=estado, source=[E.REGISTRADA, E.CORREGIDA, E.EN_INSTALACION], target=E.OBSERVADA,
-                permission=Permiso(Rol.GESTION_RED, Rol.COC),
-                custom={"paso": {Rol.GESTION_RED: "2", Rol.COC: "6"}, "label": "Observar"})
+    @transition(
+        field=estado,
+        source=[E.REGISTRADA, E.CORREGIDA, E.EN_INSTALACION],
+        target=E.OBSERVADA,
+        permission=Permiso(Rol.GESTION_RED, Rol.COC),
+        custom={"paso": {Rol.GESTION_RED: "2", Rol.COC: "6"}, "label": "Observar"},
+    )
     def observar(self, ctx, causa, detalle, alcance=Observacion.Alcance.FONDO, subsanable=True):
         """From en_instalacion (step 6 on a request assigned automatically, step 7): the OT,
         already asignada, is held (``OrdenDeTrabajo.no_retenida``) until the case is assigned again."""
-        obs = Observacion.nueva(ctx, solicitud=self, orden=getattr(self, "orden", None), causa=causa,
-                                detalle=detalle, alcance=alcance, subsanable=subsanable)
+        obs = Observacion.nueva(
+            ctx,
+            solicitud=self,
+            orden=getattr(self, "orden", None),
+            causa=causa,
+            detalle=detalle,
+            alcance=alcance,
+            subsanable=subsanable,
+        )
         if obs.alcance == Observacion.Alcance.FORMA:
             self.modificacion_pendiente = f"{self.modificacion_pendiente}\n{obs.detalle}".strip()
 
-    @transition(field=estado, source=E.OBSERVADA, target=E.EN_CORRECCION,
-                permission=Permiso(Rol.GESTION_RED, Rol.COC),
-                custom={"paso": {Rol.GESTION_RED: "3", Rol.COC: "7"}, "label": "Solicitar corrección (SI)"})
+    @transition(
+        field=estado,
+        source=E.OBSERVADA,
+        target=E.EN_CORRECCION,
+        permission=Permiso(Rol.GESTION_RED, Rol.COC),
+        custom={"paso": {Rol.GESTION_RED: "3", Rol.COC: "7"}, "label": "Solicitar corrección (SI)"},
+    )
     def solicitar_correccion(self, ctx, requerido, destinatario=None, destinatarios=None):
         """One SI per recipient (step 7: Monitoras Plataforma, Team Leader Ventas and Gestión de
         Red at once); ``destinatario`` (one) and ``destinatarios`` (several) add up."""
@@ -355,20 +411,30 @@ class Solicitud(Maquina):
 
         def despues(ctx):
             for d in elegidos:
-                ctx.crear(ServicioIngenieria.para(self, ctx, tipo=ServicioIngenieria.Tipo.CORRECCION,
-                                                  destinatario=d, requerido=requerido))
+                ctx.crear(
+                    ServicioIngenieria.para(
+                        self, ctx, tipo=ServicioIngenieria.Tipo.CORRECCION, destinatario=d, requerido=requerido
+                    )
+                )
+
         return despues
 
-    @transition(field=estado, source=E.EN_CORRECCION, target=E.CORREGIDA,
-                permission=Permiso(*ROLES_DIGITACION),
-                custom={"paso": "4.1", "label": "Digitar modificación"})
-    def digitar_modificacion(self, ctx, modificacion="", calle=None, numero_puerta=None, referencias=None,
-                             caja_nap=None):
+    @transition(
+        field=estado,
+        source=E.EN_CORRECCION,
+        target=E.CORREGIDA,
+        permission=Permiso(*ROLES_DIGITACION),
+        custom={"paso": "4.1", "label": "Digitar modificación"},
+    )
+    def digitar_modificacion(
+        self, ctx, modificacion="", calle=None, numero_puerta=None, referencias=None, caja_nap=None
+    ):
         """4.1: the modification goes into ``observaciones`` and into the structured data it
         corrects (caja/NAP, address, references), each change kept as a Correccion; 4.2: the
         open correction SIs addressed to the digitation roles close as atendido."""
-        correcciones = self._corregir(ctx, {"calle": calle, "numero_puerta": numero_puerta,
-                                            "referencias": referencias, "caja_nap": caja_nap})
+        correcciones = self._corregir(
+            ctx, {"calle": calle, "numero_puerta": numero_puerta, "referencias": referencias, "caja_nap": caja_nap}
+        )
         texto = (modificacion or "").strip()
         cambios = "; ".join(f"{c.etiqueta}: {c.anterior or '—'} → {c.nuevo or '—'}" for c in correcciones)
         if not texto and not cambios:
@@ -381,28 +447,48 @@ class Solicitud(Maquina):
             from .servicio import ServicioIngenieria
 
             Correccion.objects.bulk_create(correcciones)
-            for si in self.servicios_abiertos().filter(tipo=ServicioIngenieria.Tipo.CORRECCION,
-                                                       destinatario__in=ROLES_DIGITACION):
+            for si in self.servicios_abiertos().filter(
+                tipo=ServicioIngenieria.Tipo.CORRECCION, destinatario__in=ROLES_DIGITACION
+            ):
                 ctx.aplicar(si, "atender", respuesta=respuesta)
+
         return despues
 
-    @transition(field=estado, source=[E.REGISTRADA, E.OBSERVADA, E.EN_CORRECCION, E.CORREGIDA],
-                target=E.EN_INSTALACION, permission=Permiso(Rol.GESTION_RED, Rol.COC),
-                custom={"paso": {Rol.GESTION_RED: "5.2", Rol.COC: "12"}, "label": "Asignar para instalación"})
+    @transition(
+        field=estado,
+        source=[E.REGISTRADA, E.OBSERVADA, E.EN_CORRECCION, E.CORREGIDA],
+        target=E.EN_INSTALACION,
+        permission=Permiso(Rol.GESTION_RED, Rol.COC),
+        custom={
+            "paso": {Rol.GESTION_RED: "5.2", Rol.COC: "12"},
+            "label": "Asignar para instalación",
+            "confirmar": "La solicitud pasa a instalación, su OT queda asignada y los Servicios "
+            "de Ingeniería abiertos se cierran sin atención.",
+        },
+    )
     def asignar_instalacion(self, ctx):
         def despues(ctx):
             for si in self.servicios_abiertos():
                 ctx.aplicar(si, "cerrar_sin_atencion", nota="Solicitud asignada para instalación.")
             if getattr(self, "orden", None) is not None:
                 ctx.aplicar(self.orden, "asignar")  # an OT held since step 6 is already asignada
+
         return despues
 
-    @transition(field=estado,
-                source=[E.REGISTRADA, E.OBSERVADA, E.EN_CORRECCION, E.CORREGIDA, E.EN_INSTALACION,
-                        E.PENDIENTE_REDIGITACION],
-                target=E.ANULADA, permission=Permiso(Rol.GESTION_RED, Rol.COC),
-                conditions=[redigitacion_vencida, orden_fuera_del_campo],
-                custom={"paso": {Rol.GESTION_RED: "5.2", Rol.COC: "10"}, "label": "Anular"})
+    @transition(
+        field=estado,
+        source=[E.REGISTRADA, E.OBSERVADA, E.EN_CORRECCION, E.CORREGIDA, E.EN_INSTALACION, E.PENDIENTE_REDIGITACION],
+        target=E.ANULADA,
+        permission=Permiso(Rol.GESTION_RED, Rol.COC),
+        conditions=[redigitacion_vencida, orden_fuera_del_campo],
+        custom={
+            "paso": {Rol.GESTION_RED: "5.2", Rol.COC: "10"},
+            "label": "Anular",
+            "anula": True,
+            "confirmar": "La solicitud y su OT quedan anuladas y los Servicios de Ingeniería "
+            "abiertos se cierran sin atención.",
+        },
+    )
     def anular(self, ctx, motivo, justificacion=""):
         """Final. Never refused because the observations are only de forma (the customer may ask
         to cancel). From pendiente_redigitacion: the re-digitation never came (after its 2 hours).
@@ -423,12 +509,23 @@ class Solicitud(Maquina):
             for si in self.servicios_abiertos():
                 ctx.aplicar(si, "cerrar_sin_atencion", nota="Solicitud anulada.")
             self._anular_orden(ctx, self.motivo_anulacion)
+
         return despues
 
-    @transition(field=estado, source=[E.OBSERVADA, E.EN_INSTALACION], target=E.PENDIENTE_REDIGITACION,
-                permission=Permiso(Rol.COC),
-                conditions=[observacion_de_fondo, orden_en_coc_si_en_instalacion, orden_fuera_del_campo],
-                custom={"paso": "9", "label": "Anular para re-digitación"})
+    @transition(
+        field=estado,
+        source=[E.OBSERVADA, E.EN_INSTALACION],
+        target=E.PENDIENTE_REDIGITACION,
+        permission=Permiso(Rol.COC),
+        conditions=[observacion_de_fondo, orden_en_coc_si_en_instalacion, orden_fuera_del_campo],
+        custom={
+            "paso": "9",
+            "label": "Anular para re-digitación",
+            "anula": True,
+            "confirmar": "La solicitud y su OT se anulan y se pide la re-digitación, que corre "
+            "con un plazo de 2 horas (19.2).",
+        },
+    )
     def anular_para_redigitacion(self, ctx, datos_precisos, destinatario=Rol.ASESOR):
         """8–9: the Solicitud (and its OT) are cancelled and an SI asks for the re-digitation with
         the precise data observed; the 2-hour clock starts. From en_instalacion, the técnico's
@@ -445,15 +542,28 @@ class Solicitud(Maquina):
         def despues(ctx):
             for si in self.servicios_abiertos():
                 ctx.aplicar(si, "cerrar_sin_atencion", nota="Solicitud anulada para re-digitación.")
-            ctx.crear(ServicioIngenieria.para(self, ctx, tipo=ServicioIngenieria.Tipo.REDIGITACION,
-                                              destinatario=destinatario, requerido=datos_precisos,
-                                              vence_at=self.redigitacion_vence_at), paso="9.1")
+            ctx.crear(
+                ServicioIngenieria.para(
+                    self,
+                    ctx,
+                    tipo=ServicioIngenieria.Tipo.REDIGITACION,
+                    destinatario=destinatario,
+                    requerido=datos_precisos,
+                    vence_at=self.redigitacion_vence_at,
+                ),
+                paso="9.1",
+            )
             self._anular_orden(ctx, self.motivo_anulacion)
+
         return despues
 
-    @transition(field=estado, source=E.PENDIENTE_REDIGITACION, target=E.REDIGITADA,
-                permission=Permiso(*ROLES_DIGITACION),
-                custom={"paso": "19.2", "label": "Registrar re-digitación"})
+    @transition(
+        field=estado,
+        source=E.PENDIENTE_REDIGITACION,
+        target=E.REDIGITADA,
+        permission=Permiso(*ROLES_DIGITACION),
+        custom={"paso": "19.2", "label": "Registrar re-digitación"},
+    )
     def registrar_redigitacion(self, ctx, nueva):
         """``nueva``: the data of the new Solicitud, registered into the same case. Late (past the
         2 hours): flagged, and escalated to the asesor's TEAM_LEADER unless the deadline task
@@ -473,17 +583,27 @@ class Solicitud(Maquina):
             self.save(update_fields=["reemplazada_por"])
             for si in self.servicios_abiertos().filter(tipo="redigitacion"):
                 ctx.aplicar(si, "atender", respuesta=f"Re-digitada como {nueva_sol.numero_smartflex}.")
+
         return despues
 
-    @transition(field=estado, source=E.EN_INSTALACION, target=E.INSTALADA,
-                permission=Permiso(Rol.COC, Rol.TECNICO), conditions=[orden_ejecutada],
-                custom={"paso": "12.1", "label": "Marcar instalada"})
+    @transition(
+        field=estado,
+        source=E.EN_INSTALACION,
+        target=E.INSTALADA,
+        permission=Permiso(Rol.COC, Rol.TECNICO),
+        conditions=[orden_ejecutada],
+        custom={"paso": "12.1", "label": "Marcar instalada", "confirmar": "La solicitud queda instalada."},
+    )
     def marcar_instalada(self, ctx):
         pass
 
-    @transition(field=estado, source=E.INSTALADA, target=E.INSTALADA,
-                permission=Permiso(*ROLES_DIGITACION),
-                custom={"paso": "19.1", "label": "Digitar modificación de forma"})
+    @transition(
+        field=estado,
+        source=E.INSTALADA,
+        target=E.INSTALADA,
+        permission=Permiso(*ROLES_DIGITACION),
+        custom={"paso": "19.1", "label": "Digitar modificación de forma"},
+    )
     def modificar_forma(self, ctx, modificacion):
         if not (modificacion or "").strip():
             raise DatosInvalidos({"modificacion": "Escriba la modificación de forma digitada."})

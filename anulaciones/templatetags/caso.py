@@ -1,8 +1,10 @@
 """What the includes of a case show beside its decisions, one query each: the contact attempts
 (3.3, templates/includes/contactos.html) and the latest hand-off note (issue 15.8,
 templates/includes/nota_entrega.html). ``{% load caso %}``."""
+
 from django import template
 
+from .. import transitions
 from ..forms import ENTREGAS, SOLO_NOTA, ContactoForm
 from ..models import IntentoContacto, RegistroAuditoria, Solicitud
 from ..roles import Rol, roles_de
@@ -14,8 +16,15 @@ register = template.Library()
 # hand-off by a person (``asignar`` on the OT takes ``asignar_instalacion`` on its Solicitud).
 NOTA_EFECTO = "Efecto de "
 # «Nota de <área>»: the sender, from the role on the audit row.
-DE_AREA = {Rol.GESTION_RED: "de Gestión de Red", Rol.COC: "del COC", Rol.COZ: "del COZ", Rol.TECNICO: "del técnico",
-           Rol.ASESOR: "del asesor", Rol.MONITORA: "de la Monitora", Rol.TEAM_LEADER: "del Team Leader"}
+DE_AREA = {
+    Rol.GESTION_RED: "de Gestión de Red",
+    Rol.COC: "del COC",
+    Rol.COZ: "del COZ",
+    Rol.TECNICO: "del técnico",
+    Rol.ASESOR: "del asesor",
+    Rol.MONITORA: "de la Monitora",
+    Rol.TEAM_LEADER: "del Team Leader",
+}
 _ENTREGA_POR_NOMBRE = {nombre: (modelo, receptor) for (modelo, nombre), receptor in ENTREGAS.items()}
 
 
@@ -37,25 +46,30 @@ def nota_de_entrega(sol):
     {"registro", "de" (sender area), "etiqueta" (the transition), "para" (receiver)}; else None."""
     if sol is None:
         return None
-    from .. import transitions
 
-    registro = (RegistroAuditoria.objects.filter(caso_id=sol.caso_id, transicion__in=list(_ENTREGA_POR_NOMBRE))
-                .exclude(nota__startswith=NOTA_EFECTO).select_related("usuario").order_by("-creado_at", "-pk")
-                .first())
+    registro = (
+        RegistroAuditoria.objects.filter(caso_id=sol.caso_id, transicion__in=list(_ENTREGA_POR_NOMBRE))
+        .exclude(nota__startswith=NOTA_EFECTO)
+        .select_related("usuario")
+        .order_by("-creado_at", "-pk")
+        .first()
+    )
     if registro is None or not registro.nota.strip():
         return None
     modelo, receptor = _ENTREGA_POR_NOMBRE[registro.transicion]
-    return {"registro": registro, "de": DE_AREA.get(registro.rol, f"de {registro.rol}"),
-            "etiqueta": transitions.etiqueta(modelo, registro.transicion), "para": receptor}
+    return {
+        "registro": registro,
+        "de": DE_AREA.get(registro.rol, f"de {registro.rol}"),
+        "etiqueta": transitions.etiqueta(modelo, registro.transicion),
+        "para": receptor,
+    }
 
 
 @register.simple_tag
 def receptor_en_linea(nombre):
     """Who reads the note of a hand-off button that posts at once (no form page and nothing to
     confirm): its note travels in the button's own box. '' for any other button."""
-    from ..views.acciones import IRREVERSIBLES
-
-    for clave, clase in SOLO_NOTA.items():
-        if clave[1] == nombre and clave not in IRREVERSIBLES:
+    for (modelo, transicion), clase in SOLO_NOTA.items():
+        if transicion == nombre and not transitions.consecuencia(modelo, transicion):
             return clase.RECEPTOR
     return ""

@@ -1,22 +1,21 @@
-"""Every step that takes input posts here. One generic view for all transitions: it calls
-``transitions.aplicar`` and turns domain errors into form errors (400), 403, or a message."""
+"""Every step that takes input posts here. One generic view for all transitions: it asks
+``transitions.comprobar`` before showing a form, calls ``transitions.aplicar`` and turns domain
+errors into form errors (400), 403, or a message."""
+
 import inspect
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
-from django.http import Http404
 from django.db import transaction
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
-from django_fsm import can_proceed
 
 from .. import direcciones, transitions
 from ..calendario import plazo
 from ..errors import Conflicto, DatosInvalidos, SinPermiso, TransicionNoPermitida
-from ..forms import (CAMPO_NOTA, ContactoForm, ImpedimentoForm, SolicitudForm, ZonificacionForm,
-                     formulario_de_pagina)
-from ..models import OrdenDeTrabajo, ServicioIngenieria, Solicitud, Zonificacion
+from ..forms import CAMPO_NOTA, ContactoForm, ImpedimentoForm, SolicitudForm, ZonificacionForm, formulario_de_pagina
+from ..models import MAQUINAS, OrdenDeTrabajo, ServicioIngenieria, Solicitud, Zonificacion
 from ..roles import roles_de
 from .comun import MODELOS, PELIGROSAS, siguiente, url_detalle, visibles
 
@@ -50,27 +49,9 @@ def errores_a_formulario(form, error):
 
 
 # --- irreversible actions ask once (issue 15.7) ---------------------------------------------
-# The one place that marks them, with what confirming does. On the web (this view and the
-# Tablero's 5.2 decision, views.tablero.decidir) a POST without ``confirmado=1`` applies nothing:
-# it answers with a confirmation page that names the case and its client. The API and the admin
-# do not ask (their callers confirm on their side).
-IRREVERSIBLES = {
-    (Solicitud, "anular"): "La solicitud y su OT quedan anuladas y los Servicios de Ingeniería abiertos se "
-                           "cierran sin atención.",
-    (Solicitud, "anular_para_redigitacion"): "La solicitud y su OT se anulan y se pide la re-digitación, que "
-                                             "corre con un plazo de 2 horas (19.2).",
-    (Solicitud, "asignar_instalacion"): "La solicitud pasa a instalación, su OT queda asignada y los Servicios "
-                                        "de Ingeniería abiertos se cierran sin atención.",
-    (Solicitud, "marcar_instalada"): "La solicitud queda instalada.",
-    (OrdenDeTrabajo, "ejecutar"): "La OT queda ejecutada y la solicitud, instalada.",
-    (OrdenDeTrabajo, "ratificar_anulacion"): "La OT y su solicitud quedan anuladas.",
-    (OrdenDeTrabajo, "coordinar_anulacion"): "La OT y su solicitud quedan anuladas; el COZ de la zona confirma "
-                                             "la anulación.",
-    (ServicioIngenieria, "cerrar_sin_atencion"): "El Servicio de Ingeniería se cierra sin respuesta.",
-}
-# Cancellations: their form and confirmation list the case's contact attempts (3.3), which the
-# decision rests on.
-NOMBRES_ANULACION = frozenset({"anular", "anular_para_redigitacion", "ratificar_anulacion", "coordinar_anulacion"})
+# Declared on the transitions (``custom["confirmar"]``, ``custom["anula"]``); read here for
+# this view and the Tablero's 5.2 decision (views.tablero.decidir).
+IRREVERSIBLES = transitions.irreversibles(MAQUINAS)
 # Posted fields that are the page's own, never echoed by the confirmation.
 _NO_REENVIAR = {"csrfmiddlewaretoken", "confirmado", "corregir"}
 
@@ -130,8 +111,9 @@ def resumen(form, omitir=(CAMPO_NOTA,)):
     return filas
 
 
-def contexto_confirmacion(request, obj, *, etiqueta, paso, consecuencia, accion, volver, form=None, datos=(),
-                          anula=False, ocultos=None):
+def contexto_confirmacion(
+    request, obj, *, etiqueta, paso, consecuencia, accion, volver, form=None, datos=(), anula=False, ocultos=None
+):
     """The confirmation page (templates/acciones/transicion.html): the case's number and client,
     what confirming does, what was typed, and the posted fields sent again with ``confirmado=1``.
     The hand-off note, if the transition takes one, stays editable."""
@@ -141,20 +123,33 @@ def contexto_confirmacion(request, obj, *, etiqueta, paso, consecuencia, accion,
     if ocultos is None:
         ocultos = [(k, v) for k, valores in request.POST.lists() if k not in omitidos for v in valores]
     return {
-        "confirmar": True, "obj": obj, "sol": sol, "objeto": None if obj is sol else obj,
-        "etiqueta": etiqueta, "paso": paso,
-        "consecuencia": consecuencia, "accion": accion, "volver": volver, "ocultos": ocultos,
-        "resumen": list(datos) or resumen(form), "campo_nota": nota,
+        "confirmar": True,
+        "obj": obj,
+        "sol": sol,
+        "objeto": None if obj is sol else obj,
+        "etiqueta": etiqueta,
+        "paso": paso,
+        "consecuencia": consecuencia,
+        "accion": accion,
+        "volver": volver,
+        "ocultos": ocultos,
+        "resumen": list(datos) or resumen(form),
+        "campo_nota": nota,
         "corregible": form is not None and any(n != CAMPO_NOTA for n in form.fields),
-        "peligro": True, "anula": anula,
+        "peligro": True,
+        "anula": anula,
     }
 
 
 def que_corregir(obj):
     """19.2: what the re-digitation must fix — the «datos precisos observados» of the case's
     re-digitation SI (9.1), the observation behind it and the deadline."""
-    si = (obj.servicios.filter(tipo=ServicioIngenieria.Tipo.REDIGITACION).select_related("abierto_por")
-          .order_by("-creado_at", "-pk").first())
+    si = (
+        obj.servicios.filter(tipo=ServicioIngenieria.Tipo.REDIGITACION)
+        .select_related("abierto_por")
+        .order_by("-creado_at", "-pk")
+        .first()
+    )
     return {"servicio": si, "observacion": obj.ultima_observacion(), "plazo": plazo(obj.redigitacion_vence_at)}
 
 
@@ -187,7 +182,7 @@ def transicion(request, modelo, pk, nombre):
     etiqueta = t.custom.get("label", nombre)
     volver = siguiente(request, url_detalle(obj))
     clase = formulario_de_pagina(Modelo, nombre)
-    irreversible = es_irreversible(Modelo, nombre)
+    irreversible = bool(transitions.consecuencia(Modelo, nombre))
     form = None
     status = 200
     if request.method == "POST":
@@ -197,9 +192,12 @@ def transicion(request, modelo, pk, nombre):
             pass  # «Corregir los datos» on the confirmation: the form again, with what was typed
         elif valido:
             pedir = irreversible and not confirmado(request)
+            datos = dict(version=_version(request), nota=_nota(form), **_datos(form))
             try:
-                (ensayar if pedir else transitions.aplicar)(obj, nombre, request.user, version=_version(request),
-                                                            nota=_nota(form), **_datos(form))
+                if pedir:
+                    ensayar(obj, nombre, request.user, **datos)
+                else:  # the object as saved: the message and the redirect need no read back
+                    obj = transitions.aplicar(obj, nombre, request.user, refrescar=False, **datos)
             except SinPermiso as e:
                 return prohibido(request, e.mensaje)
             except (TransicionNoPermitida, Conflicto) as e:
@@ -213,10 +211,21 @@ def transicion(request, modelo, pk, nombre):
                 status = 400
             else:
                 if pedir:
-                    return render(request, "acciones/transicion.html", contexto_confirmacion(
-                        request, obj, etiqueta=etiqueta, paso=_paso(t, obj, request.user),
-                        consecuencia=IRREVERSIBLES[(Modelo, nombre)], accion=request.path, volver=volver,
-                        form=form, anula=nombre in NOMBRES_ANULACION))
+                    return render(
+                        request,
+                        "acciones/transicion.html",
+                        contexto_confirmacion(
+                            request,
+                            obj,
+                            etiqueta=etiqueta,
+                            paso=_paso(t, obj, request.user),
+                            consecuencia=transitions.consecuencia(Modelo, nombre),
+                            accion=request.path,
+                            volver=volver,
+                            form=form,
+                            anula=transitions.anula(Modelo, nombre),
+                        ),
+                    )
                 messages.success(request, f"«{etiqueta}» registrado en {obj}.")
                 if nombre == "registrar_redigitacion" and obj.reemplazada_por_id:
                     return redirect("solicitud", obj.reemplazada_por_id)  # 19.2: on to the new Solicitud
@@ -224,27 +233,51 @@ def transicion(request, modelo, pk, nombre):
         else:
             status = 400
     else:
-        if t.permission.rol_para(obj, request.user) is None:
-            return prohibido(request, f"Su rol no permite «{etiqueta}» en {obj}.")
-        if not can_proceed(getattr(obj, nombre)):
-            messages.error(request, f"No se puede «{etiqueta}»: {obj} está «{obj.get_estado_display()}».")
+        rechazo = transitions.comprobar(obj, nombre, request.user)  # the path's own refusal, worded once
+        if isinstance(rechazo, SinPermiso):
+            return prohibido(request, rechazo.mensaje)
+        if rechazo is not None:
+            messages.error(request, rechazo.mensaje)
             return redirect(volver)
         form = _crear_form(clase, None, obj, request.user) if clase else None
         if irreversible and (form is None or not any(c.required for c in form.fields.values())):
             # Nothing to type but (maybe) the note: this page is the confirmation.
             version = obj.version if _version(request) is None else _version(request)
-            return render(request, "acciones/transicion.html", contexto_confirmacion(
-                request, obj, etiqueta=etiqueta, paso=_paso(t, obj, request.user),
-                consecuencia=IRREVERSIBLES[(Modelo, nombre)], accion=request.path, volver=volver, form=form,
-                anula=nombre in NOMBRES_ANULACION, ocultos=[("version", version), ("next", volver)]))
-    return render(request, "acciones/transicion.html", {
-        "obj": obj, "sol": solicitud_de(obj), "form": form, "etiqueta": etiqueta, "paso": _paso(t, obj, request.user),
-        "version": obj.version if _version(request) is None else _version(request),
-        "volver": volver, "peligro": nombre in PELIGROSAS, "irreversible": irreversible,
-        "anula": nombre in NOMBRES_ANULACION,
-        "duplicada": getattr(form, "duplicada", None),
-        "a_corregir": que_corregir(obj) if nombre == "registrar_redigitacion" else None,
-    }, status=status)
+            return render(
+                request,
+                "acciones/transicion.html",
+                contexto_confirmacion(
+                    request,
+                    obj,
+                    etiqueta=etiqueta,
+                    paso=_paso(t, obj, request.user),
+                    consecuencia=transitions.consecuencia(Modelo, nombre),
+                    accion=request.path,
+                    volver=volver,
+                    form=form,
+                    anula=transitions.anula(Modelo, nombre),
+                    ocultos=[("version", version), ("next", volver)],
+                ),
+            )
+    return render(
+        request,
+        "acciones/transicion.html",
+        {
+            "obj": obj,
+            "sol": solicitud_de(obj),
+            "form": form,
+            "etiqueta": etiqueta,
+            "paso": _paso(t, obj, request.user),
+            "version": obj.version if _version(request) is None else _version(request),
+            "volver": volver,
+            "peligro": nombre in PELIGROSAS,
+            "irreversible": irreversible,
+            "anula": transitions.anula(Modelo, nombre),
+            "duplicada": getattr(form, "duplicada", None),
+            "a_corregir": que_corregir(obj) if nombre == "registrar_redigitacion" else None,
+        },
+        status=status,
+    )
 
 
 def _paso(t, obj, user):
@@ -263,11 +296,15 @@ def solicitud_nueva(request):
             datos = form.datos()
             # Issue 7: the address is checked against the knowledge; the asesor may correct it or
             # save anyway ("Guardar de todos modos"), and the accepted warning is kept on the Solicitud.
-            advertencias = direcciones.verificar(calle=datos["calle"], zona=datos["zona"],
-                                                 referencias=datos["referencias"], caja_nap=datos["caja_nap"])
+            advertencias = direcciones.verificar(
+                calle=datos["calle"], zona=datos["zona"], referencias=datos["referencias"], caja_nap=datos["caja_nap"]
+            )
             if advertencias and not request.POST.get("guardar_de_todos_modos"):
-                return render(request, "solicitudes/form.html", {
-                    "form": form, "duplicada": form.duplicada, "advertencias": advertencias})
+                return render(
+                    request,
+                    "solicitudes/form.html",
+                    {"form": form, "duplicada": form.duplicada, "advertencias": advertencias},
+                )
             if advertencias:
                 datos.update(advertencias_direccion=advertencias, advertencia_aceptada=True)
             try:
@@ -309,16 +346,21 @@ def zonificacion_nueva(request, pk):
     else:
         form = ZonificacionForm(initial={"zona_corregida": orden.zona_id, "calle": orden.solicitud.calle})
         status = 200
-    return render(request, "ordenes/zonificacion.html", {
-        "form": form, "orden": orden, "puede_impedimento": puede_reportar_impedimento(orden, request.user)},
-        status=status)
+    return render(
+        request,
+        "ordenes/zonificacion.html",
+        {"form": form, "orden": orden, "puede_impedimento": puede_reportar_impedimento(orden, request.user)},
+        status=status,
+    )
 
 
 def puede_reportar_impedimento(orden, user):
     """20.2: Gestión de Red / the COC report an impediment on an executed OT as an SI."""
-    return (orden is not None and orden.estado == OrdenDeTrabajo.Estado.EJECUTADA
-            and ServicioIngenieria.ROLES_CREACION.rol_para(ServicioIngenieria(solicitud=orden.solicitud), user)
-            is not None)
+    return (
+        orden is not None
+        and orden.estado == OrdenDeTrabajo.Estado.EJECUTADA
+        and ServicioIngenieria.ROLES_CREACION.rol_para(ServicioIngenieria(solicitud=orden.solicitud), user) is not None
+    )
 
 
 @login_required
@@ -331,15 +373,18 @@ def impedimento_nuevo(request, pk):
         return prohibido(request, "Solo Gestión de Red y el COC reportan impedimentos (20.2).")
     volver = siguiente(request, url_detalle(orden.solicitud))
     if orden.estado != OrdenDeTrabajo.Estado.EJECUTADA:
-        messages.error(request, f"Los impedimentos (20.2) se reportan sobre una OT ejecutada; {orden} está "
-                                f"«{orden.get_estado_display()}».")
+        messages.error(
+            request,
+            f"Los impedimentos (20.2) se reportan sobre una OT ejecutada; {orden} está «{orden.get_estado_display()}».",
+        )
         return redirect(volver)
     if request.method == "POST":
         form = ImpedimentoForm(request.POST)
         if form.is_valid():
             try:
-                si = transitions.abrir_servicio(orden.solicitud, request.user,
-                                                tipo=ServicioIngenieria.Tipo.IMPEDIMENTO, **form.datos())
+                si = transitions.abrir_servicio(
+                    orden.solicitud, request.user, tipo=ServicioIngenieria.Tipo.IMPEDIMENTO, **form.datos()
+                )
             except SinPermiso as e:
                 return prohibido(request, e.mensaje)
             except DatosInvalidos as e:
@@ -351,8 +396,7 @@ def impedimento_nuevo(request, pk):
     else:
         form = ImpedimentoForm()
         status = 200
-    return render(request, "ordenes/impedimento.html", {"form": form, "orden": orden, "volver": volver},
-                  status=status)
+    return render(request, "ordenes/impedimento.html", {"form": form, "orden": orden, "volver": volver}, status=status)
 
 
 @login_required
@@ -371,6 +415,9 @@ def contacto_nuevo(request, pk):
         else:
             messages.success(request, "Intento de contacto registrado (3.3).")
     else:
-        messages.error(request, "Revise el intento de contacto: " + " ".join(
-            f"{form.fields[c].label}: {' '.join(m)}" for c, m in form.errors.items() if c in form.fields))
+        messages.error(
+            request,
+            "Revise el intento de contacto: "
+            + " ".join(f"{form.fields[c].label}: {' '.join(m)}" for c, m in form.errors.items() if c in form.fields),
+        )
     return redirect(siguiente(request, url_detalle(sol)))
