@@ -8,14 +8,19 @@ a block is collapsed, so the templates can be laid out for reading. The context:
 notice), ``servicio``, ``solicitud``, ``orden``, ``entrega``, ``datos`` and, for a batch,
 ``servicios`` (its first SIs) and ``total``.
 """
+
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TYPE_CHECKING, cast
 
 from django.template import Context
 from django.template.loader import get_template
 from django.template.loader_tags import BlockNode
 
 from .models import ServicioIngenieria
+
+if TYPE_CHECKING:
+    from django.template.backends.django import Template as PlantillaDjango
 
 # What rendering reads: select_related these on a queryset of notices (a constant number of
 # queries per page whatever the number of notices).
@@ -38,8 +43,9 @@ class Aviso:
 
 @lru_cache(maxsize=64)
 def _plantilla(nombre):
-    plantilla = get_template(nombre).template
-    return plantilla, {b.name: b for b in plantilla.nodelist.get_nodes_by_type(BlockNode)}
+    plantilla = cast("PlantillaDjango", get_template(nombre)).template  # the Django engine's, with its nodes
+    bloques = cast("list[BlockNode]", plantilla.nodelist.get_nodes_by_type(BlockNode))  # of that type only
+    return plantilla, {b.name: b for b in bloques}
 
 
 def _bloques(nombre, contexto):
@@ -62,8 +68,18 @@ def presentar(notificaciones):
     res = []
     for n in notificaciones:
         lote = [servicios[pk] for pk in n.datos.get("servicios", ()) if pk in servicios]
-        b = _bloques(nombre_plantilla(n), {
-            "n": n, "servicio": n.servicio, "solicitud": n.solicitud, "orden": n.orden, "entrega": n.entrega,
-            "datos": n.datos, "servicios": lote, "total": n.datos.get("total", len(lote))})
+        b = _bloques(
+            nombre_plantilla(n),
+            {
+                "n": n,
+                "servicio": n.servicio,
+                "solicitud": n.solicitud,
+                "orden": n.orden,
+                "entrega": n.entrega,
+                "datos": n.datos,
+                "servicios": lote,
+                "total": n.datos.get("total", len(lote)),
+            },
+        )
         res.append(Aviso(n, b["titulo"], b["texto"], b["enlace"]))
     return res

@@ -1,56 +1,45 @@
-"""Working calendar of the same-day deadline (4.2, 5.2).
+"""The working calendar as the pages and services use it: the Feriado table read once per
+question, and the time left before a deadline in words. The arithmetic itself is the base module
+``anulaciones.reloj`` (which the models use too, without importing this service)."""
 
-An SI opened on a working day before the cut-off is due at that day's cut-off, local time;
-opened after the cut-off or on a non-working day (weekday not in ANULACIONES_DIAS_HABILES, a
-holiday in ANULACIONES_FERIADOS or in the Feriado table) it is due at the next working day's
-cut-off.
-"""
-from datetime import date, datetime, time, timedelta
+from __future__ import annotations
 
-from django.conf import settings
+from datetime import date, datetime
+from typing import Any
+
+from django.db.models import QuerySet
 from django.utils import timezone
 
-
-def zona_horaria_sql():
-    """The current time zone as PostgreSQL reads it in ``AT TIME ZONE``: its IANA name
-    (``America/La_Paz``). Django's name of a fixed-offset zone (``UTC-04:00``) would be read by
-    PostgreSQL with the sign flipped, so such a zone falls back to the configured TIME_ZONE."""
-    return getattr(timezone.get_current_timezone(), "key", settings.TIME_ZONE)
+from . import reloj
+from .models import Feriado
+from .reloj import zona_horaria_sql  # noqa: F401 - reports.workbook reads it here
 
 
-def hora_corte():
-    partes = [int(p) for p in settings.ANULACIONES_CORTE.split(":")]
-    return time(*partes)
+def feriados_de_tabla(desde: date, hasta: date) -> QuerySet[Feriado, date]:
+    """The Feriado table's dates in [desde, hasta] (what ``reloj`` asks the caller for)."""
+    return Feriado.objects.filter(fecha__range=(desde, hasta)).values_list("fecha", flat=True)
 
 
-def feriados(desde, hasta):
-    from .models import Feriado
-
-    fijos = {date.fromisoformat(f) for f in settings.ANULACIONES_FERIADOS}
-    return fijos | set(Feriado.objects.filter(fecha__range=(desde, hasta)).values_list("fecha", flat=True))
+def feriados(desde: date, hasta: date) -> set[date]:
+    """Every holiday of [desde, hasta]: ANULACIONES_FERIADOS and the Feriado table."""
+    return reloj.libres(feriados_de_tabla, desde, hasta)
 
 
-def es_habil(dia, libres):
-    return dia.weekday() in settings.ANULACIONES_DIAS_HABILES and dia not in libres
-
-
-def vencimiento_mismo_dia(ahora):
+def vencimiento_mismo_dia(ahora: datetime) -> datetime:
     """The cut-off the SI opened at ``ahora`` must be answered by (aware datetime)."""
-    local = timezone.localtime(ahora)
-    corte = hora_corte()
-    dia = local.date()
-    libres = feriados(dia, dia + timedelta(days=366))
-    if not (es_habil(dia, libres) and local.time() <= corte):
-        dia += timedelta(days=1)
-        for _ in range(366):
-            if es_habil(dia, libres):
-                break
-            dia += timedelta(days=1)
-    return timezone.make_aware(datetime.combine(dia, corte), timezone.get_current_timezone())
+    return reloj.vencimiento_mismo_dia(ahora, feriados_de_tabla)
 
 
-def plazo(vence_at, ahora=None):
-    """{'vence': dt, 'texto': 'quedan 2 h 5 min' | 'vencido hace 1 h', 'vencido': bool} or None."""
+def dias_habiles_restantes(hoy: date) -> int:
+    """Working days from ``hoy`` (included, if it is one) to the end of its month; 0 when ``hoy``
+    is not a working day."""
+    return reloj.dias_habiles_restantes(hoy, feriados_de_tabla)
+
+
+def plazo(vence_at: datetime | None, ahora: datetime | None = None) -> dict[str, Any] | None:
+    """{'vence': dt, 'texto': 'quedan 2 h 5 min' | 'vencido hace 1 h', 'vencido': bool} or None.
+    ``vencido`` here only picks the wording (the deadline has passed); whether an SI counts as
+    overdue is decided by the SI itself (its model and queryset), not by this text."""
     if vence_at is None:
         return None
     ahora = ahora or timezone.now()
@@ -67,5 +56,8 @@ def plazo(vence_at, ahora=None):
         partes.append(f"{horas} h")
     partes.append(f"{minutos} min")
     duracion = " ".join(partes)
-    return {"vence": vence_at, "vencido": vencido,
-            "texto": f"vencido hace {duracion}" if vencido else f"quedan {duracion}"}
+    return {
+        "vence": vence_at,
+        "vencido": vencido,
+        "texto": f"vencido hace {duracion}" if vencido else f"quedan {duracion}",
+    }

@@ -1,5 +1,6 @@
 """A form per step that takes input. Forms only shape and check what was typed; the
 transition path (``transitions.aplicar`` / ``crear_*``) decides and writes."""
+
 from django import forms
 from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import AuthenticationForm
@@ -21,7 +22,8 @@ class AriaErrores:
         for nombre in nombres:
             if nombre in self.fields:
                 self.fields[nombre].widget.attrs.update(
-                    {"aria-invalid": "true", "aria-describedby": f"{self.auto_id % self.add_prefix(nombre)}_error"})
+                    {"aria-invalid": "true", "aria-describedby": f"{self.auto_id % self.add_prefix(nombre)}_error"}
+                )
 
 
 class EntrarForm(AuthenticationForm):
@@ -59,9 +61,12 @@ def es_entrega(modelo, nombre):
 
 def campo_nota(receptor):
     return forms.CharField(
-        label="Nota para quien recibe", required=False, max_length=2000,
+        label="Nota para quien recibe",
+        required=False,
+        max_length=2000,
         widget=forms.Textarea(attrs={"rows": 2}),
-        help_text=f"Opcional. La verá {receptor} en la página del caso y de la OT.")
+        help_text=f"Opcional. La verá {receptor} en la página del caso y de la OT.",
+    )
 
 
 class NotaEntrega:
@@ -76,15 +81,31 @@ class NotaEntrega:
 
 
 # --- step 1 and 19.2: the Solicitud data -------------------------------------------------
-CAMPOS_SOLICITUD = ["numero_smartflex", "tipo", "cliente_nombre", "cliente_documento", "cliente_telefono",
-                    "calle", "numero_puerta", "zona", "referencias", "caja_nap", "plan", "vendedor"]
+CAMPOS_SOLICITUD = [
+    "numero_smartflex",
+    "tipo",
+    "cliente_nombre",
+    "cliente_documento",
+    "cliente_telefono",
+    "calle",
+    "numero_puerta",
+    "zona",
+    "referencias",
+    "caja_nap",
+    "plan",
+    "vendedor",
+]
 
 
 class SolicitudForm(AriaErrores, forms.ModelForm):
     """Step 1. MONITORA / TEAM_LEADER register for an asesor; the ASESOR registers own cases."""
 
-    asesor = forms.ModelChoiceField(queryset=get_user_model().objects.none(), required=False, label="Asesor",
-                                    help_text="Asesor responsable del caso.")
+    asesor = forms.ModelChoiceField(
+        queryset=get_user_model().objects.none(),
+        required=False,
+        label="Asesor",
+        help_text="Asesor responsable del caso.",
+    )
     numero_ot = forms.CharField(label="N° OT (si ya existe en Smartflex)", max_length=30, required=False)
 
     class Meta:
@@ -167,9 +188,11 @@ class RegistrarRedigitacionForm(NotaEntrega, SolicitudForm):
 
 
 # --- transitions ---------------------------------------------------------------------------
-AYUDA_ALCANCE = ("De forma (p. ej. equipos): no impide la instalación; queda como modificación pendiente que "
-                 "el asesor digita una vez ejecutada la OT (19.1). De fondo: la instalación no puede seguir tal "
-                 "como fue registrada (corrección, re-digitación o anulación).")
+AYUDA_ALCANCE = (
+    "De forma (p. ej. equipos): no impide la instalación; queda como modificación pendiente que "
+    "el asesor digita una vez ejecutada la OT (19.1). De fondo: la instalación no puede seguir tal "
+    "como fue registrada (corrección, re-digitación o anulación)."
+)
 
 
 class ObservarForm(AriaErrores, forms.Form):
@@ -177,10 +200,15 @@ class ObservarForm(AriaErrores, forms.Form):
 
     causa = forms.ChoiceField(label="Causa", choices=[("", "— elija —")] + list(Observacion.Causa.choices))
     detalle = forms.CharField(label="Detalle del error u omisión", widget=forms.Textarea(attrs=TEXTO))
-    alcance = forms.ChoiceField(label="Alcance", choices=Observacion.Alcance.choices,
-                                initial=Observacion.Alcance.FONDO, help_text=AYUDA_ALCANCE)
-    subsanable = forms.BooleanField(label="Subsanable", required=False, initial=True,
-                                    help_text="Subsanable: se corrige con un Servicio de Ingeniería (pasos 3 y 7).")
+    alcance = forms.ChoiceField(
+        label="Alcance", choices=Observacion.Alcance.choices, initial=Observacion.Alcance.FONDO, help_text=AYUDA_ALCANCE
+    )
+    subsanable = forms.BooleanField(
+        label="Subsanable",
+        required=False,
+        initial=True,
+        help_text="Subsanable: se corrige con un Servicio de Ingeniería (pasos 3 y 7).",
+    )
 
 
 class SolicitarCorreccionForm(NotaEntrega, AriaErrores, forms.Form):
@@ -190,12 +218,18 @@ class SolicitarCorreccionForm(NotaEntrega, AriaErrores, forms.Form):
     RECEPTOR = ENTREGAS[(Solicitud, "solicitar_correccion")]
 
     destinatarios = forms.MultipleChoiceField(
-        label="Destinatarios", choices=[(r, Rol(r).label) for r in ServicioIngenieria.DESTINATARIOS],
-        initial=[Rol.ASESOR], widget=forms.CheckboxSelectMultiple,
+        label="Destinatarios",
+        choices=[(r, Rol(r).label) for r in ServicioIngenieria.DESTINATARIOS],
+        initial=[Rol.ASESOR],
+        widget=forms.CheckboxSelectMultiple,
         error_messages={"required": "Elija al menos un destinatario."},
-        help_text="Se abre un Servicio de Ingeniería para cada destinatario marcado.")
-    requerido = forms.CharField(label="Qué se requiere (3.2)", widget=forms.Textarea(attrs=TEXTO),
-                                help_text="Mejor referencia de dirección, caja más cercana…")
+        help_text="Se abre un Servicio de Ingeniería para cada destinatario marcado.",
+    )
+    requerido = forms.CharField(
+        label="Qué se requiere (3.2)",
+        widget=forms.Textarea(attrs=TEXTO),
+        help_text="Mejor referencia de dirección, caja más cercana…",
+    )
 
     def datos(self):
         return {"requerido": self.cleaned_data["requerido"], "destinatarios": self.cleaned_data["destinatarios"]}
@@ -230,12 +264,16 @@ class DigitarModificacionForm(NotaEntrega, AriaErrores, forms.Form):
     CAMPOS = ("calle", "numero_puerta", "referencias", "caja_nap")
 
     modificacion = forms.CharField(
-        label="Modificación digitada (campo observación)", required=False, widget=forms.Textarea(attrs=TEXTO),
-        help_text="Puede quedar vacía si corrigió algún dato de abajo.")
+        label="Modificación digitada (campo observación)",
+        required=False,
+        widget=forms.Textarea(attrs=TEXTO),
+        help_text="Puede quedar vacía si corrigió algún dato de abajo.",
+    )
     calle = forms.CharField(label="Calle", max_length=200)
     numero_puerta = forms.CharField(label="Número", max_length=20, required=False)
-    referencias = forms.CharField(label="Referencias de dirección", required=False,
-                                  widget=forms.Textarea(attrs={"rows": 2}))
+    referencias = forms.CharField(
+        label="Referencias de dirección", required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
     caja_nap = forms.CharField(label="Caja / NAP más cercana", max_length=60, required=False)
 
     def __init__(self, data=None, *args, objeto=None, **kwargs):
@@ -274,15 +312,18 @@ class CoordinarAnulacionForm(NotaEntrega, AnularForm):
     RECEPTOR = ENTREGAS[(OrdenDeTrabajo, "coordinar_anulacion")]
 
 
-AYUDA_JUSTIFICACION = ("Obligatoria si un Servicio de Ingeniería del caso aún está en plazo (5.2: se espera la "
-                       "respuesta en el día) o si no hay intento de contacto con el abonado registrado (3.3).")
+AYUDA_JUSTIFICACION = (
+    "Obligatoria si un Servicio de Ingeniería del caso aún está en plazo (5.2: se espera la "
+    "respuesta en el día) o si no hay intento de contacto con el abonado registrado (3.3)."
+)
 
 
 class AnularSolicitudForm(AnularForm):
     """Steps 5.2, 10, 13 on the Solicitud: with the justification 5.2 / 3.3 ask for."""
 
-    justificacion = forms.CharField(label="Justificación", required=False, widget=forms.Textarea(attrs=TEXTO),
-                                    help_text=AYUDA_JUSTIFICACION)
+    justificacion = forms.CharField(
+        label="Justificación", required=False, widget=forms.Textarea(attrs=TEXTO), help_text=AYUDA_JUSTIFICACION
+    )
 
     def __init__(self, *args, objeto=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -301,8 +342,8 @@ class AnularRedigitacionForm(NotaEntrega, AriaErrores, forms.Form):
 
     datos_precisos = forms.CharField(label="Datos precisos observados (9.1)", widget=forms.Textarea(attrs=TEXTO))
     destinatario = forms.ChoiceField(
-        label="Destinatario", choices=[(r, Rol(r).label) for r in ServicioIngenieria.DESTINATARIOS],
-        initial=Rol.ASESOR)
+        label="Destinatario", choices=[(r, Rol(r).label) for r in ServicioIngenieria.DESTINATARIOS], initial=Rol.ASESOR
+    )
 
 
 class AtenderForm(AriaErrores, forms.Form):
@@ -331,16 +372,21 @@ class ReportarObservacionForm(AriaErrores, forms.Form):
 
     causa = forms.ChoiceField(label="Causa", choices=[("", "— elija —")] + list(Observacion.Causa.choices))
     observacion = forms.CharField(label="Observación de campo", widget=forms.Textarea(attrs=TEXTO))
-    alcance = forms.ChoiceField(label="Alcance", choices=Observacion.Alcance.choices,
-                                initial=Observacion.Alcance.FONDO,
-                                help_text=AYUDA_ALCANCE + " Una observación de forma deja la OT asignada.")
+    alcance = forms.ChoiceField(
+        label="Alcance",
+        choices=Observacion.Alcance.choices,
+        initial=Observacion.Alcance.FONDO,
+        help_text=AYUDA_ALCANCE + " Una observación de forma deja la OT asignada.",
+    )
     subsanable = forms.BooleanField(label="Subsanable", required=False, initial=True)
-    datos_comerciales = forms.CharField(label="Datos comerciales", required=False,
-                                        widget=forms.Textarea(attrs={"rows": 2}))
+    datos_comerciales = forms.CharField(
+        label="Datos comerciales", required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
     datos_tecnicos = forms.CharField(label="Datos técnicos", required=False, widget=forms.Textarea(attrs={"rows": 2}))
     equipos = forms.CharField(label="Equipos", required=False, widget=forms.Textarea(attrs={"rows": 2}))
-    solicitudes_adicionales = forms.CharField(label="Solicitudes adicionales del cliente", required=False,
-                                              widget=forms.Textarea(attrs={"rows": 2}))
+    solicitudes_adicionales = forms.CharField(
+        label="Solicitudes adicionales del cliente", required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
 
 
 class ReportarACozForm(NotaEntrega, AriaErrores, forms.Form):
@@ -348,8 +394,7 @@ class ReportarACozForm(NotaEntrega, AriaErrores, forms.Form):
 
     RECEPTOR = ENTREGAS[(OrdenDeTrabajo, "reportar_a_coz")]
 
-    propuesta = forms.ChoiceField(label="Propuesta", choices=OrdenDeTrabajo.Propuesta.choices,
-                                  widget=forms.RadioSelect)
+    propuesta = forms.ChoiceField(label="Propuesta", choices=OrdenDeTrabajo.Propuesta.choices, widget=forms.RadioSelect)
 
 
 class ZonificacionForm(AriaErrores, forms.ModelForm):
@@ -375,19 +420,24 @@ class ImpedimentoForm(AriaErrores, forms.Form):
     POR_DEFECTO = {ServicioIngenieria.Impedimento.CIERRE_OT: Rol.COC}
 
     impedimento = forms.ChoiceField(
-        label="Impedimento", choices=[("", "— elija —")] + list(ServicioIngenieria.Impedimento.choices))
+        label="Impedimento", choices=[("", "— elija —")] + list(ServicioIngenieria.Impedimento.choices)
+    )
     destinatario = forms.ChoiceField(
-        label="Destinatario", required=False,
+        label="Destinatario",
+        required=False,
         choices=[("", "Según el impedimento (falta de cierre de OT: COC; los demás: Gestión de Red)")]
-        + [(r, Rol(r).label) for r in ServicioIngenieria.DESTINATARIOS])
-    requerido = forms.CharField(label="Qué se requiere", widget=forms.Textarea(attrs=TEXTO),
-                                help_text="Qué impide digitar la zonificación y qué se pide para resolverlo.")
+        + [(r, Rol(r).label) for r in ServicioIngenieria.DESTINATARIOS],
+    )
+    requerido = forms.CharField(
+        label="Qué se requiere",
+        widget=forms.Textarea(attrs=TEXTO),
+        help_text="Qué impide digitar la zonificación y qué se pide para resolverlo.",
+    )
 
     def datos(self):
         impedimento = self.cleaned_data["impedimento"]
         destinatario = self.cleaned_data["destinatario"] or self.POR_DEFECTO.get(impedimento, Rol.GESTION_RED)
-        return {"impedimento": impedimento, "destinatario": destinatario,
-                "requerido": self.cleaned_data["requerido"]}
+        return {"impedimento": impedimento, "destinatario": destinatario, "requerido": self.cleaned_data["requerido"]}
 
 
 class ContactoForm(AriaErrores, forms.Form):
@@ -427,10 +477,33 @@ class NotaEntregaForm(NotaEntrega, AriaErrores, forms.Form):
 # Hand-offs without a form of their own (asignar_instalacion, direccionar_a_coc,
 # redireccionar_instalacion): their button still posts at once (the note travels in the button's
 # own box, templates/includes/acciones.html); their transition page shows the note field.
-SOLO_NOTA = {clave: type("NotaEntregaForm", (NotaEntregaForm,), {"RECEPTOR": receptor})
-             for clave, receptor in ENTREGAS.items() if clave not in FORMULARIOS}
+SOLO_NOTA = {
+    clave: type("NotaEntregaForm", (NotaEntregaForm,), {"RECEPTOR": receptor})
+    for clave, receptor in ENTREGAS.items()
+    if clave not in FORMULARIOS
+}
 
 
 def formulario_de_pagina(modelo, nombre):
     """The form of a transition's page: its own, or only the hand-off note."""
     return FORMULARIOS.get((modelo, nombre)) or SOLO_NOTA.get((modelo, nombre))
+
+
+class FiltroDireccionesForm(AriaErrores, forms.Form):
+    """The address knowledge's filters: the map page, its GeoJSON export and the API's layer."""
+
+    zona = forms.ModelChoiceField(
+        queryset=Zona.objects.all(), required=False, to_field_name="codigo", empty_label="Todas"
+    )
+    desde = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    hasta = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+
+    def clean(self):
+        datos = super().clean()
+        for campo in ("desde", "hasta"):
+            if datos.get(campo) and not 2000 <= datos[campo].year <= 2100:
+                self.add_error(campo, "Indique una fecha entre los años 2000 y 2100.")
+                datos.pop(campo, None)
+        if datos.get("desde") and datos.get("hasta") and datos["desde"] > datos["hasta"]:
+            self.add_error("hasta", "«Hasta» es anterior a «desde».")
+        return datos

@@ -14,13 +14,16 @@ batches of settings.ANULACIONES_IMPORTACION_LOTE rows):
    ``transitions.actualizar_datos_en_bloque`` when they differ and the Solicitud is not final;
    identical rows change nothing (so the same file twice writes nothing the second time).
 
-Bounds (config/settings.py, issue 13): the file's size (``ANULACIONES_IMPORTACION_MAX_MB``), the
+Bounds (config/settings/base.py, issue 13): the file's size (``ANULACIONES_IMPORTACION_MAX_MB``), the
 header's columns (``…_MAX_COLUMNAS``, checked before any per-column work: the check is linear),
 the data rows (``…_MAX_FILAS``: reading stops at the first row over), every field (the model's
 max_length; ``…_MAX_TEXTO`` for text without one, like ``referencias``), the errors kept. A CSV
 may be UTF-8 (with or without BOM) or Windows-1252 (what Excel writes in Spanish locales), with
 ``,`` ``;`` or tab between fields.
 """
+
+from __future__ import annotations
+
 import codecs
 import csv
 import io
@@ -31,29 +34,78 @@ import re
 import tempfile
 import zipfile
 from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
+from typing import IO, TYPE_CHECKING, Any, TypedDict, TypeVar, cast
 
-from celery import shared_task
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.db.models import Field
+from django.db.models.fields.files import FieldFile
 from django.utils import timezone
 
-from . import transitions
+from . import cola, transitions
 from .models import ImportacionSmartflex, OrdenDeTrabajo, RegistroAuditoria, Solicitud, Zona
 from .roles import Rol
 
-log = logging.getLogger(__name__)
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
-COLUMNAS = ["numero_smartflex", "tipo", "cliente_nombre", "cliente_documento", "cliente_telefono", "calle",
-            "numero_puerta", "zona", "referencias", "caja_nap", "plan", "vendedor", "asesor", "numero_ot",
-            "fecha_registro"]
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+# A file to import: a local path.
+Ruta = str | os.PathLike[str]
+# A data row as read: (its number as the user sees it, {column: text}); the readers add
+# ``__error__`` (the row could not be read) and ``__sobran__`` (cells past the header).
+FilaLeida = tuple[int, dict[str, Any]]
+
+
+class ErrorFila(TypedDict):
+    """An error or warning of an import, as the page, the API and ImportacionSmartflex keep it."""
+
+    fila: int  # 0: the file as a whole
+    columna: str
+    mensaje: str
+
+
+# Who imports from Smartflex and exports back to it (the page and the navigation bar).
+ROLES = frozenset({Rol.GESTION_RED, Rol.COC})
+
+COLUMNAS = [
+    "numero_smartflex",
+    "tipo",
+    "cliente_nombre",
+    "cliente_documento",
+    "cliente_telefono",
+    "calle",
+    "numero_puerta",
+    "zona",
+    "referencias",
+    "caja_nap",
+    "plan",
+    "vendedor",
+    "asesor",
+    "numero_ot",
+    "fecha_registro",
+]
 REQUERIDAS = ["numero_smartflex", "tipo", "cliente_nombre", "calle", "zona", "asesor"]
-FORMATOS_FECHA = ["%Y-%m-%d", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%d/%m/%Y",
-                  "%d/%m/%Y %H:%M", "%d/%m/%Y %H:%M:%S"]
-TIPOS = {**{v: v for v in Solicitud.Tipo.values}, **{l.lower(): v for v, l in Solicitud.Tipo.choices},
-         "migracion": "migracion", "instalacion": "instalacion"}
+FORMATOS_FECHA = [
+    "%Y-%m-%d",
+    "%Y-%m-%d %H:%M",
+    "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%dT%H:%M:%S",
+    "%d/%m/%Y",
+    "%d/%m/%Y %H:%M",
+    "%d/%m/%Y %H:%M:%S",
+]
+TIPOS = {
+    **{v: v for v in Solicitud.Tipo.values},
+    **{e.lower(): v for v, e in Solicitud.Tipo.choices},
+    "migracion": "migracion",
+    "instalacion": "instalacion",
+}
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 # Lines / sheet rows read at most, blank ones included (Excel's own maximum): a file of blank
 # lines or a sheet claiming row 10^9 stops here instead of being walked to its end.
@@ -64,7 +116,7 @@ EXPANSION_XLSX = 20
 MAX_CAMPO_CSV = csv.field_size_limit()  # 131,072 characters: a longer CSV field is a row error
 
 
-def _miles(n):
+def _miles(n: int) -> str:
     return f"{n:,}".replace(",", ".")
 
 
@@ -77,22 +129,24 @@ class Limites:
     texto: int
 
 
-def limites():
+def limites() -> Limites:
     """The bounds of an import, read from the settings at each call (tests change them)."""
-    return Limites(bytes=int(settings.ANULACIONES_IMPORTACION_MAX_MB * 1024 * 1024),
-                   columnas=settings.ANULACIONES_IMPORTACION_MAX_COLUMNAS,
-                   filas=settings.ANULACIONES_IMPORTACION_MAX_FILAS,
-                   errores=settings.ANULACIONES_IMPORTACION_MAX_ERRORES,
-                   texto=settings.ANULACIONES_IMPORTACION_MAX_TEXTO)
+    return Limites(
+        bytes=int(settings.ANULACIONES_IMPORTACION_MAX_MB * 1024 * 1024),
+        columnas=settings.ANULACIONES_IMPORTACION_MAX_COLUMNAS,
+        filas=settings.ANULACIONES_IMPORTACION_MAX_FILAS,
+        errores=settings.ANULACIONES_IMPORTACION_MAX_ERRORES,
+        texto=settings.ANULACIONES_IMPORTACION_MAX_TEXTO,
+    )
 
 
-def _tamano_legible(n):
+def _tamano_legible(n: int) -> str:
     if n >= 1024 * 1024:
         return f"{n / (1024 * 1024):.1f}".rstrip("0").rstrip(".").replace(".", ",") + " MB"
     return f"{max(1, round(n / 1024))} KB"
 
 
-def mensaje_tamano(tamano=None, maximo=None):
+def mensaje_tamano(tamano: int | None = None, maximo: int | None = None) -> str:
     """The refusal of a file too big (the pages, the JSON answer, the command); ``tamano`` when
     known (a request stopped while uploading only tells that it passed the limit)."""
     maximo = limites().bytes if maximo is None else maximo
@@ -103,23 +157,23 @@ def mensaje_tamano(tamano=None, maximo=None):
 class ArchivoInvalido(Exception):
     """The file as a whole cannot be read (not a spreadsheet, empty, wrong columns, too big)."""
 
-    def __init__(self, errores):
+    def __init__(self, errores: list[ErrorFila]) -> None:
         super().__init__(errores[0]["mensaje"])
         self.errores = errores
 
 
-def _error(fila, columna, mensaje):
+def _error(fila: int, columna: str, mensaje: str) -> ErrorFila:
     return {"fila": fila, "columna": columna, "mensaje": mensaje}
 
 
-def _corto(valor, largo=60):
+def _corto(valor: object, largo: int = 60) -> str:
     """A value quoted in a message: never the whole of a huge cell."""
     valor = str(valor)
     return valor if len(valor) <= largo else f"{valor[:largo]}… ({_miles(len(valor))} caracteres)"
 
 
 # --- reading: (row number as the user sees it, {column: text}) ------------------------------------
-def _texto(valor):
+def _texto(valor: object) -> str:
     if valor is None:
         return ""
     if isinstance(valor, float) and valor.is_integer():
@@ -129,7 +183,7 @@ def _texto(valor):
     return str(valor).strip()
 
 
-def _cabecera(celdas, lim):
+def _cabecera(celdas: Iterable[object], lim: Limites) -> list[str]:
     """The header's column names, or ArchivoInvalido. Linear: the width is checked before any
     per-column work, and repeated names are counted in one pass."""
     celdas = list(celdas)
@@ -137,15 +191,24 @@ def _cabecera(celdas, lim):
         celdas.pop()
     if len(celdas) > lim.columnas:  # an XLSX is read only one column past the limit
         cuantas = f" ({_miles(len(celdas))})" if len(celdas) > lim.columnas + 1 else ""
-        raise ArchivoInvalido([_error(1, "", f"La cabecera tiene más de {lim.columnas} columnas{cuantas}. "
-                                             f"Columnas válidas: {', '.join(COLUMNAS)}.")])
+        raise ArchivoInvalido(
+            [
+                _error(
+                    1,
+                    "",
+                    f"La cabecera tiene más de {lim.columnas} columnas{cuantas}. "
+                    f"Columnas válidas: {', '.join(COLUMNAS)}.",
+                )
+            ]
+        )
     cab = [_texto(c).strip().lower().lstrip("\ufeff") for c in celdas]
-    errores = []
+    errores: list[ErrorFila] = []
     validas = set(COLUMNAS)
     for c in cab:
         if c not in validas:
-            errores.append(_error(1, _corto(c) or "(vacía)", f"Columna desconocida. Columnas válidas: "
-                                                              f"{', '.join(COLUMNAS)}."))
+            errores.append(
+                _error(1, _corto(c) or "(vacía)", f"Columna desconocida. Columnas válidas: {', '.join(COLUMNAS)}.")
+            )
     presentes = set(cab)
     for c in REQUERIDAS:
         if c not in presentes:
@@ -158,16 +221,24 @@ def _cabecera(celdas, lim):
     return cab
 
 
-def _contar_filas(filas, lim):
+def _contar_filas(filas: Iterable[FilaLeida], lim: Limites) -> Iterator[FilaLeida]:
     """Pass the rows through, refusing the file at the first data row over the limit."""
     for n, (numero, datos) in enumerate(filas, start=1):
         if n > lim.filas:
-            raise ArchivoInvalido([_error(0, "", f"El archivo tiene más de {_miles(lim.filas)} filas de datos. "
-                                                 "Divídalo en archivos más pequeños.")])
+            raise ArchivoInvalido(
+                [
+                    _error(
+                        0,
+                        "",
+                        f"El archivo tiene más de {_miles(lim.filas)} filas de datos. "
+                        "Divídalo en archivos más pequeños.",
+                    )
+                ]
+            )
         yield numero, datos
 
 
-def leer_filas(ruta, lim=None):
+def leer_filas(ruta: Ruta, lim: Limites | None = None) -> Iterator[FilaLeida]:
     """Stream the rows of a CSV or XLSX file, within the limits (``limites()`` by default)."""
     lim = lim or limites()
     tamano = os.path.getsize(ruta)
@@ -181,7 +252,7 @@ def leer_filas(ruta, lim=None):
     yield from _contar_filas(lector, lim)
 
 
-def _codificacion(f):
+def _codificacion(f: IO[bytes]) -> tuple[str | None, int]:
     """(encoding, BOM length) of a CSV: UTF-8 when the whole file decodes as UTF-8 (one streamed
     pass, no copy kept), else Windows-1252; a UTF-8 BOM is skipped either way. None when the
     start holds a NUL byte: a binary file (an image, a .xls), not text."""
@@ -202,7 +273,7 @@ def _codificacion(f):
     return codificacion, bom
 
 
-def _leer_csv(ruta, lim):
+def _leer_csv(ruta: Ruta, lim: Limites) -> Iterator[FilaLeida]:
     no_es = [_error(0, "", "El archivo no es una planilla CSV (UTF-8 o Windows-1252) ni XLSX.")]
     with open(ruta, "rb") as binario:
         codificacion, _ = _codificacion(binario)
@@ -231,45 +302,55 @@ def _leer_csv(ruta, lim):
                     raise ArchivoInvalido([_error(0, "", f"El archivo tiene más de {_miles(tope)} líneas.")])
                 if error:
                     yield lector.line_num, {"__error__": error}
-                elif any(c.strip() for c in celdas):
+                elif celdas is not None and any(c.strip() for c in celdas):
                     yield lector.line_num, _fila(cab, celdas)
         except UnicodeDecodeError:
             raise ArchivoInvalido(no_es) from None
 
 
-def _mensaje_csv(error):
+def _mensaje_csv(error: csv.Error) -> str:
     if "field larger" in str(error):
         return f"Un campo tiene más de {_miles(MAX_CAMPO_CSV)} caracteres: la fila no se importa."
     return f"La fila no se puede leer como CSV ({error})."
 
 
-def _fila(cab, celdas):
-    datos = {c: _texto(v) for c, v in zip(cab, celdas)}
-    if len(celdas) > len(cab) and any(_texto(v) for v in celdas[len(cab):]):
+def _fila(cab: list[str], celdas: Sequence[object]) -> dict[str, Any]:
+    datos: dict[str, Any] = {c: _texto(v) for c, v in zip(cab, celdas, strict=False)}
+    if len(celdas) > len(cab) and any(_texto(v) for v in celdas[len(cab) :]):
         datos["__sobran__"] = True
     return datos
 
 
-def _comprobar_zip(ruta, lim):
+def _comprobar_zip(ruta: Ruta, lim: Limites) -> None:
     try:
         with zipfile.ZipFile(ruta) as z:
             descomprimido = sum(i.file_size for i in z.infolist())
     except (zipfile.BadZipFile, OSError, ValueError):
         return  # openpyxl says what is wrong
     if descomprimido > lim.bytes * EXPANSION_XLSX:
-        raise ArchivoInvalido([_error(0, "", f"El XLSX ocupa {_tamano_legible(descomprimido)} descomprimido "
-                                             f"(máximo {_tamano_legible(lim.bytes * EXPANSION_XLSX)}). Guárdelo "
-                                             "como CSV o divídalo.")])
+        raise ArchivoInvalido(
+            [
+                _error(
+                    0,
+                    "",
+                    f"El XLSX ocupa {_tamano_legible(descomprimido)} descomprimido "
+                    f"(máximo {_tamano_legible(lim.bytes * EXPANSION_XLSX)}). Guárdelo "
+                    "como CSV o divídalo.",
+                )
+            ]
+        )
 
 
-def _leer_xlsx(ruta, lim):
+def _leer_xlsx(ruta: Ruta, lim: Limites) -> Iterator[FilaLeida]:
     from openpyxl import load_workbook
 
     _comprobar_zip(ruta, lim)
     try:
         wb = load_workbook(ruta, read_only=True, data_only=True)
     except Exception as e:  # noqa: BLE001 - zip, XML or openpyxl errors: all mean "not an XLSX"
-        raise ArchivoInvalido([_error(0, "", f"El archivo no es una planilla XLSX válida ({type(e).__name__}).")]) from None
+        raise ArchivoInvalido(
+            [_error(0, "", f"El archivo no es una planilla XLSX válida ({type(e).__name__}).")]
+        ) from None
     try:
         hoja = wb.worksheets[0]
         # Never wider than the column limit (+1 to see a cell past it): a sheet whose dimension
@@ -294,27 +375,27 @@ def _leer_xlsx(ruta, lim):
 
 # --- validation -------------------------------------------------------------------------------
 class Validador:
-    def __init__(self, lim=None):
+    def __init__(self, lim: Limites | None = None) -> None:
         lim = lim or limites()
         self.zonas = dict(Zona.objects.filter(activa=True).values_list("codigo", "pk"))
         User = get_user_model()
-        self.asesores = dict(User.objects.filter(groups__name=Rol.ASESOR, is_active=True)
-                             .values_list("username", "pk"))
+        self.asesores = dict(User.objects.filter(groups__name=Rol.ASESOR, is_active=True).values_list("username", "pk"))
         # Every column has a length: the model field's max_length, else the text limit
         # (referencias is a TextField: without it a 104 KB XLSX stored a 100 MB text).
         campos = {f.name: f for f in Solicitud._meta.concrete_fields}
-        self.largos = {c: campos[c].max_length for c in COLUMNAS if c in campos and campos[c].max_length}
-        self.largos["numero_ot"] = OrdenDeTrabajo._meta.get_field("numero").max_length
-        self.largos["zona"] = Zona._meta.get_field("codigo").max_length
-        self.largos["asesor"] = User._meta.get_field(User.USERNAME_FIELD).max_length
+        self.largos: dict[str, int] = {c: largo for c in COLUMNAS if c in campos and (largo := campos[c].max_length)}
+        self.largos["numero_ot"] = OrdenDeTrabajo._meta.get_field("numero").max_length or lim.texto
+        self.largos["zona"] = Zona._meta.get_field("codigo").max_length or lim.texto
+        usuario = cast("Field[Any, Any]", User._meta.get_field(User.USERNAME_FIELD))  # a field, not a relation
+        self.largos["asesor"] = usuario.max_length or lim.texto
         for c in COLUMNAS:
             self.largos.setdefault(c, lim.texto)
-        self.numeros = {}  # numero_smartflex -> first row
-        self.ots = {}
+        self.numeros: dict[str, int] = {}  # numero_smartflex -> first row
+        self.ots: dict[str, int] = {}
         self.tz = timezone.get_default_timezone()
         self.manana = timezone.localdate() + timedelta(days=1)
 
-    def fecha(self, texto):
+    def fecha(self, texto: str) -> datetime | None:
         for formato in FORMATOS_FECHA:
             try:
                 valor = datetime.strptime(texto, formato)
@@ -327,9 +408,10 @@ class Validador:
             return timezone.make_aware(valor, self.tz)
         return None
 
-    def fila(self, n, f):
+    def fila(self, n: int, f: dict[str, Any]) -> tuple[dict[str, Any], list[ErrorFila], list[ErrorFila]]:
         """(data for the engine, [errors]) of one row; duplicates are checked across the file."""
-        errores, datos = [], {}
+        errores: list[ErrorFila] = []
+        datos: dict[str, Any] = {}
         if "__error__" in f:
             return {}, [_error(n, "", f["__error__"])], []
         if f.pop("__sobran__", False):
@@ -344,8 +426,17 @@ class Validador:
         for c in REQUERIDAS:
             if not f.get(c) and not any(e["columna"] == c for e in errores):
                 errores.append(_error(n, c, "Dato obligatorio vacío."))
-        for c in ("cliente_nombre", "cliente_documento", "cliente_telefono", "calle", "numero_puerta", "referencias",
-                  "caja_nap", "plan", "vendedor"):
+        for c in (
+            "cliente_nombre",
+            "cliente_documento",
+            "cliente_telefono",
+            "calle",
+            "numero_puerta",
+            "referencias",
+            "caja_nap",
+            "plan",
+            "vendedor",
+        ):
             if c in f:  # a column absent from the file leaves the data as it is
                 datos[c] = f[c]
         numero = f.get("numero_smartflex", "")
@@ -353,8 +444,9 @@ class Validador:
         if f.get("tipo"):
             tipo = TIPOS.get(f["tipo"].strip().lower())
             if tipo is None:
-                errores.append(_error(n, "tipo", f"Tipo «{_corto(f['tipo'])}» desconocido: "
-                                                 f"{', '.join(Solicitud.Tipo.values)}."))
+                errores.append(
+                    _error(n, "tipo", f"Tipo «{_corto(f['tipo'])}» desconocido: {', '.join(Solicitud.Tipo.values)}.")
+                )
             datos["tipo"] = tipo
         if f.get("zona"):
             datos["zona_id"] = self.zonas.get(f["zona"])
@@ -367,12 +459,19 @@ class Validador:
         if f.get("fecha_registro"):
             datos["creado_at"] = self.fecha(f["fecha_registro"])
             if datos["creado_at"] is None:
-                errores.append(_error(n, "fecha_registro", f"Fecha «{_corto(f['fecha_registro'])}» inválida "
-                                                            "(AAAA-MM-DD o DD/MM/AAAA, no futura)."))
+                errores.append(
+                    _error(
+                        n,
+                        "fecha_registro",
+                        f"Fecha «{_corto(f['fecha_registro'])}» inválida (AAAA-MM-DD o DD/MM/AAAA, no futura).",
+                    )
+                )
         datos["numero_ot"] = f.get("numero_ot", "")
-        duplicadas = []
-        for clave, campo, vistos in ((numero, "numero_smartflex", self.numeros),
-                                     (datos["numero_ot"], "numero_ot", self.ots)):
+        duplicadas: list[ErrorFila] = []
+        for clave, campo, vistos in (
+            (numero, "numero_smartflex", self.numeros),
+            (datos["numero_ot"], "numero_ot", self.ots),
+        ):
             if not clave:
                 continue
             if clave in vistos:
@@ -382,17 +481,22 @@ class Validador:
             else:
                 vistos[clave] = n
         return datos, errores, duplicadas
-def _conflictos_ot(lote):
+
+
+def _conflictos_ot(lote: list[tuple[int, dict[str, Any]]]) -> list[ErrorFila]:
     """Rows whose OT number belongs to another Solicitud in the database, or whose known
     Solicitud has an OT with another number (one query for the batch)."""
-    errores = []
+    errores: list[ErrorFila] = []
     numeros = [d["numero_smartflex"] for _, d in lote]
     ots = {d["numero_ot"] or f"OT-{d['numero_smartflex']}": (n, d) for n, d in lote}
-    # Two index lookups in one UNION query: an OR across the join made PostgreSQL scan and hash
-    # both tables whole for every batch (~230 ms a batch at 165k OTs, growing with the data).
+    # Two index lookups in one UNION query: an OR across the join scans both tables whole.
     campos = ("numero", "solicitud__numero_smartflex")
-    existentes = dict(OrdenDeTrabajo.objects.filter(numero__in=list(ots)).order_by().values_list(*campos).union(
-        OrdenDeTrabajo.objects.filter(solicitud__numero_smartflex__in=numeros).order_by().values_list(*campos)))
+    existentes = dict(
+        OrdenDeTrabajo.objects.filter(numero__in=list(ots))
+        .order_by()
+        .values_list(*campos)
+        .union(OrdenDeTrabajo.objects.filter(solicitud__numero_smartflex__in=numeros).order_by().values_list(*campos))
+    )
     ot_de = {sf: ot for ot, sf in existentes.items()}
     for n, d in lote:
         ot = d["numero_ot"] or f"OT-{d['numero_smartflex']}"
@@ -409,6 +513,7 @@ def _conflictos_ot(lote):
 class Resultado:
     """Counters of an import; ``errores`` / ``avisos`` keep the first ``maximo`` by row (the
     rest are only counted in ``total_errores`` / ``total_avisos``) so memory stays bounded."""
+
     total: int = 0
     procesadas: int = 0
     creadas: int = 0
@@ -416,35 +521,35 @@ class Resultado:
     sin_cambios: int = 0
     omitidas: int = 0
     con_error: int = 0
-    errores: list = field(default_factory=list)
-    avisos: list = field(default_factory=list)
+    errores: list[ErrorFila] = field(default_factory=list)
+    avisos: list[ErrorFila] = field(default_factory=list)
     total_errores: int = 0
     total_avisos: int = 0
     importado: bool = False
     maximo: int = field(default_factory=lambda: limites().errores)
 
-    def error(self, e):
+    def error(self, e: ErrorFila) -> None:
         self.total_errores += 1
         self._guardar(self.errores, e)
 
-    def aviso(self, e):
+    def aviso(self, e: ErrorFila) -> None:
         self.total_avisos += 1
         self._guardar(self.avisos, e)
 
-    def _guardar(self, lista, e):
+    def _guardar(self, lista: list[ErrorFila], e: ErrorFila) -> None:
         lista.append(e)
         if len(lista) >= 2 * self.maximo + 100:  # amortized: sort and cut now and then
             self._recortar(lista)
 
-    def _recortar(self, lista):
+    def _recortar(self, lista: list[ErrorFila]) -> None:
         lista.sort(key=_orden_error)
-        del lista[self.maximo:]
+        del lista[self.maximo :]
 
-    def cerrar(self):
+    def cerrar(self) -> None:
         self._recortar(self.errores)
         self._recortar(self.avisos)
 
-    def archivo_invalido(self, errores):
+    def archivo_invalido(self, errores: list[ErrorFila]) -> None:
         """The file as a whole was refused: its errors replace the rows' ones."""
         self.errores, self.total_errores = [], 0
         for e in errores:
@@ -454,12 +559,12 @@ class Resultado:
         self.con_error = len({e["fila"] for e in errores})
 
 
-def _orden_error(e):
+def _orden_error(e: ErrorFila) -> tuple[int, int]:
     return e["fila"], COLUMNAS.index(e["columna"]) if e["columna"] in COLUMNAS else 99
 
 
-def _lotes(iterable, n):
-    lote = []
+def _lotes(iterable: Iterable[T], n: int) -> Iterator[list[T]]:
+    lote: list[T] = []
     for x in iterable:
         lote.append(x)
         if len(lote) >= n:
@@ -469,13 +574,13 @@ def _lotes(iterable, n):
         yield lote
 
 
-def validar(ruta, resultado, progreso=None):
+def validar(ruta: Ruta, resultado: Resultado, progreso: Callable[[Resultado], None] | None = None) -> set[int]:
     """Pass 1: the errors of the file, nothing written. Returns the set of bad row numbers."""
     v = Validador()
-    malas = set()
+    malas: set[int] = set()
     tam = settings.ANULACIONES_IMPORTACION_LOTE
     for lote in _lotes(leer_filas(ruta), tam):
-        validas = []
+        validas: list[tuple[int, dict[str, Any]]] = []
         for n, f in lote:
             datos, errores, duplicadas = v.fila(n, f)
             resultado.total += 1
@@ -501,16 +606,27 @@ def validar(ruta, resultado, progreso=None):
     return malas
 
 
-def aplicar_filas(ruta, usuario, malas, resultado, nota, progreso=None):
+def aplicar_filas(
+    ruta: Ruta,
+    usuario: User,
+    malas: set[int],
+    resultado: Resultado,
+    nota: str,
+    progreso: Callable[[Resultado], None] | None = None,
+) -> Resultado:
     """Pass 2: births and data corrections, batch by batch, through the engine."""
     v = Validador()
     tam = settings.ANULACIONES_IMPORTACION_LOTE
     resultado.procesadas = 0
     for lote in _lotes(((n, f) for n, f in leer_filas(ruta) if n not in malas), tam):
         filas = [(n, v.fila(n, f)[0]) for n, f in lote]
-        conocidas = {s.numero_smartflex: s for s in Solicitud.objects.filter(
-            numero_smartflex__in=[d["numero_smartflex"] for _, d in filas])}
-        nuevas, cambios, fila_de = [], {}, {}
+        conocidas = {
+            s.numero_smartflex: s
+            for s in Solicitud.objects.filter(numero_smartflex__in=[d["numero_smartflex"] for _, d in filas])
+        }
+        nuevas: list[dict[str, Any]] = []
+        cambios: dict[int, dict[str, Any]] = {}
+        fila_de: dict[int, int] = {}
         for n, d in filas:
             s = conocidas.get(d["numero_smartflex"])
             if s is None:
@@ -519,8 +635,14 @@ def aplicar_filas(ruta, usuario, malas, resultado, nota, progreso=None):
             diferentes = {c: d[c] for c in transitions.CAMPOS_DATOS_SMARTFLEX if c in d and getattr(s, c) != d[c]}
             for c, campo in (("zona_id", "zona"), ("asesor_id", "asesor")):
                 if d.get(c) != getattr(s, c):
-                    resultado.aviso(_error(n, campo, f"No se cambia desde Smartflex ({campo} de una solicitud "
-                                                     "ya registrada: corríjala por zonificación o en la aplicación)."))
+                    resultado.aviso(
+                        _error(
+                            n,
+                            campo,
+                            f"No se cambia desde Smartflex ({campo} de una solicitud "
+                            "ya registrada: corríjala por zonificación o en la aplicación).",
+                        )
+                    )
             if not diferentes:
                 resultado.sin_cambios += 1
             else:
@@ -541,7 +663,15 @@ def aplicar_filas(ruta, usuario, malas, resultado, nota, progreso=None):
     return resultado
 
 
-def importar(ruta, usuario, *, aceptar_validas=False, nombre="", progreso=None, etapa=None):
+def importar(
+    ruta: Ruta,
+    usuario: User,
+    *,
+    aceptar_validas: bool = False,
+    nombre: str = "",
+    progreso: Callable[[Resultado], None] | None = None,
+    etapa: Callable[[str], None] | None = None,
+) -> Resultado:
     """Validate, then import unless there are errors and ``aceptar_validas`` is false. ``ruta``:
     a local path (the command, the task's local copy of the stored file)."""
     resultado = Resultado()
@@ -559,11 +689,11 @@ def importar(ruta, usuario, *, aceptar_validas=False, nombre="", progreso=None, 
 
 
 @contextmanager
-def copia_local(archivo):
+def copia_local(archivo: FieldFile) -> Iterator[str]:
     """A local path with the bytes of a stored file (any storage: PostgreSQL, S3, disk), copied in
     chunks to a temporary file of this machine and removed afterwards: the import reads it twice
     and openpyxl needs a seekable file."""
-    sufijo = os.path.splitext(archivo.name)[1].lower()[:10]
+    sufijo = os.path.splitext(archivo.name or "")[1].lower()[:10]
     with tempfile.NamedTemporaryFile(suffix=sufijo, delete=False) as tmp:
         try:
             with archivo.open("rb") as origen:
@@ -578,33 +708,59 @@ def copia_local(archivo):
         os.unlink(tmp.name)
 
 
-@shared_task(acks_late=True)
-def importar_smartflex(importacion_id):
-    """Run an uploaded import, saving its progress after every batch for the page."""
+def encolar_importacion(imp: ImportacionSmartflex) -> cola.Envio:
+    """Queue the uploaded import ``imp`` (the task ``importar_smartflex``) after the commit. With
+    the broker down the import stays «en cola» and the periodic pickup
+    (``tasks.recuperar_pendientes``) queues it when the broker is back. Returns the ``cola.Envio``:
+    the page tells the user when it was not published."""
+    return cola.encolar("importar_smartflex", imp.pk)
+
+
+def ejecutar(importacion_id: int) -> str | None:
+    """Run an uploaded import, saving its progress after every batch for the page (the task
+    ``importar_smartflex``). Returns its final stage, or the stage another worker holds it in."""
     # Claimed «en cola» → «validando» by one conditional UPDATE: a second message for the same
     # import (the periodic pickup's, or a redelivery) finds it taken and does nothing.
     E = ImportacionSmartflex.Etapa
     if not ImportacionSmartflex.objects.filter(pk=importacion_id, etapa=E.PENDIENTE).update(
-            etapa=E.VALIDANDO, latido_at=timezone.now()):
+        etapa=E.VALIDANDO, latido_at=timezone.now()
+    ):
         return ImportacionSmartflex.objects.filter(pk=importacion_id).values_list("etapa", flat=True).first()
     imp = ImportacionSmartflex.objects.select_related("usuario").get(pk=importacion_id)
-    campos = ["etapa", "total", "procesadas", "creadas", "actualizadas", "sin_cambios", "omitidas", "con_error",
-              "total_errores", "total_avisos", "latido_at"]
+    campos = [
+        "etapa",
+        "total",
+        "procesadas",
+        "creadas",
+        "actualizadas",
+        "sin_cambios",
+        "omitidas",
+        "con_error",
+        "total_errores",
+        "total_avisos",
+        "latido_at",
+    ]
 
-    def progreso(r):
+    def progreso(r: Resultado) -> None:
         for c in campos[1:-1]:
             setattr(imp, c, getattr(r, c))
         imp.latido_at = timezone.now()  # the heartbeat the periodic pickup watches
         imp.save(update_fields=campos)
 
-    def etapa(valor):
+    def etapa(valor: str) -> None:
         imp.etapa, imp.latido_at = valor, timezone.now()
         imp.save(update_fields=["etapa", "latido_at"])
 
     try:
         with copia_local(imp.archivo) as ruta:
-            r = importar(ruta, imp.usuario, aceptar_validas=imp.aceptar_validas, nombre=imp.nombre,
-                         progreso=progreso, etapa=etapa)
+            r = importar(
+                ruta,
+                imp.usuario,
+                aceptar_validas=imp.aceptar_validas,
+                nombre=imp.nombre,
+                progreso=progreso,
+                etapa=etapa,
+            )
     except Exception as e:  # a batch failed (e.g. a number taken meanwhile): earlier batches stay
         log.exception("Importación %s falló", imp.pk)
         imp.etapa, imp.mensaje, imp.terminado_at = imp.Etapa.FALLIDA, f"{type(e).__name__}: {e}"[:2000], timezone.now()
@@ -620,8 +776,8 @@ def importar_smartflex(importacion_id):
     return imp.etapa
 
 
-def _no_guardados(r):
-    partes = []
+def _no_guardados(r: Resultado) -> str:
+    partes: list[str] = []
     if r.total_errores > len(r.errores):
         partes.append(f"se guardan los primeros {_miles(len(r.errores))} de {_miles(r.total_errores)} errores")
     if r.total_avisos > len(r.avisos):
@@ -629,22 +785,34 @@ def _no_guardados(r):
     return f" ({', '.join(partes)})" if partes else ""
 
 
-def resumen(r):
+def resumen(r: Resultado) -> str:
     if not r.importado:
         if r.total == 0 or (r.errores and r.errores[0]["fila"] == 0):
             return "No se importó nada: " + (r.errores[0]["mensaje"] if r.errores else "archivo vacío.")
-        return (f"No se importó nada: {r.con_error} de {r.total} filas tienen errores. Corrija el archivo o "
-                f"importe solo las filas válidas.{_no_guardados(r)}")
-    return (f"{r.total} filas: {r.creadas} solicitudes nuevas, {r.actualizadas} actualizadas, {r.sin_cambios} "
-            f"sin cambios, {r.omitidas} omitidas, {r.con_error} con errores (no importadas).{_no_guardados(r)}")
+        return (
+            f"No se importó nada: {r.con_error} de {r.total} filas tienen errores. Corrija el archivo o "
+            f"importe solo las filas válidas.{_no_guardados(r)}"
+        )
+    return (
+        f"{r.total} filas: {r.creadas} solicitudes nuevas, {r.actualizadas} actualizadas, {r.sin_cambios} "
+        f"sin cambios, {r.omitidas} omitidas, {r.con_error} con errores (no importadas).{_no_guardados(r)}"
+    )
 
 
 # --- export back to Smartflex ------------------------------------------------------------------
-COLUMNAS_EXPORTACION = ["numero_smartflex", "numero_ot", "accion", "fecha", "motivo", "nuevo_numero_smartflex",
-                        "zona", "asesor"]
+COLUMNAS_EXPORTACION = [
+    "numero_smartflex",
+    "numero_ot",
+    "accion",
+    "fecha",
+    "motivo",
+    "nuevo_numero_smartflex",
+    "zona",
+    "asesor",
+]
 
 
-def exportacion(desde, hasta):
+def exportacion(desde: date, hasta: date) -> Iterator[list[str]]:
     """Rows (lists) of the Solicitudes cancelled or re-digitated in [desde, hasta] (local dates),
     dated by their audit row; streamed in chunks, a constant number of queries."""
     from django.contrib.contenttypes.models import ContentType
@@ -654,21 +822,33 @@ def exportacion(desde, hasta):
 
     inicio, fin = dia_local(desde)[0], dia_local(hasta)[1]
     ct = ContentType.objects.get_for_model(Solicitud)
-    fecha = (RegistroAuditoria.objects.filter(content_type=ct, object_id=OuterRef("pk"),
-                                              estado_destino=OuterRef("estado"))
-             .order_by("-creado_at").values("creado_at")[:1])
+    fecha = (
+        RegistroAuditoria.objects.filter(content_type=ct, object_id=OuterRef("pk"), estado_destino=OuterRef("estado"))
+        .order_by("-creado_at")
+        .values("creado_at")[:1]
+    )
     finales = [Solicitud.E.ANULADA, Solicitud.E.REDIGITADA]
     # Start from the period's audit rows (indexed by date), not from every cancellation ever.
-    del_periodo = RegistroAuditoria.objects.filter(content_type=ct, estado_destino__in=finales,
-                                                   creado_at__gte=inicio, creado_at__lt=fin).values("object_id")
-    qs = (Solicitud.objects.filter(estado__in=finales, pk__in=del_periodo)
-          .annotate(fecha_evento=Subquery(fecha)).filter(fecha_evento__gte=inicio, fecha_evento__lt=fin)
-          .select_related("orden", "zona", "asesor", "reemplazada_por").order_by("fecha_evento", "pk"))
+    del_periodo = RegistroAuditoria.objects.filter(
+        content_type=ct, estado_destino__in=finales, creado_at__gte=inicio, creado_at__lt=fin
+    ).values("object_id")
+    qs = (
+        Solicitud.objects.filter(estado__in=finales, pk__in=del_periodo)
+        .annotate(fecha_evento=Subquery(fecha))
+        .filter(fecha_evento__gte=inicio, fecha_evento__lt=fin)
+        .select_related("orden", "zona", "asesor", "reemplazada_por")
+        .order_by("fecha_evento", "pk")
+    )
     yield COLUMNAS_EXPORTACION
     for s in qs.iterator(chunk_size=2000):
         redigitada = s.estado == Solicitud.E.REDIGITADA
-        yield [s.numero_smartflex, getattr(getattr(s, "orden", None), "numero", ""),
-               "REDIGITACION" if redigitada else "ANULACION",
-               timezone.localtime(s.fecha_evento).strftime("%Y-%m-%d %H:%M:%S"), s.motivo_anulacion,
-               s.reemplazada_por.numero_smartflex if redigitada and s.reemplazada_por else "",
-               s.zona.codigo, s.asesor.username]
+        yield [
+            s.numero_smartflex,
+            getattr(getattr(s, "orden", None), "numero", ""),
+            "REDIGITACION" if redigitada else "ANULACION",
+            timezone.localtime(s.fecha_evento).strftime("%Y-%m-%d %H:%M:%S"),
+            s.motivo_anulacion,
+            s.reemplazada_por.numero_smartflex if redigitada and s.reemplazada_por else "",
+            s.zona.codigo,
+            s.asesor.username,
+        ]

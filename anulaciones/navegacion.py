@@ -3,17 +3,17 @@
 Each entry names the same set of roles its view checks (the constant the view itself reads),
 so the bar never shows a link that answers 403 and never hides a page that a role may open.
 A page outside the bar says from which page it is reached (``desde``)."""
+
 from dataclasses import dataclass
 
 from django.urls import reverse
 
 from . import direcciones as D
+from . import entregas, importacion
 from .models import Solicitud
+from .reports import ROLES_INDICADOR
 from .roles import Rol, roles_de
 from .selectors import ROLES_TABLERO
-from .views import entregas as _entregas
-from .views import importacion as _importacion
-from .views import indicador as _indicador
 
 # Every role sees some case except Div. Facturación, which receives the monthly deliveries and
 # nothing else (models/base.py: VEN_TODO and en_alcance_de). The lists of Solicitudes and OTs
@@ -27,7 +27,7 @@ class Pagina:
     clave: str
     etiqueta: str
     url_name: str
-    roles: frozenset = TODOS
+    roles: frozenset[str] | None = TODOS
     en_barra: bool = True
     desde: str = ""  # clave of the page that links to it, when not in the bar
 
@@ -45,12 +45,18 @@ PAGINAS = (
     Pagina("solicitudes", "Solicitudes", "solicitudes", ROLES_CASOS),
     Pagina("ordenes", "Órdenes de trabajo", "ordenes", ROLES_CASOS),
     Pagina("tablero", "Tablero de Control", "tablero", frozenset(ROLES_TABLERO)),
-    Pagina("indicador", "Indicador", "indicador", frozenset(_indicador.ROLES_LECTURA)),
-    Pagina("entregas", "Entregas a Facturación", "entregas", frozenset(_entregas.ROLES_VEN)),
-    Pagina("importar", "Importar", "importar", frozenset(_importacion.ROLES)),
+    Pagina("indicador", "Indicador", "indicador", ROLES_INDICADOR),
+    Pagina("entregas", "Entregas a Facturación", "entregas", frozenset(entregas.ROLES_VEN)),
+    Pagina("importar", "Importar", "importar", frozenset(importacion.ROLES)),
     Pagina("mapa", "Mapa", "direcciones_mapa", frozenset(D.ROLES_MAPA)),
-    Pagina("capa_sig", "Importar capa del SIG", "direcciones_importar", frozenset(D.ROLES_IMPORTACION),
-           en_barra=False, desde="mapa"),
+    Pagina(
+        "capa_sig",
+        "Importar capa del SIG",
+        "direcciones_importar",
+        frozenset(D.ROLES_IMPORTACION),
+        en_barra=False,
+        desde="mapa",
+    ),
     Pagina("notificaciones", "Notificaciones", "notificaciones", en_barra=False, desde="cuenta"),
     Pagina("contrasena", "Cambiar contraseña", "password_change", en_barra=False, desde="cuenta"),
 )

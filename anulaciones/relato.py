@@ -18,33 +18,42 @@ Everything is computed in Python over rows already read (``select_related`` of t
 content type, and the recipient of each SI birth annotated by ``registros``): a page costs the same
 queries whatever the number of rows.
 """
+
 import re
 from dataclasses import dataclass, field
 from functools import cache
 
 from django.db.models import OuterRef, Q, Subquery
 
-from .models import (Entrega, OrdenDeTrabajo, RegistroAuditoria, ServicioIngenieria, Solicitud,
-                     Zonificacion)
+from .models import Entrega, OrdenDeTrabajo, RegistroAuditoria, ServicioIngenieria, Solicitud, Zonificacion
 from .roles import SISTEMA, Rol
 
 MAQUINAS = (Solicitud, OrdenDeTrabajo, ServicioIngenieria, Zonificacion, Entrega)
 
-# Audited actions that are not django-fsm transitions (written by transitions.py directly).
+# Audited actions that are not django-fsm transitions (written by the transition path directly).
 ACCIONES_SIN_TRANSICION = {Solicitud: ("actualizar_datos",)}
 
 PREFIJO_EFECTO = "Efecto de "
 
 # The role as a subject: the name people use for it in the procedure.
 ROL_CORTO = {
-    Rol.ASESOR: "Asesor Comercial", Rol.MONITORA: "Monitora", Rol.TEAM_LEADER: "Team Leader",
-    Rol.GESTION_RED: "Gestión de Red", Rol.COC: "COC", Rol.COZ: "COZ", Rol.TECNICO: "Técnico",
-    Rol.JEFE_DIVISION: "Jefe de División", Rol.FACTURACION: "Facturación",
+    Rol.ASESOR: "Asesor Comercial",
+    Rol.MONITORA: "Monitora",
+    Rol.TEAM_LEADER: "Team Leader",
+    Rol.GESTION_RED: "Gestión de Red",
+    Rol.COC: "COC",
+    Rol.COZ: "COZ",
+    Rol.TECNICO: "Técnico",
+    Rol.JEFE_DIVISION: "Jefe de División",
+    Rol.FACTURACION: "Facturación",
 }
 # The recipient of an SI (3.1, 7): «abrió un Servicio de Ingeniería al asesor».
 A_ROL = {
-    Rol.ASESOR: "al asesor", Rol.MONITORA: "a la monitora", Rol.TEAM_LEADER: "al Team Leader",
-    Rol.GESTION_RED: "a Gestión de Red", Rol.COC: "al COC",
+    Rol.ASESOR: "al asesor",
+    Rol.MONITORA: "a la monitora",
+    Rol.TEAM_LEADER: "al Team Leader",
+    Rol.GESTION_RED: "a Gestión de Red",
+    Rol.COC: "al COC",
 }
 # How an object of each machine is named inside a sentence (its ``objeto`` is ``str(obj)``).
 ARTICULO = {Solicitud: "la", OrdenDeTrabajo: "la", ServicioIngenieria: "el", Zonificacion: "la", Entrega: "la"}
@@ -76,10 +85,12 @@ FRASES = {
         "anular_para_redigitacion": Frase("anuló {obj} para re-digitación"),
         "registrar_redigitacion": Frase("registró la re-digitación de {obj}"),
         "marcar_instalada": Frase("marcó {obj} como instalada"),
-        "modificar_forma": Frase("digitó la modificación de forma de {obj}",
-                                 "se digitó la modificación de forma de {obj}"),
-        "actualizar_datos": Frase("actualizó los datos de {obj} desde Smartflex",
-                                  "se actualizaron los datos de {obj} desde Smartflex"),
+        "modificar_forma": Frase(
+            "digitó la modificación de forma de {obj}", "se digitó la modificación de forma de {obj}"
+        ),
+        "actualizar_datos": Frase(
+            "actualizó los datos de {obj} desde Smartflex", "se actualizaron los datos de {obj} desde Smartflex"
+        ),
     },
     OrdenDeTrabajo: {
         "generar": Frase("generó {obj}", "se generó {obj}"),
@@ -90,8 +101,9 @@ FRASES = {
         "redireccionar_instalacion": Frase("re-direccionó {obj} para instalación"),
         "ratificar_anulacion": Frase("ratificó la anulación de {obj}"),
         "coordinar_anulacion": Frase("coordinó con el COZ la anulación de {obj}"),
-        "confirmar_anulacion": Frase("confirmó la anulación coordinada de {obj}",
-                                     "se confirmó la anulación coordinada de {obj}"),
+        "confirmar_anulacion": Frase(
+            "confirmó la anulación coordinada de {obj}", "se confirmó la anulación coordinada de {obj}"
+        ),
         "ejecutar": Frase("ejecutó {obj}"),
     },
     ServicioIngenieria: {
@@ -126,7 +138,7 @@ def acciones_auditadas(modelo):
 def _etiquetas_de_transicion():
     from .transitions import transiciones
 
-    res = {}
+    res: dict[str, str] = {}
     for modelo in MAQUINAS:
         for nombre, t in transiciones(modelo).items():
             res.setdefault(nombre, t.custom.get("label", nombre))
@@ -244,7 +256,7 @@ def _es_nota_automatica(nota):
 
 def _causa_de_nota(nota):
     """«Efecto de asignar_instalacion. …» → ("asignar_instalacion", "…")."""
-    resto = nota[len(PREFIJO_EFECTO):]
+    resto = nota[len(PREFIJO_EFECTO) :]
     nombre, _, despues = resto.partition(".")
     return nombre.strip(), despues.strip()
 
@@ -291,10 +303,17 @@ def _hecho(registro, *, efecto=False, destinatarios=()):
         oracion = f"{_capitalizar(_frase_efecto(registro, modelo))}, en consecuencia de «{etiqueta}» por {quien}"
     else:
         oracion = f"{quien} {_hizo(registro, modelo, destinatarios)}"
-    return Hecho(registro=registro, sujeto=quien, oracion=oracion, paso="" if efecto else registro.paso,
-                 origen=etiqueta_estado(modelo, registro.estado_origen),
-                 destino=etiqueta_estado(modelo, registro.estado_destino), nota=nota,
-                 modelo_nombre=modelo._meta.verbose_name if modelo else "", es_efecto=efecto)
+    return Hecho(
+        registro=registro,
+        sujeto=quien,
+        oracion=oracion,
+        paso="" if efecto else registro.paso,
+        origen=etiqueta_estado(modelo, registro.estado_origen),
+        destino=etiqueta_estado(modelo, registro.estado_destino),
+        nota=nota,
+        modelo_nombre=modelo._meta.verbose_name if modelo else "",
+        es_efecto=efecto,
+    )
 
 
 def relatar_uno(registro):
@@ -311,14 +330,18 @@ def _clave(registro):
 def _hermano(registro, causa):
     """The same transition on another object in one set-based call (two SIs of a case falling
     due together): told side by side, not as an effect."""
-    return (registro.transicion == causa.transicion and registro.content_type_id == causa.content_type_id
-            and not _es_nota_automatica(registro.nota))
+    return (
+        registro.transicion == causa.transicion
+        and registro.content_type_id == causa.content_type_id
+        and not _es_nota_automatica(registro.nota)
+    )
 
 
 def agrupar(registros):
     """[(cause row, [effect rows])] in order: rows written by one transition (same instant, user
     and case; the transition's own row first) are one group."""
-    grupos, abiertos = [], {}
+    grupos: list[tuple[RegistroAuditoria, list[RegistroAuditoria]]] = []
+    abiertos: dict[tuple[object, ...], tuple[RegistroAuditoria, list[RegistroAuditoria]]] = {}
     for r in registros:
         clave = _clave(r)
         grupo = abiertos.get(clave)
@@ -332,9 +355,13 @@ def agrupar(registros):
 
 
 def _destinatarios_abiertos(efectos):
-    return [e.destinatario_si for e in efectos
-            if e.transicion == ServicioIngenieria.TRANSICION_CREACION and getattr(e, "destinatario_si", None)
-            and modelo_de(e) is ServicioIngenieria]
+    return [
+        e.destinatario_si
+        for e in efectos
+        if e.transicion == ServicioIngenieria.TRANSICION_CREACION
+        and getattr(e, "destinatario_si", None)
+        and modelo_de(e) is ServicioIngenieria
+    ]
 
 
 def relatar(registros, *, efecto_visible=None):
@@ -353,8 +380,11 @@ def registros(qs=None):
     """Audit rows ready to be told: user and content type joined, and each SI birth's recipient
     (``destinatario_si``) read in the same query."""
     qs = RegistroAuditoria.objects.all() if qs is None else qs
-    return qs.select_related("usuario", "content_type").annotate(destinatario_si=Subquery(
-        ServicioIngenieria.objects.filter(pk=OuterRef("object_id")).order_by().values("destinatario")[:1]))
+    return qs.select_related("usuario", "content_type").annotate(
+        destinatario_si=Subquery(
+            ServicioIngenieria.objects.filter(pk=OuterRef("object_id")).order_by().values("destinatario")[:1]
+        )
+    )
 
 
 def del_caso(caso_id):

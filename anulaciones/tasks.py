@@ -1,4 +1,7 @@
-"""Celery tasks: the procedure's clocks (4.2, 5.2, 19.2, 21.1).
+"""Celery tasks: the procedure's clocks (4.2, 5.2, 19.2, 21.1), the month-end deliveries, the
+e-mail of the outbox and the Smartflex import. The only module that defines tasks (an entry
+point, like the views): services never import it, they queue a task by name through
+``anulaciones.cola.encolar``, which finds it in the registry this module fills.
 
 Tasks take ids (or nothing), select what is due in set-based queries and go through the
 transition path (``aplicar_en_bloque``, by the system user). Each runs in one transaction and
@@ -9,9 +12,9 @@ Nothing is scheduled with a long ``eta``: what falls due later (an SI's cut-off,
 re-digitation) is found by the periodic sweep, so no worker holds a message for hours and a
 Redis restart loses nothing that the next sweep would not do (docs/relojes.md).
 """
+
 import logging
 from datetime import date, timedelta
-from functools import partial
 
 from celery import shared_task
 from django.conf import settings
@@ -19,8 +22,8 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from . import notificaciones
-from .models import ServicioIngenieria, Solicitud
+from . import cola, entregas, importacion, notificaciones
+from .models import Entrega, ImportacionSmartflex, ServicioIngenieria, Solicitud
 from .transitions import aplicar_en_bloque, filtro_pks, usuario_sistema
 
 log = logging.getLogger(__name__)
@@ -37,17 +40,21 @@ def vencer_servicios(ahora=None):
     sistema = usuario_sistema()
     todos = []
     while True:  # one transaction per LOTE rows (bounded statement size; a crash loses no batch twice)
-        # The due pks are read first (an index range scan): as a subquery of the locking query,
-        # PostgreSQL with stale statistics (a burst of SIs falling due before autovacuum
-        # analyzes the table) re-ran the LIMIT subquery per row — 148 s for 20,000 SIs.
-        vencidos = list(ServicioIngenieria.objects.filter(estado=ServicioIngenieria.E.ABIERTO, vence_at__lte=ahora)
-                        .order_by("vence_at", "pk").values_list("pk", flat=True)[:LOTE])
+        # Due pks read first: as a subquery, stale statistics made PostgreSQL re-run it per row.
+        vencidos = list(
+            ServicioIngenieria.objects.filter(estado=ServicioIngenieria.E.ABIERTO, vence_at__lte=ahora)
+            .order_by("vence_at", "pk")
+            .values_list("pk", flat=True)[:LOTE]
+        )
         if not vencidos:
             return todos
         with transaction.atomic():
             pks = aplicar_en_bloque(
                 ServicioIngenieria.objects.filter(filtro_pks(vencidos)).select_related("solicitud"),
-                "vencer", sistema, nota="Plazo de atención vencido (4.2).")
+                "vencer",
+                sistema,
+                nota="Plazo de atención vencido (4.2).",
+            )
             if pks:
                 # Written in the batch's own transaction (the e-mail is queued after it commits):
                 # a worker killed at any point leaves the batch and its notices together or neither.
@@ -62,12 +69,20 @@ def avisar_por_vencer(ahora=None):
     ahora = ahora or timezone.now()
     limite = ahora + timedelta(minutes=settings.ANULACIONES_AVISO_MINUTOS)
     with transaction.atomic():
-        pks = list(ServicioIngenieria.objects.filter(
-            estado=ServicioIngenieria.E.ABIERTO, aviso_enviado_at__isnull=True, vence_at__gt=ahora,
-            vence_at__lte=limite).select_for_update(skip_locked=True).values_list("pk", flat=True))
+        pks = list(
+            ServicioIngenieria.objects.filter(
+                estado=ServicioIngenieria.E.ABIERTO,
+                aviso_enviado_at__isnull=True,
+                vence_at__gt=ahora,
+                vence_at__lte=limite,
+            )
+            .select_for_update(skip_locked=True)
+            .values_list("pk", flat=True)
+        )
         if pks:
             ServicioIngenieria.objects.filter(filtro_pks(pks), aviso_enviado_at__isnull=True).update(
-                aviso_enviado_at=ahora)
+                aviso_enviado_at=ahora
+            )
             notificaciones.servicios_por_vencer(pks)  # with the change, in its transaction
     return pks
 
@@ -78,12 +93,19 @@ def escalar_redigitaciones(solicitudes=None, ahora=None):
     ahora = ahora or timezone.now()
     qs = Solicitud.objects.all() if solicitudes is None else solicitudes
     with transaction.atomic():
-        pks = list(qs.filter(estado=Solicitud.E.PENDIENTE_REDIGITACION, redigitacion_vence_at__lte=ahora,
-                             redigitacion_escalada_at__isnull=True)
-                   .select_for_update(skip_locked=True).values_list("pk", flat=True))
+        pks = list(
+            qs.filter(
+                estado=Solicitud.E.PENDIENTE_REDIGITACION,
+                redigitacion_vence_at__lte=ahora,
+                redigitacion_escalada_at__isnull=True,
+            )
+            .select_for_update(skip_locked=True)
+            .values_list("pk", flat=True)
+        )
         if pks:
             Solicitud.objects.filter(filtro_pks(pks), redigitacion_escalada_at__isnull=True).update(
-                redigitacion_tardia=True, redigitacion_escalada_at=ahora)
+                redigitacion_tardia=True, redigitacion_escalada_at=ahora
+            )
             notificaciones.redigitaciones_tardias(pks)  # with the change, in its transaction
     return pks
 
@@ -91,8 +113,11 @@ def escalar_redigitaciones(solicitudes=None, ahora=None):
 def barrer(ahora=None):
     """The periodic sweep: deadlines past due, warnings, late re-digitations."""
     ahora = ahora or timezone.now()
-    return {"vencidos": len(vencer_servicios(ahora)), "avisos": len(avisar_por_vencer(ahora)),
-            "redigitaciones": len(escalar_redigitaciones(ahora=ahora))}
+    return {
+        "vencidos": len(vencer_servicios(ahora)),
+        "avisos": len(avisar_por_vencer(ahora)),
+        "redigitaciones": len(escalar_redigitaciones(ahora=ahora)),
+    }
 
 
 def recuperar_pendientes(ahora=None):
@@ -100,27 +125,30 @@ def recuperar_pendientes(ahora=None):
     broker was down at that moment or a worker died: the notices not mailed yet, the deliveries
     not e-mailed yet, and the imports whose message was lost (still «en cola») or whose worker
     stopped (no progress for ANULACIONES_IMPORTACION_LATIDO_MINUTOS) are queued again."""
-    from .importacion import importar_smartflex
-    from .models import Entrega, ImportacionSmartflex
-    from .reports import enviar_entrega as enviar
-
     ahora = ahora or timezone.now()
     # Each step on its own: the mail server down must not keep the stalled imports waiting.
     correos = _sin_detener(notificaciones.enviar_pendientes)
-    entregas = [_sin_detener(enviar, pk)
-                for pk in Entrega.objects.filter(enviada_at__isnull=True).values_list("pk", flat=True)]
+    enviadas = [
+        _sin_detener(entregas.enviar_entrega, pk)
+        for pk in Entrega.objects.filter(enviada_at__isnull=True).values_list("pk", flat=True)
+    ]
     limite = ahora - timedelta(minutes=settings.ANULACIONES_IMPORTACION_LATIDO_MINUTOS)
     E = ImportacionSmartflex.Etapa
     with transaction.atomic():
-        paradas = list(ImportacionSmartflex.objects.select_for_update(skip_locked=True).filter(
-            # «en cola» since the limit, and not queued again by a pickup since (its latido_at)
-            Q(etapa=E.PENDIENTE, creado_at__lt=limite) & (Q(latido_at__isnull=True) | Q(latido_at__lt=limite))
-            | Q(etapa__in=(E.VALIDANDO, E.IMPORTANDO), latido_at__lt=limite)).values_list("pk", flat=True))
+        paradas = list(
+            ImportacionSmartflex.objects.select_for_update(skip_locked=True)
+            .filter(
+                # «en cola» since the limit, and not queued again by a pickup since (its latido_at)
+                Q(etapa=E.PENDIENTE, creado_at__lt=limite) & (Q(latido_at__isnull=True) | Q(latido_at__lt=limite))
+                | Q(etapa__in=(E.VALIDANDO, E.IMPORTANDO), latido_at__lt=limite)
+            )
+            .values_list("pk", flat=True)
+        )
         ImportacionSmartflex.objects.filter(pk__in=paradas).update(etapa=E.PENDIENTE, latido_at=ahora)
     for pk in paradas:
         log.warning("Importación %s sin avance: se encola de nuevo", pk)
-        transaction.on_commit(partial(importar_smartflex.delay, pk))
-    return {"correos": correos or 0, "entregas": sum(e is not None for e in entregas), "importaciones": len(paradas)}
+        cola.encolar("importar_smartflex", pk)  # after the commit, bounded like every publication
+    return {"correos": correos or 0, "entregas": sum(e is not None for e in enviadas), "importaciones": len(paradas)}
 
 
 def _sin_detener(paso, *args):
@@ -155,9 +183,7 @@ def escalar_redigitacion(solicitud_id):
 @shared_task(**TAREA)
 def entrega_mensual():
     """Hourly (21.1): the deliveries that are due, last month's stragglers, the month-end watch."""
-    from .reports import revisar_entregas
-
-    return [e.pk for e in revisar_entregas()]
+    return [e.pk for e in entregas.revisar_entregas()]
 
 
 @shared_task(**TAREA)
@@ -165,18 +191,14 @@ def generar_entrega(mes_iso, usuario_id=None):
     """The next numbered delivery of a month, on demand (or None: nothing to deliver)."""
     from django.contrib.auth import get_user_model
 
-    from .reports import generar_entrega as generar
-
     usuario = get_user_model().objects.get(pk=usuario_id) if usuario_id else usuario_sistema()
-    entrega = generar(date.fromisoformat(mes_iso), usuario)
+    entrega = entregas.generar_entrega(date.fromisoformat(mes_iso), usuario)
     return entrega.pk if entrega else None
 
 
 @shared_task(**TAREA)
 def enviar_entrega(entrega_id):
-    from .reports import enviar_entrega as enviar
-
-    return enviar(entrega_id)
+    return entregas.enviar_entrega(entrega_id)
 
 
 @shared_task(**TAREA)
@@ -187,3 +209,12 @@ def enviar_correos():
 @shared_task(**TAREA)
 def recuperar():
     return recuperar_pendientes()
+
+
+@shared_task(acks_late=True)
+def importar_smartflex(importacion_id):
+    """An uploaded Smartflex import (``importacion.ejecutar``). Its claim makes a second message
+    for the same import (the pickup's, a redelivery) do nothing. Before issue 16 this task lived
+    in ``anulaciones.importacion`` under that module's name; a message of an older release with
+    the old name is refused by the worker, and the pickup queues its import again (still «en cola»)."""
+    return importacion.ejecutar(importacion_id)

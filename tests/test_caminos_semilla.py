@@ -1,9 +1,10 @@
 """Each path through the seed (COM-DSC-P10, section II), walked through the transition path
 as its people would, asserting the final states and the audit rows in order."""
+
 import pytest
 from django.utils import timezone
 
-from anulaciones import reports
+from anulaciones import entregas as reports
 from anulaciones import transitions as T
 from anulaciones.models import RegistroAuditoria, ServicioIngenieria, Solicitud
 
@@ -12,8 +13,10 @@ pytestmark = pytest.mark.django_db
 
 def auditoria(caso):
     """The case's timeline: (model, transition, step, from, to, role)."""
-    return [(r.content_type.model, r.transicion, r.paso, r.estado_origen, r.estado_destino, r.rol)
-            for r in RegistroAuditoria.objects.de_caso(caso.pk)]
+    return [
+        (r.content_type.model, r.transicion, r.paso, r.estado_origen, r.estado_destino, r.rol)
+        for r in RegistroAuditoria.objects.de_caso(caso.pk)
+    ]
 
 
 NACE = [
@@ -25,8 +28,13 @@ NACE = [
 def test_paso_1_2_3_4_5_2_gestion_de_red_observa_y_se_asigna(u, nueva_solicitud):
     s = nueva_solicitud()  # 1. el asesor digita la solicitud
     T.aplicar(s, "observar", u.gestion_red, causa="calle", detalle="La calle no existe en el QGis")  # 2
-    T.aplicar(s, "solicitar_correccion", u.gestion_red, destinatario="ASESOR",  # 3
-              requerido="Mayor referencia de dirección y caja más cercana")
+    T.aplicar(
+        s,
+        "solicitar_correccion",
+        u.gestion_red,
+        destinatario="ASESOR",  # 3
+        requerido="Mayor referencia de dirección y caja más cercana",
+    )
     si = ServicioIngenieria.objects.get(solicitud=s)
     assert (si.vendedor, si.asesor, si.observacion.causa) == ("Pedro Vargas", u.asesor, "calle")  # 3.1
     T.aplicar(s, "digitar_modificacion", u.asesor, modificacion="Calle 21 de Calacoto, caja NAP-12")  # 4
@@ -143,8 +151,15 @@ def _asignada(u, nueva_solicitud):
 
 def test_paso_14_15_16_18_11_12_tecnico_observa_y_se_instala(u, nueva_solicitud):
     s, ot = _asignada(u, nueva_solicitud)
-    T.aplicar(ot, "reportar_observacion", u.tecnico, observacion="El cliente pide otro punto de instalación",  # 14-15
-              causa="datos_tecnicos", datos_tecnicos="Distancia a NAP 180 m", solicitudes_adicionales="TV extra")
+    T.aplicar(
+        ot,
+        "reportar_observacion",
+        u.tecnico,
+        observacion="El cliente pide otro punto de instalación",  # 14-15
+        causa="datos_tecnicos",
+        datos_tecnicos="Distancia a NAP 180 m",
+        solicitudes_adicionales="TV extra",
+    )
     T.aplicar(ot, "reportar_a_coz", u.tecnico, propuesta="gestionar")  # 16
     T.aplicar(ot, "direccionar_a_coc", u.coz)  # 18
     T.aplicar(ot, "redireccionar_instalacion", u.coc)  # 11 -> 12
@@ -186,9 +201,17 @@ def test_ot_ejecutada_20_21_zonificacion_llega_a_remitida(u, nueva_solicitud, zo
     T.aplicar(ot, "ejecutar", u.tecnico)  # TEC-DPA-P01
     s.refresh_from_db()
     assert s.estado == "instalada"
-    z = T.recibir_zonificacion(ot, u.gestion_red, zona_corregida=zonas[1], tipo_correccion="zona",  # 20.1
-                               calle="Av. Arce", referencia="Frente a la plaza", caja_nap="NAP-20",
-                               latitud="-16.510000", longitud="-68.120000")
+    z = T.recibir_zonificacion(
+        ot,
+        u.gestion_red,
+        zona_corregida=zonas[1],
+        tipo_correccion="zona",  # 20.1
+        calle="Av. Arce",
+        referencia="Frente a la plaza",
+        caja_nap="NAP-20",
+        latitud="-16.510000",
+        longitud="-68.120000",
+    )
     T.aplicar(z, "digitar", u.gestion_red)  # 20.3
     reports.generar_entrega(timezone.localdate(), u.gestion_red)  # 21.1: in the month's delivery
 
@@ -223,7 +246,11 @@ def test_observacion_de_forma_no_lleva_a_redigitacion_y_se_digita_tras_ejecutar(
     assert s.estado == "instalada" and s.modificacion_pendiente == ""
     ultima = RegistroAuditoria.de_objeto(s).last()
     assert (ultima.transicion, ultima.paso, ultima.estado_origen, ultima.estado_destino) == (
-        "modificar_forma", "19.1", "instalada", "instalada")
+        "modificar_forma",
+        "19.1",
+        "instalada",
+        "instalada",
+    )
 
 
 def test_anular_la_ot_anula_la_solicitud_y_cierra_sus_si_abiertos(esc, u):
@@ -235,4 +262,7 @@ def test_anular_la_ot_anula_la_solicitud_y_cierra_sus_si_abiertos(esc, u):
     assert s.estado == "anulada" and s.orden.estado == "anulada"
     assert si.estado == "cerrado_sin_atencion" and si.cerrado_por == u.coc
     assert [r.transicion for r in RegistroAuditoria.objects.de_caso(s.caso_id)][-3:] == [
-        "coordinar_anulacion", "anular", "cerrar_sin_atencion"]
+        "coordinar_anulacion",
+        "anular",
+        "cerrar_sin_atencion",
+    ]

@@ -1,4 +1,5 @@
 """The month's zonification workbook for Div. Facturación (21.1)."""
+
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
@@ -7,7 +8,8 @@ import time_machine
 from django.core import mail
 from openpyxl import load_workbook
 
-from anulaciones import reports, tasks
+from anulaciones import entregas as reports
+from anulaciones import tasks
 from anulaciones import transitions as T
 from anulaciones.models import Entrega, Notificacion, RegistroAuditoria, Zonificacion
 from anulaciones.reports import workbook
@@ -25,9 +27,17 @@ def media(settings, tmp_path):
 
 def zonificacion(esc, u, zona, tipo, digitada_el=None, calle="Calle Murillo"):
     o = esc.orden("ejecutada")
-    z = T.recibir_zonificacion(o, u.gestion_red, zona_corregida=zona, tipo_correccion=tipo, calle=calle,
-                               referencia="Esquina plaza", caja_nap="NAP-07", latitud="-16.500000",
-                               longitud="-68.150000")
+    z = T.recibir_zonificacion(
+        o,
+        u.gestion_red,
+        zona_corregida=zona,
+        tipo_correccion=tipo,
+        calle=calle,
+        referencia="Esquina plaza",
+        caja_nap="NAP-07",
+        latitud="-16.500000",
+        longitud="-68.150000",
+    )
     if digitada_el:
         with time_machine.travel(digitada_el, tick=False):
             T.aplicar(z, "digitar", u.gestion_red)
@@ -76,7 +86,8 @@ def test_planilla_celda_por_celda(datos, u, django_capture_on_commit_callbacks):
     por_ot = {f[1]: f for f in filas[1:]}
     assert len(filas) - 1 == len(por_ot) == 4
     for z in Zonificacion.objects.filter(pk__in=[z.pk for z in incluidas]).select_related(
-            "solicitud", "orden", "zona_anterior", "zona_corregida", "recibida_por"):
+        "solicitud", "orden", "zona_anterior", "zona_corregida", "recibida_por"
+    ):
         f = por_ot[z.orden.numero]
         assert f[0] == z.solicitud.numero_smartflex
         assert f[2] == z.solicitud.cliente_nombre
@@ -101,7 +112,7 @@ def test_planilla_celda_por_celda(datos, u, django_capture_on_commit_callbacks):
     tipos = [t.label for t in Zonificacion.TipoCorreccion]
     assert list(filas[0]) == ["Zona corregida"] + [f"Corrección: {t}" for t in tipos] + ["Total"]
     assert [f[0] for f in filas[1:4]] == ["Zona Norte", "Zona Sur", "Total"]
-    norte = dict(zip(filas[0][1:], filas[1][1:]))
+    norte = dict(zip(filas[0][1:], filas[1][1:], strict=False))
     assert norte["Corrección: Calle"] == '=COUNTIFS(Casos!$E:$E,"=Zona Norte",Casos!$F:$F,"=Calle")'
     assert norte["Total"] == "=SUM(B5:F5)" and filas[3][-1] == "=SUM(G5:G6)"
 
@@ -111,8 +122,7 @@ def test_planilla_celda_por_celda(datos, u, django_capture_on_commit_callbacks):
         assert z.estado == "remitida" and z.version == 2
         assert z.remitida_at == entrega.generada_at == datetime(2026, 11, 28, 8, 0, tzinfo=LP)
         fila = RegistroAuditoria.de_objeto(z).get(transicion="remitir")
-        assert (fila.transicion, fila.paso, fila.usuario, fila.rol) == ("remitir", "21.1", u.gestion_red,
-                                                                        "GESTION_RED")
+        assert (fila.transicion, fila.paso, fila.usuario, fila.rol) == ("remitir", "21.1", u.gestion_red, "GESTION_RED")
     assert [Zonificacion.objects.get(pk=z.pk).estado for z in fuera] == ["recibida", "digitada"]
 
     # e-mailed to Facturación with the workbook, and notified in the app
@@ -154,7 +164,9 @@ def test_cada_zonificacion_en_una_sola_entrega_numerada(datos, u, esc, zonas, dj
     # each delivery told Facturación once, and was e-mailed once
     assert Notificacion.objects.filter(usuario=u.facturacion, tipo="entrega").count() == 2
     assert [m.attachments[0][0] for m in mail.outbox if m.attachments] == [
-        "zonificaciones-2026-11-1.xlsx", "zonificaciones-2026-11-2.xlsx"]
+        "zonificaciones-2026-11-1.xlsx",
+        "zonificaciones-2026-11-2.xlsx",
+    ]
     assert "complementaria N° 2" in mail.outbox[-1].subject
 
 
@@ -169,7 +181,11 @@ def test_la_tarea_entrega_en_su_dia_y_luego_complementa(datos, u, settings, djan
     assert RegistroAuditoria.objects.filter(transicion="remitir", rol="SISTEMA").count() == 4
     nacimiento = RegistroAuditoria.de_objeto(entrega).get()
     assert (nacimiento.transicion, nacimiento.paso, nacimiento.estado_destino, nacimiento.rol) == (
-        "generar", "21.1", "generada", "SISTEMA")
+        "generar",
+        "21.1",
+        "generada",
+        "SISTEMA",
+    )
     assert revisar(django_capture_on_commit_callbacks, datetime(2026, 11, 28, 9, 0, tzinfo=LP)) == []  # done
     with en(datetime(2026, 11, 28, 9, 30, tzinfo=LP)):
         T.aplicar(fuera[0], "digitar", u.gestion_red)
@@ -178,8 +194,9 @@ def test_la_tarea_entrega_en_su_dia_y_luego_complementa(datos, u, settings, djan
     assert Entrega.objects.filter(mes=NOV).count() == 2
 
 
-def test_rezagados_del_ultimo_momento_van_en_una_complementaria_de_su_mes(datos, u, esc, zonas,
-                                                                         django_capture_on_commit_callbacks):
+def test_rezagados_del_ultimo_momento_van_en_una_complementaria_de_su_mes(
+    datos, u, esc, zonas, django_capture_on_commit_callbacks
+):
     """Digitized at 23:30 on the month's last day, after its delivery: on the 1st the next run
     sends it in a supplementary delivery of November — not in December's."""
     generar(django_capture_on_commit_callbacks, u.gestion_red)
@@ -193,28 +210,38 @@ def test_rezagados_del_ultimo_momento_van_en_una_complementaria_de_su_mes(datos,
     # November ended with one zonification undelivered: shown in red afterwards
     assert reports.meses_atrasados(date(2026, 12, 15)) == [
         {"mes": NOV, "sin_entregar": 0, "entregadas_tarde": 1},
-        {"mes": date(2026, 10, 1), "sin_entregar": 0, "entregadas_tarde": 1}]  # October's, sent in November
+        {"mes": date(2026, 10, 1), "sin_entregar": 0, "entregadas_tarde": 1},
+    ]  # October's, sent in November
 
 
 def test_meses_que_terminaron_con_zonificaciones_sin_entregar(datos, u):
     """October's straggler (digitized 30/10) was never delivered: October is late until it is."""
-    assert reports.meses_atrasados(date(2026, 11, 20)) == [{"mes": date(2026, 10, 1), "sin_entregar": 1,
-                                                            "entregadas_tarde": 0}]
+    assert reports.meses_atrasados(date(2026, 11, 20)) == [
+        {"mes": date(2026, 10, 1), "sin_entregar": 1, "entregadas_tarde": 0}
+    ]
     assert reports.meses_atrasados(date(2026, 10, 31)) == []  # October has not ended yet
 
 
-@pytest.mark.parametrize("hoy, faltan", [
-    (date(2026, 11, 26), 4), (date(2026, 11, 27), 3), (date(2026, 11, 28), 2), (date(2026, 11, 29), 0),
-    (date(2026, 11, 30), 1), (date(2026, 12, 1), 27),
-])
+@pytest.mark.parametrize(
+    "hoy, faltan",
+    [
+        (date(2026, 11, 26), 4),
+        (date(2026, 11, 27), 3),
+        (date(2026, 11, 28), 2),
+        (date(2026, 11, 29), 0),
+        (date(2026, 11, 30), 1),
+        (date(2026, 12, 1), 27),
+    ],
+)
 def test_dias_habiles_hasta_fin_de_mes(settings, hoy, faltan):
     settings.ANULACIONES_DIAS_HABILES = [0, 1, 2, 3, 4, 5]  # Monday to Saturday; 29/11 is a Sunday
     settings.ANULACIONES_FERIADOS = []
     assert reports.dias_habiles_restantes(hoy) == faltan
 
 
-def test_vigilancia_del_plazo_avisa_a_gestion_de_red_y_facturacion(datos, u, settings,
-                                                                    django_capture_on_commit_callbacks):
+def test_vigilancia_del_plazo_avisa_a_gestion_de_red_y_facturacion(
+    datos, u, settings, django_capture_on_commit_callbacks
+):
     """3 working days before the month ends, and again on its last working day, Gestión de Red and
     Facturación are told (app and e-mail, once each) what is still in no delivery. Here 30/11 is
     a holiday, so the calendar build (the 30th) comes after the last working day (the 28th): the
@@ -238,8 +265,10 @@ def test_vigilancia_del_plazo_avisa_a_gestion_de_red_y_facturacion(datos, u, set
     assert aviso.titulo == "3 zonificaciones de 11/2026 sin entregar a Facturación"  # 15.9: never «(es)»
     assert "Faltan 3 días hábiles para el fin de mes: 3 zonificaciones digitadas aún no están" in aviso.texto
     assert aviso.url == "/entregas/"
-    assert sorted(m.to[0] for m in mail.outbox if "sin entregar" in m.subject) == ["facturacion@example.com",
-                                                                                   "gestion_red@example.com"]
+    assert sorted(m.to[0] for m in mail.outbox if "sin entregar" in m.subject) == [
+        "facturacion@example.com",
+        "gestion_red@example.com",
+    ]
     revisar(django_capture_on_commit_callbacks, datetime(2026, 11, 28, 8, 0, tzinfo=LP))  # the last working day
     ultimo = presentar(plazo.filter(usuario=u.facturacion).order_by("-pk")[:1])[0]
     assert plazo.count() == 4 and "Hoy es el último día hábil del mes" in ultimo.texto
@@ -255,8 +284,21 @@ def test_sin_pendientes_no_hay_aviso(u, settings, django_capture_on_commit_callb
     assert not Notificacion.objects.filter(tipo="entrega_plazo").exists()
 
 
-@pytest.mark.parametrize("rol", ["ASESOR", "MONITORA", "TEAM_LEADER", "GESTION_RED", "COC", "COZ", "TECNICO",
-                                 "JEFE_DIVISION", "FACTURACION", "SISTEMA"])
+@pytest.mark.parametrize(
+    "rol",
+    [
+        "ASESOR",
+        "MONITORA",
+        "TEAM_LEADER",
+        "GESTION_RED",
+        "COC",
+        "COZ",
+        "TECNICO",
+        "JEFE_DIVISION",
+        "FACTURACION",
+        "SISTEMA",
+    ],
+)
 def test_acuse_de_recibo_solo_facturacion_y_auditado(datos, u, rol, django_capture_on_commit_callbacks):
     from anulaciones.errors import SinPermiso
 
@@ -271,10 +313,19 @@ def test_acuse_de_recibo_solo_facturacion_y_auditado(datos, u, rol, django_captu
         T.aplicar(entrega, "acusar_recibo", u.facturacion)
     entrega.refresh_from_db()
     assert (entrega.estado, entrega.recibida_por, entrega.recibida_at) == (
-        "recibida", u.facturacion, datetime(2026, 11, 28, 11, 0, tzinfo=LP))
+        "recibida",
+        u.facturacion,
+        datetime(2026, 11, 28, 11, 0, tzinfo=LP),
+    )
     fila = RegistroAuditoria.de_objeto(entrega).last()
     assert (fila.transicion, fila.paso, fila.estado_origen, fila.estado_destino, fila.usuario, fila.rol) == (
-        "acusar_recibo", "21.1", "generada", "recibida", u.facturacion, "FACTURACION")
+        "acusar_recibo",
+        "21.1",
+        "generada",
+        "recibida",
+        u.facturacion,
+        "FACTURACION",
+    )
 
 
 def test_acuse_dos_veces_o_sobre_una_version_vieja(datos, u, django_capture_on_commit_callbacks):

@@ -1,6 +1,7 @@
 """Issue 14: the deliveries to Div. Facturación through the API (21.1) — list, detail, build the
 next numbered delivery of a month (GESTION_RED) and acknowledge receipt (FACTURACION), with the
 same ETag / If-Match rules as the transitions of the other resources."""
+
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -11,7 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from anulaciones import reports
+from anulaciones import entregas as reports
 from anulaciones import transitions as T
 from anulaciones.models import Entrega, RegistroAuditoria
 from anulaciones.roles import Rol
@@ -20,8 +21,22 @@ pytestmark = pytest.mark.django_db
 LP = ZoneInfo("America/La_Paz")
 HOY = datetime(2026, 11, 10, 10, 0, tzinfo=LP)
 URL = "/api/v1/entregas/"
-CAMPOS = {"id", "mes", "numero", "complementaria", "filas", "generada_at", "generada_por", "enviada_at", "estado",
-          "estado_display", "recibida_at", "recibida_por", "version", "descarga"}
+CAMPOS = {
+    "id",
+    "mes",
+    "numero",
+    "complementaria",
+    "filas",
+    "generada_at",
+    "generada_por",
+    "enviada_at",
+    "estado",
+    "estado_display",
+    "recibida_at",
+    "recibida_por",
+    "version",
+    "descarga",
+}
 VEN = (Rol.FACTURACION, Rol.GESTION_RED)
 
 
@@ -84,8 +99,12 @@ def test_detalle_con_sus_campos_etag_y_descarga(api, u, entrega):
     d = r.json()
     assert set(d) == CAMPOS
     assert (d["id"], d["mes"], d["numero"], d["complementaria"], d["filas"]) == (entrega.pk, "2026-11", 1, False, 1)
-    assert (d["generada_por"], d["estado"], d["recibida_at"], d["recibida_por"]) == ("gestion_red", "generada",
-                                                                                      None, None)
+    assert (d["generada_por"], d["estado"], d["recibida_at"], d["recibida_por"]) == (
+        "gestion_red",
+        "generada",
+        None,
+        None,
+    )
     assert d["descarga"] == f"http://testserver/api/v1/entregas/{entrega.pk}/planilla/"
     libro = api(u.facturacion).get(d["descarga"])  # with the token, not only the browser session
     assert libro.status_code == 200 and libro["Content-Type"].startswith("application/vnd.openxmlformats")
@@ -137,14 +156,14 @@ def test_generar_201_luego_200_sin_nada_y_la_complementaria(api, u, esc):
     r = c.post(URL, {"mes": "2026-11"}, format="json")
     assert r.status_code == 201, r.json()
     d = r.json()
-    assert (d["mes"], d["numero"], d["complementaria"], d["filas"], d["estado"]) == ("2026-11", 1, False, 1,
-                                                                                     "generada")
+    assert (d["mes"], d["numero"], d["complementaria"], d["filas"], d["estado"]) == ("2026-11", 1, False, 1, "generada")
     assert r["Location"] == f"http://testserver{URL}{d['id']}/" and r["ETag"] == f'"{d["version"]}"'
 
     r = c.post(URL, {"mes": "2026-11"}, format="json")
     assert r.status_code == 200
-    assert r.json() == {"detail": "No hay zonificaciones digitadas pendientes de entrega para 11/2026; no se "
-                                  "generó otra entrega."}
+    assert r.json() == {
+        "detail": "No hay zonificaciones digitadas pendientes de entrega para 11/2026; no se generó otra entrega."
+    }
     assert Entrega.objects.count() == 1
 
     digitada(esc, u)
@@ -153,10 +172,24 @@ def test_generar_201_luego_200_sin_nada_y_la_complementaria(api, u, esc):
     assert (r.json()["numero"], r.json()["complementaria"], r.json()["filas"]) == (2, True, 1)
 
 
-@pytest.mark.parametrize("cuerpo", [{"mes": "2026-13"}, {"mes": "9999-12"}, {"mes": "1999-12"}, {"mes": "x"},
-                                    {"mes": ""}, {"mes": "2026-11-01"}, {"mes": "x" * 10_000}, {"mes": None},
-                                    {"mes": 202611}, {}, {"mes": "2026-11", "numero": 2}, {"mes": "2026-11\x00"},
-                                    {"mes": "2099-01"}])
+@pytest.mark.parametrize(
+    "cuerpo",
+    [
+        {"mes": "2026-13"},
+        {"mes": "9999-12"},
+        {"mes": "1999-12"},
+        {"mes": "x"},
+        {"mes": ""},
+        {"mes": "2026-11-01"},
+        {"mes": "x" * 10_000},
+        {"mes": None},
+        {"mes": 202611},
+        {},
+        {"mes": "2026-11", "numero": 2},
+        {"mes": "2026-11\x00"},
+        {"mes": "2099-01"},
+    ],
+)
 def test_generar_mes_malo_es_400(api, u, esc, cuerpo):
     digitada(esc, u)
     r = api(u.gestion_red).post(URL, cuerpo, format="json")
@@ -189,7 +222,12 @@ def test_recibir_200_auditado_y_luego_409(api, u, entrega):
     assert d["recibida_at"] and r["ETag"] == f'"{d["version"]}"'
     fila = RegistroAuditoria.de_objeto(entrega).last()
     assert (fila.transicion, fila.rol, fila.usuario, fila.paso, fila.nota) == (
-        "acusar_recibo", "FACTURACION", u.facturacion, "21.1", "Recibida en Facturación")
+        "acusar_recibo",
+        "FACTURACION",
+        u.facturacion,
+        "21.1",
+        "Recibida en Facturación",
+    )
 
     r = recibir(c, entrega)
     assert r.status_code == 409
@@ -242,8 +280,9 @@ def test_recibir_if_match_mal_formado_es_400(api, u, entrega, cabecera):
 
 
 def test_recibir_if_match_y_version_distintas_es_400(api, u, entrega):
-    r = recibir(api(u.facturacion), entrega, datos={"version": entrega.version},
-                HTTP_IF_MATCH=f'"{entrega.version + 1}"')
+    r = recibir(
+        api(u.facturacion), entrega, datos={"version": entrega.version}, HTTP_IF_MATCH=f'"{entrega.version + 1}"'
+    )
     assert r.status_code == 400 and "If-Match" in r.json()["errores"]
 
 

@@ -1,21 +1,23 @@
 """Facturación's acknowledgement of a delivery (21.1) in a real browser, on a desktop and on a
 phone: the delivery waits on its home, «Recibido» on the Entregas page acknowledges it, and it
 leaves the home."""
+
 import re
 
 import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from anulaciones import reports
+from anulaciones import entregas as reports
 from anulaciones.models import Entrega, RegistroAuditoria
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.mark.parametrize("tamano", ["pagina", "telefono"])  # 1280×900 and 390×844
-def test_facturacion_ve_la_entrega_en_su_inicio_y_la_recibe(request, tamano, live_server, entrar, u, esc, settings,
-                                                            tmp_path):
+def test_facturacion_ve_la_entrega_en_su_inicio_y_la_recibe(
+    request, tamano, live_server, entrar, u, esc, settings, tmp_path
+):
     # live_server named here: pytest-django lets its host in (ALLOWED_HOSTS) only for the tests that
     # name it; a page fixture taken with getfixturevalue alone got 400 when run on its own.
     settings.MEDIA_ROOT = tmp_path

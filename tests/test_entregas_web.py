@@ -1,6 +1,7 @@
 """Issue 14: the deliveries to Div. Facturación on the pages (21.1) — /entregas/ (list, numbered
 and supplementary deliveries, «Recibido», the red late-month warning), the homes of Facturación
 and of the jefe de división, and the notifications page rendered from the notices' facts."""
+
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -10,7 +11,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from anulaciones import reports
+from anulaciones import entregas as reports
 from anulaciones import transitions as T
 from anulaciones.models import Entrega, Notificacion, RegistroAuditoria, Zonificacion
 from anulaciones.roles import Rol
@@ -104,8 +105,7 @@ def test_generar_numera_y_una_entrega_temprana_no_cierra_el_mes(client, u, esc):
     # nothing new: no other delivery, an info message, never a 500
     r = client.post("/entregas/generar/", {"mes": "2026-11"}, follow=True)
     assert r.status_code == 200
-    assert ("No hay zonificaciones digitadas pendientes de entrega para 11/2026; no se generó otra entrega."
-            in html(r))
+    assert "No hay zonificaciones digitadas pendientes de entrega para 11/2026; no se generó otra entrega." in html(r)
     assert Entrega.objects.count() == 1
 
     # the early build did not lock the month: the next one digitized goes in N° 2
@@ -135,8 +135,12 @@ def test_los_meses_van_del_mas_reciente_al_mas_antiguo(client, u, esc):
     noviembre = reports.generar_entrega(HOY.date(), u.gestion_red)
     client.force_login(u.facturacion)
     pagina = html(client.get("/entregas/"))
-    assert pagina.index("Mes 11/2026") < pagina.index(f'id="entrega-{noviembre.pk}"') < pagina.index(
-        "Mes 10/2026") < pagina.index(f'id="entrega-{octubre.pk}"')
+    assert (
+        pagina.index("Mes 11/2026")
+        < pagina.index(f'id="entrega-{noviembre.pk}"')
+        < pagina.index("Mes 10/2026")
+        < pagina.index(f'id="entrega-{octubre.pk}"')
+    )
 
 
 @pytest.mark.parametrize("mes", ["2026-13", "9999-12", "x", "2026-1"])
@@ -183,7 +187,13 @@ def test_recibido_acusa_audita_y_muestra_quien_y_cuando(client, u, esc):
 
     fila = RegistroAuditoria.de_objeto(entrega).last()
     assert (fila.transicion, fila.rol, fila.usuario, fila.paso, fila.estado_origen, fila.estado_destino) == (
-        "acusar_recibo", "FACTURACION", u.facturacion, "21.1", "generada", "recibida")
+        "acusar_recibo",
+        "FACTURACION",
+        u.facturacion,
+        "21.1",
+        "generada",
+        "recibida",
+    )
 
 
 def test_ya_recibida_es_409_con_el_mensaje_y_la_version_vieja_el_conflicto(client, u, esc, crear_usuario):
@@ -321,10 +331,19 @@ def _entregas_en_bloque(u, hasta):
     for i in range(Entrega.objects.count(), hasta):
         mes = datetime(2023 + (i // 3) // 12, (i // 3) % 12 + 1, 1).date()
         recibida = i % 2 == 0
-        filas.append(Entrega(mes=mes, numero=i % 3 + 1, generada_at=HOY, generada_por=u.gestion_red,
-                             enviada_at=HOY, filas=i, estado="recibida" if recibida else "generada",
-                             recibida_at=HOY if recibida else None,
-                             recibida_por=u.facturacion if recibida else None))
+        filas.append(
+            Entrega(
+                mes=mes,
+                numero=i % 3 + 1,
+                generada_at=HOY,
+                generada_por=u.gestion_red,
+                enviada_at=HOY,
+                filas=i,
+                estado="recibida" if recibida else "generada",
+                recibida_at=HOY if recibida else None,
+                recibida_por=u.facturacion if recibida else None,
+            )
+        )
     Entrega.objects.bulk_create(filas)
 
 
@@ -334,7 +353,8 @@ def _atrasos(esc, u, meses):
         z = digitada(esc, u)
         m = (11 - k - 1) % 12 + 1
         Zonificacion.objects.filter(pk=z.pk).update(
-            digitada_at=datetime(2026 if m < 11 else 2025, m, 15, 12, 0, tzinfo=LP))
+            digitada_at=datetime(2026 if m < 11 else 2025, m, 15, 12, 0, tzinfo=LP)
+        )
 
 
 def test_consultas_constantes_en_entregas_y_en_los_inicios(client, u, esc):
@@ -342,8 +362,12 @@ def test_consultas_constantes_en_entregas_y_en_los_inicios(client, u, esc):
     for n, meses in ((2, 1), (40, 5)):
         _entregas_en_bloque(u, n)
         _atrasos(esc, u, meses - (1 if n == 40 else 0))
-        for usuario, url in ((u.facturacion, "/entregas/"), (u.gestion_red, "/entregas/"), (u.facturacion, "/"),
-                             (u.jefe_division, "/")):
+        for usuario, url in (
+            (u.facturacion, "/entregas/"),
+            (u.gestion_red, "/entregas/"),
+            (u.facturacion, "/"),
+            (u.jefe_division, "/"),
+        ):
             client.force_login(usuario)
             c, r = consultas(client, url)
             medidas.setdefault((usuario.username, url), []).append(c)
@@ -361,18 +385,24 @@ def _avisos(u, esc, entrega, n):
     orden = esc.orden("reportada_coz")
     sol = si.solicitud
     tipos = [  # the first three: a batch summary (its SIs are one more query, per page), a delivery, an OT
-        dict(tipo="vencido", datos={"servicios": [si.pk], "total": 1}), dict(tipo="entrega", entrega=entrega),
+        dict(tipo="vencido", datos={"servicios": [si.pk], "total": 1}),
+        dict(tipo="entrega", entrega=entrega),
         dict(tipo="reporte_campo", orden=orden, datos={"transicion": "reportar_a_coz"}),
-        dict(tipo="vencido", servicio=si, solicitud=sol), dict(tipo="aviso", servicio=si, solicitud=sol),
-        dict(tipo="nuevo_si", servicio=si, solicitud=sol), dict(tipo="redigitacion_tardia", solicitud=sol),
+        dict(tipo="vencido", servicio=si, solicitud=sol),
+        dict(tipo="aviso", servicio=si, solicitud=sol),
+        dict(tipo="nuevo_si", servicio=si, solicitud=sol),
+        dict(tipo="redigitacion_tardia", solicitud=sol),
         dict(tipo="reporte_campo", orden=orden, datos={"transicion": "direccionar_a_coc"}),
         dict(tipo="anulacion_coordinada", orden=orden),
-        dict(tipo="entrega_plazo", datos={"mes": "2026-11", "mes_texto": "11/2026", "pendientes": 3, "dias": 2,
-                                          "ultimo_dia": False}),
+        dict(
+            tipo="entrega_plazo",
+            datos={"mes": "2026-11", "mes_texto": "11/2026", "pendientes": 3, "dias": 2, "ultimo_dia": False},
+        ),
     ]
     ya = Notificacion.objects.filter(usuario=u.gestion_red).count()
-    Notificacion.objects.bulk_create(Notificacion(usuario=u.gestion_red, clave=f"k{ya + i}",
-                                                  **tipos[(ya + i) % len(tipos)]) for i in range(n))
+    Notificacion.objects.bulk_create(
+        Notificacion(usuario=u.gestion_red, clave=f"k{ya + i}", **tipos[(ya + i) % len(tipos)]) for i in range(n)
+    )
 
 
 def test_notificaciones_con_sus_textos_y_consultas_constantes(client, u, esc):

@@ -24,6 +24,7 @@ one), Celery workers and gunicorn as subprocesses, all against pytest-django's P
 database. Needs PostgreSQL (DATABASE_URL=postgres://...) and the ``redis-server`` binary; CI has
 both. docs/fallos.md says what each one proves and what was measured.
 """
+
 import contextlib
 import email
 import html
@@ -48,8 +49,7 @@ from django.db.models import Count
 from django.utils import timezone
 
 from anulaciones import transitions as T
-from anulaciones.models import (Notificacion, OrdenDeTrabajo, RegistroAuditoria, ServicioIngenieria,
-                                Solicitud)
+from anulaciones.models import Notificacion, OrdenDeTrabajo, RegistroAuditoria, ServicioIngenieria, Solicitud
 
 from .test_worker import base_url, esperar  # noqa: F401 - fixture
 
@@ -91,9 +91,23 @@ class RedisPropio:
         import redis
 
         self.proceso = subprocess.Popen(
-            [shutil.which("redis-server"), "--port", str(self.puerto), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", str(self.directorio)],
-            stdout=open(self.directorio / "redis.log", "a"), stderr=subprocess.STDOUT, start_new_session=True)
+            [
+                shutil.which("redis-server"),
+                "--port",
+                str(self.puerto),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.directorio),
+            ],
+            stdout=open(self.directorio / "redis.log", "a"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         cliente = redis.Redis(port=self.puerto, socket_connect_timeout=1)
         if not esperar(lambda: self._responde(cliente), 10):
             self.detener()
@@ -162,13 +176,31 @@ def trabajadores(base_url, tmp_path):  # noqa: F811
     procesos = []
 
     def iniciar(redis_url, *, pool="solo", beat=False, lote=None, **entorno):
-        env = dict(os.environ, DATABASE_URL=base_url, CELERY_BROKER_URL=redis_url, CELERY_TASK_ALWAYS_EAGER="0",
-                   DJANGO_DEBUG="1", DB_CONN_MAX_AGE="0", ANULACIONES_BARRIDO_SEGUNDOS="1",
-                   EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend")
+        env = dict(
+            os.environ,
+            DATABASE_URL=base_url,
+            CELERY_BROKER_URL=redis_url,
+            CELERY_TASK_ALWAYS_EAGER="0",
+            DJANGO_DEBUG="1",
+            DB_CONN_MAX_AGE="0",
+            ANULACIONES_BARRIDO_SEGUNDOS="1",
+            EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend",
+        )
         env.update(entorno)  # e.g. the file-based e-mail backend (``_correo_en``)
         n = len(procesos)
-        args = ["-A", "config", "worker", "--pool", pool, "-l", "INFO", "-n", f"fallos-{os.getpid()}-{n}@%h",
-                "--without-gossip", "--without-mingle"]
+        args = [
+            "-A",
+            "config",
+            "worker",
+            "--pool",
+            pool,
+            "-l",
+            "INFO",
+            "-n",
+            f"fallos-{os.getpid()}-{n}@%h",
+            "--without-gossip",
+            "--without-mingle",
+        ]
         if pool == "prefork":
             args += ["--concurrency", "2"]
         if beat:
@@ -177,8 +209,9 @@ def trabajadores(base_url, tmp_path):  # noqa: F811
         inicio = [sys.executable, "-c", _ARRANQUE, str(lote or 0)] if arranque else [sys.executable, "-m", "celery"]
         cmd = inicio + args
         log = tmp_path / f"worker-{n}.log"
-        p = subprocess.Popen(cmd, cwd=BASE, env=env, stdout=open(log, "w"), stderr=subprocess.STDOUT,
-                             start_new_session=True)  # its own process group: SIGKILL takes pool and beat too
+        p = subprocess.Popen(
+            cmd, cwd=BASE, env=env, stdout=open(log, "w"), stderr=subprocess.STDOUT, start_new_session=True
+        )  # its own process group: SIGKILL takes pool and beat too
         p.log = log
         procesos.append(p)
         return p
@@ -207,8 +240,12 @@ def test_redis_reiniciado_bajo_un_trabajador_que_sigue_consumiendo(esc, u, redis
     p = trabajadores(redis_propio.url, pool="prefork")
     assert esperar(lambda: _en_log(p, " ready."), 30), p.log.read_text()
     s = esc.solicitud("pendiente_redigitacion")
-    redis_propio.publicar(tasks.escalar_redigitacion, args=[s.pk], countdown=7200,  # an unacked message
-                          task_id=f"eta-larga-{s.pk}")
+    redis_propio.publicar(
+        tasks.escalar_redigitacion,
+        args=[s.pk],
+        countdown=7200,  # an unacked message
+        task_id=f"eta-larga-{s.pk}",
+    )
     assert esperar(lambda: _en_log(p, f"eta-larga-{s.pk}] received"), 20), p.log.read_text()
 
     redis_propio.detener()
@@ -220,8 +257,13 @@ def test_redis_reiniciado_bajo_un_trabajador_que_sigue_consumiendo(esc, u, redis
     redis_propio.publicar(tasks.barrer_plazos)  # queued after the restart
 
     # the sweep's three steps commit one after the other: wait for the last one (escalation)
-    hecho = esperar(lambda: ServicioIngenieria.objects.get(pk=si.pk).estado == "vencido"
-                    and Solicitud.objects.get(pk=s.pk).redigitacion_escalada_at is not None, 45)
+    hecho = esperar(
+        lambda: (
+            ServicioIngenieria.objects.get(pk=si.pk).estado == "vencido"
+            and Solicitud.objects.get(pk=s.pk).redigitacion_escalada_at is not None
+        ),
+        45,
+    )
     assert p.poll() is None, "the worker died:\n" + p.log.read_text()[-3000:]
     assert "Unrecoverable error" not in p.log.read_text()
     assert hecho, "the task queued after the restart was not consumed:\n" + p.log.read_text()[-3000:]
@@ -232,9 +274,9 @@ def test_redis_reiniciado_bajo_un_trabajador_que_sigue_consumiendo(esc, u, redis
 
 def test_anular_para_redigitacion_no_programa_tareas_con_eta(esc, u, django_capture_on_commit_callbacks):
     """Nothing waits hours in a worker any more: the sweep finds the late re-digitation."""
-    from anulaciones import tasks
-
     from celery.signals import task_prerun
+
+    from anulaciones import tasks
 
     corridas = []
 
@@ -280,8 +322,14 @@ def _correos(buzon):
         for parte in archivo.read_bytes().split(SEPARADOR)[:-1]:
             m = email.message_from_bytes(parte, policy=policy.default)
             cuerpo = m.get_body(("plain",)).get_content()
-            res.append(({a.addr_spec for a in m["To"].addresses}, str(m["Subject"]), set(cuerpo.splitlines()),
-                        [a.get_filename() for a in m.iter_attachments()]))
+            res.append(
+                (
+                    {a.addr_spec for a in m["To"].addresses},
+                    str(m["Subject"]),
+                    set(cuerpo.splitlines()),
+                    [a.get_filename() for a in m.iter_attachments()],
+                )
+            )
     return res
 
 
@@ -315,8 +363,9 @@ def _muchos_si(esc, n, asesores=(), vence_at=None):
     benchmarks do), spread over ``asesores`` (their destinatario), all due at ``vence_at``
     (default: an hour ago)."""
     base = esc.servicio("abierto")
-    campos = {f.attname: getattr(base, f.attname)
-              for f in ServicioIngenieria._meta.concrete_fields if not f.primary_key}
+    campos = {
+        f.attname: getattr(base, f.attname) for f in ServicioIngenieria._meta.concrete_fields if not f.primary_key
+    }
     copias = [ServicioIngenieria(**campos) for _ in range(n - 1)]
     for i, si in enumerate(copias):
         if asesores:
@@ -327,8 +376,9 @@ def _muchos_si(esc, n, asesores=(), vence_at=None):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_trabajador_muerto_a_mitad_del_barrido_y_barrido_repetido(esc, u, crear_usuario, redis_propio, trabajadores,
-                                                                  tmp_path):
+def test_trabajador_muerto_a_mitad_del_barrido_y_barrido_repetido(
+    esc, u, crear_usuario, redis_propio, trabajadores, tmp_path
+):
     """3,000 due SIs of 30 asesores (all with an e-mail address), 100 per sweep transaction.
     Worker A (mail written as files) is SIGKILLed (with its process group) as soon as some
     batches are committed; worker B, with beat (the pickup every second), sweeps again. Every SI
@@ -358,11 +408,11 @@ def test_trabajador_muerto_a_mitad_del_barrido_y_barrido_repetido(esc, u, crear_
     assert al_matar % LOTE == 0  # whole batches: a batch commits all its rows or none
 
     inicio = time.monotonic()
-    b = trabajadores(redis_propio.url, beat=True, lote=LOTE, ANULACIONES_RECUPERACION_SEGUNDOS="1",
-                     **_correo_en(buzon))
+    b = trabajadores(redis_propio.url, beat=True, lote=LOTE, ANULACIONES_RECUPERACION_SEGUNDOS="1", **_correo_en(buzon))
     pendientes = Notificacion.objects.filter(correo_enviado_at__isnull=True)
-    assert esperar(lambda: not ServicioIngenieria.objects.filter(estado="abierto").exists()
-                   and not pendientes.exists(), 90), b.log.read_text()[-3000:]
+    assert esperar(
+        lambda: not ServicioIngenieria.objects.filter(estado="abierto").exists() and not pendientes.exists(), 90
+    ), b.log.read_text()[-3000:]
     convergio = time.monotonic() - inicio
     _parar(b)  # warm shutdown: what runs finishes
 
@@ -371,21 +421,26 @@ def test_trabajador_muerto_a_mitad_del_barrido_y_barrido_repetido(esc, u, crear_
     assert set(por_si) == set(pks) and set(por_si.values()) == {1}
     # the destinatario's notice, per SI: each exactly once (nothing lost, nothing twice)
     esperados = {(asesor, f"servicio:{pk}") for pk, asesor in ServicioIngenieria.objects.values_list("pk", "asesor_id")}
-    vistos = list(Notificacion.objects.filter(tipo="vencido", clave__startswith="servicio:")
-                  .values_list("usuario_id", "clave"))
+    vistos = list(
+        Notificacion.objects.filter(tipo="vencido", clave__startswith="servicio:").values_list("usuario_id", "clave")
+    )
     assert len(vistos) == len(set(vistos)) and set(vistos) == esperados, (len(vistos), len(esperados))
     # Gestión de Red's summary, per batch: the batches' ranges are disjoint and cover every SI once
     resumenes = Notificacion.objects.filter(tipo="vencido", clave__startswith="vencidos:")
     assert set(resumenes.values_list("usuario_id", flat=True)) == {u.gestion_red.pk}
     assert sum(n.datos["total"] for n in resumenes) == N_VENCIDOS
     rangos = sorted(tuple(int(x) for x in n.clave.split(":")[1].split("-")) for n in resumenes)
-    assert len(rangos) == N_VENCIDOS // LOTE and all(r[1] < s[0] for r, s in zip(rangos, rangos[1:])), rangos
+    assert len(rangos) == N_VENCIDOS // LOTE and all(r[1] < s[0] for r, s in zip(rangos, rangos[1:], strict=False)), (
+        rangos
+    )
     # every notice mailed (at least once), its title in an e-mail to its user's address
     assert not pendientes.exists()
     sin_correo = _sin_correo(buzon)
     assert not sin_correo, (len(sin_correo), sin_correo[:5])
-    print(f"killed after {al_matar} of {N_VENCIDOS}; worker B converged in {convergio:.1f} s; "
-          f"{Notificacion.objects.count()} notices, {len(_correos(buzon))} e-mails")
+    print(
+        f"killed after {al_matar} of {N_VENCIDOS}; worker B converged in {convergio:.1f} s; "
+        f"{Notificacion.objects.count()} notices, {len(_correos(buzon))} e-mails"
+    )
 
 
 N_AVISOS, N_DESTINATARIOS, PAUSA_CORREO = 2000, 200, 0.02
@@ -407,8 +462,15 @@ def test_trabajador_muerto_a_mitad_del_envio_de_correos(esc, u, redis_propio, tr
     personas = User.objects.bulk_create(User(username=f"destinatario_{i}") for i in range(N_DESTINATARIOS))
     solicitud = ServicioIngenieria.objects.values_list("solicitud_id", flat=True).first()
     Notificacion.objects.bulk_create(
-        Notificacion(usuario_id=personas[i % N_DESTINATARIOS].pk, tipo=Notificacion.Tipo.VENCIDO,
-                     clave=f"servicio:{pk}", servicio_id=pk, solicitud_id=solicitud) for i, pk in enumerate(sis))
+        Notificacion(
+            usuario_id=personas[i % N_DESTINATARIOS].pk,
+            tipo=Notificacion.Tipo.VENCIDO,
+            clave=f"servicio:{pk}",
+            servicio_id=pk,
+            solicitud_id=solicitud,
+        )
+        for i, pk in enumerate(sis)
+    )
     _con_correo()
     Notificacion.objects.update(correo_enviado_at=None)
     total = Notificacion.objects.count()
@@ -444,8 +506,10 @@ def test_trabajador_muerto_a_mitad_del_envio_de_correos(esc, u, redis_propio, tr
     assert len(veces) == destinatarios
     dos_veces = {d for d, n in veces.items() if n > 1}
     assert dos_veces == {d for para, *_ in de_a for d in para}, (len(dos_veces), len(de_a))  # at least once
-    print(f"{total} notices for {destinatarios} users; A wrote {len(de_a)} e-mail(s) before SIGKILL; "
-          f"B mailed everything in {convergio:.1f} s; {len(correos)} e-mails, {len(dos_veces)} user(s) twice")
+    print(
+        f"{total} notices for {destinatarios} users; A wrote {len(de_a)} e-mail(s) before SIGKILL; "
+        f"B mailed everything in {convergio:.1f} s; {len(correos)} e-mails, {len(dos_veces)} user(s) twice"
+    )
 
 
 # --- 3 and 4. a real server: connections terminated, conflicting transitions -----------------------
@@ -478,14 +542,42 @@ def _gunicorn(base_url, log, **entorno):
     thread) on the test database, production settings (DEBUG off); ``entorno`` overrides (e.g. a
     real broker instead of eager tasks)."""
     puerto = _puerto_libre()
-    env = dict(os.environ, DATABASE_URL=base_url, DJANGO_DEBUG="0", DJANGO_ALLOWED_HOSTS="127.0.0.1",
-               DB_CONN_MAX_AGE="600", CELERY_TASK_ALWAYS_EAGER="1", DJANGO_SECURE_SSL_REDIRECT="0",
-               EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend")
+    env = dict(
+        os.environ,
+        DATABASE_URL=base_url,
+        DJANGO_DEBUG="0",
+        DJANGO_ALLOWED_HOSTS="127.0.0.1",
+        DB_CONN_MAX_AGE="600",
+        CELERY_TASK_ALWAYS_EAGER="1",
+        DJANGO_SECURE_SSL_REDIRECT="0",
+        EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend",
+    )
     env.update(entorno)
-    p = subprocess.Popen([sys.executable, "-m", "gunicorn", "config.wsgi", "--workers", "2", "--threads", "2", "--bind",
-                          f"127.0.0.1:{puerto}", "--timeout", "60", "--graceful-timeout", "5", "--preload",
-                          "--no-control-socket"],
-                         cwd=BASE, env=env, stdout=open(log, "w"), stderr=subprocess.STDOUT, start_new_session=True)
+    p = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "config.wsgi",
+            "--workers",
+            "2",
+            "--threads",
+            "2",
+            "--bind",
+            f"127.0.0.1:{puerto}",
+            "--timeout",
+            "60",
+            "--graceful-timeout",
+            "5",
+            "--preload",
+            "--no-control-socket",
+        ],
+        cwd=BASE,
+        env=env,
+        stdout=open(log, "w"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     s = Servidor(puerto)
 
     def listo():
@@ -525,9 +617,11 @@ def _sesion(usuario):
 def _terminar_conexiones(excepto=()):
     """pg_terminate_backend on every client connection to the test database but ours."""
     with connection.cursor() as cur:
-        cur.execute("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = current_database() "
-                    "AND backend_type = 'client backend' AND pid <> pg_backend_pid() AND NOT pid = ANY(%s)",
-                    [list(excepto)])
+        cur.execute(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND backend_type = 'client backend' AND pid <> pg_backend_pid() AND NOT pid = ANY(%s)",
+            [list(excepto)],
+        )
         return cur.fetchone()[0]
 
 
@@ -536,8 +630,11 @@ def test_conexiones_de_postgresql_terminadas_entre_y_durante_las_peticiones(esc,
     n_solicitudes = 40
     token, sesion = _token(u.gestion_red), _sesion(u.gestion_red)
     solicitudes = [esc.solicitud("registrada").pk for _ in range(n_solicitudes)]
-    lecturas = [("GET", "/api/v1/solicitudes/?page_size=5", {"token": token}), ("GET", "/", {"sesion": sesion}),
-                ("GET", "/tablero/", {"sesion": sesion})]
+    lecturas = [
+        ("GET", "/api/v1/solicitudes/?page_size=5", {"token": token}),
+        ("GET", "/", {"sesion": sesion}),
+        ("GET", "/tablero/", {"sesion": sesion}),
+    ]
 
     # a) killed while idle: each worker's persistent connection is dead; the next request of
     # each worker meets it at its start — the health check replaces it: every answer is a 200.
@@ -545,8 +642,10 @@ def test_conexiones_de_postgresql_terminadas_entre_y_durante_las_peticiones(esc,
         for metodo, ruta, auth in lecturas * 4:
             assert servidor.pedir(metodo, ruta, **auth)[0] == 200
         with connection.cursor() as cur:
-            cur.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                        "AND backend_type = 'client backend' AND pid <> pg_backend_pid()")
+            cur.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND backend_type = 'client backend' AND pid <> pg_backend_pid()"
+            )
             assert cur.fetchone()[0] >= 1  # the server holds connections between requests
         assert _terminar_conexiones() >= 1
         estados = [servidor.pedir(metodo, ruta, **auth)[0] for metodo, ruta, auth in lecturas * 4]
@@ -564,7 +663,8 @@ def test_conexiones_de_postgresql_terminadas_entre_y_durante_las_peticiones(esc,
             vistas = []
             for _ in range(100):
                 estado, cabeceras, cuerpo = servidor.pedir(
-                    "POST", f"/api/v1/solicitudes/{pk}/asignar_instalacion/", token=token, cuerpo={"version": 0})
+                    "POST", f"/api/v1/solicitudes/{pk}/asignar_instalacion/", token=token, cuerpo={"version": 0}
+                )
                 vistas.append(estado)
                 if estado == 503:
                     assert cabeceras.get("Retry-After") and json.loads(cuerpo)["detail"], cuerpo
@@ -605,15 +705,18 @@ def test_conexiones_de_postgresql_terminadas_entre_y_durante_las_peticiones(esc,
     # converged: every transition applied exactly once, with its effect
     estados = set(Solicitud.objects.filter(pk__in=solicitudes).values_list("estado", "version"))
     assert estados == {("en_instalacion", 1)}, estados
-    filas = RegistroAuditoria.objects.filter(transicion="asignar_instalacion", object_id__in=solicitudes,
-                                             content_type__model="solicitud")
+    filas = RegistroAuditoria.objects.filter(
+        transicion="asignar_instalacion", object_id__in=solicitudes, content_type__model="solicitud"
+    )
     assert filas.count() == n_solicitudes
     ordenes = OrdenDeTrabajo.objects.filter(solicitud__in=solicitudes)
     assert set(ordenes.values_list("estado", flat=True)) == {"asignada"}
-    print(f"terminated {terminadas} connections; reads {len(lecturas_hechas)} "
-          f"({lecturas_hechas.count(503)} × 503); transitions {len(transiciones)} "
-          f"({sum(v.count(503) for v in transiciones)} × 503 retried, "
-          f"{sum(v[-1] == 409 for v in transiciones)} × 409 after a 503)")
+    print(
+        f"terminated {terminadas} connections; reads {len(lecturas_hechas)} "
+        f"({lecturas_hechas.count(503)} × 503); transitions {len(transiciones)} "
+        f"({sum(v.count(503) for v in transiciones)} × 503 retried, "
+        f"{sum(v[-1] == 409 for v in transiciones)} × 409 after a 503)"
+    )
 
 
 @pytest.mark.django_db(transaction=True)
@@ -631,10 +734,20 @@ def test_dos_transiciones_en_conflicto_a_la_vez_por_http(esc, u, servidor):
             barrera.wait()
             res[clave] = servidor.pedir("POST", ruta, token=token, cuerpo=cuerpo)[0]
 
-        hilos = [threading.Thread(target=enviar, args=("anular", f"/api/v1/solicitudes/{s.pk}/anular/", gr, {
-                     "version": 1, "motivo": "Cliente desiste", "justificacion": "El cliente llamó para desistir"})),
-                 threading.Thread(target=enviar, args=("ejecutar", f"/api/v1/ordenes/{s.orden.pk}/ejecutar/", tec,
-                                                       {"version": 1}))]
+        hilos = [
+            threading.Thread(
+                target=enviar,
+                args=(
+                    "anular",
+                    f"/api/v1/solicitudes/{s.pk}/anular/",
+                    gr,
+                    {"version": 1, "motivo": "Cliente desiste", "justificacion": "El cliente llamó para desistir"},
+                ),
+            ),
+            threading.Thread(
+                target=enviar, args=("ejecutar", f"/api/v1/ordenes/{s.orden.pk}/ejecutar/", tec, {"version": 1})
+            ),
+        ]
         for h in hilos:
             h.start()
         for h in hilos:
@@ -646,11 +759,19 @@ def test_dos_transiciones_en_conflicto_a_la_vez_por_http(esc, u, servidor):
         cadena_s = list(RegistroAuditoria.de_objeto(s).values_list("transicion", flat=True))
         cadena_o = list(RegistroAuditoria.de_objeto(o).values_list("transicion", flat=True))
         if res["anular"] == 200:
-            assert (s.estado, o.estado, cadena_s[-1], cadena_o[-1]) == ("anulada", "anulada", "anular",
-                                                                       "coordinar_anulacion")
+            assert (s.estado, o.estado, cadena_s[-1], cadena_o[-1]) == (
+                "anulada",
+                "anulada",
+                "anular",
+                "coordinar_anulacion",
+            )
         else:
-            assert (s.estado, o.estado, cadena_s[-1], cadena_o[-1]) == ("instalada", "ejecutada",
-                                                                       "marcar_instalada", "ejecutar")
+            assert (s.estado, o.estado, cadena_s[-1], cadena_o[-1]) == (
+                "instalada",
+                "ejecutada",
+                "marcar_instalada",
+                "ejecutar",
+            )
         assert len(cadena_s) == len(cadena_o) == 3
     print("rounds (anular, ejecutar):", codigos)
 
@@ -678,11 +799,17 @@ class Navegador:
             campos = {"csrfmiddlewaretoken": self.token, **(campos or {})}
             if archivos:
                 limite = uuid.uuid4().hex
-                partes = [f'--{limite}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'.encode()
-                          for k, v in campos.items()]
-                partes += [f'--{limite}\r\nContent-Disposition: form-data; name="{k}"; filename="{nombre}"\r\n'
-                           f'Content-Type: text/csv\r\n\r\n'.encode() + datos + b"\r\n"
-                           for k, (nombre, datos) in archivos.items()]
+                partes = [
+                    f'--{limite}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'.encode()
+                    for k, v in campos.items()
+                ]
+                partes += [
+                    f'--{limite}\r\nContent-Disposition: form-data; name="{k}"; filename="{nombre}"\r\n'
+                    f"Content-Type: text/csv\r\n\r\n".encode()
+                    + datos
+                    + b"\r\n"
+                    for k, (nombre, datos) in archivos.items()
+                ]
                 cuerpo = b"".join(partes) + f"--{limite}--\r\n".encode()
                 cabeceras["Content-Type"] = f"multipart/form-data; boundary={limite}"
             else:
@@ -717,8 +844,10 @@ class Navegador:
 
 def _csv(prefijo, n):
     """A valid Smartflex export of n new Solicitudes (zone Z1, asesor «asesor»)."""
-    return ("numero_smartflex,tipo,cliente_nombre,calle,zona,asesor\n" + "".join(
-        f"{prefijo}-{i:05d},instalacion,Cliente {i},Calle {i},Z1,asesor\n" for i in range(n))).encode()
+    return (
+        "numero_smartflex,tipo,cliente_nombre,calle,zona,asesor\n"
+        + "".join(f"{prefijo}-{i:05d},instalacion,Cliente {i},Calle {i},Z1,asesor\n" for i in range(n))
+    ).encode()
 
 
 def _subir(web, nombre, n):
@@ -737,8 +866,14 @@ def _subir(web, nombre, n):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_sin_broker_la_subida_y_la_entrega_responden_y_se_recuperan(esc, u, base_url, redis_propio,  # noqa: F811
-                                                                     trabajadores, tmp_path):
+def test_sin_broker_la_subida_y_la_entrega_responden_y_se_recuperan(
+    esc,
+    u,
+    base_url,
+    redis_propio,  # noqa: F811
+    trabajadores,
+    tmp_path,
+):
     """A real gunicorn publishing to a real Redis (no eager tasks) and no worker yet.
     1. Redis up: import A is queued (its message will die with Redis: no persistence).
     2. Redis frozen (SIGSTOP: connections open, no answer): POST /importar/ (import F) answers
@@ -759,8 +894,13 @@ def test_sin_broker_la_subida_y_la_entrega_responden_y_se_recuperan(esc, u, base
     _con_correo()
     buzon = tmp_path / "correos"
     mes = timezone.localdate().replace(day=1)
-    with _gunicorn(base_url, tmp_path / "gunicorn-broker.log", CELERY_TASK_ALWAYS_EAGER="0",
-                   CELERY_BROKER_URL=redis_propio.url, **_correo_en(buzon)) as servidor:
+    with _gunicorn(
+        base_url,
+        tmp_path / "gunicorn-broker.log",
+        CELERY_TASK_ALWAYS_EAGER="0",
+        CELERY_BROKER_URL=redis_propio.url,
+        **_correo_en(buzon),
+    ) as servidor:
         web = Navegador(servidor, _sesion(u.gestion_red))
         assert web.pedir("GET", "/importar/")[0] == 200 and web.token
 
@@ -786,12 +926,20 @@ def test_sin_broker_la_subida_y_la_entrega_responden_y_se_recuperan(esc, u, base
 
         redis_propio.iniciar()  # 4. the broker back, empty; a worker with its beat
         inicio = time.monotonic()
-        w = trabajadores(redis_propio.url, beat=True, ANULACIONES_RECUPERACION_SEGUNDOS="1",
-                         ANULACIONES_IMPORTACION_LATIDO_MINUTOS="0.02", **_correo_en(buzon))
+        w = trabajadores(
+            redis_propio.url,
+            beat=True,
+            ANULACIONES_RECUPERACION_SEGUNDOS="1",
+            ANULACIONES_IMPORTACION_LATIDO_MINUTOS="0.02",
+            **_correo_en(buzon),
+        )
 
         def recuperado():
-            etapas = set(ImportacionSmartflex.objects.filter(pk__in=[imp_a.pk, imp_f.pk, imp_b.pk])
-                         .values_list("etapa", flat=True))
+            etapas = set(
+                ImportacionSmartflex.objects.filter(pk__in=[imp_a.pk, imp_f.pk, imp_b.pk]).values_list(
+                    "etapa", flat=True
+                )
+            )
             return etapas == {"terminada"} and Entrega.objects.get(pk=entrega.pk).enviada_at is not None
 
         assert esperar(recuperado, 60), w.log.read_text()[-3000:]
@@ -799,8 +947,9 @@ def test_sin_broker_la_subida_y_la_entrega_responden_y_se_recuperan(esc, u, base
 
         imp_c, pagina, t_despues = _subir(web, "c.csv", 20)  # 5. the server publishes again
         assert MENSAJE_SIN_COLA not in pagina
-        assert esperar(lambda: ImportacionSmartflex.objects.get(pk=imp_c.pk).etapa == "terminada", 30), \
+        assert esperar(lambda: ImportacionSmartflex.objects.get(pk=imp_c.pk).etapa == "terminada", 30), (
             w.log.read_text()[-3000:]
+        )
 
     for imp, prefijo in ((imp_a, "A-"), (imp_f, "F-"), (imp_b, "B-"), (imp_c, "C-")):
         imp.refresh_from_db()
@@ -812,10 +961,12 @@ def test_sin_broker_la_subida_y_la_entrega_responden_y_se_recuperan(esc, u, base
     u.facturacion.refresh_from_db()
     facturacion = [c for c in _correos(buzon) if u.facturacion.email in c[0]]
     assert [c[3] for c in facturacion] == [[entrega.nombre_archivo]], facturacion  # once, with its workbook
-    print(f"request times — broker up: import {t_arriba:.2f} s; broker frozen: import {t_congelado:.2f} s; "
-          f"broker down: import {t_importar:.2f} s, "
-          f"delivery {t_entrega:.2f} s; after restart: import {t_despues:.2f} s; "
-          f"worker start to imports A, F, B done and the delivery mailed: {t_recuperar:.1f} s")
+    print(
+        f"request times — broker up: import {t_arriba:.2f} s; broker frozen: import {t_congelado:.2f} s; "
+        f"broker down: import {t_importar:.2f} s, "
+        f"delivery {t_entrega:.2f} s; after restart: import {t_despues:.2f} s; "
+        f"worker start to imports A, F, B done and the delivery mailed: {t_recuperar:.1f} s"
+    )
     assert max(t_importar, t_entrega) < 5  # bounded: the user is answered in seconds
     assert t_congelado < 12  # ~6 s: CELERY_BROKER_SOCKET_TIMEOUT (2 s), one retry, kombu's 4 s reconnection bound
 
@@ -833,8 +984,8 @@ def test_trabajador_muerto_a_mitad_de_una_importacion(u, zona, redis_propio, tra
     one OT, one «registrar» audit row each), the rows A committed counted as unchanged."""
     from django.core.files.base import ContentFile
 
-    from anulaciones.importacion import importar_smartflex
     from anulaciones.models import ImportacionSmartflex, Solicitud
+    from anulaciones.tasks import importar_smartflex
 
     imp = ImportacionSmartflex.objects.create(usuario=u.gestion_red, nombre="grande.csv")
     imp.archivo.save("grande.csv", ContentFile(_csv("SF-K", N_FILAS)))
@@ -854,10 +1005,16 @@ def test_trabajador_muerto_a_mitad_de_una_importacion(u, zona, redis_propio, tra
     assert imp.etapa == "importando"
 
     inicio = time.monotonic()
-    b = trabajadores(redis_propio.url, beat=True, ANULACIONES_RECUPERACION_SEGUNDOS="1",
-                     ANULACIONES_IMPORTACION_LATIDO_MINUTOS="0.02", **lote)
-    assert esperar(lambda: ImportacionSmartflex.objects.get(pk=imp.pk).etapa in ImportacionSmartflex.FINALES, 90), \
+    b = trabajadores(
+        redis_propio.url,
+        beat=True,
+        ANULACIONES_RECUPERACION_SEGUNDOS="1",
+        ANULACIONES_IMPORTACION_LATIDO_MINUTOS="0.02",
+        **lote,
+    )
+    assert esperar(lambda: ImportacionSmartflex.objects.get(pk=imp.pk).etapa in ImportacionSmartflex.FINALES, 90), (
         b.log.read_text()[-3000:]
+    )
     convergio = time.monotonic() - inicio
     _parar(b)
 
@@ -866,9 +1023,13 @@ def test_trabajador_muerto_a_mitad_de_una_importacion(u, zona, redis_propio, tra
     assert (imp.total, imp.creadas, imp.sin_cambios, imp.con_error) == (N_FILAS, N_FILAS - al_matar, al_matar, 0)
     assert creadas.count() == N_FILAS
     assert OrdenDeTrabajo.objects.filter(solicitud__in=creadas).count() == N_FILAS
-    registros = (RegistroAuditoria.objects.filter(transicion="registrar", content_type__model="solicitud",
-                                                  object_id__in=creadas.values("pk"))
-                 .values("object_id").annotate(n=Count("id")))
+    registros = (
+        RegistroAuditoria.objects.filter(
+            transicion="registrar", content_type__model="solicitud", object_id__in=creadas.values("pk")
+        )
+        .values("object_id")
+        .annotate(n=Count("id"))
+    )
     assert len(registros) == N_FILAS and {r["n"] for r in registros} == {1}
     assert _en_log(b, f"Importación {imp.pk} sin avance")
     print(f"killed after {al_matar} of {N_FILAS} rows; worker B start to «terminada»: {convergio:.1f} s")
@@ -895,8 +1056,9 @@ def _bloqueo_mutuo():
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("error, status", [(_caida, 503), (lambda: InterfaceError("connection already closed"), 503),
-                                           (_bloqueo_mutuo, 409)])
+@pytest.mark.parametrize(
+    "error, status", [(_caida, 503), (lambda: InterfaceError("connection already closed"), 503), (_bloqueo_mutuo, 409)]
+)
 def test_api_responde_503_o_409_en_json_nunca_500(esc, u, error, status):
     from rest_framework.test import APIClient
 

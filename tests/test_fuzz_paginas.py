@@ -15,6 +15,7 @@ shifted per parameter, so one request carries many bad values at once); the role
 the nine and a role refused (403 / 404) leaves the rotation. A fixed seed and a bounded number
 of requests (about 2,200) keep it deterministic and fast (see docs/web.md, "Input limits").
 """
+
 import inspect
 import json
 import random
@@ -34,10 +35,17 @@ from django.urls import URLPattern, URLResolver, get_resolver
 
 from anulaciones import direcciones as D
 from anulaciones import transitions
+from anulaciones.entregas import generar_entrega
 from anulaciones.forms import FORMULARIOS
-from anulaciones.models import (Entrega, ImportacionSmartflex, Notificacion, OrdenDeTrabajo, ServicioIngenieria,
-                                Solicitud, Zonificacion)
-from anulaciones.reports import generar_entrega
+from anulaciones.models import (
+    Entrega,
+    ImportacionSmartflex,
+    Notificacion,
+    OrdenDeTrabajo,
+    ServicioIngenieria,
+    Solicitud,
+    Zonificacion,
+)
 from anulaciones.views.comun import MODELOS
 
 pytestmark = pytest.mark.django_db
@@ -45,24 +53,66 @@ pytestmark = pytest.mark.django_db
 SEMILLA = 13
 OMITIDAS = ("admin/", "api/", "static/", "media/")
 NOMBRES_OMITIDOS = {"logout"}
-COMUNES = ("q", "page", "per_page", "sort", "mes", "desde", "hasta", "zona", "asesor", "estado", "tipo", "id",
-           "next", "vista")
+COMUNES = (
+    "q",
+    "page",
+    "per_page",
+    "sort",
+    "mes",
+    "desde",
+    "hasta",
+    "zona",
+    "asesor",
+    "estado",
+    "tipo",
+    "id",
+    "next",
+    "vista",
+)
 NO_ENVIAR = {"csrfmiddlewaretoken"}
 
 ANIDADO = "[" * 60 + "]" * 60
 VALORES = [
-    "", "\x00", "%00", "²", "١٢", "-1", "0", "99999999999999999999", "1e400", "NaN", "9999-12", "0001-01",
-    "2024-02-30", "x" * 10_000, "'; DROP TABLE anulaciones_solicitud; --", "<script>alert(1)</script>", ANIDADO,
-    "/a\r\nX: y", "\u202e\ufeff😀 \t",
+    "",
+    "\x00",
+    "%00",
+    "²",
+    "١٢",
+    "-1",
+    "0",
+    "99999999999999999999",
+    "1e400",
+    "NaN",
+    "9999-12",
+    "0001-01",
+    "2024-02-30",
+    "x" * 10_000,
+    "'; DROP TABLE anulaciones_solicitud; --",
+    "<script>alert(1)</script>",
+    ANIDADO,
+    "/a\r\nX: y",
+    "\u202e\ufeff😀 \t",
     ["1", "\x00", "-1"],  # a list: the parameter repeated
 ]
 # Uploaded files for the file fields (a file field also gets every value above).
 ARCHIVOS = [
     ("capa.geojson", ANIDADO.encode() * 2000),
     ("capa.csv", b"kind;name;zone;lat;lon\npunto_referencia;X;Z1;1e400;1e400\ncaja_nap;N;Z1;NaN;-1e28\n"),
-    ("capa.geojson", json.dumps({"type": "FeatureCollection", "features": [
-        {"type": "Feature", "properties": {"kind": "punto_referencia", "name": "P", "zone": "Z1"},
-         "geometry": {"type": "Point", "coordinates": [1e300, -1e28]}}]}).encode()),
+    (
+        "capa.geojson",
+        json.dumps(
+            {
+                "type": "FeatureCollection",
+                "features": [
+                    {
+                        "type": "Feature",
+                        "properties": {"kind": "punto_referencia", "name": "P", "zone": "Z1"},
+                        "geometry": {"type": "Point", "coordinates": [1e300, -1e28]},
+                    }
+                ],
+            }
+        ).encode(),
+    ),
     ("smartflex.csv", "numero_smartflex,tipo\n\x00,²\n".encode()),
     ("smartflex.xlsx", b"PK\x03\x04 not a workbook"),
     ("capa.json", b"\xff\xfe\x00\x00"),
@@ -70,8 +120,12 @@ ARCHIVOS = [
 ROLES = ("asesor", "monitora", "team_leader", "gestion_red", "coc", "coz", "tecnico", "jefe_division", "facturacion")
 # The model a path's ``<int:pk>`` names, by the segment before it. A new page with an id of
 # another model must be added here (the test says so).
-MODELO_DEL_SEGMENTO = {"solicitudes": Solicitud, "ordenes": OrdenDeTrabajo, "entregas": Entrega,
-                       "importar": ImportacionSmartflex}
+MODELO_DEL_SEGMENTO = {
+    "solicitudes": Solicitud,
+    "ordenes": OrdenDeTrabajo,
+    "entregas": Entrega,
+    "importar": ImportacionSmartflex,
+}
 IDS_MALOS = ("0", "99999999999999999999")
 PARAMETRO = re.compile(r"<(?:(\w+):)?(\w+)>")
 NOMBRE_CAMPO = re.compile(r'<(?:input|select|textarea|button)\b[^>]*?\bname="([^"]+)"')
@@ -152,11 +206,14 @@ def variantes(ruta, nombre, objetos):
         assert modelo is not None, f"{ruta}: add the model of its <int:pk> to MODELO_DEL_SEGMENTO"
         reales = objetos[modelo][:2]
         assert reales, f"{ruta}: the scenarios built no {modelo.__name__}"
-        return ([Variante(_llenar(ruta, {"pk": o.pk})) for o in reales]
-                + [Variante(_llenar(ruta, {"pk": pk}), solo_humo=True) for pk in IDS_MALOS])
+        return [Variante(_llenar(ruta, {"pk": o.pk})) for o in reales] + [
+            Variante(_llenar(ruta, {"pk": pk}), solo_humo=True) for pk in IDS_MALOS
+        ]
     if set(parametros) == {"uidb64", "token"}:
-        return [Variante(_llenar(ruta, {"uidb64": "MQ", "token": "set-password"})),
-                Variante(_llenar(ruta, {"uidb64": "%00", "token": "x" * 300}), solo_humo=True)]
+        return [
+            Variante(_llenar(ruta, {"uidb64": "MQ", "token": "set-password"})),
+            Variante(_llenar(ruta, {"uidb64": "%00", "token": "x" * 300}), solo_humo=True),
+        ]
     raise AssertionError(f"{ruta}: the fuzzer does not know how to fill {parametros}")
 
 
@@ -169,11 +226,20 @@ def variantes_transicion(ruta, objetos):
         for nombre in transitions.transiciones(modelo):
             obj = rng.choice(objetos[modelo])
             form = FORMULARIOS.get((modelo, nombre))
-            res.append(Variante(_llenar(ruta, {"modelo": slug, "pk": obj.pk, "nombre": nombre}),
-                                campos={**campos_de_clase(form), "version": False}, propia=form is not None))
+            res.append(
+                Variante(
+                    _llenar(ruta, {"modelo": slug, "pk": obj.pk, "nombre": nombre}),
+                    campos={**campos_de_clase(form), "version": False},
+                    propia=form is not None,
+                )
+            )
     sol = objetos[Solicitud][0].pk
-    for modelo, pk, nombre in (("x", sol, "observar"), ("solicitud", sol, "x"), ("solicitud", IDS_MALOS[1], "anular"),
-                               ("orden", sol * 1000, "asignar")):
+    for modelo, pk, nombre in (
+        ("x", sol, "observar"),
+        ("solicitud", sol, "x"),
+        ("solicitud", IDS_MALOS[1], "anular"),
+        ("orden", sol * 1000, "asignar"),
+    ):
         res.append(Variante(_llenar(ruta, {"modelo": modelo, "pk": pk, "nombre": nombre}), solo_humo=True))
     return res
 
@@ -191,16 +257,30 @@ def objetos(esc, u, zona, settings, tmp_path):
     esc.zonificacion("digitada")
     entrega = generar_entrega(date(2026, 1, 1), u.gestion_red)
     imp = ImportacionSmartflex.objects.create(
-        archivo=ContentFile(b"numero_smartflex\nSF-1\n", name="s.csv"), nombre="s.csv", usuario=u.gestion_red,
+        archivo=ContentFile(b"numero_smartflex\nSF-1\n", name="s.csv"),
+        nombre="s.csv",
+        usuario=u.gestion_red,
         etapa=ImportacionSmartflex.Etapa.CON_ERRORES,
-        errores=[{"fila": 2, "columna": "tipo", "mensaje": "Falta el tipo."}])
+        errores=[{"fila": 2, "columna": "tipo", "mensaje": "Falta el tipo."}],
+    )
     D.registrar_punto(u.gestion_red, nombre="Plaza", zona=zona, latitud="-16.5", longitud="-68.15")
     D.registrar_caja(u.gestion_red, codigo="NAP-01", zona=zona, latitud="-16.501", longitud="-68.151")
     for rol in ROLES:
-        Notificacion.objects.create(usuario=getattr(u, rol), tipo=Notificacion.Tipo.values[0],
-                                    clave=f"servicio:{servicios[0].pk}", servicio=servicios[0], solicitud=sols[0])
-    return {Solicitud: sols, OrdenDeTrabajo: ordenes, ServicioIngenieria: servicios,
-            Zonificacion: zonificaciones, Entrega: [entrega], ImportacionSmartflex: [imp]}
+        Notificacion.objects.create(
+            usuario=getattr(u, rol),
+            tipo=Notificacion.Tipo.values[0],
+            clave=f"servicio:{servicios[0].pk}",
+            servicio=servicios[0],
+            solicitud=sols[0],
+        )
+    return {
+        Solicitud: sols,
+        OrdenDeTrabajo: ordenes,
+        ServicioIngenieria: servicios,
+        Zonificacion: zonificaciones,
+        Entrega: [entrega],
+        ImportacionSmartflex: [imp],
+    }
 
 
 # --- the run -----------------------------------------------------------------------------------
@@ -234,8 +314,10 @@ class Fuzzer:
         self.fallos[clave][0] += 1
 
     def informe(self):
-        return "\n".join(f"{metodo} /{ruta}: {error} ({n}x), e.g. {ejemplo}"
-                         for (ruta, metodo, error), (n, ejemplo) in sorted(self.fallos.items()))
+        return "\n".join(
+            f"{metodo} /{ruta}: {error} ({n}x), e.g. {ejemplo}"
+            for (ruta, metodo, error), (n, ejemplo) in sorted(self.fallos.items())
+        )
 
     def pedir(self, ruta, rol, metodo, url, datos):
         self.peticiones += 1
@@ -251,8 +333,14 @@ class Fuzzer:
                     b"".join(r.streaming_content)
         except Exception as e:  # noqa: BLE001 - every failure is collected and reported together
             lugar = traceback.extract_tb(e.__traceback__)[-1]
-            self.fallo(ruta, metodo, url, rol, datos, f"{type(e).__name__}: {str(e)[:200]} "
-                                                      f"({lugar.filename.rsplit('/', 2)[-1]}:{lugar.lineno})")
+            self.fallo(
+                ruta,
+                metodo,
+                url,
+                rol,
+                datos,
+                f"{type(e).__name__}: {str(e)[:200]} ({lugar.filename.rsplit('/', 2)[-1]}:{lugar.lineno})",
+            )
             return None
         if r.status_code >= 500:
             self.fallo(ruta, metodo, url, rol, datos, f"HTTP {r.status_code}")

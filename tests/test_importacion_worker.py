@@ -1,11 +1,12 @@
 """Integration: an uploaded import runs in a REAL Celery worker on Redis, and its progress
 record reaches the end by itself (PostgreSQL + Redis, as in CI)."""
+
 import pytest
 from celery.result import EagerResult
 from django.core.files.base import ContentFile
 
-from anulaciones.importacion import importar_smartflex
 from anulaciones.models import ImportacionSmartflex, RegistroAuditoria, Solicitud
+from anulaciones.tasks import importar_smartflex
 
 from .test_almacenamiento import publicar_en_redis
 from .test_worker import base_url, esperar, redis_url, trabajador  # noqa: F401 - fixtures
@@ -13,8 +14,14 @@ from .test_worker import base_url, esperar, redis_url, trabajador  # noqa: F401 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def test_un_trabajador_real_importa_y_guarda_el_progreso(u, zona, trabajador, redis_url, settings,  # noqa: F811
-                                                          tmp_path):
+def test_un_trabajador_real_importa_y_guarda_el_progreso(
+    u,
+    zona,
+    trabajador,
+    redis_url,
+    settings,  # noqa: F811
+    tmp_path,
+):
     # The web side and the worker have different media folders, as on two machines: the file
     # reaches the worker through the default storage (PostgreSQL), tests/test_almacenamiento.py.
     settings.MEDIA_ROOT = str(tmp_path / "media-web")

@@ -3,29 +3,47 @@ pages it may open (one table, anulaciones/navegacion.py, naming the roles each v
 jefe de división's home shows the indicator's verdict in words and colour; Facturación's home
 and the Entregas page say the same about what waits and who acts next; every count on a home is
 a link to the work behind it."""
+
 import re
 from html import unescape
 
 import pytest
 from django.utils import timezone
 
-from anulaciones import reports
+from anulaciones import entregas as reports
 from anulaciones import transitions as T
 from anulaciones.navegacion import PAGINAS, POR_CLAVE
 from anulaciones.roles import Rol
 
 pytestmark = pytest.mark.django_db
 
-ROLES = [Rol.ASESOR, Rol.MONITORA, Rol.TEAM_LEADER, Rol.GESTION_RED, Rol.COC, Rol.COZ, Rol.TECNICO,
-         Rol.JEFE_DIVISION, Rol.FACTURACION]
+ROLES = [
+    Rol.ASESOR,
+    Rol.MONITORA,
+    Rol.TEAM_LEADER,
+    Rol.GESTION_RED,
+    Rol.COC,
+    Rol.COZ,
+    Rol.TECNICO,
+    Rol.JEFE_DIVISION,
+    Rol.FACTURACION,
+]
 
 # What each role's bar shows, written out (not derived from the table it checks).
 BARRA = {
     Rol.ASESOR: {"Inicio", "Registrar solicitud", "Solicitudes", "Órdenes de trabajo"},
     Rol.MONITORA: {"Inicio", "Registrar solicitud", "Solicitudes", "Órdenes de trabajo"},
     Rol.TEAM_LEADER: {"Inicio", "Registrar solicitud", "Solicitudes", "Órdenes de trabajo"},
-    Rol.GESTION_RED: {"Inicio", "Solicitudes", "Órdenes de trabajo", "Tablero de Control", "Indicador",
-                      "Entregas a Facturación", "Importar", "Mapa"},
+    Rol.GESTION_RED: {
+        "Inicio",
+        "Solicitudes",
+        "Órdenes de trabajo",
+        "Tablero de Control",
+        "Indicador",
+        "Entregas a Facturación",
+        "Importar",
+        "Mapa",
+    },
     Rol.COC: {"Inicio", "Solicitudes", "Órdenes de trabajo", "Tablero de Control", "Indicador", "Importar", "Mapa"},
     Rol.COZ: {"Inicio", "Solicitudes", "Órdenes de trabajo"},
     Rol.TECNICO: {"Inicio", "Solicitudes", "Órdenes de trabajo"},

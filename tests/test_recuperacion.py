@@ -7,6 +7,7 @@ not e-mailed, imports whose message was lost or whose worker died. It must take 
 mail server down) must not stop the others. tests/test_fallos.py runs the same paths with real
 workers, a real broker stopped and frozen, and SIGKILL.
 """
+
 import smtplib
 from datetime import timedelta
 from unittest import mock
@@ -16,11 +17,11 @@ from django.core import mail
 from django.core.files.base import ContentFile
 from django.utils import timezone
 
-from anulaciones import reports, tasks
+from anulaciones import entregas as reports
+from anulaciones import tasks
 from anulaciones.avisos import presentar
-from anulaciones.importacion import importar_smartflex
-from anulaciones.models import (Entrega, ImportacionSmartflex, Notificacion, OrdenDeTrabajo, RegistroAuditoria,
-                                Solicitud)
+from anulaciones.models import Entrega, ImportacionSmartflex, Notificacion, OrdenDeTrabajo, RegistroAuditoria, Solicitud
+from anulaciones.tasks import importar_smartflex
 
 pytestmark = pytest.mark.django_db
 E = ImportacionSmartflex.Etapa
@@ -31,7 +32,8 @@ def _importacion(u, etapa=E.PENDIENTE, *, creada_hace=0, latido_hace=None, nombr
     ahora = timezone.now()
     ImportacionSmartflex.objects.filter(pk=imp.pk).update(  # creado_at is auto_now_add
         creado_at=ahora - timedelta(minutes=creada_hace),
-        latido_at=None if latido_hace is None else ahora - timedelta(minutes=latido_hace))
+        latido_at=None if latido_hace is None else ahora - timedelta(minutes=latido_hace),
+    )
     return imp
 
 
@@ -58,8 +60,11 @@ def test_recupera_solo_las_importaciones_paradas(u, settings, django_capture_on_
     assert resultado["importaciones"] == 3
     etapas = dict(ImportacionSmartflex.objects.values_list("pk", "etapa"))
     assert [etapas[i.pk] for i in (perdida, muerta, validando)] == [E.PENDIENTE] * 3  # claimable again
-    assert (etapas[reciente.pk], etapas[reencolada.pk], etapas[viva.pk]) == (E.PENDIENTE, E.PENDIENTE,
-                                                                              E.IMPORTANDO)  # untouched
+    assert (etapas[reciente.pk], etapas[reencolada.pk], etapas[viva.pk]) == (
+        E.PENDIENTE,
+        E.PENDIENTE,
+        E.IMPORTANDO,
+    )  # untouched
     assert [etapas[i.pk] for i in finales] == list(ImportacionSmartflex.FINALES)
     latidos = dict(ImportacionSmartflex.objects.values_list("pk", "latido_at"))
     assert latidos[reciente.pk] is None and timezone.now() - latidos[viva.pk] > timedelta(seconds=50)
@@ -99,7 +104,8 @@ def test_envia_una_vez_las_entregas_sin_enviar(esc, u, django_capture_on_commit_
     assert resultado["entregas"] == 1
     enviados = _de_entregas(mail.outbox)
     assert [(m.to, [a[0] for a in m.attachments]) for m in enviados] == [
-        (["facturacion@ejemplo.bo"], [entrega.nombre_archivo])]
+        (["facturacion@ejemplo.bo"], [entrega.nombre_archivo])
+    ]
     entrega.refresh_from_db()
     assert entrega.enviada_at is not None
 
@@ -112,8 +118,13 @@ def test_envia_los_avisos_pendientes_una_vez(esc, u, django_capture_on_commit_ca
     u.asesor.email = "asesor@ejemplo.bo"
     u.asesor.save()
     si = esc.servicio("abierto")  # its notice to the asesor is written; its e-mail was never queued here
-    Notificacion.objects.create(usuario=u.monitora, tipo=Notificacion.Tipo.NUEVO_SI, clave=f"servicio:{si.pk}",
-                                servicio=si, solicitud=si.solicitud)  # a user without an address
+    Notificacion.objects.create(
+        usuario=u.monitora,
+        tipo=Notificacion.Tipo.NUEVO_SI,
+        clave=f"servicio:{si.pk}",
+        servicio=si,
+        solicitud=si.solicitud,
+    )  # a user without an address
     pendientes = Notificacion.objects.filter(correo_enviado_at__isnull=True)
     del_asesor = list(pendientes.filter(usuario=u.asesor))
     assert del_asesor and pendientes.filter(usuario=u.monitora).exists()
@@ -167,8 +178,9 @@ def test_importar_smartflex_dos_veces_hace_el_trabajo_una_vez(u, zona, settings,
     nothing either."""
     settings.MEDIA_ROOT = str(tmp_path)
     imp = ImportacionSmartflex.objects.create(usuario=u.gestion_red, nombre="dos.csv")
-    filas = "".join(f"SF-R-{i},instalacion,Cliente {i},Calle {i},{zona.codigo},{u.asesor.username}\n"
-                    for i in range(30))
+    filas = "".join(
+        f"SF-R-{i},instalacion,Cliente {i},Calle {i},{zona.codigo},{u.asesor.username}\n" for i in range(30)
+    )
     imp.archivo.save("dos.csv", ContentFile((CAB + filas).encode()))
 
     assert importar_smartflex(imp.pk) == E.TERMINADA
@@ -178,12 +190,17 @@ def test_importar_smartflex_dos_veces_hace_el_trabajo_una_vez(u, zona, settings,
     assert (antes["total"], antes["creadas"], antes["sin_cambios"]) == (30, 30, 0)
     creadas = Solicitud.objects.filter(numero_smartflex__startswith="SF-R-")
     assert creadas.count() == 30 and OrdenDeTrabajo.objects.filter(solicitud__in=creadas).count() == 30
-    assert RegistroAuditoria.objects.filter(transicion="registrar", content_type__model="solicitud",
-                                            object_id__in=creadas.values("pk")).count() == 30
+    assert (
+        RegistroAuditoria.objects.filter(
+            transicion="registrar", content_type__model="solicitud", object_id__in=creadas.values("pk")
+        ).count()
+        == 30
+    )
 
     tomada = ImportacionSmartflex.objects.create(usuario=u.gestion_red, nombre="tomada.csv", etapa=E.VALIDANDO)
-    tomada.archivo.save("tomada.csv", ContentFile((CAB + f"SF-T-1,instalacion,C,Calle,{zona.codigo},"
-                                                         f"{u.asesor.username}\n").encode()))
+    tomada.archivo.save(
+        "tomada.csv", ContentFile((CAB + f"SF-T-1,instalacion,C,Calle,{zona.codigo},{u.asesor.username}\n").encode())
+    )
     assert importar_smartflex(tomada.pk) == E.VALIDANDO  # another worker's: left to it
     assert not Solicitud.objects.filter(numero_smartflex="SF-T-1").exists()
     assert importar_smartflex(10**9) is None  # an import deleted meanwhile: nothing

@@ -1,6 +1,7 @@
 """Address knowledge pages (issue 7): "Registrar lo aprendido" from a case, the map of a zone for
 Gestión de Red (server-side SVG, no tile server), the GeoJSON layer for QGIS and the import of
 the GIS's layers. Thin: read input, call ``anulaciones.direcciones``, show errors."""
+
 import math
 import unicodedata
 from datetime import timedelta
@@ -10,7 +11,6 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import OuterRef, Subquery
-from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.html import escape
@@ -19,7 +19,7 @@ from django.views.decorators.http import require_http_methods
 
 from .. import direcciones as D
 from ..errors import DatosInvalidos, SinPermiso
-from ..forms import AriaErrores
+from ..forms import AriaErrores, FiltroDireccionesForm
 from ..importacion import limites, mensaje_tamano
 from ..models import CajaNap, Calle, Observacion, PuntoReferencia, Solicitud, Zona, Zonificacion
 from ..roles import roles_de
@@ -30,19 +30,28 @@ from .importacion import limitar_subida, rechazo_por_tamano
 # --- "Registrar lo aprendido" (3.3) ------------------------------------------------------------
 class AprendidoForm(AriaErrores, forms.Form):
     calle = forms.CharField(label="Nombre correcto de la calle", max_length=200, required=False)
-    aliases = forms.CharField(label="Nombres erróneos (alias) de esa calle", required=False,
-                              widget=forms.Textarea(attrs={"rows": 2}),
-                              help_text="Uno por línea o separados por «;», tal como se escribieron.")
+    aliases = forms.CharField(
+        label="Nombres erróneos (alias) de esa calle",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Uno por línea o separados por «;», tal como se escribieron.",
+    )
     referencia = forms.CharField(label="Punto de referencia", max_length=200, required=False)
-    ref_latitud = forms.CharField(label="Latitud del punto", max_length=20, required=False,
-                                  help_text="Grados decimales, por ejemplo -16.500000.")
-    ref_longitud = forms.CharField(label="Longitud del punto", max_length=20, required=False,
-                                   help_text="Grados decimales, por ejemplo -68.150000.")
+    ref_latitud = forms.CharField(
+        label="Latitud del punto", max_length=20, required=False, help_text="Grados decimales, por ejemplo -16.500000."
+    )
+    ref_longitud = forms.CharField(
+        label="Longitud del punto", max_length=20, required=False, help_text="Grados decimales, por ejemplo -68.150000."
+    )
     caja = forms.CharField(label="Caja / NAP", max_length=60, required=False)
     caja_latitud = forms.CharField(label="Latitud de la caja", max_length=20, required=False)
     caja_longitud = forms.CharField(label="Longitud de la caja", max_length=20, required=False)
-    zona = forms.ModelChoiceField(queryset=Zona.objects.filter(activa=True), required=False,
-                                  label="Zona (si no es la de la solicitud)", empty_label="La zona de la solicitud")
+    zona = forms.ModelChoiceField(
+        queryset=Zona.objects.filter(activa=True),
+        required=False,
+        label="Zona (si no es la de la solicitud)",
+        empty_label="La zona de la solicitud",
+    )
 
     COORDENADAS = ("ref_latitud", "ref_longitud", "caja_latitud", "caja_longitud")
 
@@ -90,35 +99,11 @@ def aprendido(request, pk):
     return render(request, "direcciones/aprendido.html", {"sol": sol, "form": form}, status=status)
 
 
-# --- filters shared by the map and the export ---------------------------------------------------
-class FiltroForm(AriaErrores, forms.Form):
-    zona = forms.ModelChoiceField(queryset=Zona.objects.all(), required=False, to_field_name="codigo",
-                                  empty_label="Todas")
-    desde = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    hasta = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
-
-    def clean(self):
-        datos = super().clean()
-        for campo in ("desde", "hasta"):
-            if datos.get(campo) and not 2000 <= datos[campo].year <= 2100:
-                self.add_error(campo, "Indique una fecha entre los años 2000 y 2100.")
-                datos.pop(campo, None)
-        if datos.get("desde") and datos.get("hasta") and datos["desde"] > datos["hasta"]:
-            self.add_error("hasta", "«Hasta» es anterior a «desde».")
-        return datos
-
-
+# --- the map and the export (their filters: forms.FiltroDireccionesForm, shared with the API) ---
 def _exigir(request, roles):
     if not roles_de(request.user) & set(roles):
         return prohibido(request, "Su rol no consulta el conocimiento de direcciones.")
     return None
-
-
-def respuesta_geojson(zona, desde, hasta):
-    nombre = f"conocimiento_direcciones{'_' + zona.codigo if zona else ''}.geojson"
-    respuesta = StreamingHttpResponse(D.geojson_partes(zona, desde, hasta), content_type="application/geo+json")
-    respuesta["Content-Disposition"] = f'attachment; filename="{nombre}"'
-    return respuesta
 
 
 @login_required
@@ -126,11 +111,11 @@ def exportar_geojson(request):
     negado = _exigir(request, D.ROLES_MAPA)
     if negado:
         return negado
-    form = FiltroForm(request.GET)
+    form = FiltroDireccionesForm(request.GET)
     if not form.is_valid():
         return render(request, "direcciones/mapa.html", {"form": form, "sin_zona": True}, status=400)
     d = form.cleaned_data
-    return respuesta_geojson(d.get("zona"), d.get("desde"), d.get("hasta"))
+    return D.respuesta_geojson(d.get("zona"), d.get("desde"), d.get("hasta"))
 
 
 # --- the map (server-side SVG) ------------------------------------------------------------------
@@ -141,10 +126,15 @@ ABAJO = ALTO - 34  # labels stay above the legend row
 # Advance widths (em) of sans-serif glyphs, rounded up into a few groups (Arial / Liberation Sans
 # measured in Chromium), times HOLGURA for wider faces (DejaVu Sans): an estimated label box is
 # never narrower than the one the browser draws, so boxes that do not meet here do not meet there.
-_ANCHOS_EM = {**{c: 0.28 for c in " '!,./:;I[\\]fijlt|·"}, **{c: 0.40 for c in "\"()*-`r{}°º"},
-              **{c: 0.50 for c in "Jcksvxyz^"}, **{c: 0.58 for c in "0123456789#$?L_abdeghnopqu+<=>~–"},
-              **{c: 0.67 for c in "&ABEFKPSTVXYZ"}, **{c: 0.78 for c in "CDGHNOQRUw"},
-              **{c: 0.94 for c in "MmW%"}}
+_ANCHOS_EM = {
+    **{c: 0.28 for c in " '!,./:;I[\\]fijlt|·"},
+    **{c: 0.40 for c in '"()*-`r{}°º'},
+    **{c: 0.50 for c in "Jcksvxyz^"},
+    **{c: 0.58 for c in "0123456789#$?L_abdeghnopqu+<=>~–"},
+    **{c: 0.67 for c in "&ABEFKPSTVXYZ"},
+    **{c: 0.78 for c in "CDGHNOQRUw"},
+    **{c: 0.94 for c in "MmW%"},
+}
 HOLGURA = 1.15
 SUBE, BAJA = 1.0, 0.28  # ascent and descent (em) around the baseline, with the same margin
 
@@ -190,8 +180,14 @@ class _Rejilla:
 # Where a label may go around its symbol (dx of the box's left edge as a function of the width,
 # dy of the baseline), in order of preference: right, left, above, below, then the four corners.
 _POSICIONES = [
-    (lambda w: 10, 4), (lambda w: -10 - w, 4), (lambda w: -w / 2, -11), (lambda w: -w / 2, 11 + SUBE * LETRA),
-    (lambda w: 8, -8), (lambda w: 8, 8 + SUBE * LETRA), (lambda w: -8 - w, -8), (lambda w: -8 - w, 8 + SUBE * LETRA),
+    (lambda w: 10, 4),
+    (lambda w: -10 - w, 4),
+    (lambda w: -w / 2, -11),
+    (lambda w: -w / 2, 11 + SUBE * LETRA),
+    (lambda w: 8, -8),
+    (lambda w: 8, 8 + SUBE * LETRA),
+    (lambda w: -8 - w, -8),
+    (lambda w: -8 - w, 8 + SUBE * LETRA),
 ]
 IMPORTANCIA = {"zona": -1, "caso": 0, "calle": 1, "punto_referencia": 2, "caja_nap": 3}
 
@@ -234,11 +230,15 @@ def _forma(kind, x, y):
     if kind == "punto_referencia":
         return f'<circle cx="{x:.1f}" cy="{y:.1f}" r="6" fill="#0b3d6b"/>'
     if kind == "caja_nap":
-        return f'<rect x="{x - 6:.1f}" y="{y - 6:.1f}" width="12" height="12" fill="#fff" stroke="#000" stroke-width="2"/>'
+        return (
+            f'<rect x="{x - 6:.1f}" y="{y - 6:.1f}" width="12" height="12" fill="#fff" stroke="#000" stroke-width="2"/>'
+        )
     if kind == "calle":
         return f'<path d="M{x - 6:.1f} {y:.1f}h12M{x:.1f} {y - 6:.1f}v12" stroke="#333" stroke-width="3"/>'
-    return (f'<path d="M{x:.1f} {y - 8:.1f}L{x + 7:.1f} {y + 5:.1f}L{x - 7:.1f} {y + 5:.1f}Z" fill="#b00020" '
-            f'stroke="#000"/>')
+    return (
+        f'<path d="M{x:.1f} {y - 8:.1f}L{x + 7:.1f} {y + 5:.1f}L{x - 7:.1f} {y + 5:.1f}Z" fill="#b00020" '
+        f'stroke="#000"/>'
+    )
 
 
 def mapa_svg(puntos, titulo, zonas=None):
@@ -249,7 +249,7 @@ def mapa_svg(puntos, titulo, zonas=None):
     ``zonas`` (the map of every zone): the zone name of each point, in the order of ``puntos``;
     each zone's name is written over its points."""
     zonas = zonas or [None] * len(puntos)
-    con = [(p, z) for p, z in zip(puntos, zonas) if p[1] is not None and p[2] is not None]
+    con = [(p, z) for p, z in zip(puntos, zonas, strict=False) if p[1] is not None and p[2] is not None]
     zonas = [z for _, z in con]
     con = [p for p, _ in con]
     lats = [float(p[1]) for p in con] or [-16.5]
@@ -265,23 +265,28 @@ def mapa_svg(puntos, titulo, zonas=None):
     marcas = [(kind, *xy(lat, lon), etiqueta or "") for kind, lat, lon, etiqueta in con]
     simbolos = len(marcas)
     extension = {}  # zone name -> (x0, y0, x1) of its points
-    for (_, x, y, _), z in zip(marcas, zonas):
+    for (_, x, y, _), z in zip(marcas, zonas, strict=False):
         if z:
             x0, y0, x1 = extension.get(z, (x, y, x))
             extension[z] = (min(x0, x), min(y0, y), max(x1, x))
     if len(extension) > 1:
         marcas += [("zona", (x0 + x1) / 2, y0 - 6, z) for z, (x0, y0, x1) in sorted(extension.items())]
     rotulo = f"N ↑ · {lat0:.4f}…{lat1:.4f}, {lon0:.4f}…{lon1:.4f} (WGS84)"
-    colocadas = colocar_etiquetas(marcas, obstaculos=[
-        (ANCHO - MARGEN - ancho_texto(rotulo) - 2, 0, ANCHO, 16 + BAJA * LETRA + 2)])
+    colocadas = colocar_etiquetas(
+        marcas, obstaculos=[(ANCHO - MARGEN - ancho_texto(rotulo) - 2, 0, ANCHO, 16 + BAJA * LETRA + 2)]
+    )
     omitidas = sum(1 for i, (_, _, _, t) in enumerate(marcas[:simbolos]) if t and i not in colocadas)
     partes = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {ANCHO} {ALTO}" role="img" class="mapa" '
         f'aria-labelledby="mapa-titulo mapa-desc" font-family="sans-serif" font-size="{LETRA}">',
         f'<title id="mapa-titulo">{escape(titulo)}</title>',
         f'<desc id="mapa-desc">{len(con)} puntos con coordenadas'
-        + (f"; {omitidas} nombres sin rótulo para que no se superpongan (pase el puntero sobre el símbolo)"
-           if omitidas else "") + '; la lista completa está en las tablas.</desc>',
+        + (
+            f"; {omitidas} nombres sin rótulo para que no se superpongan (pase el puntero sobre el símbolo)"
+            if omitidas
+            else ""
+        )
+        + "; la lista completa está en las tablas.</desc>",
         f'<rect width="{ANCHO}" height="{ALTO}" fill="#f7f7f2" stroke="#999"/>',
     ]
     # the least important symbols first, so that an observed case is never hidden under a box
@@ -291,13 +296,21 @@ def mapa_svg(puntos, titulo, zonas=None):
     for i in sorted(colocadas):
         izq, base = colocadas[i]
         zona = ' font-style="italic" fill="#0b3d6b"' if marcas[i][0] == "zona" else ""
-        partes.append(f'<text class="etiqueta{" zona" if zona else ""}" x="{izq:.1f}" y="{base:.1f}"{zona} '
-                      f'stroke="#f7f7f2" stroke-width="3" paint-order="stroke">{escape(marcas[i][3])}</text>')
-    leyenda = [("punto_referencia", "Punto de referencia"), ("caja_nap", "Caja / NAP"), ("calle", "Calle"),
-               ("caso", "Caso observado (calle / caja)")]
+        partes.append(
+            f'<text class="etiqueta{" zona" if zona else ""}" x="{izq:.1f}" y="{base:.1f}"{zona} '
+            f'stroke="#f7f7f2" stroke-width="3" paint-order="stroke">{escape(marcas[i][3])}</text>'
+        )
+    leyenda = [
+        ("punto_referencia", "Punto de referencia"),
+        ("caja_nap", "Caja / NAP"),
+        ("calle", "Calle"),
+        ("caso", "Caso observado (calle / caja)"),
+    ]
     for i, (kind, texto) in enumerate(leyenda):
         x = MARGEN + i * 175
-        partes.append(f'<g class="leyenda">{_forma(kind, x, ALTO - 20)}<text x="{x + 12}" y="{ALTO - 16}">{texto}</text></g>')
+        partes.append(
+            f'<g class="leyenda">{_forma(kind, x, ALTO - 20)}<text x="{x + 12}" y="{ALTO - 16}">{texto}</text></g>'
+        )
     partes.append(f'<text x="{ANCHO - MARGEN}" y="16" text-anchor="end">{rotulo}</text></svg>')
     return mark_safe("".join(partes))
 
@@ -306,19 +319,29 @@ def casos_observados(zona, desde, hasta):
     """Solicitudes observed for an address cause (calle, caja_nap) in the period, of ``zona`` or
     of every zone when it is None, located by their zonification, else by a reference point
     recorded from the case, else by their box (3 queries)."""
-    obs = Observacion.objects.filter(causa__in=D.CAUSAS_DIRECCION).filter(D._rango(desde, hasta))
+    obs = Observacion.objects.filter(causa__in=D.CAUSAS_DIRECCION).filter(D.rango(desde, hasta))
     if zona is not None:
         obs = obs.filter(solicitud__zona=zona)
     zon = Zonificacion.objects.filter(solicitud=OuterRef("pk"), latitud__isnull=False).order_by("-creado_at")
     ref = PuntoReferencia.objects.filter(solicitud=OuterRef("pk"), latitud__isnull=False).order_by("-creado_at")
-    casos = list(Solicitud.objects.filter(pk__in=obs.values("solicitud_id")).select_related("zona")
-                 .annotate(zlat=Subquery(zon.values("latitud")[:1]), zlon=Subquery(zon.values("longitud")[:1]),
-                           rlat=Subquery(ref.values("latitud")[:1]), rlon=Subquery(ref.values("longitud")[:1]))
-                 .only("pk", "numero_smartflex", "calle", "numero_puerta", "caja_nap", "estado", "zona__codigo",
-                       "zona__nombre")
-                 .order_by("-creado_at")[:500])
-    cajas = {c.codigo_normalizado: c for c in CajaNap.objects.filter(
-        codigo_normalizado__in={D.normalizar_codigo(s.caja_nap) for s in casos}, latitud__isnull=False)}
+    casos = list(
+        Solicitud.objects.filter(pk__in=obs.values("solicitud_id"))
+        .select_related("zona")
+        .annotate(
+            zlat=Subquery(zon.values("latitud")[:1]),
+            zlon=Subquery(zon.values("longitud")[:1]),
+            rlat=Subquery(ref.values("latitud")[:1]),
+            rlon=Subquery(ref.values("longitud")[:1]),
+        )
+        .only("pk", "numero_smartflex", "calle", "numero_puerta", "caja_nap", "estado", "zona__codigo", "zona__nombre")
+        .order_by("-creado_at")[:500]
+    )
+    cajas = {
+        c.codigo_normalizado: c
+        for c in CajaNap.objects.filter(
+            codigo_normalizado__in={D.normalizar_codigo(s.caja_nap) for s in casos}, latitud__isnull=False
+        )
+    }
     for s in casos:
         caja = cajas.get(D.normalizar_codigo(s.caja_nap))
         if s.zlat is not None:
@@ -341,7 +364,7 @@ def mapa(request):
     datos = request.GET.copy()
     datos.setdefault("desde", (hoy - timedelta(days=30)).isoformat())
     datos.setdefault("hasta", hoy.isoformat())
-    form = FiltroForm(datos)
+    form = FiltroDireccionesForm(datos)
     contexto = {"form": form, "prevenidas": D.observaciones_prevenidas()}
     if not form.is_valid():
         contexto["sin_zona"] = True
@@ -353,31 +376,47 @@ def mapa(request):
 
     puntos = list(de_la_zona(PuntoReferencia.objects.select_related("zona")).order_by("nombre", "pk")[:1000])
     cajas = list(de_la_zona(CajaNap.objects.select_related("zona")).order_by("codigo")[:1000])
-    calles = list(de_la_zona(Calle.objects.filter(latitud__isnull=False).select_related("zona"))
-                  .order_by("nombre", "pk")[:1000])
+    calles = list(
+        de_la_zona(Calle.objects.filter(latitud__isnull=False).select_related("zona")).order_by("nombre", "pk")[:1000]
+    )
     casos = casos_observados(zona, desde, hasta)
     donde = f"Zona {zona.nombre}" if zona else "Todas las zonas"
-    elementos = ([(("caso", s.lat, s.lon, s.numero_smartflex), s.zona) for s in casos]
-                 + [(("calle", c.latitud, c.longitud, c.nombre), c.zona) for c in calles]
-                 + [(("punto_referencia", p.latitud, p.longitud, p.nombre), p.zona) for p in puntos]
-                 + [(("caja_nap", c.latitud, c.longitud, c.codigo), c.zona) for c in cajas])
-    svg = mapa_svg([e for e, _ in elementos], f"{donde}: puntos de referencia, cajas y casos observados por dirección",
-                   zonas=None if zona else [z.nombre if z else "" for _, z in elementos])
-    contexto.update({
-        "zona": zona, "donde": donde, "puntos": puntos, "cajas": cajas, "calles": calles, "casos": casos, "svg": svg,
-        "sin_ubicar": [s for s in casos if s.lat is None and s.estado not in Solicitud.FINALES],
-        "puede_ubicar": bool(roles_de(request.user) & set(D.ROLES_REGISTRO)),
-        "prevenidas_zona": D.observaciones_prevenidas(zona) if zona else None,
-        "consulta": f"zona={zona.codigo if zona else ''}&desde={desde or ''}&hasta={hasta or ''}",
-    })
+    elementos = (
+        [(("caso", s.lat, s.lon, s.numero_smartflex), s.zona) for s in casos]
+        + [(("calle", c.latitud, c.longitud, c.nombre), c.zona) for c in calles]
+        + [(("punto_referencia", p.latitud, p.longitud, p.nombre), p.zona) for p in puntos]
+        + [(("caja_nap", c.latitud, c.longitud, c.codigo), c.zona) for c in cajas]
+    )
+    svg = mapa_svg(
+        [e for e, _ in elementos],
+        f"{donde}: puntos de referencia, cajas y casos observados por dirección",
+        zonas=None if zona else [z.nombre if z else "" for _, z in elementos],
+    )
+    contexto.update(
+        {
+            "zona": zona,
+            "donde": donde,
+            "puntos": puntos,
+            "cajas": cajas,
+            "calles": calles,
+            "casos": casos,
+            "svg": svg,
+            "sin_ubicar": [s for s in casos if s.lat is None and s.estado not in Solicitud.FINALES],
+            "puede_ubicar": bool(roles_de(request.user) & set(D.ROLES_REGISTRO)),
+            "prevenidas_zona": D.observaciones_prevenidas(zona) if zona else None,
+            "consulta": f"zona={zona.codigo if zona else ''}&desde={desde or ''}&hasta={hasta or ''}",
+        }
+    )
     return render(request, "direcciones/mapa.html", contexto)
 
 
 # --- import of a GIS layer ----------------------------------------------------------------------
 class CapaForm(forms.Form):
-    archivo = forms.FileField(label="Capa GeoJSON o CSV",
-                              help_text="Columnas / propiedades: kind (calle, punto_referencia, caja_nap, zona), "
-                                        "name, zone, aliases; lat y lon en CSV (grados decimales).")
+    archivo = forms.FileField(
+        label="Capa GeoJSON o CSV",
+        help_text="Columnas / propiedades: kind (calle, punto_referencia, caja_nap, zona), "
+        "name, zone, aliases; lat y lon en CSV (grados decimales).",
+    )
 
     def clean_archivo(self):
         archivo = self.cleaned_data["archivo"]

@@ -5,10 +5,9 @@ Uploads are bounded before they are stored (``limitar_subida``, also used by the
 a request whose Content-Length already exceeds ``ANULACIONES_IMPORTACION_MAX_MB`` is answered
 413 without reading its body; otherwise an upload handler stops storing the file as soon as it
 passes the limit (a chunked or lying request), and the form says so."""
+
 from datetime import date
 from functools import wraps
-
-import logging
 
 from django import forms
 from django.contrib import messages
@@ -27,11 +26,10 @@ from .. import importacion
 from ..exportar import csv_en_flujo
 from ..models import ImportacionSmartflex
 from ..reports.indicador import Periodo
-from ..roles import Rol, roles_de
+from ..roles import roles_de
 from ..selectors import fecha_admisible
 
-log = logging.getLogger(__name__)
-ROLES = {Rol.GESTION_RED, Rol.COC}
+ROLES = importacion.ROLES
 # What a multipart request carries besides the file (boundaries, the CSRF token, a checkbox).
 HOLGURA_MULTIPART = 64 * 1024
 
@@ -92,15 +90,17 @@ def limitar_subida(vista):
 
 def quiere_json(request):
     return "application/json" in request.headers.get("Accept", "") and "text/html" not in request.headers.get(
-        "Accept", "")
+        "Accept", ""
+    )
 
 
 def rechazo_por_tamano(request, form, campo, plantilla, contexto):
     """413 with the form and the size message (or JSON for a client that asks for it)."""
     mensaje = importacion.mensaje_tamano()
     if quiere_json(request):
-        return JsonResponse({"detail": mensaje, "errores": {campo: mensaje}}, status=413,
-                            json_dumps_params={"ensure_ascii": False})
+        return JsonResponse(
+            {"detail": mensaje, "errores": {campo: mensaje}}, status=413, json_dumps_params={"ensure_ascii": False}
+        )
     form.errors.pop(campo, None)  # "this field is required": the file was dropped, say why
     form.add_error(campo, mensaje)
     return render(request, plantilla, {**contexto, "form": form}, status=413)
@@ -109,7 +109,8 @@ def rechazo_por_tamano(request, form, campo, plantilla, contexto):
 class SubirForm(forms.Form):
     archivo = forms.FileField(label="Archivo de Smartflex (CSV o XLSX)")
     aceptar_validas = forms.BooleanField(
-        required=False, label="Si hay filas con errores, importar igualmente las filas válidas")
+        required=False, label="Si hay filas con errores, importar igualmente las filas válidas"
+    )
 
     def clean_archivo(self):
         f = self.cleaned_data["archivo"]
@@ -120,24 +121,10 @@ class SubirForm(forms.Form):
         return f
 
 
-def _lanzar(imp):
-    """Queue the import after the commit. With the broker down the import stays «en cola» and the
-    periodic pickup (``tasks.recuperar_pendientes``) queues it when the broker is back; the page
-    says so instead of failing."""
-    def publicar():
-        try:
-            importacion.importar_smartflex.delay(imp.pk)
-            imp.encolada = True
-        except Exception:
-            log.warning("No se pudo encolar la importación %s; la recuperará el barrido periódico", imp.pk,
-                        exc_info=True)
-            imp.encolada = False
-
-    transaction.on_commit(publicar)
-
-
-MENSAJE_SIN_COLA = ("El servicio de tareas no responde en este momento: el archivo quedó guardado y en cola, y se "
-                    "importará automáticamente en cuanto vuelva (en unos minutos). No hace falta subirlo otra vez.")
+MENSAJE_SIN_COLA = (
+    "El servicio de tareas no responde en este momento: el archivo quedó guardado y en cola, y se "
+    "importará automáticamente en cuanto vuelva (en unos minutos). No hace falta subirlo otra vez."
+)
 
 
 @limitar_subida
@@ -147,19 +134,24 @@ def importar(request):
     form = SubirForm(request.POST, request.FILES) if request.method == "POST" else SubirForm()
     hoy = timezone.localdate()
     contexto = {
-        "form": form, "columnas": importacion.COLUMNAS, "requeridas": importacion.REQUERIDAS,
+        "form": form,
+        "columnas": importacion.COLUMNAS,
+        "requeridas": importacion.REQUERIDAS,
         "importaciones": ImportacionSmartflex.objects.select_related("usuario")[:20],
-        "desde": hoy.replace(day=1).isoformat(), "hasta": hoy.isoformat(),
+        "desde": hoy.replace(day=1).isoformat(),
+        "hasta": hoy.isoformat(),
     }
     if request.method == "POST" and request.subida_excedida:
         form.is_valid()
         return rechazo_por_tamano(request, form, "archivo", "importacion/importar.html", contexto)
     if request.method == "POST" and form.is_valid():
         f = form.cleaned_data["archivo"]
-        imp = ImportacionSmartflex.objects.create(archivo=f, nombre=f.name[:255], usuario=request.user,
-                                                  aceptar_validas=form.cleaned_data["aceptar_validas"])
-        _lanzar(imp)
-        if getattr(imp, "encolada", True) is False:
+        imp = ImportacionSmartflex.objects.create(
+            archivo=f, nombre=f.name[:255], usuario=request.user, aceptar_validas=form.cleaned_data["aceptar_validas"]
+        )
+        # Published at once (no transaction is open here); with the broker down the import stays
+        # «en cola» for the periodic pickup, and the page says so instead of failing.
+        if importacion.encolar_importacion(imp).publicado is False:
             messages.warning(request, MENSAJE_SIN_COLA)
         return redirect("importacion", pk=imp.pk)
     status = 413 if request.method == "POST" and form.has_error("archivo", "tamano") else 200
@@ -168,8 +160,12 @@ def importar(request):
 
 def _contexto(imp):
     # Only the first ANULACIONES_IMPORTACION_MAX_ERRORES errors are kept; total_errores counts them all.
-    return {"imp": imp, "errores": imp.errores, "avisos": imp.avisos,
-            "mas_errores": max(0, (imp.total_errores or 0) - len(imp.errores))}
+    return {
+        "imp": imp,
+        "errores": imp.errores,
+        "avisos": imp.avisos,
+        "mas_errores": max(0, (imp.total_errores or 0) - len(imp.errores)),
+    }
 
 
 @login_required
@@ -193,7 +189,7 @@ def importacion_aceptar(request, pk):
             imp.etapa = imp.Etapa.PENDIENTE
             imp.errores, imp.avisos, imp.total_errores, imp.total_avisos = [], [], 0, 0
             imp.save()
-            _lanzar(imp)
+            importacion.encolar_importacion(imp)  # after the commit
     return redirect("importacion", pk=pk)
 
 
@@ -205,8 +201,9 @@ def muestra(request):
     from django.http import FileResponse
 
     ruta = settings.BASE_DIR / "docs" / "muestras" / "smartflex_muestra.csv"
-    return FileResponse(open(ruta, "rb"), as_attachment=True, filename="smartflex_muestra.csv",
-                        content_type="text/csv; charset=utf-8")
+    return FileResponse(
+        open(ruta, "rb"), as_attachment=True, filename="smartflex_muestra.csv", content_type="text/csv; charset=utf-8"
+    )
 
 
 @login_required
@@ -232,11 +229,15 @@ def exportar_smartflex(request):
             raise ValueError
     except ValueError:
         if "desde" in request.GET or "hasta" in request.GET:
-            return HttpResponse("Indique un periodo válido: desde y hasta como AAAA-MM-DD.", status=400,
-                                content_type="text/plain; charset=utf-8")
+            return HttpResponse(
+                "Indique un periodo válido: desde y hasta como AAAA-MM-DD.",
+                status=400,
+                content_type="text/plain; charset=utf-8",
+            )
         p = Periodo.actual()
         desde, hasta = p.desde, p.hasta
-    respuesta = StreamingHttpResponse(csv_en_flujo(importacion.exportacion(desde, hasta)),
-                                      content_type="text/csv; charset=utf-8")
+    respuesta = StreamingHttpResponse(
+        csv_en_flujo(importacion.exportacion(desde, hasta)), content_type="text/csv; charset=utf-8"
+    )
     respuesta["Content-Disposition"] = f'attachment; filename="smartflex-anulaciones-{desde}-{hasta}.csv"'
     return respuesta

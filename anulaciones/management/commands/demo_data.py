@@ -8,6 +8,7 @@ It makes sense as a whole: a case's address uses its zone's streets by their cor
 one the knowledge marks as wrong) and a box of its zone; what an SI asks for follows from why the
 case was observed; and the first case of each shape is in La Paz Centro for the asesor «asesor»,
 so that every demo user (the COZ and técnico of La Paz Centro included) finds work on its home."""
+
 import random
 from datetime import datetime, time, timedelta
 
@@ -25,46 +26,99 @@ from anulaciones.models.direcciones import Origen
 from anulaciones.roles import Rol
 
 DEMO_PASSWORD = "demo1234"
-ZONAS = [("LPZ-C", "La Paz Centro"), ("LPZ-S", "La Paz Zona Sur"), ("EAL-N", "El Alto Norte"),
-         ("EAL-S", "El Alto Sur"), ("LPZ-M", "La Paz Miraflores"), ("VIA", "Viacha")]
+ZONAS = [
+    ("LPZ-C", "La Paz Centro"),
+    ("LPZ-S", "La Paz Zona Sur"),
+    ("EAL-N", "El Alto Norte"),
+    ("EAL-S", "El Alto Sur"),
+    ("LPZ-M", "La Paz Miraflores"),
+    ("VIA", "Viacha"),
+]
 # What the demo knows of each zone (as if imported from the GIS layer): its centre, its streets by
 # their correct names, each with the wrong names people type for it (aliases), its landmarks and
 # the prefix of its boxes / NAP. Cases use only the correct names; a wrong name is never a correct
 # name anywhere else.
 GEOGRAFIA = {
-    "LPZ-C": {"centro": (-16.4960, -68.1335), "cajas": "NAP-CE", "calles": {
-        "Av. 6 de Agosto": ["Av. Seis de Agosto"], "Calle Jaén": ["Calle Jaem"], "Av. Arce": ["Av. Arze"],
-        "Calle Sagárnaga": ["Calle Zagarnaga"], "Calle Murillo": [], "Calle Linares": ["Calle Linarez"]},
-        "lugares": ["Plaza Murillo", "Iglesia de San Francisco", "Mercado Lanza"]},
-    "LPZ-S": {"centro": (-16.5400, -68.0790), "cajas": "NAP-SU", "calles": {
-        "Calle 21 de Calacoto": ["Calle 21 Calacoto"], "Av. Costanera": ["Av. Costanero"], "Av. Ballivián": [],
-        "Calle 16 de Obrajes": ["Calle Dieciséis de Obrajes"]},
-        "lugares": ["Plaza Humboldt", "Megacenter Irpavi", "Mercado de Achumani"]},
-    "EAL-N": {"centro": (-16.4820, -68.1750), "cajas": "NAP-EA", "calles": {
-        "Av. Juan Pablo II": ["Av. Juan Pablo Segundo"], "Av. Alfonso Ugarte": ["Av. Alfonzo Ugarte"],
-        "Av. Chacaltaya": []},
-        "lugares": ["Ceja de El Alto", "Feria 16 de Julio", "Universidad Pública de El Alto"]},
-    "EAL-S": {"centro": (-16.5350, -68.2000), "cajas": "NAP-ES", "calles": {
-        "Av. 6 de Marzo": ["Av. Seis de Marzo"], "Av. Bolivia": [], "Calle Cívica": ["Calle Civika"]},
-        "lugares": ["Plaza Juana Azurduy", "Aeropuerto de El Alto", "Mercado Santa Rosa"]},
-    "LPZ-M": {"centro": (-16.5000, -68.1200), "cajas": "NAP-MF", "calles": {
-        "Av. Busch": ["Av. Bush", "Av. Buch"], "Av. Saavedra": ["Av. Savedra"], "Calle Díaz Romero": []},
-        "lugares": ["Estadio Hernando Siles", "Plaza Villarroel", "Mercado Miraflores"]},
-    "VIA": {"centro": (-16.6530, -68.3010), "cajas": "NAP-VI", "calles": {
-        "Av. Ingavi": ["Av. Ingabi"], "Calle Bolívar": [], "Av. Mariscal Sucre": ["Av. Mcal Sucre"]},
-        "lugares": ["Plaza Principal de Viacha", "Estación de trenes de Viacha"]},
+    "LPZ-C": {
+        "centro": (-16.4960, -68.1335),
+        "cajas": "NAP-CE",
+        "calles": {
+            "Av. 6 de Agosto": ["Av. Seis de Agosto"],
+            "Calle Jaén": ["Calle Jaem"],
+            "Av. Arce": ["Av. Arze"],
+            "Calle Sagárnaga": ["Calle Zagarnaga"],
+            "Calle Murillo": [],
+            "Calle Linares": ["Calle Linarez"],
+        },
+        "lugares": ["Plaza Murillo", "Iglesia de San Francisco", "Mercado Lanza"],
+    },
+    "LPZ-S": {
+        "centro": (-16.5400, -68.0790),
+        "cajas": "NAP-SU",
+        "calles": {
+            "Calle 21 de Calacoto": ["Calle 21 Calacoto"],
+            "Av. Costanera": ["Av. Costanero"],
+            "Av. Ballivián": [],
+            "Calle 16 de Obrajes": ["Calle Dieciséis de Obrajes"],
+        },
+        "lugares": ["Plaza Humboldt", "Megacenter Irpavi", "Mercado de Achumani"],
+    },
+    "EAL-N": {
+        "centro": (-16.4820, -68.1750),
+        "cajas": "NAP-EA",
+        "calles": {
+            "Av. Juan Pablo II": ["Av. Juan Pablo Segundo"],
+            "Av. Alfonso Ugarte": ["Av. Alfonzo Ugarte"],
+            "Av. Chacaltaya": [],
+        },
+        "lugares": ["Ceja de El Alto", "Feria 16 de Julio", "Universidad Pública de El Alto"],
+    },
+    "EAL-S": {
+        "centro": (-16.5350, -68.2000),
+        "cajas": "NAP-ES",
+        "calles": {"Av. 6 de Marzo": ["Av. Seis de Marzo"], "Av. Bolivia": [], "Calle Cívica": ["Calle Civika"]},
+        "lugares": ["Plaza Juana Azurduy", "Aeropuerto de El Alto", "Mercado Santa Rosa"],
+    },
+    "LPZ-M": {
+        "centro": (-16.5000, -68.1200),
+        "cajas": "NAP-MF",
+        "calles": {"Av. Busch": ["Av. Bush", "Av. Buch"], "Av. Saavedra": ["Av. Savedra"], "Calle Díaz Romero": []},
+        "lugares": ["Estadio Hernando Siles", "Plaza Villarroel", "Mercado Miraflores"],
+    },
+    "VIA": {
+        "centro": (-16.6530, -68.3010),
+        "cajas": "NAP-VI",
+        "calles": {"Av. Ingavi": ["Av. Ingabi"], "Calle Bolívar": [], "Av. Mariscal Sucre": ["Av. Mcal Sucre"]},
+        "lugares": ["Plaza Principal de Viacha", "Estación de trenes de Viacha"],
+    },
 }
 CAJAS_POR_ZONA = 12  # NAP-xx-01 … 12; the odd ones are located, the even ones not yet
 # A zonification (20) corrects a case to a neighbouring zone.
 VECINA = {"LPZ-C": "LPZ-M", "LPZ-M": "LPZ-C", "LPZ-S": "LPZ-C", "EAL-N": "EAL-S", "EAL-S": "EAL-N", "VIA": "EAL-S"}
 PORTONES = ["verde", "azul", "negro", "blanco", "café", "rojo"]
-NOMBRES = ["Juana Mamani", "Carlos Quispe", "María Choque", "Luis Condori", "Rosa Huanca", "Jorge Limachi",
-           "Ana Flores", "Pedro Apaza", "Elena Ticona", "Miguel Callisaya", "Sonia Poma", "Raúl Chambi"]
+NOMBRES = [
+    "Juana Mamani",
+    "Carlos Quispe",
+    "María Choque",
+    "Luis Condori",
+    "Rosa Huanca",
+    "Jorge Limachi",
+    "Ana Flores",
+    "Pedro Apaza",
+    "Elena Ticona",
+    "Miguel Callisaya",
+    "Sonia Poma",
+    "Raúl Chambi",
+]
 VENDEDORES = ["Pedro Vargas", "Lucía Rojas", "Marco Salinas", "Daniela Ortiz"]
-CAUSAS = [("calle", "El número de puerta no existe en esa calle según el QGis"),
-          ("caja_nap", "La NAP indicada está saturada"),
-          ("datos_tecnicos", "Plan no disponible en la zona"), ("datos_cliente", "Documento del cliente errado"),
-          ("equipos", "Equipo no corresponde al plan"), ("otro", "Dirección ambigua")]
+CAUSAS = [
+    ("calle", "El número de puerta no existe en esa calle según el QGis"),
+    ("caja_nap", "La NAP indicada está saturada"),
+    ("datos_tecnicos", "Plan no disponible en la zona"),
+    ("datos_cliente", "Documento del cliente errado"),
+    ("equipos", "Equipo no corresponde al plan"),
+    ("otro", "Dirección ambigua"),
+]
 # 3.2: what the SI asks for, by the cause observed ({calle}, {caja}: the case's); and the precise
 # data a re-digitation needs (9.1), by cause as well.
 REQUERIDO = {
@@ -92,11 +146,25 @@ DATOS_PRECISOS = {
 
 # Final shapes of a case, weighted: each names the path through the seed it walks.
 CAMINOS = [
-    ("registrada", 6), ("instalada", 30), ("observada", 5), ("en_correccion", 6), ("en_correccion_vencido", 4),
-    ("corregida", 4), ("asignada_tras_correccion", 10), ("anulada_sin_atencion", 6), ("redigitada", 6),
-    ("pendiente_redigitacion", 3), ("coc_anula", 5), ("campo_gestiona", 4), ("campo_anula", 5),
-    ("campo_observada", 3), ("campo_reportada", 3), ("campo_en_coc", 3),
-    ("zonificada_recibida", 1), ("zonificada_digitada", 3), ("zonificada_remitida", 4),
+    ("registrada", 6),
+    ("instalada", 30),
+    ("observada", 5),
+    ("en_correccion", 6),
+    ("en_correccion_vencido", 4),
+    ("corregida", 4),
+    ("asignada_tras_correccion", 10),
+    ("anulada_sin_atencion", 6),
+    ("redigitada", 6),
+    ("pendiente_redigitacion", 3),
+    ("coc_anula", 5),
+    ("campo_gestiona", 4),
+    ("campo_anula", 5),
+    ("campo_observada", 3),
+    ("campo_reportada", 3),
+    ("campo_en_coc", 3),
+    ("zonificada_recibida", 1),
+    ("zonificada_digitada", 3),
+    ("zonificada_remitida", 4),
 ]
 
 
@@ -132,8 +200,11 @@ class Command(BaseCommand):
             if camino in despues and not entregado:
                 self.entregas()
                 entregado = True
-            dias = self.rng.randint(0, 89) if camino not in {"en_correccion", "pendiente_redigitacion",
-                                                              "registrada", "observada"} else 0
+            dias = (
+                self.rng.randint(0, 89)
+                if camino not in {"en_correccion", "pendiente_redigitacion", "registrada", "observada"}
+                else 0
+            )
             if i < len(nombres) and camino == "zonificada_digitada":
                 # digitized last month after its delivery: the month ended with it undelivered,
                 # red on the jefe de división's home until Gestión de Red delivers it (21.1)
@@ -146,8 +217,11 @@ class Command(BaseCommand):
                 self.caso(i, camino, inicio, primero=i < len(nombres))
         if not entregado:
             self.entregas()
-        self.stdout.write(self.style.SUCCESS(
-            f"Loaded {len(elegidos)} cases. Users: {', '.join(sorted(self.u))}; password: {DEMO_PASSWORD}"))
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Loaded {len(elegidos)} cases. Users: {', '.join(sorted(self.u))}; password: {DEMO_PASSWORD}"
+            )
+        )
 
     # --- users ----------------------------------------------------------------------------
     def usuarios(self):
@@ -195,8 +269,11 @@ class Command(BaseCommand):
             if nueva != s.caja_nap:
                 return {"caja_nap": nueva, "modificacion": "Caja / NAP con puertos libres confirmada en campo"}
         if causa == "calle":
-            return {"numero_puerta": str(self.rng.randint(1, 2500)), "referencias": s.referencias + ", portón verde",
-                    "modificacion": "Número de puerta verificado con el cliente"}
+            return {
+                "numero_puerta": str(self.rng.randint(1, 2500)),
+                "referencias": s.referencias + ", portón verde",
+                "modificacion": "Número de puerta verificado con el cliente",
+            }
         return {"modificacion": MODIFICACION.get(causa, "Datos del domicilio completados con el cliente")}
 
     # --- address knowledge (3.3, issue 7) ------------------------------------------------------
@@ -220,24 +297,37 @@ class Command(BaseCommand):
             geo = GEOGRAFIA[zona.codigo]
             for nombre, erroneos in geo["calles"].items():
                 lat, lon = self.cerca(zona, 0.01)
-                D.registrar_calle(gr, nombre=nombre, aliases=erroneos, zona=zona, latitud=f"{lat:.6f}",
-                                  longitud=f"{lon:.6f}", origen=Origen.IMPORTACION)
+                D.registrar_calle(
+                    gr,
+                    nombre=nombre,
+                    aliases=erroneos,
+                    zona=zona,
+                    latitud=f"{lat:.6f}",
+                    longitud=f"{lon:.6f}",
+                    origen=Origen.IMPORTACION,
+                )
             for nombre in geo["lugares"]:
                 lat, lon = self.cerca(zona, 0.01)
-                D.registrar_punto(gr, nombre=nombre, zona=zona, latitud=f"{lat:.6f}", longitud=f"{lon:.6f}",
-                                  origen=Origen.IMPORTACION)
+                D.registrar_punto(
+                    gr, nombre=nombre, zona=zona, latitud=f"{lat:.6f}", longitud=f"{lon:.6f}", origen=Origen.IMPORTACION
+                )
             for n in range(1, CAJAS_POR_ZONA + 1):
                 lat, lon = self.cerca(zona, 0.012) if n % 2 else (None, None)
-                D.registrar_caja(gr, codigo=f"{geo['cajas']}-{n:02d}", zona=zona,
-                                 latitud=f"{lat:.6f}" if lat else None, longitud=f"{lon:.6f}" if lon else None,
-                                 origen=Origen.IMPORTACION)
+                D.registrar_caja(
+                    gr,
+                    codigo=f"{geo['cajas']}-{n:02d}",
+                    zona=zona,
+                    latitud=f"{lat:.6f}" if lat else None,
+                    longitud=f"{lon:.6f}" if lon else None,
+                    origen=Origen.IMPORTACION,
+                )
 
     # --- the month-end deliveries (21.1) -----------------------------------------------------
     def entregas(self):
         """One delivery per month with digitized zonifications, built on the month's last day by
         Gestión de Red; Facturación acknowledged every one but the last (which waits on its home)."""
+        from anulaciones.entregas import fin_de_mes, generar_entrega, primer_dia
         from anulaciones.models import Zonificacion
-        from anulaciones.reports import fin_de_mes, generar_entrega, primer_dia
 
         fechas = Zonificacion.objects.filter(estado="digitada").values_list("digitada_at", flat=True)
         hechas = []
@@ -271,13 +361,21 @@ class Command(BaseCommand):
         coz, tecnico = self._zonales(zona)
         geo = GEOGRAFIA[zona.codigo]
         numero = f"SF-{inicio:%y%m}-{i + 1:05d}"
-        datos = dict(numero_smartflex=numero, tipo=rng.choice(["instalacion"] * 6 + ["traslado", "migracion"]),
-                     cliente_nombre=rng.choice(NOMBRES), cliente_telefono=f"7{rng.randint(1000000, 9999999)}",
-                     cliente_documento=str(rng.randint(1000000, 9999999)), calle=rng.choice(list(geo["calles"])),
-                     numero_puerta=str(rng.randint(1, 2500)), zona=zona,
-                     referencias=f"A media cuadra de {rng.choice(geo['lugares'])}", caja_nap=self.caja(zona),
-                     plan=rng.choice(["Fibra 50", "Fibra 100", "Fibra 200"]),
-                     vendedor=rng.choice(VENDEDORES), numero_ot=f"OT-{inicio:%y%m}-{i + 1:05d}")
+        datos = dict(
+            numero_smartflex=numero,
+            tipo=rng.choice(["instalacion"] * 6 + ["traslado", "migracion"]),
+            cliente_nombre=rng.choice(NOMBRES),
+            cliente_telefono=f"7{rng.randint(1000000, 9999999)}",
+            cliente_documento=str(rng.randint(1000000, 9999999)),
+            calle=rng.choice(list(geo["calles"])),
+            numero_puerta=str(rng.randint(1, 2500)),
+            zona=zona,
+            referencias=f"A media cuadra de {rng.choice(geo['lugares'])}",
+            caja_nap=self.caja(zona),
+            plan=rng.choice(["Fibra 50", "Fibra 100", "Fibra 200"]),
+            vendedor=rng.choice(VENDEDORES),
+            numero_ot=f"OT-{inicio:%y%m}-{i + 1:05d}",
+        )
         s = paso(lambda: T.crear_solicitud(asesor, **datos), (0, 1))
         gr, coc = u["gestion_red"], u["coc"]
         causa, detalle = rng.choice(CAUSAS)
@@ -290,8 +388,13 @@ class Command(BaseCommand):
             ap(s, "observar", por, causa=causa, detalle=detalle)
 
         def corregir(por, destinatario="ASESOR"):
-            ap(s, "solicitar_correccion", por, destinatario=destinatario,
-               requerido=REQUERIDO[causa].format(calle=s.calle, caja=s.caja_nap))
+            ap(
+                s,
+                "solicitar_correccion",
+                por,
+                destinatario=destinatario,
+                requerido=REQUERIDO[causa].format(calle=s.calle, caja=s.caja_nap),
+            )
 
         def si_abierto():
             return ServicioIngenieria.objects.filter(solicitud=s).order_by("-pk").first()
@@ -306,8 +409,13 @@ class Command(BaseCommand):
             instalar()
         elif camino == "observada":
             observar(rng.choice([gr, coc]))
-        elif camino in ("en_correccion", "en_correccion_vencido", "corregida", "asignada_tras_correccion",
-                        "anulada_sin_atencion"):
+        elif camino in (
+            "en_correccion",
+            "en_correccion_vencido",
+            "corregida",
+            "asignada_tras_correccion",
+            "anulada_sin_atencion",
+        ):
             por = rng.choice([gr, coc])
             observar(por)
             destinatarios = ["ASESOR", "MONITORA", "TEAM_LEADER"]
@@ -318,8 +426,12 @@ class Command(BaseCommand):
             if camino == "en_correccion_vencido" or camino == "anulada_sin_atencion":
                 paso(lambda: T.aplicar(si, "vencer", self.sistema), (600, 900))
             if camino in ("corregida", "asignada_tras_correccion"):
-                ap(s, "digitar_modificacion", u["asesor"] if si.destinatario == "ASESOR" and s.asesor == u["asesor"]
-                   else u["monitora"], **self.modificacion(s, causa))
+                ap(
+                    s,
+                    "digitar_modificacion",
+                    u["asesor"] if si.destinatario == "ASESOR" and s.asesor == u["asesor"] else u["monitora"],
+                    **self.modificacion(s, causa),
+                )
             if camino == "asignada_tras_correccion":
                 ap(s, "asignar_instalacion", gr)  # the OT stays asignada, waiting for the técnico
             if camino == "anulada_sin_atencion":
@@ -328,8 +440,12 @@ class Command(BaseCommand):
         elif camino in ("redigitada", "pendiente_redigitacion"):
             observar(coc)
             caja_nueva = self.caja(zona, ubicada=True)
-            ap(s, "anular_para_redigitacion", coc,
-               datos_precisos=DATOS_PRECISOS[causa].format(calle=s.calle, caja_nueva=caja_nueva))
+            ap(
+                s,
+                "anular_para_redigitacion",
+                coc,
+                datos_precisos=DATOS_PRECISOS[causa].format(calle=s.calle, caja_nueva=caja_nueva),
+            )
             if camino == "redigitada":
                 nueva = {k: v for k, v in datos.items() if k not in ("numero_smartflex", "numero_ot")}
                 nueva.update(numero_smartflex=f"{numero}-R", numero_ot=f"OT-{inicio:%y%m}-{i + 1:05d}-R")
@@ -347,8 +463,15 @@ class Command(BaseCommand):
         elif camino.startswith("campo_"):
             ap(s, "asignar_instalacion", rng.choice([gr, coc]))
             ot = s.orden
-            ap(ot, "reportar_observacion", tecnico, (60, 600), observacion="El cliente no reconoce la dirección",
-               causa=causa, datos_tecnicos="Distancia a NAP 180 m")
+            ap(
+                ot,
+                "reportar_observacion",
+                tecnico,
+                (60, 600),
+                observacion="El cliente no reconoce la dirección",
+                causa=causa,
+                datos_tecnicos="Distancia a NAP 180 m",
+            )
             if camino == "campo_observada":
                 return
             propuesta = "gestionar" if camino in ("campo_gestiona", "campo_en_coc") else "anular"
@@ -370,10 +493,20 @@ class Command(BaseCommand):
             corregida = next(z for z in self.zonas if z.codigo == VECINA[zona.codigo]) if tipo == "zona" else zona
             caja = self.caja(corregida) if tipo in ("zona", "caja_nap") else s.caja_nap
             lat, lon = self.cerca(corregida, 0.006)
-            z = paso(lambda: T.recibir_zonificacion(
-                s.orden, gr, zona_corregida=corregida, tipo_correccion=tipo, calle=s.calle,
-                referencia=f"{s.calle} {s.numero_puerta}, portón {rng.choice(PORTONES)}", caja_nap=caja,
-                latitud=f"{lat:.6f}", longitud=f"{lon:.6f}"), (60, 600))
+            z = paso(
+                lambda: T.recibir_zonificacion(
+                    s.orden,
+                    gr,
+                    zona_corregida=corregida,
+                    tipo_correccion=tipo,
+                    calle=s.calle,
+                    referencia=f"{s.calle} {s.numero_puerta}, portón {rng.choice(PORTONES)}",
+                    caja_nap=caja,
+                    latitud=f"{lat:.6f}",
+                    longitud=f"{lon:.6f}",
+                ),
+                (60, 600),
+            )
             if camino != "zonificada_recibida":
                 ap(z, "digitar", gr, (30, 300))
             # zonificada_remitida: sent by the month's delivery (self.entregas)

@@ -1,5 +1,6 @@
 """State diagrams (Mermaid) generated from the machines themselves: every transition with its
 step and roles. `--readme README.md` rewrites the block between the diagram markers."""
+
 import re
 from pathlib import Path
 

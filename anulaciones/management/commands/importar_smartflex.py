@@ -5,15 +5,20 @@ from anulaciones import importacion, transitions
 
 
 class Command(BaseCommand):
-    help = ("Importa un export de Smartflex (CSV o XLSX) de solicitudes y OTs. Con errores no importa nada, "
-            "salvo con --aceptar-validas (importa las filas válidas). Columnas: docs/api.md.")
+    help = (
+        "Importa un export de Smartflex (CSV o XLSX) de solicitudes y OTs. Con errores no importa nada, "
+        "salvo con --aceptar-validas (importa las filas válidas). Columnas: docs/api.md."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("archivo")
-        parser.add_argument("--aceptar-validas", action="store_true",
-                            help="Importar las filas válidas aunque otras tengan errores.")
-        parser.add_argument("--usuario", help="Usuario (GESTION_RED o COC) a nombre de quien se audita. "
-                                              "Por defecto, el usuario del sistema.")
+        parser.add_argument(
+            "--aceptar-validas", action="store_true", help="Importar las filas válidas aunque otras tengan errores."
+        )
+        parser.add_argument(
+            "--usuario",
+            help="Usuario (GESTION_RED o COC) a nombre de quien se audita. Por defecto, el usuario del sistema.",
+        )
 
     def handle(self, *args, archivo, aceptar_validas, usuario, **opts):
         if usuario:
