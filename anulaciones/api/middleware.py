@@ -12,6 +12,7 @@ never reaches DRF's exception handler:
 
 Pages outside /api/ keep their Spanish HTML error pages.
 """
+
 import logging
 
 from django.conf import settings
@@ -58,8 +59,11 @@ class ErroresJsonApi:
         if not es_api(request):
             return self.get_response(request)
         limite = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
-        if (limite is not None and _largo(request) > limite
-                and not request.META.get("CONTENT_TYPE", "").lower().startswith("multipart/")):
+        if (
+            limite is not None
+            and _largo(request) > limite
+            and not request.META.get("CONTENT_TYPE", "").lower().startswith("multipart/")
+        ):
             return demasiado_grande(request)
         respuesta = self.get_response(request)
         if respuesta.status_code >= 500 and not _es_json(respuesta):

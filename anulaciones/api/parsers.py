@@ -1,8 +1,9 @@
 """Request body parsers of the API: DRF's, with a bound on what a client can make the server do."""
+
 from io import BytesIO
 
 from rest_framework.exceptions import ParseError
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import JSONParser
 
 from ..direcciones import PROFUNDIDAD_MAX_JSON, profundidad_json
 

@@ -4,6 +4,7 @@ The body of each transition is generated from the signature of its method on the
 (``transitions.transiciones(Model)``): one field per parameter, required when it has no
 default, typed by its name (``CAMPOS``). Unknown keys are refused with a message per field.
 """
+
 import inspect
 
 from django.contrib.auth import get_user_model
@@ -11,7 +12,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from .. import transitions
+from .. import selectors, transitions
 from ..models import Entrega, Observacion, OrdenDeTrabajo, ServicioIngenieria, Solicitud, Zona, Zonificacion
 from ..roles import Rol
 
@@ -45,8 +46,9 @@ class MaquinaSerializer(serializers.ModelSerializer):
         if request is None:
             return []
         base = f"/api/v1/{self.RECURSO}/{obj.pk}/"
-        return [{"nombre": n, "etiqueta": e, "url": f"{base}{n}/"}
-                for n, e in transitions.disponibles(obj, request.user)]
+        return [
+            {"nombre": n, "etiqueta": e, "url": f"{base}{n}/"} for n, e in transitions.disponibles(obj, request.user)
+        ]
 
 
 class SolicitudSerializer(MaquinaSerializer):
@@ -60,13 +62,41 @@ class SolicitudSerializer(MaquinaSerializer):
 
     class Meta:
         model = Solicitud
-        fields = ["id", "numero_smartflex", "tipo", "estado", "estado_display", "version", "cliente_nombre",
-                  "cliente_documento", "cliente_telefono", "calle", "numero_puerta", "zona", "zona_nombre",
-                  "referencias", "caja_nap", "plan", "vendedor", "asesor", "observaciones",
-                  "modificacion_pendiente", "motivo_anulacion", "justificacion_anulacion", "caso", "reemplazada_por",
-                  "orden", "numero_ot",
-                  "redigitacion_vence_at", "redigitacion_tardia", "creado_at", "actualizado_at",
-                  "advertencias_direccion", "advertencia_aceptada", "transiciones_disponibles"]
+        fields = [
+            "id",
+            "numero_smartflex",
+            "tipo",
+            "estado",
+            "estado_display",
+            "version",
+            "cliente_nombre",
+            "cliente_documento",
+            "cliente_telefono",
+            "calle",
+            "numero_puerta",
+            "zona",
+            "zona_nombre",
+            "referencias",
+            "caja_nap",
+            "plan",
+            "vendedor",
+            "asesor",
+            "observaciones",
+            "modificacion_pendiente",
+            "motivo_anulacion",
+            "justificacion_anulacion",
+            "caso",
+            "reemplazada_por",
+            "orden",
+            "numero_ot",
+            "redigitacion_vence_at",
+            "redigitacion_tardia",
+            "creado_at",
+            "actualizado_at",
+            "advertencias_direccion",
+            "advertencia_aceptada",
+            "transiciones_disponibles",
+        ]
         read_only_fields = fields
 
     @extend_schema_field(OpenApiTypes.INT)
@@ -89,11 +119,30 @@ class OrdenSerializer(MaquinaSerializer):
 
     class Meta:
         model = OrdenDeTrabajo
-        fields = ["id", "numero", "estado", "estado_display", "version", "solicitud", "numero_smartflex", "zona",
-                  "tecnico", "datos_comerciales", "datos_tecnicos", "equipos", "observacion_campo",
-                  "solicitudes_adicionales", "propuesta", "motivo_anulacion", "anulacion_coordinada_at",
-                  "anulacion_confirmada_at", "ejecutada_at", "creado_at",
-                  "actualizado_at", "transiciones_disponibles"]
+        fields = [
+            "id",
+            "numero",
+            "estado",
+            "estado_display",
+            "version",
+            "solicitud",
+            "numero_smartflex",
+            "zona",
+            "tecnico",
+            "datos_comerciales",
+            "datos_tecnicos",
+            "equipos",
+            "observacion_campo",
+            "solicitudes_adicionales",
+            "propuesta",
+            "motivo_anulacion",
+            "anulacion_coordinada_at",
+            "anulacion_confirmada_at",
+            "ejecutada_at",
+            "creado_at",
+            "actualizado_at",
+            "transiciones_disponibles",
+        ]
         read_only_fields = fields
 
 
@@ -101,23 +150,41 @@ class ServicioSerializer(MaquinaSerializer):
     RECURSO = "servicios"
     numero_smartflex = serializers.CharField(source="solicitud.numero_smartflex", read_only=True)
     asesor = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
-    impedimento = serializers.CharField(read_only=True,
-                                        help_text="Solo tipo impedimento (20.2): cierre_ot, comercial o sistema; "
-                                                  "vacío en los demás.")
+    impedimento = serializers.CharField(
+        read_only=True, help_text="Solo tipo impedimento (20.2): cierre_ot, comercial o sistema; vacío en los demás."
+    )
     vencido = serializers.SerializerMethodField()
 
     class Meta:
         model = ServicioIngenieria
-        fields = ["id", "tipo", "impedimento", "estado", "estado_display", "version", "solicitud", "numero_smartflex",
-                  "orden", "destinatario", "requerido", "vendedor", "asesor", "vence_at", "vencido", "cerrado_at",
-                  "respuesta", "fuera_de_plazo", "creado_at", "actualizado_at", "transiciones_disponibles"]
+        fields = [
+            "id",
+            "tipo",
+            "impedimento",
+            "estado",
+            "estado_display",
+            "version",
+            "solicitud",
+            "numero_smartflex",
+            "orden",
+            "destinatario",
+            "requerido",
+            "vendedor",
+            "asesor",
+            "vence_at",
+            "vencido",
+            "cerrado_at",
+            "respuesta",
+            "fuera_de_plazo",
+            "creado_at",
+            "actualizado_at",
+            "transiciones_disponibles",
+        ]
         read_only_fields = fields
 
     @extend_schema_field(OpenApiTypes.BOOL)
     def get_vencido(self, obj):
-        from django.utils import timezone
-
-        return obj.estado in ServicioIngenieria.ABIERTOS and obj.vence_at < timezone.now()
+        return obj.esta_vencido()
 
 
 class ZonificacionSerializer(MaquinaSerializer):
@@ -128,10 +195,28 @@ class ZonificacionSerializer(MaquinaSerializer):
 
     class Meta:
         model = Zonificacion
-        fields = ["id", "estado", "estado_display", "version", "orden", "numero_ot", "solicitud",
-                  "tipo_correccion", "zona_anterior", "zona_corregida", "calle", "referencia", "caja_nap",
-                  "latitud", "longitud", "digitada_at", "remitida_at", "creado_at", "actualizado_at",
-                  "transiciones_disponibles"]
+        fields = [
+            "id",
+            "estado",
+            "estado_display",
+            "version",
+            "orden",
+            "numero_ot",
+            "solicitud",
+            "tipo_correccion",
+            "zona_anterior",
+            "zona_corregida",
+            "calle",
+            "referencia",
+            "caja_nap",
+            "latitud",
+            "longitud",
+            "digitada_at",
+            "remitida_at",
+            "creado_at",
+            "actualizado_at",
+            "transiciones_disponibles",
+        ]
         read_only_fields = fields
 
 
@@ -141,16 +226,32 @@ class EntregaSerializer(serializers.ModelSerializer):
     mes = serializers.SerializerMethodField()
     complementaria = serializers.BooleanField(read_only=True, help_text="true desde la entrega N° 2 del mes.")
     estado_display = serializers.CharField(source="get_estado_display", read_only=True)
-    generada_por = serializers.SlugRelatedField(slug_field="username", read_only=True,
-                                                help_text="Usuario que la generó («sistema»: la tarea horaria).")
-    recibida_por = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True,
-                                                help_text="Usuario de Facturación que acusó recibo.")
+    generada_por = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, help_text="Usuario que la generó («sistema»: la tarea horaria)."
+    )
+    recibida_por = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True, help_text="Usuario de Facturación que acusó recibo."
+    )
     descarga = serializers.SerializerMethodField()
 
     class Meta:
         model = Entrega
-        fields = ["id", "mes", "numero", "complementaria", "filas", "generada_at", "generada_por", "enviada_at",
-                  "estado", "estado_display", "recibida_at", "recibida_por", "version", "descarga"]
+        fields = [
+            "id",
+            "mes",
+            "numero",
+            "complementaria",
+            "filas",
+            "generada_at",
+            "generada_por",
+            "enviada_at",
+            "estado",
+            "estado_display",
+            "recibida_at",
+            "recibida_por",
+            "version",
+            "descarga",
+        ]
         read_only_fields = fields
 
     @extend_schema_field({"type": "string", "pattern": r"^[0-9]{4}-[0-9]{2}$", "example": "2026-11"})
@@ -189,8 +290,11 @@ class EstrictoMixin:
     def to_internal_value(self, data):
         desconocidos = {}
         if isinstance(data, dict):
-            nulos = {str(k): ["No se admiten caracteres nulos."] for k in data
-                     if _con_nulos(str(k)) or _con_nulos(data.getlist(k) if hasattr(data, "getlist") else data[k])}
+            nulos = {
+                str(k): ["No se admiten caracteres nulos."]
+                for k in data
+                if _con_nulos(str(k)) or _con_nulos(data.getlist(k) if hasattr(data, "getlist") else data[k])
+            }
             if nulos:
                 raise serializers.ValidationError(nulos)
             desconocidos = {str(k): ["Dato no reconocido."] for k in sorted(map(str, data)) if k not in self.fields}
@@ -208,17 +312,37 @@ class EstrictoMixin:
 class SolicitudNuevaSerializer(EstrictoMixin, serializers.ModelSerializer):
     """Step 1 data (also the ``nueva`` of a re-digitation)."""
 
-    zona = serializers.SlugRelatedField(slug_field="codigo", queryset=Zona.objects.filter(activa=True),
-                                        help_text="Código de la zona.")
+    zona = serializers.SlugRelatedField(
+        slug_field="codigo", queryset=Zona.objects.filter(activa=True), help_text="Código de la zona."
+    )
     asesor = serializers.SlugRelatedField(
-        slug_field="username", queryset=User.objects.filter(groups__name=Rol.ASESOR, is_active=True),
-        required=False, help_text="Usuario del asesor (por defecto, quien registra si es asesor).")
-    numero_ot = serializers.CharField(max_length=30, required=False, help_text="N° de OT (por defecto OT-<N° Smartflex>).")
+        slug_field="username",
+        queryset=User.objects.filter(groups__name=Rol.ASESOR, is_active=True),
+        required=False,
+        help_text="Usuario del asesor (por defecto, quien registra si es asesor).",
+    )
+    numero_ot = serializers.CharField(
+        max_length=30, required=False, help_text="N° de OT (por defecto OT-<N° Smartflex>)."
+    )
 
     class Meta:
         model = Solicitud
-        fields = ["numero_smartflex", "tipo", "cliente_nombre", "cliente_documento", "cliente_telefono", "calle",
-                  "numero_puerta", "zona", "referencias", "caja_nap", "plan", "vendedor", "asesor", "numero_ot"]
+        fields = [
+            "numero_smartflex",
+            "tipo",
+            "cliente_nombre",
+            "cliente_documento",
+            "cliente_telefono",
+            "calle",
+            "numero_puerta",
+            "zona",
+            "referencias",
+            "caja_nap",
+            "plan",
+            "vendedor",
+            "asesor",
+            "numero_ot",
+        ]
 
     def validate_numero_ot(self, valor):
         if OrdenDeTrabajo.objects.filter(numero=valor).exists():
@@ -249,12 +373,16 @@ CAMPOS = {
     "destinatario": lambda **kw: serializers.ChoiceField(choices=_destinatarios(), **kw),
     # Step 7: one SI per recipient (Monitoras, Team Leader and Gestión de Red at once).
     "destinatarios": lambda **kw: ListaDestinatarios(
-        child=serializers.ChoiceField(choices=_destinatarios()), max_length=len(ServicioIngenieria.DESTINATARIOS),
-        help_text="Varios destinatarios: un SI para cada uno (se suma a «destinatario»).", **kw),
+        child=serializers.ChoiceField(choices=_destinatarios()),
+        max_length=len(ServicioIngenieria.DESTINATARIOS),
+        help_text="Varios destinatarios: un SI para cada uno (se suma a «destinatario»).",
+        **kw,
+    ),
     "impedimento": lambda **kw: serializers.ChoiceField(choices=ServicioIngenieria.Impedimento.choices, **kw),
     "propuesta": lambda **kw: serializers.ChoiceField(choices=OrdenDeTrabajo.Propuesta.choices, **kw),
-    "tecnico": lambda **kw: serializers.SlugRelatedField(slug_field="username", queryset=_usuarios_tecnicos(),
-                                                         allow_null=True, **kw),
+    "tecnico": lambda **kw: serializers.SlugRelatedField(
+        slug_field="username", queryset=_usuarios_tecnicos(), allow_null=True, **kw
+    ),
     "nueva": lambda **kw: SolicitudNuevaSerializer(**kw),
 }
 TEXTOS_LARGOS = 10_000
@@ -272,10 +400,14 @@ def _campo(parametro):
 
 class TransicionBaseSerializer(EstrictoMixin, serializers.Serializer):
     version = serializers.IntegerField(
-        required=False, min_value=0, max_value=MAX_ENTERO,
-        help_text="La versión que el cliente leyó; si el objeto cambió desde entonces, 409.")
-    nota = serializers.CharField(required=False, allow_blank=True, max_length=2000,
-                                 help_text="Nota para el registro de auditoría.")
+        required=False,
+        min_value=0,
+        max_value=MAX_ENTERO,
+        help_text="La versión que el cliente leyó; si el objeto cambió desde entonces, 409.",
+    )
+    nota = serializers.CharField(
+        required=False, allow_blank=True, max_length=2000, help_text="Nota para el registro de auditoría."
+    )
 
 
 def serializer_de_transicion(modelo, nombre):
@@ -295,17 +427,20 @@ class ImpedimentoSerializer(EstrictoMixin, serializers.Serializer):
 
     impedimento = serializers.ChoiceField(choices=ServicioIngenieria.Impedimento.choices)
     destinatario = serializers.ChoiceField(
-        choices=_destinatarios(), required=False,
-        help_text="Por defecto: COC para la falta de cierre de OT, Gestión de Red para los demás.")
-    requerido = serializers.CharField(max_length=TEXTOS_LARGOS, trim_whitespace=True,
-                                      help_text="Qué impide digitar la zonificación y qué se pide para resolverlo.")
+        choices=_destinatarios(),
+        required=False,
+        help_text="Por defecto: COC para la falta de cierre de OT, Gestión de Red para los demás.",
+    )
+    requerido = serializers.CharField(
+        max_length=TEXTOS_LARGOS,
+        trim_whitespace=True,
+        help_text="Qué impide digitar la zonificación y qué se pide para resolverlo.",
+    )
 
 
 def _validar_mes(valor):
-    from ..views.entregas import mes_de
-
     try:
-        return mes_de(valor)
+        return selectors.mes_de(valor)
     except ValueError as e:
         raise serializers.ValidationError(str(e)) from None
 

@@ -19,17 +19,27 @@ urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # Swagger UI with its start-up script served from this same URL (?script): no inline script,
     # and a template without inline style, so it passes the site's Content-Security-Policy.
-    path("docs/", login_required(SpectacularSwaggerSplitView.as_view(
-        url_name="api-schema", template_name="api/swagger_ui.html")), name="api-docs"),
+    path(
+        "docs/",
+        login_required(SpectacularSwaggerSplitView.as_view(url_name="api-schema", template_name="api/swagger_ui.html")),
+        name="api-docs",
+    ),
     # Redoc writes its styles inline and starts from an inline script: its own, explicit policy.
-    path("redoc/", csp_documentacion_redoc(login_required(SpectacularRedocView.as_view(
-        url_name="api-schema", template_name="api/redoc.html"))), name="api-redoc"),
+    path(
+        "redoc/",
+        csp_documentacion_redoc(
+            login_required(SpectacularRedocView.as_view(url_name="api-schema", template_name="api/redoc.html"))
+        ),
+        name="api-redoc",
+    ),
     path("indicador/", views.IndicadorView.as_view(), name="api-indicador"),
     path("ordenes/<int:pk>/impedimento/", views.ImpedimentoView.as_view(), name="api-ordenes-impedimento"),
     path("direcciones/geojson/", direcciones.GeoJSONView.as_view(), name="api-direcciones-geojson"),
     path("direcciones/verificar/", direcciones.VerificarDireccionView.as_view(), name="api-direcciones-verificar"),
-    *[path(f"{recurso}/<int:pk>/{nombre}/", vista, name=f"api-{recurso}-{nombre}")
-      for recurso, nombre, vista in views.vistas_de_transicion()],
+    *[
+        path(f"{recurso}/<int:pk>/{nombre}/", vista, name=f"api-{recurso}-{nombre}")
+        for recurso, nombre, vista in views.vistas_de_transicion()
+    ],
     *router.urls,
     # anything else under /api/v1/: a JSON 404, never HTML ([\s\S], not ".": a %0A newline too)
     re_path(r"^[\s\S]*$", views.no_encontrado),

@@ -4,12 +4,11 @@ through ``transitions`` (crear_solicitud, aplicar). Thin: parse, call one functi
 Lost updates (issue 13): an object's representation carries ``ETag: "<version>"``; a transition
 takes that tag back in ``If-Match`` (or the same number as ``version`` in the body) and answers
 409 when the object moved on since (``transitions.aplicar``'s version check)."""
+
 import re
 
-from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
-from django_fsm import can_proceed
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
@@ -20,14 +19,23 @@ from rest_framework.views import APIView
 
 from .. import selectors, transitions
 from ..errors import DatosInvalidos, SinPermiso, TransicionNoPermitida
-from ..models import Entrega, Observacion, OrdenDeTrabajo, ServicioIngenieria, Solicitud, Zonificacion
+from ..filters import EntregaFilter, OrdenListaFilter, ServicioApiFilter, SolicitudListaFilter, ZonificacionFilter
+from ..models import Entrega, OrdenDeTrabajo, ServicioIngenieria, Solicitud, Zonificacion
 from ..reports import indicador as ind
 from ..roles import Rol, roles_de
-from . import filtros
 from .direcciones import SolicitudRegistroSerializer, con_advertencias
-from .serializers import (DetalleSerializer, EntregaNuevaSerializer, EntregaSerializer, ErrorSerializer,
-                          ImpedimentoSerializer, OrdenSerializer, ServicioSerializer, SolicitudNuevaSerializer,
-                          SolicitudSerializer, ZonificacionSerializer, serializer_de_transicion)
+from .serializers import (
+    DetalleSerializer,
+    EntregaNuevaSerializer,
+    EntregaSerializer,
+    ErrorSerializer,
+    ImpedimentoSerializer,
+    OrdenSerializer,
+    ServicioSerializer,
+    SolicitudSerializer,
+    ZonificacionSerializer,
+    serializer_de_transicion,
+)
 
 ID = "[0-9]{1,18}"  # an id that fits a bigint; anything else is a 404 from the URL resolver
 
@@ -53,47 +61,52 @@ def version_de_if_match(request):
         return None
     coincide = ETIQUETA.match(valor)
     if coincide is None:
-        raise DatosInvalidos({"If-Match": 'Envíe una sola etiqueta de versión entre comillas, p. ej. "3" '
-                                          "(la cabecera ETag del objeto), o *."})
+        raise DatosInvalidos(
+            {
+                "If-Match": 'Envíe una sola etiqueta de versión entre comillas, p. ej. "3" '
+                "(la cabecera ETag del objeto), o *."
+            }
+        )
     return int(coincide.group(1))
 
 
 CABECERA_ETAG = OpenApiParameter(
-    "ETag", OpenApiTypes.STR, location=OpenApiParameter.HEADER, response=[200],
+    "ETag",
+    OpenApiTypes.STR,
+    location=OpenApiParameter.HEADER,
+    response=[200],
     description='La versión del objeto como etiqueta de entidad, p. ej. "3": devuélvala en If-Match al '
-                "pedir una transición.")
+    "pedir una transición.",
+)
 CABECERA_IF_MATCH = OpenApiParameter(
-    "If-Match", OpenApiTypes.STR, location=OpenApiParameter.HEADER, required=False, pattern=IF_MATCH_PATRON,
+    "If-Match",
+    OpenApiTypes.STR,
+    location=OpenApiParameter.HEADER,
+    required=False,
+    pattern=IF_MATCH_PATRON,
     description='La ETag del objeto que el cliente leyó (p. ej. "3"), o «version» en el cuerpo: si el objeto '
-                "cambió desde entonces, 409. Sin ninguna de las dos, la transición se aplica al estado actual, "
-                "sea cual sea. Ambas distintas, o una etiqueta mal formada: 400.")
+    "cambió desde entonces, 409. Sin ninguna de las dos, la transición se aplica al estado actual, "
+    "sea cual sea. Ambas distintas, o una etiqueta mal formada: 400.",
+)
 ERRORES_LECTURA = {400: ErrorSerializer, 401: ErrorSerializer, 403: ErrorSerializer, 404: ErrorSerializer}
 ERRORES_ESCRITURA = {**ERRORES_LECTURA, 409: ErrorSerializer}
 
 
-def _obs_alcance():
-    return Prefetch("observaciones_registradas", queryset=Observacion.objects.only("id", "solicitud_id", "alcance"))
-
-
-# --- querysets: one per resource, scoped by the caller ----------------------------------------
+# --- querysets: one per resource, scoped by the caller: the selectors of the pages' lists --------
 def solicitudes(user):
-    return (Solicitud.objects.visibles_para(user).select_related("zona", "asesor", "orden")
-            .prefetch_related(_obs_alcance()).order_by("-creado_at", "-pk"))
+    return selectors.solicitudes_lista(user=user, acciones=True)
 
 
 def ordenes(user):
-    return (OrdenDeTrabajo.objects.visibles_para(user).select_related("zona", "tecnico", "solicitud")
-            .order_by("-creado_at", "-pk"))
+    return selectors.ordenes_lista(user=user)
 
 
 def servicios(user):
-    return (ServicioIngenieria.objects.visibles_para(user).select_related("solicitud", "asesor")
-            .order_by("vence_at", "pk"))
+    return selectors.servicios_tablero(user=user)
 
 
 def zonificaciones(user):
-    return (Zonificacion.objects.filter(solicitud__in=Solicitud.objects.visibles_para(user).values("pk"))
-            .select_related("orden", "solicitud", "zona_anterior", "zona_corregida").order_by("-creado_at", "-pk"))
+    return selectors.zonificaciones_lista(user=user)
 
 
 RECURSOS = {
@@ -112,15 +125,21 @@ class LecturaViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
     def get_queryset(self):
         return RECURSOS[self.recurso][1](self.request.user)
 
+    def filter_queryset(self, queryset):
+        # The FilterSet (the page's, with its defaults: the Tablero's open SIs) narrows the list; an
+        # object is found by its id whatever its state.
+        return super().filter_queryset(queryset) if self.action == "list" else queryset
+
     def retrieve(self, request, *args, **kwargs):
         obj = self.get_object()
         return Response(self.get_serializer(obj).data, headers={"ETag": etag(obj)})
 
 
 def _con_errores(vista, serializer):
-    return extend_schema_view(list=extend_schema(responses={200: serializer(many=True), **ERRORES_LECTURA}),
-                              retrieve=extend_schema(responses={200: serializer, **ERRORES_LECTURA},
-                                                     parameters=[CABECERA_ETAG]))(vista)
+    return extend_schema_view(
+        list=extend_schema(responses={200: serializer(many=True), **ERRORES_LECTURA}),
+        retrieve=extend_schema(responses={200: serializer, **ERRORES_LECTURA}, parameters=[CABECERA_ETAG]),
+    )(vista)
 
 
 class SolicitudViewSet(mixins.CreateModelMixin, LecturaViewSet):
@@ -128,14 +147,17 @@ class SolicitudViewSet(mixins.CreateModelMixin, LecturaViewSet):
 
     recurso = "solicitudes"
     serializer_class = SolicitudSerializer
-    filterset_class = filtros.SolicitudFiltro
+    filterset_class = SolicitudListaFilter
 
     def get_serializer_class(self):
         return SolicitudRegistroSerializer if self.action == "create" else SolicitudSerializer
 
-    @extend_schema(request=SolicitudRegistroSerializer, responses={201: SolicitudSerializer, **ERRORES_ESCRITURA},
-                   description="Paso 1: registra la solicitud y su OT (generada). Roles: ASESOR (propias), "
-                               "MONITORA, TEAM_LEADER (de su equipo).")
+    @extend_schema(
+        request=SolicitudRegistroSerializer,
+        responses={201: SolicitudSerializer, **ERRORES_ESCRITURA},
+        description="Paso 1: registra la solicitud y su OT (generada). Roles: ASESOR (propias), "
+        "MONITORA, TEAM_LEADER (de su equipo).",
+    )
     def create(self, request, *args, **kwargs):
         if not roles_de(request.user) & {Rol.ASESOR, Rol.MONITORA, Rol.TEAM_LEADER}:
             raise SinPermiso("Su rol no permite registrar solicitudes.")
@@ -155,18 +177,19 @@ class OrdenViewSet(LecturaViewSet):
 
     recurso = "ordenes"
     serializer_class = OrdenSerializer
-    filterset_class = filtros.OrdenFiltro
+    filterset_class = OrdenListaFilter
 
 
 OrdenViewSet = _con_errores(OrdenViewSet, OrdenSerializer)
 
 
 class ServicioViewSet(LecturaViewSet):
-    """Servicios de Ingeniería (SI) con su plazo ``vence_at``."""
+    """Servicios de Ingeniería (SI) con su plazo ``vence_at``: la lista del Tablero de Control, con sus
+    filtros y vistas rápidas; sin ``estado`` (ni ``vista=atendidos_hoy``), los abiertos y vencidos."""
 
     recurso = "servicios"
     serializer_class = ServicioSerializer
-    filterset_class = filtros.ServicioFiltro
+    filterset_class = ServicioApiFilter
 
 
 ServicioViewSet = _con_errores(ServicioViewSet, ServicioSerializer)
@@ -177,7 +200,7 @@ class ZonificacionViewSet(LecturaViewSet):
 
     recurso = "zonificaciones"
     serializer_class = ZonificacionSerializer
-    filterset_class = filtros.ZonificacionFiltro
+    filterset_class = ZonificacionFilter
 
 
 ZonificacionViewSet = _con_errores(ZonificacionViewSet, ZonificacionSerializer)
@@ -190,33 +213,32 @@ class TransicionView(APIView):
     recurso = modelo = nombre = entrada = salida = None
 
     def post(self, request, pk):
-        modelo, consulta, salida = RECURSOS[self.recurso]
+        _, consulta, salida = RECURSOS[self.recurso]
+        # The endpoint's one read of the row, in the caller's scope (404). The path's own refusals
+        # (role 403, state or condition 409) come before the body is read, so a caller without the
+        # role gets 403 whatever it sent.
         obj = get_object_or_404(consulta(request.user), pk=pk)
-        # Same order of checks as the engine (role, then state), before the body is read, so a
-        # caller without the role gets 403 whatever it sent.
-        t = transitions.transiciones(modelo)[self.nombre]
-        if t.permission.rol_para(obj, request.user) is None:
-            raise SinPermiso(f"Su rol no permite «{t.custom.get('label', self.nombre)}» en {obj}.")
-        if not can_proceed(getattr(obj, self.nombre), check_conditions=False):
-            raise TransicionNoPermitida(
-                f"No se puede «{t.custom.get('label', self.nombre)}»: {obj} está «{obj.get_estado_display()}».")
+        rechazo = transitions.comprobar(obj, self.nombre, request.user)
+        if rechazo is not None:
+            raise rechazo
         entrada = self.entrada(data=request.data)
         entrada.is_valid(raise_exception=True)
         datos = dict(entrada.validated_data)
         version = datos.pop("version", None)
         etiqueta = version_de_if_match(request)
         if etiqueta is not None and version is not None and etiqueta != version:
-            raise DatosInvalidos({"If-Match": f"If-Match nombra la versión {etiqueta} y el cuerpo la {version}: "
-                                              "envíe una sola, la que leyó."})
+            raise DatosInvalidos(
+                {
+                    "If-Match": f"If-Match nombra la versión {etiqueta} y el cuerpo la {version}: "
+                    "envíe una sola, la que leyó."
+                }
+            )
         if etiqueta is not None:
             version = etiqueta
         nota = datos.pop("nota", "")
-        # obj is not used again (the answer reads the row afresh, in the caller's scope): no refresh.
-        transitions.aplicar(obj, self.nombre, request.user, nota=nota, version=version, refrescar=False, **datos)
-        try:  # get(), not first(): a pk lookup needs no ORDER BY (cheaper to compile)
-            obj = consulta(request.user).get(pk=pk)
-        except modelo.DoesNotExist:  # pragma: no cover - the caller always keeps sight of what it changed
-            return Response({"detail": "Transición realizada.", "errores": {}})
+        # The answer is the row as the path locked and saved it, its effects included (no read back;
+        # the zones and users read above come with it).
+        obj = transitions.aplicar(obj, self.nombre, request.user, nota=nota, version=version, refrescar=False, **datos)
         return Response(salida(obj, context={"request": request}).data, headers={"ETag": etag(obj)})
 
 
@@ -231,19 +253,35 @@ def vistas_de_transicion():
             entrada = serializer_de_transicion(modelo, nombre)
             roles = ", ".join(str(r) for r in getattr(t.permission, "roles", ())) or "destinatario del SI"
             fuentes = ", ".join(transitions.fuentes(modelo, nombre))
-            descripcion = (f"{t.custom.get('label', nombre)} — paso {transitions.paso_de(t, None)}. "
-                           f"Desde: {fuentes} → {' / '.join(transitions.destinos(t))}. Roles: {roles}.")
+            descripcion = (
+                f"{t.custom.get('label', nombre)} — paso {transitions.paso_de(t, None)}. "
+                f"Desde: {fuentes} → {' / '.join(transitions.destinos(t))}. Roles: {roles}."
+            )
+
             def post(self, request, pk):
                 return TransicionView.post(self, request, pk)
 
             post = extend_schema(
-                operation_id=f"{recurso}_{nombre}", request=entrada,
-                responses={200: salida, **ERRORES_ESCRITURA}, summary=t.custom.get("label", nombre),
+                operation_id=f"{recurso}_{nombre}",
+                request=entrada,
+                responses={200: salida, **ERRORES_ESCRITURA},
+                summary=t.custom.get("label", nombre),
                 parameters=[CABECERA_IF_MATCH, CABECERA_ETAG],
-                description=descripcion, tags=[recurso])(post)
-            clase = type(f"{modelo.__name__}{nombre.title().replace('_', '')}View", (TransicionView,),
-                         {"recurso": recurso, "modelo": modelo, "nombre": nombre, "entrada": entrada,
-                          "salida": salida, "post": post})
+                description=descripcion,
+                tags=[recurso],
+            )(post)
+            clase = type(
+                f"{modelo.__name__}{nombre.title().replace('_', '')}View",
+                (TransicionView,),
+                {
+                    "recurso": recurso,
+                    "modelo": modelo,
+                    "nombre": nombre,
+                    "entrada": entrada,
+                    "salida": salida,
+                    "post": post,
+                },
+            )
             res.append((recurso, nombre, clase.as_view()))
     return res
 
@@ -257,30 +295,38 @@ class ImpedimentoView(APIView):
     closed by Operations, otherwise to Gestión de Red (``ImpedimentoForm.POR_DEFECTO``)."""
 
     @extend_schema(
-        operation_id="ordenes_impedimento", request=ImpedimentoSerializer,
-        responses={201: ServicioSerializer, **ERRORES_ESCRITURA}, tags=["ordenes"],
+        operation_id="ordenes_impedimento",
+        request=ImpedimentoSerializer,
+        responses={201: ServicioSerializer, **ERRORES_ESCRITURA},
+        tags=["ordenes"],
         summary="Reportar un impedimento (SI, paso 20.2)",
         description="Abre un Servicio de Ingeniería de tipo «impedimento» sobre una OT ejecutada (falta de cierre "
-                    "de OT por el Centro de Operaciones, impedimento comercial o problema de sistema), con lo que "
-                    "se requiere del destinatario; vence al cierre del día hábil. Sin destinatario: el COC para "
-                    "la falta de cierre de OT, Gestión de Red para los demás. Roles: GESTION_RED, COC.")
+        "de OT por el Centro de Operaciones, impedimento comercial o problema de sistema), con lo que "
+        "se requiere del destinatario; vence al cierre del día hábil. Sin destinatario: el COC para "
+        "la falta de cierre de OT, Gestión de Red para los demás. Roles: GESTION_RED, COC.",
+    )
     def post(self, request, pk):
         from ..forms import ImpedimentoForm
 
         orden = get_object_or_404(ordenes(request.user), pk=pk)
-        if ServicioIngenieria.ROLES_CREACION.rol_para(ServicioIngenieria(solicitud=orden.solicitud),
-                                                      request.user) is None:
+        if (
+            ServicioIngenieria.ROLES_CREACION.rol_para(ServicioIngenieria(solicitud=orden.solicitud), request.user)
+            is None
+        ):
             raise SinPermiso("Solo Gestión de Red y el COC reportan impedimentos (20.2).")
         if orden.estado != OrdenDeTrabajo.Estado.EJECUTADA:
-            raise TransicionNoPermitida(f"Los impedimentos (20.2) se reportan sobre una OT ejecutada; {orden} está "
-                                        f"«{orden.get_estado_display()}».")
+            raise TransicionNoPermitida(
+                f"Los impedimentos (20.2) se reportan sobre una OT ejecutada; {orden} está "
+                f"«{orden.get_estado_display()}»."
+            )
         entrada = ImpedimentoSerializer(data=request.data)
         entrada.is_valid(raise_exception=True)
         datos = dict(entrada.validated_data)
         if not datos.get("destinatario"):
             datos["destinatario"] = ImpedimentoForm.POR_DEFECTO.get(datos["impedimento"], Rol.GESTION_RED)
-        si = transitions.abrir_servicio(orden.solicitud, request.user, tipo=ServicioIngenieria.Tipo.IMPEDIMENTO,
-                                        **datos)
+        si = transitions.abrir_servicio(
+            orden.solicitud, request.user, tipo=ServicioIngenieria.Tipo.IMPEDIMENTO, **datos
+        )
         si = servicios(request.user).get(pk=si.pk)
         return Response(ServicioSerializer(si, context={"request": request}).data, status=status.HTTP_201_CREATED)
 
@@ -291,8 +337,12 @@ def _precondicion(request, version):
     transitions of the other resources): None when neither was sent."""
     etiqueta = version_de_if_match(request)
     if etiqueta is not None and version is not None and etiqueta != version:
-        raise DatosInvalidos({"If-Match": f"If-Match nombra la versión {etiqueta} y el cuerpo la {version}: "
-                                          "envíe una sola, la que leyó."})
+        raise DatosInvalidos(
+            {
+                "If-Match": f"If-Match nombra la versión {etiqueta} y el cuerpo la {version}: "
+                "envíe una sola, la que leyó."
+            }
+        )
     return etiqueta if etiqueta is not None else version
 
 
@@ -303,14 +353,25 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 @extend_schema_view(
-    list=extend_schema(responses={200: EntregaSerializer(many=True), **ERRORES_LECTURA},
-                       parameters=[OpenApiParameter("mes", OpenApiTypes.STR, pattern=r"^[0-9]{4}-[0-9]{2}$",
-                                                    description="Solo las entregas de ese mes, AAAA-MM.")],
-                       description="Las entregas numeradas de zonificaciones a Div. Facturación (21.1), del mes "
-                                   "más reciente al más antiguo y, dentro del mes, por número. Roles: FACTURACION, "
-                                   "GESTION_RED."),
-    retrieve=extend_schema(responses={200: EntregaSerializer, **ERRORES_LECTURA}, parameters=[CABECERA_ETAG],
-                           description="Una entrega. «descarga»: la planilla (GET, token o sesión). Roles: FACTURACION, GESTION_RED."),
+    list=extend_schema(
+        responses={200: EntregaSerializer(many=True), **ERRORES_LECTURA},
+        parameters=[
+            OpenApiParameter(
+                "mes",
+                OpenApiTypes.STR,
+                pattern=r"^[0-9]{4}-[0-9]{2}$",
+                description="Solo las entregas de ese mes, AAAA-MM.",
+            )
+        ],
+        description="Las entregas numeradas de zonificaciones a Div. Facturación (21.1), del mes "
+        "más reciente al más antiguo y, dentro del mes, por número. Roles: FACTURACION, "
+        "GESTION_RED.",
+    ),
+    retrieve=extend_schema(
+        responses={200: EntregaSerializer, **ERRORES_LECTURA},
+        parameters=[CABECERA_ETAG],
+        description="Una entrega. «descarga»: la planilla (GET, token o sesión). Roles: FACTURACION, GESTION_RED.",
+    ),
 )
 class EntregaViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Entregas a Div. Facturación (21.1): list, detail, build the next one of a month
@@ -319,33 +380,34 @@ class EntregaViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
 
     lookup_value_regex = ID
     serializer_class = EntregaSerializer
-    filterset_class = filtros.EntregaFiltro
+    filterset_class = EntregaFilter
 
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)  # authentication first (401 without credentials)
-        from ..views.entregas import ROLES_VEN
+        from ..entregas import ROLES_VEN
 
         if not roles_de(request.user) & ROLES_VEN:
             raise SinPermiso("Solo Div. Facturación y Gestión de Red ven las entregas.")
 
     def get_queryset(self):
-        return Entrega.objects.select_related("generada_por", "recibida_por").order_by("-mes", "numero", "pk")
+        return selectors.entregas_lista()
 
     def retrieve(self, request, *args, **kwargs):
         obj = self.get_object()
         return Response(self.get_serializer(obj).data, headers={"ETag": etag(obj)})
 
     @extend_schema(
-        operation_id="entregas_generar", request=EntregaNuevaSerializer,
+        operation_id="entregas_generar",
+        request=EntregaNuevaSerializer,
         responses={201: EntregaSerializer, 200: DetalleSerializer, **ERRORES_ESCRITURA},
         summary="Generar la siguiente entrega del mes (21.1)",
         description="Genera la siguiente entrega numerada del mes: la N° 1, o una complementaria con lo digitado "
-                    "después de la última. 201 con la entrega; 200 con {\"detail\"} cuando no hay zonificaciones "
-                    "digitadas pendientes de entrega (no se genera una entrega vacía, salvo la N° 1 del mes). "
-                    "Rol: GESTION_RED.")
+        'después de la última. 201 con la entrega; 200 con {"detail"} cuando no hay zonificaciones '
+        "digitadas pendientes de entrega (no se genera una entrega vacía, salvo la N° 1 del mes). "
+        "Rol: GESTION_RED.",
+    )
     def create(self, request, *args, **kwargs):
-        from ..reports import generar_entrega
-        from ..views.entregas import sin_nada_que_entregar
+        from ..entregas import generar_entrega, sin_nada_que_entregar
 
         if Rol.GESTION_RED not in roles_de(request.user):
             raise SinPermiso("Solo Gestión de Red genera las entregas a Facturación.")
@@ -361,11 +423,13 @@ class EntregaViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         return Response(datos, status=status.HTTP_201_CREATED, headers={"ETag": etag(entrega), "Location": donde})
 
     @extend_schema(
-        operation_id="entregas_planilla", request=None,
+        operation_id="entregas_planilla",
+        request=None,
         responses={(200, XLSX): OpenApiTypes.BINARY, **ERRORES_LECTURA},
         summary="Descargar la planilla de la entrega (21.1)",
         description="El libro xlsx de la entrega (hojas «Casos» y «Resumen»), con el token o la sesión. Roles: "
-                    "FACTURACION, GESTION_RED.")
+        "FACTURACION, GESTION_RED.",
+    )
     @action(detail=True, methods=["get"], url_path="planilla", filterset_class=None)
     def planilla(self, request, pk=None):
         from django.http import FileResponse, Http404
@@ -380,15 +444,18 @@ class EntregaViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         return FileResponse(archivo, as_attachment=True, filename=entrega.nombre_archivo, content_type=XLSX)
 
     @extend_schema(
-        operation_id="entregas_recibir", request=EntregaRecibirSerializer,
-        responses={200: EntregaSerializer, **ERRORES_ESCRITURA}, parameters=[CABECERA_IF_MATCH, CABECERA_ETAG],
+        operation_id="entregas_recibir",
+        request=EntregaRecibirSerializer,
+        responses={200: EntregaSerializer, **ERRORES_ESCRITURA},
+        parameters=[CABECERA_IF_MATCH, CABECERA_ETAG],
         summary="Acusar recibo de una entrega (21.1)",
         description="Facturación confirma la recepción de la entrega (transición «acusar_recibo»: generada → "
-                    "recibida, auditada). 409 si ya fue recibida o si cambió desde la versión leída (If-Match o "
-                    "«version»). Rol: FACTURACION.")
+        "recibida, auditada). 409 si ya fue recibida o si cambió desde la versión leída (If-Match o "
+        "«version»). Rol: FACTURACION.",
+    )
     @action(detail=True, methods=["post"], url_path="recibir", filterset_class=None)
     def recibir(self, request, pk=None):
-        from ..views.entregas import ya_recibida
+        from ..entregas import ya_recibida
 
         entrega = self.get_object()
         t = transitions.transiciones(Entrega)["acusar_recibo"]
@@ -400,8 +467,9 @@ class EntregaViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         entrada.is_valid(raise_exception=True)
         datos = dict(entrada.validated_data)
         version = _precondicion(request, datos.pop("version", None))
-        transitions.aplicar(entrega, "acusar_recibo", request.user, nota=datos.pop("nota", ""), version=version,
-                            refrescar=False)
+        transitions.aplicar(
+            entrega, "acusar_recibo", request.user, nota=datos.pop("nota", ""), version=version, refrescar=False
+        )
         entrega = self.get_queryset().get(pk=entrega.pk)
         return Response(self.get_serializer(entrega).data, headers={"ETag": etag(entrega)})
 
@@ -435,14 +503,17 @@ class IndicadorView(APIView):
     ROLES = {Rol.JEFE_DIVISION, Rol.GESTION_RED, Rol.COC}
 
     @extend_schema(
-        parameters=[OpenApiParameter("desde", OpenApiTypes.DATE, description="AAAA-MM-DD (por defecto: mes actual)"),
-                    OpenApiParameter("hasta", OpenApiTypes.DATE, description="AAAA-MM-DD, inclusive")],
+        parameters=[
+            OpenApiParameter("desde", OpenApiTypes.DATE, description="AAAA-MM-DD (por defecto: mes actual)"),
+            OpenApiParameter("hasta", OpenApiTypes.DATE, description="AAAA-MM-DD, inclusive"),
+        ],
         responses={200: OpenApiTypes.OBJECT, **ERRORES_LECTURA},
         description="El informe III.2 del periodo (el de /indicador.json). Cada fila (total, tendencia, "
-                    "desgloses) trae sus cuentas (probables, no_anulados, anulados, abiertos, sin_contacto, "
-                    "sin_contacto_justificados) y su «indicador»: {valor, texto, veredicto, provisional, rango}; "
-                    "«rango» es null o {minimo, maximo, texto, veredicto_minimo}; «aviso_provisional» lo dice "
-                    "en palabras. Dos decimales, redondeados hacia el veredicto.")
+        "desgloses) trae sus cuentas (probables, no_anulados, anulados, abiertos, sin_contacto, "
+        "sin_contacto_justificados) y su «indicador»: {valor, texto, veredicto, provisional, rango}; "
+        "«rango» es null o {minimo, maximo, texto, veredicto_minimo}; «aviso_provisional» lo dice "
+        "en palabras. Dos decimales, redondeados hacia el veredicto.",
+    )
     def get(self, request):
         if not roles_de(request.user) & self.ROLES:
             raise SinPermiso("Solo el Jefe de División, Gestión de Red y el COC ven el indicador.")

@@ -4,8 +4,6 @@ acknowledgement of receipt (FACTURACION, through the transition path: ``acusar_r
 
 ``situacion`` says what is late or waiting and who acts next; the page, Facturación's home and
 the jefe de división's home show it (a constant number of queries)."""
-import re
-from datetime import date
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -18,42 +16,33 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from .. import transitions
-from ..espanol import cuenta
+from ..entregas import (
+    ROLES_DESCARGA,
+    ROLES_VEN,
+    entrega_generada,
+    generar_entrega,
+    mes_de,
+    meses_atrasados,
+    pendientes,
+    primer_dia,
+    sin_nada_que_entregar,
+    titulo,
+    ya_recibida,
+)
 from ..errors import Conflicto, ErrorDominio, SinPermiso, TransicionNoPermitida
+from ..espanol import cuenta
+from ..filters import EntregaFilter
 from ..models import Entrega
-from ..reports import MES_FUTURO, generar_entrega, meses_atrasados, pendientes, primer_dia
 from ..roles import Rol, roles_de
-from ..selectors import FECHAS_MENSAJE, fecha_admisible
+from ..selectors import entregas_lista
 from .comun import entero, siguiente
 
-ROLES_DESCARGA = {Rol.FACTURACION, Rol.GESTION_RED}
-ROLES_VEN = ROLES_DESCARGA  # who sees the deliveries (page and API)
 POR_PAGINA = 50
 
 
 def _exigir(request, roles, mensaje):
     if not roles_de(request.user) & roles:
         raise PermissionDenied(mensaje)
-
-
-def nombre_de(usuario):
-    if usuario is None:
-        return ""
-    return usuario.get_full_name() or usuario.username
-
-
-def titulo(entrega):
-    """«Entrega N° 2 (complementaria) de 11/2026»."""
-    tipo = " (complementaria)" if entrega.complementaria else ""
-    return f"Entrega N° {entrega.numero}{tipo} de {entrega.mes:%m/%Y}"
-
-
-def ya_recibida(entrega):
-    """The message for a delivery acknowledged already (409)."""
-    cuando = timezone.localtime(entrega.recibida_at).strftime("%d/%m/%Y %H:%M") if entrega.recibida_at else ""
-    return (f"{titulo(entrega)} ya fue recibida{f' el {cuando}' if cuando else ''}"
-            f"{f' por {nombre_de(entrega.recibida_por)}' if entrega.recibida_por_id else ''}; "
-            "no se registró otro acuse de recibo.")
 
 
 def situacion(hoy=None, *, completa=True):
@@ -71,15 +60,22 @@ def situacion(hoy=None, *, completa=True):
     meses = meses_atrasados(hoy)
     por_mes = {}
     if meses:
-        por_mes = {f["mes"]: f for f in Entrega.objects.filter(mes__in=[m["mes"] for m in meses]).values("mes")
-                   .annotate(entregas=Count("pk"), sin_acuse=Count("pk", filter=Q(estado=Entrega.E.GENERADA)))}
+        por_mes = {
+            f["mes"]: f
+            for f in Entrega.objects.filter(mes__in=[m["mes"] for m in meses])
+            .values("mes")
+            .annotate(entregas=Count("pk"), sin_acuse=Count("pk", filter=Q(estado=Entrega.E.GENERADA)))
+        }
     atrasados, resueltos = [], []
     for m in meses:
         hechas = por_mes.get(m["mes"], {"entregas": 0, "sin_acuse": 0})
         acciones = []
         if m["sin_entregar"]:
-            acciones.append("Gestión de Red: generar la entrega complementaria" if hechas["entregas"]
-                            else "Gestión de Red: generar la entrega del mes")
+            acciones.append(
+                "Gestión de Red: generar la entrega complementaria"
+                if hechas["entregas"]
+                else "Gestión de Red: generar la entrega del mes"
+            )
         if hechas["sin_acuse"]:
             acciones.append(f"Facturación: confirmar recepción de {cuenta(hechas['sin_acuse'], 'entrega', 'entregas')}")
         fila = {**m, "entregas": hechas["entregas"], "sin_acuse": hechas["sin_acuse"], "acciones": acciones}
@@ -87,57 +83,39 @@ def situacion(hoy=None, *, completa=True):
     res = {"este_mes": este_mes, "atrasados": atrasados, "resueltos": resueltos}
     if completa:
         res["pendientes_mes"] = pendientes(este_mes).count()
-        res.update(Entrega.objects.aggregate(sin_acuse=Count("pk", filter=Q(estado=Entrega.E.GENERADA)),
-                                             este_mes_con_entrega=Count("pk", filter=Q(mes=este_mes))))
+        res.update(
+            Entrega.objects.aggregate(
+                sin_acuse=Count("pk", filter=Q(estado=Entrega.E.GENERADA)),
+                este_mes_con_entrega=Count("pk", filter=Q(mes=este_mes)),
+            )
+        )
     return res
 
 
 def _lista(request, mes_tecleado=None, status=200):
     roles = roles_de(request.user)
-    qs = Entrega.objects.select_related("generada_por", "recibida_por").order_by("-mes", "numero", "pk")
+    # The list of GET /api/v1/entregas/ (same selector, same filters: ?mes=AAAA-MM&estado=…).
+    qs = EntregaFilter(request.GET, queryset=entregas_lista(), request=request).qs
     pagina = Paginator(qs, POR_PAGINA).get_page(request.GET.get("page"))
-    return render(request, "entregas/lista.html", {
-        "pagina": pagina,
-        "entregas": list(pagina.object_list),
-        "puede_generar": Rol.GESTION_RED in roles,
-        "puede_recibir": Rol.FACTURACION in roles,
-        "mes_actual": timezone.localdate().strftime("%Y-%m") if mes_tecleado is None else mes_tecleado,
-        "situacion": situacion(),
-    }, status=status)
+    return render(
+        request,
+        "entregas/lista.html",
+        {
+            "pagina": pagina,
+            "entregas": list(pagina.object_list),
+            "puede_generar": Rol.GESTION_RED in roles,
+            "puede_recibir": Rol.FACTURACION in roles,
+            "mes_actual": timezone.localdate().strftime("%Y-%m") if mes_tecleado is None else mes_tecleado,
+            "situacion": situacion(),
+        },
+        status=status,
+    )
 
 
 @login_required
 def entregas(request):
     _exigir(request, ROLES_VEN, "Solo Div. Facturación y Gestión de Red ven las entregas.")
     return _lista(request)
-
-
-MES = re.compile(r"(\d{4})-(\d{2})", re.ASCII)
-
-
-def mes_de(texto):
-    """The first day of the month typed as AAAA-MM (as ``<input type="month">`` sends it),
-    between the years 2000 and 2100; ValueError with the message otherwise."""
-    partes = MES.fullmatch(texto.strip()) if isinstance(texto, str) else None
-    if partes is None or not 1 <= int(partes[2]) <= 12:
-        raise ValueError("Indique el mes como AAAA-MM (por ejemplo 2026-11).")
-    mes = date(int(partes[1]), int(partes[2]), 1)
-    if not fecha_admisible(mes):
-        raise ValueError(FECHAS_MENSAJE)
-    if mes > primer_dia(timezone.localdate()):
-        raise ValueError(MES_FUTURO)
-    return mes
-
-
-def sin_nada_que_entregar(mes):
-    return (f"No hay zonificaciones digitadas pendientes de entrega para {mes:%m/%Y}; no se generó otra "
-            "entrega.")
-
-
-def entrega_generada(entrega):
-    return (f"{titulo(entrega)} generada: {cuenta(entrega.filas, 'caso remitido', 'casos remitidos')} a Div. "
-            "Facturación; la planilla "
-            "se envía por correo.")
 
 
 @login_required
@@ -173,8 +151,9 @@ def entrega_recibir(request, pk):
     _exigir(request, {Rol.FACTURACION}, "Solo Div. Facturación confirma la recepción de una entrega.")
     entrega = get_object_or_404(Entrega, pk=pk)
     try:
-        transitions.aplicar(entrega, "acusar_recibo", request.user, version=entero(request.POST.get("version")),
-                            refrescar=False)
+        transitions.aplicar(
+            entrega, "acusar_recibo", request.user, version=entero(request.POST.get("version")), refrescar=False
+        )
     except SinPermiso as e:
         return render(request, "403.html", {"mensaje": e.mensaje}, status=403)
     except (TransicionNoPermitida, Conflicto) as e:
@@ -188,8 +167,9 @@ def entrega_recibir(request, pk):
         messages.error(request, e.mensaje)
         return _lista(request, status=e.codigo_http)
     entrega = Entrega.objects.select_related("recibida_por").get(pk=pk)
-    messages.success(request, f"{titulo(entrega)}: recepción confirmada el "
-                              f"{timezone.localtime(entrega.recibida_at):%d/%m/%Y %H:%M}.")
+    messages.success(
+        request, f"{titulo(entrega)}: recepción confirmada el {timezone.localtime(entrega.recibida_at):%d/%m/%Y %H:%M}."
+    )
     return redirect(siguiente(request, "/entregas/"))
 
 
@@ -203,5 +183,9 @@ def entrega_descargar(request, pk):
         archivo = entrega.archivo.open("rb")
     except FileNotFoundError:
         raise Http404("El archivo de esa entrega no está guardado.") from None
-    return FileResponse(archivo, as_attachment=True, filename=entrega.nombre_archivo,
-                        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    return FileResponse(
+        archivo,
+        as_attachment=True,
+        filename=entrega.nombre_archivo,
+        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )

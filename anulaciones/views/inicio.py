@@ -6,8 +6,9 @@ Solicitudes or of OTs, and its order. The home shows its count and first rows; i
 paginated, sortable and filterable, through the same definition.
 
 Every queue costs two queries (a COUNT and the first rows), whatever its length."""
+
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -25,7 +26,7 @@ from ..roles import ROLES_DIGITACION, Rol, roles_de, zona_de
 from . import entregas
 
 FILAS = 20
-S, O = Solicitud.Estado, OrdenDeTrabajo.Estado
+S, OT = Solicitud.Estado, OrdenDeTrabajo.Estado
 
 
 # --- what each queue is ------------------------------------------------------------------------
@@ -42,7 +43,7 @@ def destinos(user):
 
 
 def _servicios(user):
-    return (ServicioIngenieria.objects.visibles_para(user).abiertos().filter(destinatario__in=destinos(user)))
+    return ServicioIngenieria.objects.visibles_para(user).abiertos().filter(destinatario__in=destinos(user))
 
 
 def _con_servicio_abierto(qs, user):
@@ -87,58 +88,152 @@ def _tiene(*roles):
 _VENCE = (F("vence").asc(nulls_last=True), "pk")
 
 COLAS = (
-    DefCola("correccion", "Casos por corregir (4.1)", "solicitudes", _digita,
-            lambda qs, user: _propios(qs, user).filter(estado=S.EN_CORRECCION).annotate(
-                vence=Min("servicios__vence_at", filter=Q(servicios__estado__in=ServicioIngenieria.ABIERTOS))),
-            _VENCE, "por vencimiento de la corrección", con_plazo=True,
-            ayuda="Digite la modificación antes del cierre del día."),
-    DefCola("redigitacion", "Re-digitaciones pendientes (19.2)", "solicitudes", _digita,
-            lambda qs, user: _propios(qs, user).filter(estado=S.PENDIENTE_REDIGITACION).annotate(
-                vence=F("redigitacion_vence_at")),
-            _VENCE, "por vencimiento de la re-digitación", con_plazo=True,
-            ayuda="Plazo: 2 horas desde la anulación."),
-    DefCola("forma", "Modificaciones de forma por digitar (19.1)", "solicitudes", _digita,
-            lambda qs, user: _propios(qs, user).filter(estado=S.INSTALADA).exclude(modificacion_pendiente=""),
-            ("pk",), "por orden de registro", extra={"detalle": "modificacion_pendiente"}),
-    DefCola("servicios", "Servicios de Ingeniería abiertos dirigidos a usted", "solicitudes",
-            lambda user: bool(destinos(user)), _con_servicio_abierto, _VENCE,
-            "por vencimiento del Servicio de Ingeniería", con_plazo=True,
-            filas_inicio=lambda user: _servicios(user).select_related("solicitud").order_by("vence_at", "pk"),
-            fila=lambda ahora: lambda si: {
+    DefCola(
+        "correccion",
+        "Casos por corregir (4.1)",
+        "solicitudes",
+        _digita,
+        lambda qs, user: (
+            _propios(qs, user)
+            .filter(estado=S.EN_CORRECCION)
+            .annotate(vence=Min("servicios__vence_at", filter=Q(servicios__estado__in=ServicioIngenieria.ABIERTOS)))
+        ),
+        _VENCE,
+        "por vencimiento de la corrección",
+        con_plazo=True,
+        ayuda="Digite la modificación antes del cierre del día.",
+    ),
+    DefCola(
+        "redigitacion",
+        "Re-digitaciones pendientes (19.2)",
+        "solicitudes",
+        _digita,
+        lambda qs, user: (
+            _propios(qs, user).filter(estado=S.PENDIENTE_REDIGITACION).annotate(vence=F("redigitacion_vence_at"))
+        ),
+        _VENCE,
+        "por vencimiento de la re-digitación",
+        con_plazo=True,
+        ayuda="Plazo: 2 horas desde la anulación.",
+    ),
+    DefCola(
+        "forma",
+        "Modificaciones de forma por digitar (19.1)",
+        "solicitudes",
+        _digita,
+        lambda qs, user: _propios(qs, user).filter(estado=S.INSTALADA).exclude(modificacion_pendiente=""),
+        ("pk",),
+        "por orden de registro",
+        extra={"detalle": "modificacion_pendiente"},
+    ),
+    DefCola(
+        "servicios",
+        "Servicios de Ingeniería abiertos dirigidos a usted",
+        "solicitudes",
+        lambda user: bool(destinos(user)),
+        _con_servicio_abierto,
+        _VENCE,
+        "por vencimiento del Servicio de Ingeniería",
+        con_plazo=True,
+        filas_inicio=lambda user: _servicios(user).select_related("solicitud").order_by("vence_at", "pk"),
+        fila=lambda ahora: (
+            lambda si: {
                 "url": reverse("solicitud", args=[si.solicitud_id]),
                 "titulo": f"{si} · Solicitud {si.solicitud.numero_smartflex}",
-                "detalle": si.requerido, "estado": si.get_estado_display(), "plazo": plazo(si.vence_at, ahora)}),
-    DefCola("revisar", "Solicitudes por revisar (2, 6)", "solicitudes", _tiene(Rol.GESTION_RED, Rol.COC),
-            lambda qs, user: qs.filter(estado__in=[S.REGISTRADA, S.CORREGIDA]),
-            ("creado_at", "pk"), "por llegada (la más antigua primero)"),
-    DefCola("observadas", "Solicitudes observadas: analizar (8–12)", "solicitudes", _tiene(Rol.COC),
-            lambda qs, user: qs.filter(estado=S.OBSERVADA),
-            ("creado_at", "pk"), "por llegada (la más antigua primero)"),
-    DefCola("en_coc", "OTs en el COC: re-direccionar o ratificar la anulación (12, 13)", "ordenes", _tiene(Rol.COC),
-            lambda qs, user: qs.filter(estado=O.EN_COC),
-            ("actualizado_at", "pk"), "por llegada al COC (la más antigua primero)"),
-    DefCola("zonificar", "Zonificaciones por digitar en Smartflex (20.3)", "solicitudes", _tiene(Rol.GESTION_RED),
-            lambda qs, user: qs.filter(pk__in=Zonificacion.objects.filter(
-                estado=Zonificacion.Estado.RECIBIDA).values("solicitud_id")),
-            ("creado_at", "pk"), "por registro de la solicitud",
-            filas_inicio=lambda user: Zonificacion.objects.filter(estado=Zonificacion.Estado.RECIBIDA)
-            .select_related("solicitud", "orden").order_by("creado_at", "pk"),  # Gestión de Red sees every case
-            fila=lambda ahora: lambda z: {
-                "url": reverse("solicitud", args=[z.solicitud_id]), "titulo": str(z),
-                "detalle": z.solicitud.cliente_nombre, "estado": z.get_estado_display(), "plazo": None}),
-    DefCola("coz", "OTs de su zona por verificar y direccionar al COC (18)", "ordenes", _tiene(Rol.COZ),
-            lambda qs, user: _zona_propia(qs, user).filter(estado=O.REPORTADA_COZ),
-            ("actualizado_at", "pk"), "por llegada (la más antigua primero)"),
-    DefCola("coordinadas", "Anulaciones coordinadas por confirmar (10)", "ordenes", _tiene(Rol.COZ),
-            lambda qs, user: _zona_propia(qs, user).filter(
-                estado=O.ANULADA, anulacion_coordinada_at__isnull=False, anulacion_confirmada_at__isnull=True),
-            ("anulacion_coordinada_at", "pk"), "por fecha de coordinación (la más antigua primero)",
-            ayuda="El COC coordinó la anulación de estas OTs con su centro zonal: retírelas del plan de campo "
-                  "y confirme en cada OT.", extra={"detalle": "motivo_anulacion"}),
-    DefCola("tecnico", "Sus órdenes de trabajo asignadas (14–17)", "ordenes", _tiene(Rol.TECNICO),
-            lambda qs, user: _zona_propia(qs, user).filter(estado__in=[O.ASIGNADA, O.OBSERVADA_EN_CAMPO]).filter(
-                Q(tecnico=user) | Q(tecnico__isnull=True)),
-            ("creado_at", "pk"), "por generación (la más antigua primero)"),
+                "detalle": si.requerido,
+                "estado": si.get_estado_display(),
+                "plazo": plazo(si.vence_at, ahora),
+            }
+        ),
+    ),
+    DefCola(
+        "revisar",
+        "Solicitudes por revisar (2, 6)",
+        "solicitudes",
+        _tiene(Rol.GESTION_RED, Rol.COC),
+        lambda qs, user: qs.filter(estado__in=[S.REGISTRADA, S.CORREGIDA]),
+        ("creado_at", "pk"),
+        "por llegada (la más antigua primero)",
+    ),
+    DefCola(
+        "observadas",
+        "Solicitudes observadas: analizar (8–12)",
+        "solicitudes",
+        _tiene(Rol.COC),
+        lambda qs, user: qs.filter(estado=S.OBSERVADA),
+        ("creado_at", "pk"),
+        "por llegada (la más antigua primero)",
+    ),
+    DefCola(
+        "en_coc",
+        "OTs en el COC: re-direccionar o ratificar la anulación (12, 13)",
+        "ordenes",
+        _tiene(Rol.COC),
+        lambda qs, user: qs.filter(estado=OT.EN_COC),
+        ("actualizado_at", "pk"),
+        "por llegada al COC (la más antigua primero)",
+    ),
+    DefCola(
+        "zonificar",
+        "Zonificaciones por digitar en Smartflex (20.3)",
+        "solicitudes",
+        _tiene(Rol.GESTION_RED),
+        lambda qs, user: qs.filter(
+            pk__in=Zonificacion.objects.filter(estado=Zonificacion.Estado.RECIBIDA).values("solicitud_id")
+        ),
+        ("creado_at", "pk"),
+        "por registro de la solicitud",
+        filas_inicio=lambda user: (
+            Zonificacion.objects.filter(estado=Zonificacion.Estado.RECIBIDA)
+            .select_related("solicitud", "orden")
+            .order_by("creado_at", "pk")
+        ),  # Gestión de Red sees every case
+        fila=lambda ahora: (
+            lambda z: {
+                "url": reverse("solicitud", args=[z.solicitud_id]),
+                "titulo": str(z),
+                "detalle": z.solicitud.cliente_nombre,
+                "estado": z.get_estado_display(),
+                "plazo": None,
+            }
+        ),
+    ),
+    DefCola(
+        "coz",
+        "OTs de su zona por verificar y direccionar al COC (18)",
+        "ordenes",
+        _tiene(Rol.COZ),
+        lambda qs, user: _zona_propia(qs, user).filter(estado=OT.REPORTADA_COZ),
+        ("actualizado_at", "pk"),
+        "por llegada (la más antigua primero)",
+    ),
+    DefCola(
+        "coordinadas",
+        "Anulaciones coordinadas por confirmar (10)",
+        "ordenes",
+        _tiene(Rol.COZ),
+        lambda qs, user: _zona_propia(qs, user).filter(
+            estado=OT.ANULADA, anulacion_coordinada_at__isnull=False, anulacion_confirmada_at__isnull=True
+        ),
+        ("anulacion_coordinada_at", "pk"),
+        "por fecha de coordinación (la más antigua primero)",
+        ayuda="El COC coordinó la anulación de estas OTs con su centro zonal: retírelas del plan de campo "
+        "y confirme en cada OT.",
+        extra={"detalle": "motivo_anulacion"},
+    ),
+    DefCola(
+        "tecnico",
+        "Sus órdenes de trabajo asignadas (14–17)",
+        "ordenes",
+        _tiene(Rol.TECNICO),
+        lambda qs, user: (
+            _zona_propia(qs, user)
+            .filter(estado__in=[OT.ASIGNADA, OT.OBSERVADA_EN_CAMPO])
+            .filter(Q(tecnico=user) | Q(tecnico__isnull=True))
+        ),
+        ("creado_at", "pk"),
+        "por generación (la más antigua primero)",
+    ),
 )
 POR_CLAVE = {c.clave: c for c in COLAS}
 
@@ -151,8 +246,9 @@ def colas_para(user, lista):
 def base_de(lista, user):
     """The list's rows visible to ``user``, with what a row shows joined in."""
     if lista == "ordenes":
-        return OrdenDeTrabajo.objects.visibles_para(user).select_related("zona", "tecnico", "solicitud",
-                                                                          "solicitud__asesor")
+        return OrdenDeTrabajo.objects.visibles_para(user).select_related(
+            "zona", "tecnico", "solicitud", "solicitud__asesor"
+        )
     return Solicitud.objects.visibles_para(user).select_related("zona", "asesor")
 
 
@@ -169,10 +265,16 @@ class Cola:
 
 def _fila_solicitud(ahora, con_plazo=False, detalle=None):
     def fila(s):
-        return {"url": reverse("solicitud", args=[s.pk]), "titulo": str(s),
-                "detalle": getattr(s, detalle) if detalle else
-                f"{s.cliente_nombre} · {s.calle} {s.numero_puerta} · {s.zona}",
-                "estado": s.get_estado_display(), "plazo": plazo(s.vence, ahora) if con_plazo else None}
+        return {
+            "url": reverse("solicitud", args=[s.pk]),
+            "titulo": str(s),
+            "detalle": getattr(s, detalle)
+            if detalle
+            else f"{s.cliente_nombre} · {s.calle} {s.numero_puerta} · {s.zona}",
+            "estado": s.get_estado_display(),
+            "plazo": plazo(s.vence, ahora) if con_plazo else None,
+        }
+
     return fila
 
 
@@ -180,16 +282,27 @@ def _fila_orden(ahora, con_plazo=False, detalle=None):
     def fila(o):
         sol = o.solicitud
         extra = f"Motivo: {getattr(o, detalle)}" if detalle else str(o.zona)
-        return {"url": reverse("orden", args=[o.pk]), "titulo": str(o),
-                "detalle": f"{sol.cliente_nombre} · {sol.calle} {sol.numero_puerta} · {extra}",
-                "estado": o.get_estado_display(), "plazo": None}
+        return {
+            "url": reverse("orden", args=[o.pk]),
+            "titulo": str(o),
+            "detalle": f"{sol.cliente_nombre} · {sol.calle} {sol.numero_puerta} · {extra}",
+            "estado": o.get_estado_display(),
+            "plazo": None,
+        }
+
     return fila
 
 
 def _fila_entrega(e):
-    return {"url": f"{reverse('entregas')}#entrega-{e.pk}", "titulo": entregas.titulo(e),
-            "detalle": f"{cuenta(e.filas, 'caso', 'casos')} · generada el {timezone.localtime(e.generada_at):%d/%m/%Y %H:%M}",
-            "estado": "Sin acuse de recibo", "plazo": None}
+    return {
+        "url": f"{reverse('entregas')}#entrega-{e.pk}",
+        "titulo": entregas.titulo(e),
+        "detalle": (
+            f"{cuenta(e.filas, 'caso', 'casos')} · generada el {timezone.localtime(e.generada_at):%d/%m/%Y %H:%M}"
+        ),
+        "estado": "Sin acuse de recibo",
+        "plazo": None,
+    }
 
 
 def cola_de_inicio(d, user, ahora):
@@ -217,12 +330,21 @@ def resumen_jefe(ahora):
     periodo = ind.Periodo.actual()
     fila = ind._fila(ind.casos(periodo).aggregate(**ind._conteos(False)))
     valor = fila["indicador"]
-    return {"desde": periodo.inicio, "probables": fila["probables"], "anulados": fila["anulados"],
-            "abiertos": fila["abiertos"], "indicador": valor["valor"], "texto": valor["texto"],
-            "veredicto": valor["veredicto"], "provisional": valor["provisional"], "rango": valor["rango"],
-            "aviso_provisional": fila["aviso_provisional"], "umbral": settings.ANULACIONES_UMBRAL_INDICADOR,
-            "enlaces": {r: _enlace(periodo, resultado=r) for r in ("probables", "anulados", "abiertos")},
-            "enlace_indicador": f"{reverse('indicador')}?{urlencode(periodo.como_parametros())}"}
+    return {
+        "desde": periodo.inicio,
+        "probables": fila["probables"],
+        "anulados": fila["anulados"],
+        "abiertos": fila["abiertos"],
+        "indicador": valor["valor"],
+        "texto": valor["texto"],
+        "veredicto": valor["veredicto"],
+        "provisional": valor["provisional"],
+        "rango": valor["rango"],
+        "aviso_provisional": fila["aviso_provisional"],
+        "umbral": settings.ANULACIONES_UMBRAL_INDICADOR,
+        "enlaces": {r: _enlace(periodo, resultado=r) for r in ("probables", "anulados", "abiertos")},
+        "enlace_indicador": f"{reverse('indicador')}?{urlencode(periodo.como_parametros())}",
+    }
 
 
 @login_required
@@ -249,9 +371,12 @@ def inicio(request):
         contexto["situacion"] = entregas.situacion(timezone.localdate(ahora), completa=contexto["es_facturacion"])
     if contexto["es_facturacion"]:
         contexto["entregas_sin_acuse"] = Cola(
-            "entregas", "Entregas sin acuse de recibo (21.1)",
-            Entrega.objects.filter(estado=Entrega.E.GENERADA).order_by("mes", "numero", "pk"), _fila_entrega,
+            "entregas",
+            "Entregas sin acuse de recibo (21.1)",
+            Entrega.objects.filter(estado=Entrega.E.GENERADA).order_by("mes", "numero", "pk"),
+            _fila_entrega,
             vacia="Todas las entregas tienen acuse de recibo.",
             ayuda="Descargue cada planilla y confirme con «Recibido» en la página Entregas.",
-            url=reverse("entregas"))
+            url=reverse("entregas"),
+        )
     return render(request, "inicio.html", contexto)

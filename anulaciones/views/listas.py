@@ -2,6 +2,7 @@
 by any column and paginated, everything in the query string, so a filtered list is a link to keep
 or share. ``cola=<clave>`` shows one of the user's home queues whole (views/inicio.py ``COLAS``).
 A constant number of queries whatever the number of rows."""
+
 from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
@@ -9,12 +10,12 @@ from django.core.paginator import Paginator
 from django.shortcuts import render
 from django.utils import timezone
 
-from .. import navegacion
+from .. import navegacion, selectors
 from ..calendario import plazo
 from ..filters import OrdenListaFilter, SolicitudListaFilter
 from ..roles import ROLES_ZONALES, Rol, roles_de
-from .inicio import base_de, colas_para
 from .acciones import prohibido
+from .inicio import colas_para
 
 POR_PAGINA = 50
 SIN_CASOS = "Su rol no consulta solicitudes ni órdenes de trabajo: Div. Facturación recibe las entregas mensuales."
@@ -44,12 +45,15 @@ def _encabezados(filtro, columnas, parametros):
     return res
 
 
+# The list's rows: the selector GET /api/v1/<lista>/ reads too, narrowed by the same FilterSet.
+SELECTORES = {"solicitudes": selectors.solicitudes_lista, "ordenes": selectors.ordenes_lista}
+
+
 def _lista(request, lista, Filtro, columnas, plantilla, **extra):
     user = request.user
     if not navegacion.puede(user, lista):
         return prohibido(request, SIN_CASOS)
-    filtro = Filtro(request.GET, queryset=base_de(lista, user), request=request,
-                    colas=colas_para(user, lista))
+    filtro = Filtro(request.GET, queryset=SELECTORES[lista](user=user), request=request, colas=colas_para(user, lista))
     valido = filtro.is_valid()
     # Invalid filters show no rows: a list that silently ignored one would look filtered.
     pagina = Paginator(filtro.qs if valido else filtro.queryset.none(), POR_PAGINA).get_page(request.GET.get("page"))
@@ -61,34 +65,70 @@ def _lista(request, lista, Filtro, columnas, plantilla, **extra):
             f.plazo = plazo(f.vence, ahora)
     parametros = {k: request.GET.get(k, "") for k in filtro.filters if k != "page"}
     en_uso = {k: v for k, v in parametros.items() if v and k not in ("sort", "cola")}  # the queue: its heading
-    return render(request, plantilla, {
-        "filtro": filtro, "valido": valido, "pagina": pagina, "filas": filas, "cola": cola,
-        "colas": filtro.colas.values(),
-        "columnas": _encabezados(filtro, [c for c in columnas if c[0] != "vence" or (cola and cola.con_plazo)],
-                                 parametros),
-        "orden_elegido": dict(filtro.filters["sort"].extra["choices"]).get(filtro.orden_elegido, ""),
-        "filtrada": bool(en_uso),
-        "consulta": _consulta(parametros)[1:],  # for the pages' links
-        **extra,
-    }, status=200 if valido else 400)
+    return render(
+        request,
+        plantilla,
+        {
+            "filtro": filtro,
+            "valido": valido,
+            "pagina": pagina,
+            "filas": filas,
+            "cola": cola,
+            "filtros_html": filtro.form.as_div(),  # here, not from deep in the page: see views.tablero
+            "colas": filtro.colas.values(),
+            "columnas": _encabezados(
+                filtro, [c for c in columnas if c[0] != "vence" or (cola and cola.con_plazo)], parametros
+            ),
+            "orden_elegido": dict(filtro.filters["sort"].extra["choices"]).get(filtro.orden_elegido, ""),
+            "filtrada": bool(en_uso),
+            "consulta": _consulta(parametros)[1:],  # for the pages' links
+            **extra,
+        },
+        status=200 if valido else 400,
+    )
 
 
 @login_required
 def solicitudes(request):
-    return _lista(request, "solicitudes", SolicitudListaFilter, [
-        ("numero", "N° Smartflex", ""), ("tipo", "Tipo", ""), ("cliente", "Cliente", ""),
-        ("direccion", "Dirección", "ocultar-movil"), ("zona", "Zona", ""), ("asesor", "Asesor", "ocultar-movil"),
-        ("estado", "Estado", ""), ("registrada", "Registrada", "ocultar-movil"), ("vence", "Vence", ""),
-    ], "solicitudes/lista.html")
+    return _lista(
+        request,
+        "solicitudes",
+        SolicitudListaFilter,
+        [
+            ("numero", "N° Smartflex", ""),
+            ("tipo", "Tipo", ""),
+            ("cliente", "Cliente", ""),
+            ("direccion", "Dirección", "ocultar-movil"),
+            ("zona", "Zona", ""),
+            ("asesor", "Asesor", "ocultar-movil"),
+            ("estado", "Estado", ""),
+            ("registrada", "Registrada", "ocultar-movil"),
+            ("vence", "Vence", ""),
+        ],
+        "solicitudes/lista.html",
+    )
 
 
 @login_required
 def ordenes(request):
     """All visible OTs; the técnico and the COZ see only their zone."""
     roles = roles_de(request.user)
-    return _lista(request, "ordenes", OrdenListaFilter, [
-        ("numero", "N° OT", ""), ("solicitud", "Solicitud", "ocultar-movil"), ("tipo", "Tipo", "ocultar-movil"),
-        ("cliente", "Cliente", ""), ("direccion", "Dirección", "ocultar-movil"), ("zona", "Zona", "ocultar-movil"),
-        ("asesor", "Asesor", "ocultar-movil"), ("tecnico", "Técnico", "ocultar-movil"), ("estado", "Estado", ""),
-        ("generada", "Generada", "ocultar-movil"),
-    ], "ordenes/lista.html", zonal=bool(roles & ROLES_ZONALES) and Rol.COC not in roles)
+    return _lista(
+        request,
+        "ordenes",
+        OrdenListaFilter,
+        [
+            ("numero", "N° OT", ""),
+            ("solicitud", "Solicitud", "ocultar-movil"),
+            ("tipo", "Tipo", "ocultar-movil"),
+            ("cliente", "Cliente", ""),
+            ("direccion", "Dirección", "ocultar-movil"),
+            ("zona", "Zona", "ocultar-movil"),
+            ("asesor", "Asesor", "ocultar-movil"),
+            ("tecnico", "Técnico", "ocultar-movil"),
+            ("estado", "Estado", ""),
+            ("generada", "Generada", "ocultar-movil"),
+        ],
+        "ordenes/lista.html",
+        zonal=bool(roles & ROLES_ZONALES) and Rol.COC not in roles,
+    )
