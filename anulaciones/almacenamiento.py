@@ -2,7 +2,7 @@
 
 The Smartflex imports (``ImportacionSmartflex.archivo``) and the monthly workbooks
 (``Entrega.archivo``) are FileFields on the default storage (``STORAGES["default"]``, chosen in
-config/settings.py by ``ANULACIONES_ALMACENAMIENTO``):
+config/settings/base.py by ``ANULACIONES_ALMACENAMIENTO``):
 
 - ``bd`` (default when the database is PostgreSQL): :class:`AlmacenamientoBD`, the bytes in a
   table (``ArchivoGuardado``) of the application's own database. No server to add, backed up with
@@ -17,6 +17,7 @@ No file is ever served publicly: ``url()`` of every backend is the application's
 authenticated page for the record that holds the file (the delivery's download, the import's
 report), never a media URL or a pre-signed bucket link.
 """
+
 import os
 
 from django.core.exceptions import SuspiciousFileOperation
@@ -73,8 +74,7 @@ class AlmacenamientoBD(UrlDeLaAplicacion, Storage):
     def _binario(self, alias):
         """A psycopg cursor that sends and receives bytea as binary (PostgreSQL), on the same
         connection and transaction as the ORM; None elsewhere. Django's cursors bind parameters
-        client-side, as text: a 20 MB file became a 40 MB hex literal; saving it peaked at 272 MB
-        (1.24 s) instead of 129 MB (0.22 s), reading it at 191 MB instead of 129 MB."""
+        client-side, as text: a file would travel as a hex literal twice its size (docs/bench.md)."""
         conexion = connections[alias]
         if conexion.vendor != "postgresql":
             return None
@@ -94,8 +94,11 @@ class AlmacenamientoBD(UrlDeLaAplicacion, Storage):
         else:
             conexion = connections[alias]
             with cursor, conexion.wrap_database_errors:
-                cursor.execute(f"SELECT contenido FROM {conexion.ops.quote_name(self._modelo()._meta.db_table)} "
-                               "WHERE nombre = %s", [name], binary=True)
+                cursor.execute(
+                    f"SELECT contenido FROM {conexion.ops.quote_name(self._modelo()._meta.db_table)} WHERE nombre = %s",
+                    [name],
+                    binary=True,
+                )
                 fila = cursor.fetchone()
             contenido = fila[0] if fila else None
         if contenido is None:
@@ -109,9 +112,11 @@ class AlmacenamientoBD(UrlDeLaAplicacion, Storage):
             return
         conexion = connections[alias]
         with cursor, conexion.wrap_database_errors:  # psycopg's UniqueViolation -> IntegrityError
-            cursor.execute(f"INSERT INTO {conexion.ops.quote_name(self._modelo()._meta.db_table)} "
-                           "(nombre, contenido, tamano, creado_at) VALUES (%s, %b, %s, %s)",
-                           [name, datos, len(datos), timezone.now()])
+            cursor.execute(
+                f"INSERT INTO {conexion.ops.quote_name(self._modelo()._meta.db_table)} "
+                "(nombre, contenido, tamano, creado_at) VALUES (%s, %b, %s, %s)",
+                [name, datos, len(datos), timezone.now()],
+            )
 
     def _save(self, name, content):
         try:
@@ -151,7 +156,7 @@ class AlmacenamientoBD(UrlDeLaAplicacion, Storage):
         prefijo = f"{prefijo}/" if prefijo else ""
         carpetas, archivos = set(), []
         for nombre in self._filas().filter(nombre__startswith=prefijo).values_list("nombre", flat=True):
-            resto = nombre[len(prefijo):]
+            resto = nombre[len(prefijo) :]
             if "/" in resto:
                 carpetas.add(resto.split("/", 1)[0])
             else:
@@ -179,8 +184,13 @@ def __getattr__(nombre):
         raise AttributeError(nombre)
     from storages.backends.s3 import S3Storage
 
-    clase = type("AlmacenamientoS3", (UrlDeLaAplicacion, S3Storage), {
-        "__module__": __name__,
-        "__doc__": "An S3-compatible bucket (django-storages), private objects, served only through the app."})
+    clase = type(
+        "AlmacenamientoS3",
+        (UrlDeLaAplicacion, S3Storage),
+        {
+            "__module__": __name__,
+            "__doc__": "An S3-compatible bucket (django-storages), private objects, served only through the app.",
+        },
+    )
     globals()[nombre] = clase
     return clase

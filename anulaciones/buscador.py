@@ -5,7 +5,7 @@ share them.
 Each Solicitud keeps one normalized column, ``Solicitud.busqueda`` (lower case, accents
 removed, every other character a space), built by ``texto_de_busqueda``::
 
-     juana perez 1234567 lp 71234567 calle murillo 77 sf 100200 ot 777001 #1234567lp# #1234567# ... 
+     juana perez 1234567 lp 71234567 calle murillo 77 sf 100200 ot 777001 #1234567lp# #1234567# ...
 
 - the words of the client's name, document, phone, street and door number, Smartflex and OT
   numbers, between single spaces and with a space at both ends (so " murillo 77 " is the
@@ -19,6 +19,7 @@ One column, so PostgreSQL answers every shape of query from one trigram GIN inde
 0014; pg_trgm treats ``#`` and spaces as word boundaries, so even ``%#77#%`` uses it); SQLite
 reads the same column with a plain LIKE.
 """
+
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -57,11 +58,28 @@ def _formas_de_numero(valor):
     return [f for f in formas if f]
 
 
-def texto_de_busqueda(*, cliente_nombre="", cliente_documento="", cliente_telefono="", calle="",
-                      numero_puerta="", numero_smartflex="", numero_ot=""):
+def texto_de_busqueda(
+    *,
+    cliente_nombre="",
+    cliente_documento="",
+    cliente_telefono="",
+    calle="",
+    numero_puerta="",
+    numero_smartflex="",
+    numero_ot="",
+):
     """The value of ``Solicitud.busqueda`` (see the module docstring)."""
-    palabras = [normalizar(v) for v in (cliente_nombre, cliente_documento, cliente_telefono,
-                                        f"{calle or ''} {numero_puerta or ''}", numero_smartflex, numero_ot)]
+    palabras = [
+        normalizar(v)
+        for v in (
+            cliente_nombre,
+            cliente_documento,
+            cliente_telefono,
+            f"{calle or ''} {numero_puerta or ''}",
+            numero_smartflex,
+            numero_ot,
+        )
+    ]
     marcas = []
     for valor in (cliente_documento, cliente_telefono, numero_smartflex, numero_ot):
         for forma in _formas_de_numero(valor):
@@ -73,6 +91,7 @@ def texto_de_busqueda(*, cliente_nombre="", cliente_documento="", cliente_telefo
 @dataclass
 class Consulta:
     """What was typed, read: ``error`` (a message for the user) or the normalized forms."""
+
     original: str = ""
     texto: str = ""  # normalized: "murillo 77"
     compacto: str = ""  # "murillo77"
@@ -97,13 +116,17 @@ def leer(q):
     if not original:
         return c
     if len(original) > MAX_CARACTERES:
-        c.error = (f"La búsqueda es demasiado larga ({len(original)} caracteres): escriba como máximo "
-                   f"{MAX_CARACTERES}, por ejemplo el apellido del cliente o el número.")
+        c.error = (
+            f"La búsqueda es demasiado larga ({len(original)} caracteres): escriba como máximo "
+            f"{MAX_CARACTERES}, por ejemplo el apellido del cliente o el número."
+        )
         return c
     c.texto = normalizar(original)
     if not c.texto:
-        c.error = ("La búsqueda no tiene letras ni números. Escriba un nombre, un documento, un teléfono, "
-                   "una calle con su número, o un número de solicitud, de OT o de SI.")
+        c.error = (
+            "La búsqueda no tiene letras ni números. Escriba un nombre, un documento, un teléfono, "
+            "una calle con su número, o un número de solicitud, de OT o de SI."
+        )
         return c
     c.compacto = c.texto.replace(" ", "")
     c.con_digitos = any(ch in "0123456789" for ch in c.compacto)
@@ -139,11 +162,16 @@ def rellenar(modelo, connection, *, lote=2000, solo_vacias=False, log=None):
         filas = list(qs.values_list("pk", *CAMPOS, "orden__numero")[:lote])
         if not filas:
             return total
-        valores = [(texto_de_busqueda(**dict(zip(CAMPOS, f[1:7])), numero_ot=f[7] or ""), f[0]) for f in filas]
+        valores = [
+            (texto_de_busqueda(**dict(zip(CAMPOS, f[1:7], strict=False)), numero_ot=f[7] or ""), f[0]) for f in filas
+        ]
         with transaction.atomic(using=connection.alias), connection.cursor() as cur:
             if connection.vendor == "postgresql":
-                cur.execute(f"UPDATE {tabla} AS s SET busqueda = v.b FROM unnest(%s::bigint[], %s::text[]) "
-                            "AS v(id, b) WHERE s.id = v.id", [[pk for _, pk in valores], [b for b, _ in valores]])
+                cur.execute(
+                    f"UPDATE {tabla} AS s SET busqueda = v.b FROM unnest(%s::bigint[], %s::text[]) "
+                    "AS v(id, b) WHERE s.id = v.id",
+                    [[pk for _, pk in valores], [b for b, _ in valores]],
+                )
             else:
                 cur.executemany(f"UPDATE {tabla} SET busqueda = %s WHERE id = %s", valores)
         ultimo, total = filas[-1][0], total + len(filas)

@@ -7,14 +7,16 @@
 - ``Permissions-Policy``: ``PermisosMiddleware`` — no page uses the camera, the microphone, the
   position, payments or USB; the browser refuses them to every page and frame.
 """
+
 from csp.constants import SELF
 from csp.decorators import csp_update
 from django.conf import settings
 
 # No page asks for any of these (the técnico types coordinates; nothing reads the phone's
 # position): refuse them all. A future "use my position" button needs geolocation=(self).
-PERMISSIONS_POLICY = ("accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), "
-                      "microphone=(), payment=(), usb=()")
+PERMISSIONS_POLICY = (
+    "accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), microphone=(), payment=(), usb=()"
+)
 
 
 class PermisosMiddleware:
@@ -43,7 +45,8 @@ class LimiteDeCuerpo:
     """No request body larger than what its page accepts is ever read (issue 13): every path but
     the two upload pages takes up to DATA_UPLOAD_MAX_MEMORY_SIZE; the upload pages (Smartflex
     import, GIS layer) answer an oversize file themselves, with their form (an upload handler stops
-    storing it at ANULACIONES_IMPORTACION_MAX_MB), and only a body over twice that is cut here. Judged by Content-Length before anything parses the body
+    storing it at ANULACIONES_IMPORTACION_MAX_MB), and only a body over twice that is cut here.
+    Judged by Content-Length before anything parses the body
     (the CSRF check reads ``request.POST``, which would spool a multipart file part to disk):
     413 — JSON under /api/, a Spanish page elsewhere. Behind a proxy, set its body limit too
     (nginx ``client_max_body_size``) for chunked bodies without a Content-Length."""

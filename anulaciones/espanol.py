@@ -2,6 +2,7 @@
 «0 casos», never «caso(s)» — through ``ngettext`` (Spanish plural rule: singular for 1 only),
 and whole numbers grouped by thousands with a point, as the project writes them elsewhere
 («12.345»; decimals with a comma come from Django's «es» formats)."""
+
 from django.utils.numberformat import format as formato_numero
 from django.utils.translation import ngettext
 

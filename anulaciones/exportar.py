@@ -7,6 +7,7 @@ file goes through ``texto_csv`` (CSV: a leading apostrophe, which spreadsheets s
 ``celda_xlsx`` (XLSX: an inline string cell marked «quotePrefix», never a formula cell).
 Numbers, dates and the application's own texts pass unchanged.
 """
+
 import csv
 
 # The characters a spreadsheet may read as the start of a formula (OWASP).

@@ -1,4 +1,5 @@
 """Roles of the procedure (Django groups) and the permission rules the machines use."""
+
 from django.db import models
 
 

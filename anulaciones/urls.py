@@ -1,13 +1,13 @@
 from django.urls import path
 
 from . import views
-from .views import entregas as vistas_entregas
-from .views import indicador as vistas_indicador
-from .views import notificaciones as vistas_notificaciones
+from .views import acciones as vistas_acciones
 from .views import busqueda as vistas_busqueda
 from .views import direcciones as vistas_direcciones
-from .views import acciones as vistas_acciones
+from .views import entregas as vistas_entregas
 from .views import importacion as vistas_importacion
+from .views import indicador as vistas_indicador
+from .views import notificaciones as vistas_notificaciones
 from .views import tablero as vistas_tablero
 
 urlpatterns = [

@@ -15,6 +15,7 @@ State of a Solicitud by ``i % 100`` (its OT and SIs follow):
   45–59 registrada · 60–69 observada · 70–79 en_correccion (SI correccion open)
   80–89 corregida (SI atendido) · 90–99 anulada (OT anulada, SI cerrado_sin_atencion)
 """
+
 import time
 
 ZONAS = 30
@@ -22,7 +23,12 @@ MESES = 24
 TZ = "America/La_Paz"
 
 ROLES_FIJOS = {  # role -> how many users (ASESOR and TEAM_LEADER scale with n)
-    "MONITORA": 3, "GESTION_RED": 5, "COC": 5, "COZ": ZONAS, "TECNICO": 2 * ZONAS, "JEFE_DIVISION": 1,
+    "MONITORA": 3,
+    "GESTION_RED": 5,
+    "COC": 5,
+    "COZ": ZONAS,
+    "TECNICO": 2 * ZONAS,
+    "JEFE_DIVISION": 1,
     "FACTURACION": 2,
 }
 ESTADO_SOLICITUD = """CASE
@@ -41,18 +47,23 @@ def _usuarios(cur, n):
     asesores = max(10, min(500, n // 2000))
     cuantos = dict(ROLES_FIJOS, ASESOR=asesores, TEAM_LEADER=max(1, asesores // 10))
     ids = {}
-    cur.execute("INSERT INTO auth_group (name) SELECT unnest(%s::text[]) ON CONFLICT (name) DO NOTHING",
-                (list(cuantos),))
+    cur.execute(
+        "INSERT INTO auth_group (name) SELECT unnest(%s::text[]) ON CONFLICT (name) DO NOTHING", (list(cuantos),)
+    )
     for rol, k in cuantos.items():
         cur.execute(
             """INSERT INTO auth_user (password, is_superuser, username, first_name, last_name, email, is_staff,
                                       is_active, date_joined)
                SELECT '!', false, lower(%(rol)s) || '_' || g, %(rol)s, g::text, '', false, true, now()
-               FROM generate_series(1, %(k)s) g RETURNING id""", {"rol": rol, "k": k})
+               FROM generate_series(1, %(k)s) g RETURNING id""",
+            {"rol": rol, "k": k},
+        )
         ids[rol] = sorted(r[0] for r in cur.fetchall())
-        cur.execute("""INSERT INTO auth_user_groups (user_id, group_id)
+        cur.execute(
+            """INSERT INTO auth_user_groups (user_id, group_id)
                        SELECT u, (SELECT id FROM auth_group WHERE name = %s) FROM unnest(%s::int[]) u""",
-                    (rol, ids[rol]))
+            (rol, ids[rol]),
+        )
     lideres = ids["TEAM_LEADER"]
     for rol, lista in ids.items():
         cur.execute(
@@ -60,21 +71,40 @@ def _usuarios(cur, n):
                SELECT u, CASE WHEN %(zonal)s THEN 1 + (o - 1) %% %(z)s END,
                       CASE WHEN %(asesor)s THEN (%(lideres)s::int[])[1 + (o - 1) %% %(nl)s] END
                FROM unnest(%(ids)s::int[]) WITH ORDINALITY AS t(u, o)""",
-            {"zonal": rol in ("COZ", "TECNICO"), "z": ZONAS, "asesor": rol == "ASESOR", "lideres": lideres,
-             "nl": len(lideres), "ids": lista})
+            {
+                "zonal": rol in ("COZ", "TECNICO"),
+                "z": ZONAS,
+                "asesor": rol == "ASESOR",
+                "lideres": lideres,
+                "nl": len(lideres),
+                "ids": lista,
+            },
+        )
     return ids
 
 
-CERO = {"boolean": "false", "text": "''", "character varying": "''", "integer": "0", "bigint": "0",
-        "smallint": "0", "numeric": "0", "jsonb": "'[]'", "json": "'[]'"}
+CERO = {
+    "boolean": "false",
+    "text": "''",
+    "character varying": "''",
+    "integer": "0",
+    "bigint": "0",
+    "smallint": "0",
+    "numeric": "0",
+    "jsonb": "'[]'",
+    "json": "'[]'",
+}
 
 
 def _ceros(cur, tablas):
     """Columns added by other features (NOT NULL, no database default) get a neutral default
     while loading, so the generator keeps working as the schema grows; returns the undo SQL."""
-    cur.execute("""SELECT table_name, column_name, data_type FROM information_schema.columns
+    cur.execute(
+        """SELECT table_name, column_name, data_type FROM information_schema.columns
                    WHERE table_schema = current_schema() AND table_name = ANY(%s) AND is_nullable = 'NO'
-                     AND column_default IS NULL AND column_name <> 'id'""", (tablas,))
+                     AND column_default IS NULL AND column_name <> 'id'""",
+        (tablas,),
+    )
     deshacer = []
     for tabla, columna, tipo in cur.fetchall():
         if tipo in CERO:
@@ -83,19 +113,33 @@ def _ceros(cur, tablas):
     return deshacer
 
 
-TABLAS = [f"anulaciones_{t}" for t in (
-    "zona", "perfil", "caso", "solicitud", "ordendetrabajo", "observacion", "servicioingenieria", "zonificacion",
-    "registroauditoria")]
+TABLAS = [
+    f"anulaciones_{t}"
+    for t in (
+        "zona",
+        "perfil",
+        "caso",
+        "solicitud",
+        "ordendetrabajo",
+        "observacion",
+        "servicioingenieria",
+        "zonificacion",
+        "registroauditoria",
+    )
+]
 
 
 def _sin_indices(cur, tablas):
     """Drop the secondary indexes of ``tablas`` (not those behind a primary key or unique
     constraint) and return their definitions: building an index once over the loaded rows is
     several times faster than maintaining it row by row (the trigram GIN indexes above all)."""
-    cur.execute("""SELECT i.relname, pg_get_indexdef(i.oid) FROM pg_index x
+    cur.execute(
+        """SELECT i.relname, pg_get_indexdef(i.oid) FROM pg_index x
                    JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class t ON t.oid = x.indrelid
                    WHERE t.relname = ANY(%s) AND t.relnamespace = current_schema()::regnamespace
-                     AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = x.indexrelid)""", (tablas,))
+                     AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = x.indexrelid)""",
+        (tablas,),
+    )
     definiciones = cur.fetchall()
     for nombre, _ in definiciones:
         cur.execute(f'DROP INDEX "{nombre}"')
@@ -123,16 +167,25 @@ def generar(conn, n, ahora=None, log=print, confirmar=True):
         cur.execute("SET session_replication_role = replica")
     cur.execute("SET synchronous_commit = off")
 
-    cur.execute("""INSERT INTO anulaciones_zona (id, codigo, nombre, activa)
+    cur.execute(
+        """INSERT INTO anulaciones_zona (id, codigo, nombre, activa)
                    SELECT z, 'Z' || lpad(z::text, 2, '0'), 'Zona ' || lpad(z::text, 2, '0'), true
-                   FROM generate_series(1, %(z)s) z""", p)
+                   FROM generate_series(1, %(z)s) z""",
+        p,
+    )
     ids = _usuarios(cur, n)
-    p.update(asesores=ids["ASESOR"], na=len(ids["ASESOR"]), tecnicos=ids["TECNICO"], nt=len(ids["TECNICO"]),
-             gr=ids["GESTION_RED"], coc=ids["COC"], monitora=ids["MONITORA"][0])
+    p.update(
+        asesores=ids["ASESOR"],
+        na=len(ids["ASESOR"]),
+        tecnicos=ids["TECNICO"],
+        nt=len(ids["TECNICO"]),
+        gr=ids["GESTION_RED"],
+        coc=ids["COC"],
+        monitora=ids["MONITORA"][0],
+    )
     cur.execute("SELECT model, id FROM django_content_type WHERE app_label = 'anulaciones'")
     ct = dict(cur.fetchall())
-    p.update(ct_s=ct["solicitud"], ct_o=ct["ordendetrabajo"], ct_si=ct["servicioingenieria"],
-             ct_z=ct["zonificacion"])
+    p.update(ct_s=ct["solicitud"], ct_o=ct["ordendetrabajo"], ct_si=ct["servicioingenieria"], ct_z=ct["zonificacion"])
 
     def paso(nombre, sql):
         t0 = time.perf_counter()
@@ -140,9 +193,14 @@ def generar(conn, n, ahora=None, log=print, confirmar=True):
         log(f"  {nombre}: {cur.rowcount:,} filas en {time.perf_counter() - t0:.1f} s")
 
     observada = "b >= 60"  # every case from observada on has had an observation
-    paso("casos", f"""INSERT INTO anulaciones_caso (id, creado_at, probable_at)
-        SELECT i, {T}, CASE WHEN {observada} THEN {T} + interval '1 hour' END {SERIE}""")
-    paso("solicitudes", f"""INSERT INTO anulaciones_solicitud (id, version, creado_at, actualizado_at,
+    paso(
+        "casos",
+        f"""INSERT INTO anulaciones_caso (id, creado_at, probable_at)
+        SELECT i, {T}, CASE WHEN {observada} THEN {T} + interval '1 hour' END {SERIE}""",
+    )
+    paso(
+        "solicitudes",
+        f"""INSERT INTO anulaciones_solicitud (id, version, creado_at, actualizado_at,
           numero_smartflex, tipo, cliente_nombre, cliente_documento, cliente_telefono, calle, numero_puerta,
           referencias, caja_nap, plan, vendedor, observaciones, estado, motivo_anulacion, redigitacion_tardia,
           modificacion_pendiente, asesor_id, caso_id, registrada_por_id, zona_id)
@@ -153,27 +211,37 @@ def generar(conn, n, ahora=None, log=print, confirmar=True):
           'Vendedor ' || (i %% 150), '', {ESTADO_SOLICITUD},
           CASE WHEN b >= 90 THEN 'Cliente desiste tras observación' ELSE '' END, false, '',
           (%(asesores)s::int[])[1 + i %% %(na)s], i, (%(asesores)s::int[])[1 + i %% %(na)s], 1 + i %% %(z)s
-        {SERIE}""")
-    paso("ordenes", f"""INSERT INTO anulaciones_ordendetrabajo (id, version, creado_at, actualizado_at, numero,
+        {SERIE}""",
+    )
+    paso(
+        "ordenes",
+        f"""INSERT INTO anulaciones_ordendetrabajo (id, version, creado_at, actualizado_at, numero,
           estado, datos_comerciales, datos_tecnicos, equipos, observacion_campo, solicitudes_adicionales, propuesta,
           motivo_anulacion, ejecutada_at, tecnico_id, solicitud_id, zona_id)
         SELECT i, 0, {T}, {T} + interval '3 hours', 'OT' || lpad(i::text, 9, '0'), {ESTADO_ORDEN}, '', '', '', '',
           '', '', CASE WHEN b >= 90 THEN 'Cliente desiste tras observación' ELSE '' END,
           CASE WHEN b < 35 THEN {T} + interval '2 days' END,
           CASE WHEN b < 45 THEN (%(tecnicos)s::int[])[1 + i %% %(nt)s] END, i, 1 + i %% %(z)s
-        {SERIE}""")
-    paso("observaciones", f"""INSERT INTO anulaciones_observacion (paso, area, causa, detalle, alcance,
+        {SERIE}""",
+    )
+    paso(
+        "observaciones",
+        f"""INSERT INTO anulaciones_observacion (paso, area, causa, detalle, alcance,
           subsanable, creado_at, caso_id, registrada_por_id, orden_id, solicitud_id)
         SELECT CASE WHEN i %% 2 = 0 THEN '2' ELSE '6' END, CASE WHEN i %% 2 = 0 THEN 'GESTION_RED' ELSE 'COC' END,
           (ARRAY['calle','datos_tecnicos','caja_nap','datos_cliente','equipos','otro'])[1 + i %% 6],
           'Dirección incompleta, falta referencia', 'fondo', true, {T} + interval '1 hour', i,
           CASE WHEN i %% 2 = 0 THEN (%(gr)s::int[])[1 + i %% 5] ELSE (%(coc)s::int[])[1 + i %% 5] END, i, i
-        {SERIE} WHERE {observada}""")
+        {SERIE} WHERE {observada}""",
+    )
     # SIs: one per case from en_correccion on (b 70-99): 0.3·n, open on en_correccion (0.1·n),
     # closed on corregida and anulada. Due at the local day's cut-off of the opening.
-    vence = (f"(date_trunc('day', ({T} + interval '1 hour') AT TIME ZONE %(tz)s) + interval '23:59:59')"
-             " AT TIME ZONE %(tz)s")
-    paso("servicios", f"""INSERT INTO anulaciones_servicioingenieria (version, creado_at, actualizado_at, tipo,
+    vence = (
+        f"(date_trunc('day', ({T} + interval '1 hour') AT TIME ZONE %(tz)s) + interval '23:59:59') AT TIME ZONE %(tz)s"
+    )
+    paso(
+        "servicios",
+        f"""INSERT INTO anulaciones_servicioingenieria (version, creado_at, actualizado_at, tipo,
           destinatario, vendedor, requerido, vence_at, estado, cerrado_at, respuesta, fuera_de_plazo,
           abierto_por_id, asesor_id, cerrado_por_id, observacion_id, orden_id, solicitud_id, zona_id)
         SELECT CASE WHEN b < 80 THEN 0 ELSE 1 END, {T} + interval '1 hour', {T} + interval '2 hours',
@@ -188,11 +256,14 @@ def generar(conn, n, ahora=None, log=print, confirmar=True):
           NULL, i, i, 1 + i %% %(z)s
         FROM (SELECT i, b, {vence} AS v FROM (SELECT i, i %% 100 AS b FROM generate_series(1, %(n)s) i) s0
               WHERE b >= 70) s
-        ORDER BY i""")
-    paso("zonificaciones", f"""INSERT INTO anulaciones_zonificacion (version, creado_at, actualizado_at,
+        ORDER BY i""",
+    )
+    paso(
+        "zonificaciones",
+        f"""INSERT INTO anulaciones_zonificacion (version, creado_at, actualizado_at,
           tipo_correccion, calle, referencia, caja_nap, latitud, longitud, estado, digitada_at, remitida_at,
           orden_id, recibida_por_id, solicitud_id, zona_anterior_id, zona_corregida_id)
-        SELECT CASE WHEN e = 'recibida' THEN 0 WHEN e = 'digitada' THEN 1 ELSE 2 END, r, r, 
+        SELECT CASE WHEN e = 'recibida' THEN 0 WHEN e = 'digitada' THEN 1 ELSE 2 END, r, r,
           (ARRAY['zona','calle','referencia','caja_nap','coordenadas'])[1 + i %% 5], 'Calle ' || (i %% 997),
           'Casa de rejas verdes', 'NAP-' || (i %% 5000), -16.5 + (i %% 1000) / 10000.0, -68.15 + (i %% 700) / 10000.0,
           e, CASE WHEN e <> 'recibida' THEN r + interval '1 day' END,
@@ -202,9 +273,12 @@ def generar(conn, n, ahora=None, log=print, confirmar=True):
                                WHEN r > %(ahora)s::timestamptz - interval '25 days' THEN 'digitada'
                                ELSE 'remitida' END AS e
               FROM (SELECT i, {T} + interval '3 days' AS r FROM generate_series(1, %(n)s) i
-                    WHERE i %% 100 < 5) s0) s""")
+                    WHERE i %% 100 < 5) s0) s""",
+    )
     # Audit rows: what each path wrote (registrar + generar for all; then per state).
-    paso("auditoria", f"""INSERT INTO anulaciones_registroauditoria (object_id, objeto, transicion, paso,
+    paso(
+        "auditoria",
+        f"""INSERT INTO anulaciones_registroauditoria (object_id, objeto, transicion, paso,
           estado_origen, estado_destino, rol, creado_at, nota, caso_id, content_type_id, usuario_id)
         SELECT i, CASE WHEN a.m = 'o' THEN 'OT OT' ELSE 'Solicitud SF' END || lpad(i::text, 9, '0'),
           a.t, a.p, a.de, a.a, a.r, {T} + a.d, '', i, CASE WHEN a.m = 'o' THEN %(ct_o)s ELSE %(ct_s)s END,
@@ -224,8 +298,11 @@ def generar(conn, n, ahora=None, log=print, confirmar=True):
           ('s', 'anular', '5.2', 'en_correccion', 'anulada', 'GESTION_RED', interval '2 hours', 90, 100),
           ('o', 'coordinar_anulacion', '10', 'generada', 'anulada', 'COC', interval '2 hours', 90, 100)
         ) AS a(m, t, p, de, a, r, d, desde, hasta)
-        WHERE b >= a.desde AND b < a.hasta""")
-    paso("auditoria SI", """INSERT INTO anulaciones_registroauditoria (object_id, objeto, transicion, paso,
+        WHERE b >= a.desde AND b < a.hasta""",
+    )
+    paso(
+        "auditoria SI",
+        """INSERT INTO anulaciones_registroauditoria (object_id, objeto, transicion, paso,
           estado_origen, estado_destino, rol, creado_at, nota, caso_id, content_type_id, usuario_id)
         SELECT si.id, 'SI ' || si.id || ' (Corrección)', x.t, x.p, x.de, si.estado, x.r, x.c, '', si.solicitud_id,
           %(ct_si)s, CASE WHEN x.t = 'abrir' THEN si.abierto_por_id ELSE si.cerrado_por_id END
@@ -235,14 +312,20 @@ def generar(conn, n, ahora=None, log=print, confirmar=True):
                 ELSE 'cerrar_sin_atencion' END, '5.2', 'abierto',
            CASE WHEN si.estado = 'atendido' THEN 'ASESOR' WHEN si.estado = 'vencido' THEN 'SISTEMA'
                 ELSE 'GESTION_RED' END, coalesce(si.cerrado_at, si.vence_at), si.estado <> 'abierto')
-        ) AS x(t, p, de, r, c, hay) WHERE x.hay""")
-    paso("auditoria zonificaciones", """INSERT INTO anulaciones_registroauditoria (object_id, objeto, transicion,
+        ) AS x(t, p, de, r, c, hay) WHERE x.hay""",
+    )
+    paso(
+        "auditoria zonificaciones",
+        """INSERT INTO anulaciones_registroauditoria (object_id, objeto, transicion,
           paso, estado_origen, estado_destino, rol, creado_at, nota, caso_id, content_type_id, usuario_id)
         SELECT z.id, 'Zonificación ' || z.id, 'recibir', '20.1', '', 'recibida', 'GESTION_RED', z.creado_at, '',
-          z.solicitud_id, %(ct_z)s, z.recibida_por_id FROM anulaciones_zonificacion z""")
+          z.solicitud_id, %(ct_z)s, z.recibida_por_id FROM anulaciones_zonificacion z""",
+    )
     for tabla in ("zona", "caso", "solicitud", "ordendetrabajo"):
-        cur.execute(f"SELECT setval(pg_get_serial_sequence('anulaciones_{tabla}', 'id'), "
-                    f"(SELECT coalesce(max(id), 1) FROM anulaciones_{tabla}))")
+        cur.execute(
+            f"SELECT setval(pg_get_serial_sequence('anulaciones_{tabla}', 'id'), "
+            f"(SELECT coalesce(max(id), 1) FROM anulaciones_{tabla}))"
+        )
     cur.execute("SET CONSTRAINTS ALL IMMEDIATE")  # check the foreign keys now (ALTER needs no pending ones)
     if sin_disparadores:
         cur.execute("RESET session_replication_role")
@@ -267,8 +350,15 @@ def generar(conn, n, ahora=None, log=print, confirmar=True):
         cur.execute("ANALYZE")
     log(f"  VACUUM ANALYZE en {time.perf_counter() - t0:.1f} s")
     cuentas = {}
-    for tabla in ("caso", "solicitud", "ordendetrabajo", "servicioingenieria", "observacion", "zonificacion",
-                  "registroauditoria"):
+    for tabla in (
+        "caso",
+        "solicitud",
+        "ordendetrabajo",
+        "servicioingenieria",
+        "observacion",
+        "zonificacion",
+        "registroauditoria",
+    ):
         cur.execute(f"SELECT count(*) FROM anulaciones_{tabla}")
         cuentas[tabla] = cur.fetchone()[0]
     cur.execute("SELECT count(*) FROM anulaciones_servicioingenieria WHERE estado IN ('abierto', 'vencido')")

@@ -4,6 +4,7 @@ that both return the same rows/results, and returns its figures (seconds are med
 Every function works on the current Django database (the runner's ``bench`` database, or the
 test database of ``tests/test_bench.py`` at a small size). PostgreSQL only.
 """
+
 import csv
 import http.client
 import json
@@ -64,8 +65,10 @@ WHERE si.estado IN ('abierto', 'vencido') AND si.zona_id = %s
 ORDER BY si.vence_at, si.id LIMIT %s"""
 # The floor fetches every column a row shows (the SELECT list is the page's), the ids compared.
 SQL_TABLERO_FILAS = SQL_TABLERO.replace(
-    "SELECT si.id", "SELECT si.id, si.tipo, si.destinatario, si.estado, si.creado_at, si.vence_at, s.id, "
-    "s.numero_smartflex, s.version, s.estado, z.nombre, o.numero, a.first_name, a.last_name, ob.causa, ob.detalle")
+    "SELECT si.id",
+    "SELECT si.id, si.tipo, si.destinatario, si.estado, si.creado_at, si.vence_at, s.id, "
+    "s.numero_smartflex, s.version, s.estado, z.nombre, o.numero, a.first_name, a.last_name, ob.causa, ob.detalle",
+)
 
 
 def tablero(reps=20, zona_id=7):
@@ -85,8 +88,14 @@ def tablero(reps=20, zona_id=7):
     t, _, _ = medir(lambda: cliente.get(url), reps)
     piso, _, filas = medir(lambda: _sql(SQL_TABLERO_FILAS, [zona_id, por_pagina]), reps)
     ids_piso = [f[0] for f in filas]
-    return {"segundos": t, "piso": piso, "consultas": consultas, "filas": len(ids_vista),
-            "mismas_filas": ids_vista == ids_piso, "url": url}
+    return {
+        "segundos": t,
+        "piso": piso,
+        "consultas": consultas,
+        "filas": len(ids_vista),
+        "mismas_filas": ids_vista == ids_piso,
+        "url": url,
+    }
 
 
 # --- 2. deadline sweep --------------------------------------------------------------------
@@ -94,7 +103,8 @@ def crear_servicios(k, *, vence, estado="abierto"):
     """``k`` SIs (correccion, for the ASESOR) on Solicitudes en_correccion, inserted directly
     (benchmark fixture, like the generator). Returns their ids."""
     ahora = timezone.now()
-    filas = _sql("""
+    filas = _sql(
+        """
         WITH s AS (SELECT id, asesor_id, row_number() OVER (ORDER BY id) AS r FROM anulaciones_solicitud
                    WHERE estado = 'en_correccion'),
              n AS (SELECT count(*) AS c FROM s)
@@ -103,8 +113,15 @@ def crear_servicios(k, *, vence, estado="abierto"):
         SELECT 0, %(creado)s, %(creado)s, 'correccion', 'ASESOR', '', 'Benchmark', %(vence)s, %(estado)s, '',
                false, %(gr)s, s.asesor_id, s.id
         FROM generate_series(0, %(k)s - 1) g CROSS JOIN n JOIN s ON s.r = 1 + g %% n.c
-        RETURNING id""", {"creado": ahora - timedelta(hours=5), "vence": vence, "estado": estado, "k": k,
-                          "gr": usuario("GESTION_RED").pk})
+        RETURNING id""",
+        {
+            "creado": ahora - timedelta(hours=5),
+            "vence": vence,
+            "estado": estado,
+            "k": k,
+            "gr": usuario("GESTION_RED").pk,
+        },
+    )
     # The rows stand for SIs opened during the day: autovacuum has analyzed the table by the
     # time they fall due (fresh statistics; see BENCHMARKS.md for what stale ones did).
     _sql("ANALYZE anulaciones_servicioingenieria", fetch=False)
@@ -120,9 +137,8 @@ def borrar_servicios(ids):
 
 def vacuum(*tablas):
     """What autovacuum does between two bursts in production (this machine's PostgreSQL runs
-    with ``autovacuum = off``): without it, the 100,000-row fixtures inserted and deleted by
-    each repetition leave dead index entries that slow every later measurement (the Tablero's
-    COUNT went from 0.4 ms to 1 s on a 1M database after one run). Outside a transaction only."""
+    with ``autovacuum = off``): the fixtures' dead index entries would slow every later
+    measurement (docs/bench.md, "Diaries moved from code comments"). Outside a transaction only."""
     if connection.in_atomic_block:
         return
     for tabla in tablas:
@@ -159,10 +175,14 @@ def barrido(k=100_000, reps=3):
 
     def comprobar():
         ids = lote.pop("ids")
-        hechos = _sql("SELECT count(*) FROM anulaciones_servicioingenieria WHERE id = ANY(%s) AND estado = 'vencido'",
-                      [ids])[0][0]
-        auditados = _sql("SELECT count(*) FROM anulaciones_registroauditoria WHERE content_type_id = %s "
-                         "AND transicion = 'vencer' AND object_id = ANY(%s)", [ct, ids])[0][0]
+        hechos = _sql(
+            "SELECT count(*) FROM anulaciones_servicioingenieria WHERE id = ANY(%s) AND estado = 'vencido'", [ids]
+        )[0][0]
+        auditados = _sql(
+            "SELECT count(*) FROM anulaciones_registroauditoria WHERE content_type_id = %s "
+            "AND transicion = 'vencer' AND object_id = ANY(%s)",
+            [ct, ids],
+        )[0][0]
         borrar_servicios(ids)
         return hechos, auditados
 
@@ -173,8 +193,11 @@ def barrido(k=100_000, reps=3):
         ahora = timezone.now()
         with transaction.atomic():
             filas = _sql(SQL_BARRIDO_UPDATE, {"ahora": ahora})
-            _sql(SQL_BARRIDO_INSERT, {"ct": ct, "u": sistema, "ahora": ahora, "ids": [f[0] for f in filas],
-                                      "sol": [f[1] for f in filas]}, fetch=False)
+            _sql(
+                SQL_BARRIDO_INSERT,
+                {"ct": ct, "u": sistema, "ahora": ahora, "ids": [f[0] for f in filas], "sol": [f[1] for f in filas]},
+                fetch=False,
+            )
         return len(filas)
 
     tiempos_r, tiempos_p, res_r, res_p = [], [], [], []
@@ -185,9 +208,14 @@ def barrido(k=100_000, reps=3):
             fn()
             tiempos.append(time.perf_counter() - t0)
             res.append(comprobar())
-    return {"segundos": statistics.median(tiempos_r), "piso": statistics.median(tiempos_p), "k": k,
-            "resultados_real": res_r, "resultados_piso": res_p,
-            "mismo_resultado": all(r == (k, k) for r in res_r + res_p)}
+    return {
+        "segundos": statistics.median(tiempos_r),
+        "piso": statistics.median(tiempos_p),
+        "k": k,
+        "resultados_real": res_r,
+        "resultados_piso": res_p,
+        "mismo_resultado": all(r == (k, k) for r in res_r + res_p),
+    }
 
 
 # --- 3. indicator -------------------------------------------------------------------------
@@ -208,11 +236,13 @@ FROM (SELECT s.caso_id, s.estado, s.justificacion_anulacion AS justificacion,
 
 def _sin_jit(fn):
     """As ``indicador.informe`` runs: one transaction, JIT off (both sides the same)."""
+
     def correr():
         with transaction.atomic():
             with connection.cursor() as cur:
                 cur.execute("SET LOCAL jit = off")
             return fn()
+
     return correr
 
 
@@ -220,17 +250,29 @@ def indicador(reps=5):
     from anulaciones.reports import indicador as ind
 
     hoy = timezone.localdate()
-    anterior = (hoy.replace(day=1) - timedelta(days=1))
+    anterior = hoy.replace(day=1) - timedelta(days=1)
     mes = ind.Periodo.mes(anterior.year, anterior.month)
     anio = ind.Periodo(mes.meses_tendencia(12)[0].desde, mes.hasta)
     res = {}
     for nombre, p in (("mes", mes), ("anio", anio)):
         t, _, real = medir(_sin_jit(lambda p=p: ind.casos(p).aggregate(**ind._conteos())), reps)
         tp, _, filas = medir(_sin_jit(lambda p=p: _sql(SQL_INDICADOR, [p.inicio, p.fin])), reps)
-        piso = dict(zip(("probables", "anulados", "abiertos", "sin_contacto", "sin_contacto_justificados"), filas[0]))
+        piso = dict(
+            zip(
+                ("probables", "anulados", "abiertos", "sin_contacto", "sin_contacto_justificados"),
+                filas[0],
+                strict=False,
+            )
+        )
         ti, _, _ = medir(lambda p=p: ind.informe(p), max(1, reps // 2))
-        res[nombre] = {"segundos": t, "piso": tp, "informe_completo": ti, "periodo": f"{p.desde}..{p.hasta}",
-                       "resultado": real, "mismo_resultado": real == piso}
+        res[nombre] = {
+            "segundos": t,
+            "piso": tp,
+            "informe_completo": ti,
+            "periodo": f"{p.desde}..{p.hasta}",
+            "resultado": real,
+            "mismo_resultado": real == piso,
+        }
     return res
 
 
@@ -241,7 +283,8 @@ MES_BENCH = datetime(2000, 1, 1).date()  # the benchmark's rows: a month no real
 def crear_zonificaciones(k):
     """``k`` digitada zonifications on executed OTs (benchmark fixture, inserted directly)."""
     gr = usuario("GESTION_RED").pk
-    filas = _sql("""
+    filas = _sql(
+        """
         WITH o AS (SELECT id, solicitud_id, zona_id, row_number() OVER (ORDER BY id) AS r
                    FROM anulaciones_ordendetrabajo WHERE estado = 'ejecutada'),
              n AS (SELECT count(*) AS c FROM o)
@@ -253,7 +296,9 @@ def crear_zonificaciones(k):
                -16.5 + (g %% 1000) / 10000.0, -68.15 + (g %% 700) / 10000.0, 'digitada',
                %(t)s + make_interval(secs => g), o.id, %(gr)s, o.solicitud_id, o.zona_id, 1 + (o.zona_id %% 30)
         FROM generate_series(0, %(k)s - 1) g CROSS JOIN n JOIN o ON o.r = 1 + g %% n.c
-        RETURNING id""", {"t": timezone.make_aware(datetime(2000, 1, 2)), "k": k, "gr": gr})
+        RETURNING id""",
+        {"t": timezone.make_aware(datetime(2000, 1, 2)), "k": k, "gr": gr},
+    )
     return [f[0] for f in filas]
 
 
@@ -325,8 +370,9 @@ def libro_csv(destino, ids):
 def _memoria(k, bd):
     """Peak RSS growth of the real export of ``k`` rows, in a fresh process."""
     env = dict(os.environ, DATABASE_URL=bd, DJANGO_SETTINGS_MODULE="bench.settings")
-    salida = subprocess.run([sys.executable, "-m", "bench.memoria", str(k)], cwd=RAIZ, env=env, check=True,
-                            capture_output=True, text=True).stdout
+    salida = subprocess.run(
+        [sys.executable, "-m", "bench.memoria", str(k)], cwd=RAIZ, env=env, check=True, capture_output=True, text=True
+    ).stdout
     return json.loads(salida.strip().splitlines()[-1])
 
 
@@ -342,7 +388,9 @@ def libro(tamanos=(10_000, 100_000), reps=3, bd=None):
                     veces = reps if k < 50_000 else 1  # a 100,000-row export takes minutes
                     t, _, n = medir(lambda fn=fn, ruta=ruta: fn(ruta, ids), veces)
                     fila[nombre], fila[f"filas_{nombre}"], fila["repeticiones"] = t, n, veces
-                fila["mismas_filas"] = _mismas_filas(os.path.join(d, f"segundos-{k}.xlsx"), os.path.join(d, f"csv-{k}.csv"))
+                fila["mismas_filas"] = _mismas_filas(
+                    os.path.join(d, f"segundos-{k}.xlsx"), os.path.join(d, f"csv-{k}.csv")
+                )
                 fila.update(_memoria(k, bd) if bd else {})
             finally:
                 _sql("DELETE FROM anulaciones_zonificacion WHERE id = ANY(%s)", [ids], fetch=False)
@@ -364,24 +412,58 @@ def _mismas_filas(xlsx, csv_ruta):
 
 
 # --- 5. Smartflex import ----------------------------------------------------------------------
-COLUMNAS_IMPORT = ["numero_smartflex", "tipo", "cliente_nombre", "cliente_documento", "cliente_telefono", "calle",
-                   "numero_puerta", "zona", "referencias", "caja_nap", "plan", "vendedor", "asesor", "numero_ot",
-                   "fecha_registro"]
+COLUMNAS_IMPORT = [
+    "numero_smartflex",
+    "tipo",
+    "cliente_nombre",
+    "cliente_documento",
+    "cliente_telefono",
+    "calle",
+    "numero_puerta",
+    "zona",
+    "referencias",
+    "caja_nap",
+    "plan",
+    "vendedor",
+    "asesor",
+    "numero_ot",
+    "fecha_registro",
+]
 
 
 def archivo_import(ruta, k, prefijo):
     zonas = [c for (c,) in _sql("SELECT codigo FROM anulaciones_zona WHERE activa ORDER BY id")]
-    asesores = [n for (n,) in _sql("SELECT u.username FROM auth_user u JOIN auth_user_groups ug ON ug.user_id = u.id "
-                                   "JOIN auth_group g ON g.id = ug.group_id WHERE g.name = 'ASESOR' "
-                                   "AND u.is_active ORDER BY u.id")]
+    asesores = [
+        n
+        for (n,) in _sql(
+            "SELECT u.username FROM auth_user u JOIN auth_user_groups ug ON ug.user_id = u.id "
+            "JOIN auth_group g ON g.id = ug.group_id WHERE g.name = 'ASESOR' "
+            "AND u.is_active ORDER BY u.id"
+        )
+    ]
     with open(ruta, "w", newline="", encoding="utf-8") as f:
         w = csv.writer(f)
         w.writerow(COLUMNAS_IMPORT)
         for i in range(k):
-            w.writerow([f"{prefijo}{i:07d}", ("instalacion", "traslado", "migracion")[i % 3], f"Cliente {i}",
-                        str(5000000 + i), f"7{i:07d}", f"Calle {i % 997}", str(i % 300), zonas[i % len(zonas)],
-                        "Frente a la plaza", f"NAP-{i % 5000}", "Fibra 100 Mbps", f"Vendedor {i % 150}",
-                        asesores[i % len(asesores)], f"OT{prefijo}{i:07d}", "2026-01-15 10:30"])
+            w.writerow(
+                [
+                    f"{prefijo}{i:07d}",
+                    ("instalacion", "traslado", "migracion")[i % 3],
+                    f"Cliente {i}",
+                    str(5000000 + i),
+                    f"7{i:07d}",
+                    f"Calle {i % 997}",
+                    str(i % 300),
+                    zonas[i % len(zonas)],
+                    "Frente a la plaza",
+                    f"NAP-{i % 5000}",
+                    "Fibra 100 Mbps",
+                    f"Vendedor {i % 150}",
+                    asesores[i % len(asesores)],
+                    f"OT{prefijo}{i:07d}",
+                    "2026-01-15 10:30",
+                ]
+            )
 
 
 def importacion(k=50_000, reps=1):
@@ -397,12 +479,17 @@ def importacion(k=50_000, reps=1):
             t0 = time.perf_counter()
             r = importar(ruta, gr, nombre="benchmark.csv")
             res["tiempos"].append(time.perf_counter() - t0)
-            creadas = _sql("SELECT count(*) FROM anulaciones_solicitud WHERE numero_smartflex LIKE %s",
-                           [prefijo + "%"])[0][0]
+            creadas = _sql(
+                "SELECT count(*) FROM anulaciones_solicitud WHERE numero_smartflex LIKE %s", [prefijo + "%"]
+            )[0][0]
             t0 = time.perf_counter()
             with transaction.atomic():
-                _sql("CREATE TEMP TABLE bench_import (" + ", ".join(f"{c} text" for c in COLUMNAS_IMPORT)
-                     + ") ON COMMIT DROP", fetch=False)
+                _sql(
+                    "CREATE TEMP TABLE bench_import ("
+                    + ", ".join(f"{c} text" for c in COLUMNAS_IMPORT)
+                    + ") ON COMMIT DROP",
+                    fetch=False,
+                )
                 with connection.connection.cursor() as cur, open(ruta, "rb") as f:
                     with cur.copy("COPY bench_import FROM STDIN WITH (FORMAT csv, HEADER true)") as copia:
                         while bloque := f.read(1 << 20):
@@ -485,13 +572,35 @@ def _gunicorn(bd, workers):
     """gunicorn with ``workers`` sync workers (bench.settings, DEBUG off) on a free port, in its
     own process group: (process, port)."""
     puerto = _puerto_libre()
-    env = dict(os.environ, DATABASE_URL=bd, DJANGO_SETTINGS_MODULE="bench.settings", DJANGO_DEBUG="0",
-               DJANGO_SECRET_KEY=os.environ.get("DJANGO_SECRET_KEY", "bench-" + secrets.token_hex(16)),
-               DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost", DJANGO_SECURE_SSL_REDIRECT="0")
+    env = dict(
+        os.environ,
+        DATABASE_URL=bd,
+        DJANGO_SETTINGS_MODULE="bench.settings",
+        DJANGO_DEBUG="0",
+        DJANGO_SECRET_KEY=os.environ.get("DJANGO_SECRET_KEY", "bench-" + secrets.token_hex(16)),
+        DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost",
+        DJANGO_SECURE_SSL_REDIRECT="0",
+    )
     env.pop("PYTEST_VERSION", None)
     servidor = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "config.wsgi", "-w", str(workers), "-b", f"127.0.0.1:{puerto}",
-         "--log-level", "warning", "--backlog", "256"], cwd=RAIZ, env=env, start_new_session=True)
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "config.wsgi",
+            "-w",
+            str(workers),
+            "-b",
+            f"127.0.0.1:{puerto}",
+            "--log-level",
+            "warning",
+            "--backlog",
+            "256",
+        ],
+        cwd=RAIZ,
+        env=env,
+        start_new_session=True,
+    )
     return servidor, puerto
 
 
@@ -515,14 +624,27 @@ def http_transicion(bd, peticiones=1000, rondas=3, clientes=32, workers=4):
             t_p, lat_p, est_p = _carga(puerto, [("GET", f"/bench/fila/{i}/", None, {}) for i in ids], clientes)
             cuerpo = json.dumps({"nota": "benchmark"})
             t_r, lat_r, est_r = _carga(
-                puerto, [("POST", f"/api/v1/servicios/{i}/cerrar_sin_atencion/", cuerpo, cab) for i in ids], clientes)
-            cerrados = _sql("SELECT count(*) FROM anulaciones_servicioingenieria WHERE id = ANY(%s) "
-                            "AND estado = 'cerrado_sin_atencion'", [ids])[0][0]
+                puerto, [("POST", f"/api/v1/servicios/{i}/cerrar_sin_atencion/", cuerpo, cab) for i in ids], clientes
+            )
+            cerrados = _sql(
+                "SELECT count(*) FROM anulaciones_servicioingenieria WHERE id = ANY(%s) "
+                "AND estado = 'cerrado_sin_atencion'",
+                [ids],
+            )[0][0]
             borrar_servicios(ids)
-            res["rondas"].append({
-                "rps": peticiones / t_r, "p50": _percentil(lat_r, 50), "p95": _percentil(lat_r, 95),
-                "rps_piso": peticiones / t_p, "p50_piso": _percentil(lat_p, 50), "p95_piso": _percentil(lat_p, 95),
-                "ok": est_r.count(200), "ok_piso": est_p.count(200), "cerrados": cerrados})
+            res["rondas"].append(
+                {
+                    "rps": peticiones / t_r,
+                    "p50": _percentil(lat_r, 50),
+                    "p95": _percentil(lat_r, 95),
+                    "rps_piso": peticiones / t_p,
+                    "p50_piso": _percentil(lat_p, 50),
+                    "p95_piso": _percentil(lat_p, 95),
+                    "ok": est_r.count(200),
+                    "ok_piso": est_p.count(200),
+                    "cerrados": cerrados,
+                }
+            )
     finally:
         os.killpg(servidor.pid, signal.SIGTERM)
         servidor.wait(timeout=30)
@@ -539,8 +661,10 @@ def _sesion(user):
     from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
     from django.contrib.sessions.backends.db import SessionStore
 
-    backend = next((b for b in settings.AUTHENTICATION_BACKENDS if b.endswith("ModelBackend")),
-                   settings.AUTHENTICATION_BACKENDS[-1])
+    backend = next(
+        (b for b in settings.AUTHENTICATION_BACKENDS if b.endswith("ModelBackend")),
+        settings.AUTHENTICATION_BACKENDS[-1],
+    )
     s = SessionStore()
     s[SESSION_KEY], s[BACKEND_SESSION_KEY], s[HASH_SESSION_KEY] = str(user.pk), backend, user.get_session_auth_hash()
     s.create()
@@ -565,15 +689,17 @@ def carga_mixta(bd, segundos=60, clientes=32, workers=4, lectura=0.7, semilla=13
     from django.contrib.contenttypes.models import ContentType
     from rest_framework.authtoken.models import Token
 
-    from anulaciones.models import OrdenDeTrabajo, ServicioIngenieria, Solicitud
+    from anulaciones.models import ServicioIngenieria, Solicitud
 
     gr = usuario("GESTION_RED")
     token = Token.objects.get_or_create(user=gr)[0].key
     sesion = _sesion(gr)
     n_obj = 40 * segundos  # more objects than the transitions a run can take
     sis = crear_servicios(n_obj, vence=timezone.now() + timedelta(days=1))
-    sols = [f[0] for f in _sql("SELECT id FROM anulaciones_solicitud WHERE estado = 'registrada' ORDER BY id "
-                               "LIMIT %s", [n_obj])]
+    sols = [
+        f[0]
+        for f in _sql("SELECT id FROM anulaciones_solicitud WHERE estado = 'registrada' ORDER BY id LIMIT %s", [n_obj])
+    ]
     casos = [f[0] for f in _sql("SELECT id FROM anulaciones_solicitud ORDER BY random() LIMIT 500")]
     ots = [f[0] for f in _sql("SELECT id FROM anulaciones_ordendetrabajo ORDER BY random() LIMIT 500")]
     rng = random.Random(semilla)
@@ -586,19 +712,38 @@ def carga_mixta(bd, segundos=60, clientes=32, workers=4, lectura=0.7, semilla=13
     def siguiente():
         with cerrojo:
             if rng.random() < lectura:
-                return "pagina", ("GET", rng.choice([
-                    "/", "/tablero/", f"/solicitudes/{rng.choice(casos)}/", f"/ordenes/{rng.choice(ots)}/",
-                    "/solicitudes/"]), None, pagina)
+                return "pagina", (
+                    "GET",
+                    rng.choice(
+                        [
+                            "/",
+                            "/tablero/",
+                            f"/solicitudes/{rng.choice(casos)}/",
+                            f"/ordenes/{rng.choice(ots)}/",
+                            "/solicitudes/",
+                        ]
+                    ),
+                    None,
+                    pagina,
+                )
             clase = "si" if rng.random() < 0.5 or not pendientes["sol"] else "sol"
             if not pendientes[clase]:
                 return None
             pk = pendientes[clase].pop()
             usados[clase].append(pk)
         if clase == "si":
-            return "api", ("POST", f"/api/v1/servicios/{pk}/cerrar_sin_atencion/",
-                           json.dumps({"nota": "carga mixta"}), api)
-        return "api", ("POST", f"/api/v1/solicitudes/{pk}/observar/",
-                       json.dumps({"causa": "calle", "detalle": "carga mixta"}), api)
+            return "api", (
+                "POST",
+                f"/api/v1/servicios/{pk}/cerrar_sin_atencion/",
+                json.dumps({"nota": "carga mixta"}),
+                api,
+            )
+        return "api", (
+            "POST",
+            f"/api/v1/solicitudes/{pk}/observar/",
+            json.dumps({"causa": "calle", "detalle": "carga mixta"}),
+            api,
+        )
 
     servidor, puerto = _gunicorn(bd, workers)
     medidas = {"pagina": [], "api": []}
@@ -649,10 +794,15 @@ def carga_mixta(bd, segundos=60, clientes=32, workers=4, lectura=0.7, semilla=13
     fallas = []
     por_objeto = {}
     for clase, filas, esperado, actual, ruta in (
-            ("si", nuevas_si, ("cerrar_sin_atencion", "abierto", "cerrado_sin_atencion"), estado_si,
-             "/api/v1/servicios/{}/cerrar_sin_atencion/"),
-            ("sol", nuevas_sol, ("observar", "registrada", "observada"), estado_sol,
-             "/api/v1/solicitudes/{}/observar/")):
+        (
+            "si",
+            nuevas_si,
+            ("cerrar_sin_atencion", "abierto", "cerrado_sin_atencion"),
+            estado_si,
+            "/api/v1/servicios/{}/cerrar_sin_atencion/",
+        ),
+        ("sol", nuevas_sol, ("observar", "registrada", "observada"), estado_sol, "/api/v1/solicitudes/{}/observar/"),
+    ):
         for pk, transicion, origen, destino in filas:
             por_objeto.setdefault((clase, pk), []).append((transicion, origen, destino))
         for pk in usados[clase]:
@@ -666,14 +816,22 @@ def carga_mixta(bd, segundos=60, clientes=32, workers=4, lectura=0.7, semilla=13
     todas = medidas["pagina"] + medidas["api"]
     cuenta = lambda tipo, cond: sum(1 for e, _ in estados[tipo] if cond(e))  # noqa: E731
     return {
-        "segundos": duracion, "clientes": clientes, "workers": workers, "peticiones": len(todas),
+        "segundos": duracion,
+        "clientes": clientes,
+        "workers": workers,
+        "peticiones": len(todas),
         "rps": len(todas) / duracion,
-        "p50": _percentil(todas, 50), "p95": _percentil(todas, 95), "p99": _percentil(todas, 99),
-        "paginas": len(medidas["pagina"]), "transiciones": len(medidas["api"]),
+        "p50": _percentil(todas, 50),
+        "p95": _percentil(todas, 95),
+        "p99": _percentil(todas, 99),
+        "paginas": len(medidas["pagina"]),
+        "transiciones": len(medidas["api"]),
         "p95_paginas": _percentil(medidas["pagina"], 95) if medidas["pagina"] else 0,
         "p95_transiciones": _percentil(medidas["api"], 95) if medidas["api"] else 0,
         "errores": cuenta("pagina", lambda e: e == 0 or e >= 500) + cuenta("api", lambda e: e == 0 or e >= 500),
         "no_200": cuenta("pagina", lambda e: e != 200) + cuenta("api", lambda e: e != 200),
-        "aceptadas": len(aceptadas), "auditoria_ok": not fallas, "fallas_auditoria": fallas[:10],
+        "aceptadas": len(aceptadas),
+        "auditoria_ok": not fallas,
+        "fallas_auditoria": fallas[:10],
         "errores_red": errores[:10],
     }

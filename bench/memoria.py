@@ -3,6 +3,7 @@ zonifications, in a fresh process (DJANGO_SETTINGS_MODULE=bench.settings, DATABA
 
 The peak is reset (``/proc/self/clear_refs``) after the benchmark fixture is inserted, so only
 the export's own memory counts."""
+
 import gc
 import json
 import sys
@@ -32,7 +33,9 @@ def main():
             pico = _kb("VmHWM")
     finally:
         medidas._sql("DELETE FROM anulaciones_zonificacion WHERE id = ANY(%s)", [ids], fetch=False)
-    print(json.dumps({"rss_antes_mb": antes / 1024, "rss_pico_mb": pico / 1024, "crecimiento_mb": (pico - antes) / 1024}))
+    print(
+        json.dumps({"rss_antes_mb": antes / 1024, "rss_pico_mb": pico / 1024, "crecimiento_mb": (pico - antes) / 1024})
+    )
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@
 For each size the database is dropped, created, migrated and loaded by ``bench.generar``;
 then each path and its floor are measured in the same run (medians of the repetitions).
 """
+
 import argparse
 import json
 import os
@@ -22,7 +23,7 @@ BD_DEFECTO = "postgres://postgres@127.0.0.1:5432/bench"
 def _entorno(bd):
     os.environ["DATABASE_URL"] = bd
     os.environ["DJANGO_SETTINGS_MODULE"] = "bench.settings"
-    os.environ["DJANGO_DEBUG"] = "0"  # measure production settings (the Makefile exports DJANGO_DEBUG=1 for `make run`)
+    os.environ["DJANGO_DEBUG"] = "0"  # measure production settings, whatever the caller's shell exports
     os.environ.setdefault("DJANGO_SECRET_KEY", "bench-only-not-a-secret")
     os.environ.setdefault("DJANGO_SECURE_SSL_REDIRECT", "0")
     os.environ.setdefault("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
@@ -48,8 +49,12 @@ def _borrar(bd):
 def _recrear(bd):
     _borrar(bd)
     _admin(bd, f'CREATE DATABASE "{_nombre(bd)}"')
-    subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v0"], cwd=RAIZ, check=True,
-                   env=dict(os.environ, DATABASE_URL=bd))
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--noinput", "-v0"],
+        cwd=RAIZ,
+        check=True,
+        env=dict(os.environ, DATABASE_URL=bd),
+    )
 
 
 def _bd_tamano(bd, n):
@@ -69,8 +74,8 @@ def _usar(bd):
 
 def tablero_intercalado(bds, rondas, reps, log):
     """The Tablero at every size again, the sizes alternated round by round, so the comparison
-    of sizes is not skewed by the machine changing speed between them (a shared machine: in
-    one run the same 25-row floor query took 1.6 ms at 10k and 3.0 ms at 1M, minutes apart)."""
+    of sizes is not skewed by the machine changing speed between them (a shared machine:
+    docs/bench.md, "Diaries moved from code comments")."""
     from bench import medidas
 
     medidas_ = {n: [] for n in bds}
@@ -80,9 +85,13 @@ def tablero_intercalado(bds, rondas, reps, log):
             medidas_[n].append(medidas.tablero(reps=reps))
     res = {}
     for n, lista in medidas_.items():
-        res[n] = {"segundos": statistics.median(m["segundos"] for m in lista),
-                  "piso": statistics.median(m["piso"] for m in lista),
-                  "consultas": sorted({m["consultas"] for m in lista}), "rondas": rondas, "reps": reps}
+        res[n] = {
+            "segundos": statistics.median(m["segundos"] for m in lista),
+            "piso": statistics.median(m["piso"] for m in lista),
+            "consultas": sorted({m["consultas"] for m in lista}),
+            "rondas": rondas,
+            "reps": reps,
+        }
         log(f"   tablero intercalado {n:,}: {json.dumps(res[n])}")
     return res
 
@@ -97,8 +106,15 @@ def maquina():
         pg = c.fetchone()[0]
         c.execute("SHOW autovacuum")
         pg += f", autovacuum {c.fetchone()[0]}"
-    return {"cpu": cpu, "nucleos": os.cpu_count(), "ram_gb": round(mem / 1024 / 1024, 1), "postgresql": pg,
-            "python": platform.python_version(), "sistema": platform.platform(), "carga": os.getloadavg()}
+    return {
+        "cpu": cpu,
+        "nucleos": os.cpu_count(),
+        "ram_gb": round(mem / 1024 / 1024, 1),
+        "postgresql": pg,
+        "python": platform.python_version(),
+        "sistema": platform.platform(),
+        "carga": os.getloadavg(),
+    }
 
 
 def un_tamano(n, bd, args, log):
@@ -147,27 +163,40 @@ def main(argv=None):
     p.add_argument("--reps", type=int, default=3)
     p.add_argument("--reps-rapidas", type=int, default=20)
     p.add_argument("--reps-import", type=int, default=1)
-    p.add_argument("--conservar", action="store_true",
-                   help="keep the databases of every size after the run (dropped by default)")
-    p.add_argument("--rondas-intercaladas", type=int, default=5,
-                   help="rounds of the Tablero at every size, alternated, at the end of the run")
+    p.add_argument(
+        "--conservar", action="store_true", help="keep the databases of every size after the run (dropped by default)"
+    )
+    p.add_argument(
+        "--rondas-intercaladas",
+        type=int,
+        default=5,
+        help="rounds of the Tablero at every size, alternated, at the end of the run",
+    )
     p.add_argument("--barrido", type=int, default=100_000)
     p.add_argument("--libro", default="10000,100000")
     p.add_argument("--importacion", type=int, default=50_000)
     p.add_argument("--peticiones", type=int, default=1000)
     p.add_argument("--mixta-segundos", type=int, default=60, help="length of the mixed load (issue 13)")
-    p.add_argument("--solo", default="",
-                   help="comma-separated subset: tablero,indicador,libro,barrido,http,importacion,mixta")
-    p.add_argument("--informe", action="store_true",
-                   help="only rewrite BENCHMARKS.md from the JSON of the last run (e.g. after editing bench/NOTES.md)")
+    p.add_argument(
+        "--solo", default="", help="comma-separated subset: tablero,indicador,libro,barrido,http,importacion,mixta"
+    )
+    p.add_argument(
+        "--informe",
+        action="store_true",
+        help="only rewrite BENCHMARKS.md from the JSON of the last run (e.g. after editing bench/NOTES.md)",
+    )
     args = p.parse_args(argv)
     if args.informe:
         from bench.informe import escribir
 
         with open(args.json) as f:
             datos = json.load(f)
-        escribir(args.salida, datos, comando=datos[0].get("comando", "python -m bench.run"),
-                 duracion=datos[0].get("duracion", 0))
+        escribir(
+            args.salida,
+            datos,
+            comando=datos[0].get("comando", "python -m bench.run"),
+            duracion=datos[0].get("duracion", 0),
+        )
         return
     args.libro = [int(x) for x in args.libro.split(",") if x]
     args.solo = [x for x in args.solo.split(",") if x]
@@ -194,8 +223,9 @@ def main(argv=None):
         with open(args.json, "w") as f:
             json.dump(resultados, f, default=str, indent=1)
     if len(tamanos) > 1 and (not args.solo or "tablero" in args.solo):
-        resultados[0]["tablero_intercalado"] = tablero_intercalado(bds, args.rondas_intercaladas, args.reps_rapidas,
-                                                                   log)
+        resultados[0]["tablero_intercalado"] = tablero_intercalado(
+            bds, args.rondas_intercaladas, args.reps_rapidas, log
+        )
     from bench.informe import escribir
 
     resultados[0]["comando"] = " ".join(["python -m bench.run"] + (argv or sys.argv[1:]))
@@ -203,8 +233,12 @@ def main(argv=None):
     resultados[0]["fin"] = time.strftime("%Y-%m-%d %H:%M", time.gmtime())
     with open(args.json, "w") as f:
         json.dump(resultados, f, default=str, indent=1)
-    escribir(args.salida, resultados, comando=" ".join(["python -m bench.run"] + (argv or sys.argv[1:])),
-             duracion=time.time() - inicio)
+    escribir(
+        args.salida,
+        resultados,
+        comando=" ".join(["python -m bench.run"] + (argv or sys.argv[1:])),
+        duracion=time.time() - inicio,
+    )
     log(f"Escrito {args.salida}")
     if not args.conservar:  # about 3.5 GB for 10k + 100k + 1M
         from django.db import connections

@@ -70,9 +70,16 @@ def u(crear_usuario, zona):
     us.facturacion = crear_usuario(Rol.FACTURACION, "facturacion")
     us.sistema = transitions.usuario_sistema()
     us.por_rol = {
-        Rol.ASESOR: us.asesor, Rol.MONITORA: us.monitora, Rol.TEAM_LEADER: us.team_leader,
-        Rol.GESTION_RED: us.gestion_red, Rol.COC: us.coc, Rol.COZ: us.coz, Rol.TECNICO: us.tecnico,
-        Rol.JEFE_DIVISION: us.jefe_division, Rol.FACTURACION: us.facturacion, "SISTEMA": us.sistema,
+        Rol.ASESOR: us.asesor,
+        Rol.MONITORA: us.monitora,
+        Rol.TEAM_LEADER: us.team_leader,
+        Rol.GESTION_RED: us.gestion_red,
+        Rol.COC: us.coc,
+        Rol.COZ: us.coz,
+        Rol.TECNICO: us.tecnico,
+        Rol.JEFE_DIVISION: us.jefe_division,
+        Rol.FACTURACION: us.facturacion,
+        "SISTEMA": us.sistema,
     }
     return us
 
@@ -80,9 +87,18 @@ def u(crear_usuario, zona):
 @pytest.fixture
 def nueva_solicitud(u, zona):
     def crear(**extra):
-        datos = dict(numero_smartflex=f"SF-{next(_numeros):06d}", tipo="instalacion",
-                     cliente_nombre="Juana Mamani", calle="Av. Busch", numero_puerta="123", zona=zona,
-                     referencias="Frente al mercado", caja_nap="NAP-01", plan="Fibra 100", vendedor="Pedro Vargas")
+        datos = dict(
+            numero_smartflex=f"SF-{next(_numeros):06d}",
+            tipo="instalacion",
+            cliente_nombre="Juana Mamani",
+            calle="Av. Busch",
+            numero_puerta="123",
+            zona=zona,
+            referencias="Frente al mercado",
+            caja_nap="NAP-01",
+            plan="Fibra 100",
+            vendedor="Pedro Vargas",
+        )
         datos.update(extra)
         return transitions.crear_solicitud(u.asesor, **datos)
 
@@ -111,9 +127,17 @@ def navegador():
 
     with sync_playwright() as p:
         browser = p.chromium.launch(
-            executable_path=CHROMIUM, headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+            executable_path=CHROMIUM,
+            headless=True,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
         )
         yield browser
         browser.close()
@@ -122,8 +146,7 @@ def navegador():
 @pytest.fixture
 def pagina(navegador, live_server):
     """A fresh browser context (desktop size) against the live server; ``pagina.url_base``."""
-    contexto = navegador.new_context(viewport={"width": 1280, "height": 900}, locale="es-BO",
-                                     base_url=live_server.url)
+    contexto = navegador.new_context(viewport={"width": 1280, "height": 900}, locale="es-BO", base_url=live_server.url)
     page = contexto.new_page()
     page.set_default_timeout(10_000)
     yield page
@@ -133,8 +156,9 @@ def pagina(navegador, live_server):
 @pytest.fixture
 def telefono(navegador, live_server):
     """A phone-sized browser context (the técnico's)."""
-    contexto = navegador.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True,
-                                     locale="es-BO", base_url=live_server.url)
+    contexto = navegador.new_context(
+        viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True, locale="es-BO", base_url=live_server.url
+    )
     page = contexto.new_page()
     page.set_default_timeout(10_000)
     yield page

@@ -1,5 +1,6 @@
 """Builders that take an object to any state of its machine through the transition path,
 as the people of the procedure would."""
+
 from anulaciones import transitions as T
 from anulaciones.models import OrdenDeTrabajo, ServicioIngenieria, Solicitud, Zonificacion
 
@@ -17,8 +18,13 @@ class Escenarios:
         if estado in ("observada", "en_correccion", "corregida"):
             T.aplicar(s, "observar", u.gestion_red, causa="calle", detalle="Calle mal escrita")
             if estado != "observada":
-                T.aplicar(s, "solicitar_correccion", u.gestion_red, destinatario="ASESOR",
-                          requerido="Referencia de dirección precisa")
+                T.aplicar(
+                    s,
+                    "solicitar_correccion",
+                    u.gestion_red,
+                    destinatario="ASESOR",
+                    requerido="Referencia de dirección precisa",
+                )
             if estado == "corregida":
                 T.aplicar(s, "digitar_modificacion", u.asesor, modificacion="Calle: Av. Juan Pablo II")
         elif estado in ("en_instalacion", "instalada"):
@@ -26,14 +32,14 @@ class Escenarios:
             if estado == "instalada":
                 T.aplicar(s.orden, "ejecutar", u.tecnico)
         elif estado == "anulada":
-            T.aplicar(s, "anular", u.gestion_red, motivo="Cliente desiste",
-                      justificacion="El cliente llamó para desistir")
+            T.aplicar(
+                s, "anular", u.gestion_red, motivo="Cliente desiste", justificacion="El cliente llamó para desistir"
+            )
         elif estado in ("pendiente_redigitacion", "redigitada"):
             T.aplicar(s, "observar", u.coc, causa="datos_tecnicos", detalle="Plan inexistente")
             T.aplicar(s, "anular_para_redigitacion", u.coc, datos_precisos="Plan correcto: Fibra 200")
             if estado == "redigitada":
-                T.aplicar(s, "registrar_redigitacion", u.asesor,
-                          nueva=self.datos_nueva(s))
+                T.aplicar(s, "registrar_redigitacion", u.asesor, nueva=self.datos_nueva(s))
         else:
             raise ValueError(estado)
         s.refresh_from_db()
@@ -41,10 +47,18 @@ class Escenarios:
         return s
 
     def datos_nueva(self, s, numero=None):
-        return dict(numero_smartflex=numero or f"{s.numero_smartflex}-R", tipo=s.tipo,
-                    cliente_nombre=s.cliente_nombre, calle=s.calle, numero_puerta=s.numero_puerta,
-                    zona=s.zona, referencias=s.referencias, caja_nap=s.caja_nap, plan="Fibra 200",
-                    vendedor=s.vendedor)
+        return dict(
+            numero_smartflex=numero or f"{s.numero_smartflex}-R",
+            tipo=s.tipo,
+            cliente_nombre=s.cliente_nombre,
+            calle=s.calle,
+            numero_puerta=s.numero_puerta,
+            zona=s.zona,
+            referencias=s.referencias,
+            caja_nap=s.caja_nap,
+            plan="Fibra 200",
+            vendedor=s.vendedor,
+        )
 
     # OrdenDeTrabajo -------------------------------------------------------------------
     def orden(self, estado="generada"):
@@ -58,8 +72,7 @@ class Escenarios:
         else:
             T.aplicar(o, "asignar", u.gestion_red)
             if estado in ("observada_en_campo", "reportada_coz", "en_coc"):
-                T.aplicar(o, "reportar_observacion", u.tecnico, observacion="Poste sin caja",
-                          causa="caja_nap")
+                T.aplicar(o, "reportar_observacion", u.tecnico, observacion="Poste sin caja", causa="caja_nap")
             if estado in ("reportada_coz", "en_coc"):
                 T.aplicar(o, "reportar_a_coz", u.tecnico, propuesta="gestionar")
             if estado == "en_coc":
@@ -74,8 +87,7 @@ class Escenarios:
     def servicio(self, estado="abierto", destinatario="ASESOR"):
         u = self.u
         s = self.solicitud("observada")
-        T.aplicar(s, "solicitar_correccion", u.gestion_red, destinatario=destinatario,
-                  requerido="Caja más cercana")
+        T.aplicar(s, "solicitar_correccion", u.gestion_red, destinatario=destinatario, requerido="Caja más cercana")
         si = ServicioIngenieria.objects.get(solicitud=s)
         if estado == "vencido":
             T.aplicar(si, "vencer", u.sistema)
@@ -91,9 +103,16 @@ class Escenarios:
     def zonificacion(self, estado="recibida"):
         u = self.u
         o = self.orden("ejecutada")
-        z = T.recibir_zonificacion(o, u.gestion_red, zona_corregida=self.zona, calle="Calle Murillo",
-                                   referencia="Esquina plaza", caja_nap="NAP-07",
-                                   latitud="-16.500000", longitud="-68.150000")
+        z = T.recibir_zonificacion(
+            o,
+            u.gestion_red,
+            zona_corregida=self.zona,
+            calle="Calle Murillo",
+            referencia="Esquina plaza",
+            caja_nap="NAP-07",
+            latitud="-16.500000",
+            longitud="-68.150000",
+        )
         if estado in ("digitada", "remitida"):
             T.aplicar(z, "digitar", u.gestion_red)
         if estado == "remitida":  # 21.1: sent in a delivery (the build names it)
@@ -103,8 +122,12 @@ class Escenarios:
         return z
 
     def en(self, modelo, estado):
-        return {Solicitud: self.solicitud, OrdenDeTrabajo: self.orden, ServicioIngenieria: self.servicio,
-                Zonificacion: self.zonificacion}[modelo](estado)
+        return {
+            Solicitud: self.solicitud,
+            OrdenDeTrabajo: self.orden,
+            ServicioIngenieria: self.servicio,
+            Zonificacion: self.zonificacion,
+        }[modelo](estado)
 
 
 def entrega_de_prueba(usuario):

@@ -1,13 +1,23 @@
 """Helpers of the browser suites that look at every page (tests/test_accesibilidad.py,
 tests/test_telefono.py, tests/test_capturas.py): demo-like data and the pages a role reaches."""
+
 import re
 from html.parser import HTMLParser
 from urllib.parse import urljoin, urlsplit
 
 from anulaciones.roles import Rol
 
-ROLES = [Rol.ASESOR, Rol.MONITORA, Rol.TEAM_LEADER, Rol.GESTION_RED, Rol.COC, Rol.COZ, Rol.TECNICO,
-         Rol.JEFE_DIVISION, Rol.FACTURACION]
+ROLES = [
+    Rol.ASESOR,
+    Rol.MONITORA,
+    Rol.TEAM_LEADER,
+    Rol.GESTION_RED,
+    Rol.COC,
+    Rol.COZ,
+    Rol.TECNICO,
+    Rol.JEFE_DIVISION,
+    Rol.FACTURACION,
+]
 # Followed links that are not pages: files, the API and its docs, the admin.
 NO_PAGINA = re.compile(r"\.(csv|xlsx|json|geojson|pdf|png|svg)$|/descargar/|^/api/|^/admin/|^/static/|^/media/")
 # Always visited besides the links: the search with results, the notices, the password form.
@@ -21,13 +31,28 @@ def datos_demo(esc):
     """Cases in every state of each machine (each through the transition path), so that every
     list has rows, every role finds work on its home and every transition has a case to act on;
     a delivery to Facturación, the notices these steps send, and an import with errors."""
-    for estado in ("registrada", "observada", "en_correccion", "corregida", "en_instalacion", "instalada",
-                   "anulada", "pendiente_redigitacion", "redigitada"):
+    for estado in (
+        "registrada",
+        "observada",
+        "en_correccion",
+        "corregida",
+        "en_instalacion",
+        "instalada",
+        "anulada",
+        "pendiente_redigitacion",
+        "redigitada",
+    ):
         esc.solicitud(estado)
     for estado in ("generada", "asignada", "observada_en_campo", "reportada_coz", "en_coc", "ejecutada", "anulada"):
         esc.orden(estado)
-    for estado, destinatario in (("abierto", "ASESOR"), ("abierto", "GESTION_RED"), ("abierto", "COC"),
-                                 ("vencido", "ASESOR"), ("atendido", "ASESOR"), ("cerrado_sin_atencion", "ASESOR")):
+    for estado, destinatario in (
+        ("abierto", "ASESOR"),
+        ("abierto", "GESTION_RED"),
+        ("abierto", "COC"),
+        ("vencido", "ASESOR"),
+        ("atendido", "ASESOR"),
+        ("cerrado_sin_atencion", "ASESOR"),
+    ):
         esc.servicio(estado, destinatario)
     for estado in ("recibida", "digitada", "remitida"):
         esc.zonificacion(estado)
@@ -35,8 +60,15 @@ def datos_demo(esc):
     from anulaciones.models import ImportacionSmartflex
 
     ImportacionSmartflex.objects.create(
-        usuario=esc.u.coc, nombre="smartflex.csv", etapa="con_errores", total=3, procesadas=3, con_error=1,
-        errores=[{"fila": 2, "columna": "zona", "mensaje": "Zona desconocida: «LPZ-X»."}], total_errores=1)
+        usuario=esc.u.coc,
+        nombre="smartflex.csv",
+        etapa="con_errores",
+        total=3,
+        procesadas=3,
+        con_error=1,
+        errores=[{"fila": 2, "columna": "zona", "mensaje": "Zona desconocida: «LPZ-X»."}],
+        total_errores=1,
+    )
 
 
 class _Enlaces(HTMLParser):
@@ -96,8 +128,11 @@ def paginas_de(client, user, semillas=SEMILLAS):
         paginas[k] = url
         for href in p.hrefs:
             partes = urlsplit(urljoin(url, href))
-            if partes.scheme not in ("", "http") or partes.netloc not in ("", "testserver") \
-                    or NO_PAGINA.search(partes.path):
+            if (
+                partes.scheme not in ("", "http")
+                or partes.netloc not in ("", "testserver")
+                or NO_PAGINA.search(partes.path)
+            ):
                 continue
             destino = partes.path + (f"?{partes.query}" if partes.query else "")
             if destino not in vistos:

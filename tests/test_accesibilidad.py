@@ -4,6 +4,7 @@ each state, the Tablero and its views, indicator, deliveries, notices, imports, 
 page of every step it may take, the account pages — and over the pages seen logged out: no
 serious or critical violation. A transition form completed with the keyboard alone, with the
 focus always visible."""
+
 import re
 
 import pytest
@@ -26,13 +27,26 @@ ESPERADAS = {
     Rol.ASESOR: ["/solicitudes/", "/solicitudes/nueva/", r"/solicitudes/\d+/", r"/accion/solicitud/\d+/\w+/"],
     Rol.MONITORA: ["/solicitudes/", "/solicitudes/nueva/", "/buscar/?q=SF"],
     Rol.TEAM_LEADER: ["/solicitudes/", "/solicitudes/nueva/", r"/solicitudes/\d+/"],
-    Rol.GESTION_RED: ["/tablero/", "/indicador/", "/entregas/", "/importar/", "/direcciones/mapa/",
-                      "/direcciones/importar/", r"/importar/\d+/", r"/ordenes/\d+/zonificacion/",
-                      r"/accion/solicitud/\d+/observar/", r"/accion/orden/\d+/asignar/"],
+    Rol.GESTION_RED: [
+        "/tablero/",
+        "/indicador/",
+        "/entregas/",
+        "/importar/",
+        "/direcciones/mapa/",
+        "/direcciones/importar/",
+        r"/importar/\d+/",
+        r"/ordenes/\d+/zonificacion/",
+        r"/accion/solicitud/\d+/observar/",
+        r"/accion/orden/\d+/asignar/",
+    ],
     Rol.COC: ["/tablero/", "/indicador/", "/importar/", r"/accion/orden/\d+/ratificar_anulacion/"],
     Rol.COZ: ["/ordenes/", r"/ordenes/\d+/", r"/accion/orden/\d+/direccionar_a_coc/"],
-    Rol.TECNICO: ["/ordenes/", r"/ordenes/\d+/", r"/accion/orden/\d+/reportar_observacion/",
-                  r"/accion/orden/\d+/ejecutar/"],
+    Rol.TECNICO: [
+        "/ordenes/",
+        r"/ordenes/\d+/",
+        r"/accion/orden/\d+/reportar_observacion/",
+        r"/accion/orden/\d+/ejecutar/",
+    ],
     Rol.JEFE_DIVISION: ["/tablero/", "/indicador/", r"/indicador/casos/"],
     Rol.FACTURACION: ["/entregas/"],
 }
@@ -72,12 +86,16 @@ def test_axe_sin_violaciones_graves_en_cada_pagina_del_rol(rol, esc, u, client, 
     user = u.por_rol[rol]
     urls = paginas_de(client, user)
     for esperada in ["/", "/notificaciones/", "/cuentas/password_change/", *ESPERADAS[rol]]:
-        assert any(re.fullmatch(esperada, re.sub(r"\?.*", "", url)) or url == esperada for url in urls), \
-            (rol, esperada, urls)
+        assert any(re.fullmatch(esperada, re.sub(r"\?.*", "", url)) or url == esperada for url in urls), (
+            rol,
+            esperada,
+            urls,
+        )
     entrar(pagina, user)
     fallos = revisar(pagina, urls)
-    assert not fallos, f"{rol}: {len(fallos)} of {len(urls)} pages with serious or critical violations\n" + \
-        "\n".join(fallos)
+    assert not fallos, f"{rol}: {len(fallos)} of {len(urls)} pages with serious or critical violations\n" + "\n".join(
+        fallos
+    )
 
 
 def test_axe_sin_violaciones_graves_sin_sesion(u, pagina):

@@ -2,13 +2,22 @@
 cases; the API's schema and docs need a login; the admin shows a staff user what its role and
 zone see in the application; a missing object and one out of scope answer the same status, so
 ids cannot be probed."""
+
 import pytest
 from django.contrib.auth.models import Permission
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from anulaciones.models import (Caso, IntentoContacto, Observacion, OrdenDeTrabajo, RegistroAuditoria,
-                                ServicioIngenieria, Solicitud, Zonificacion)
+from anulaciones.models import (
+    Caso,
+    IntentoContacto,
+    Observacion,
+    OrdenDeTrabajo,
+    RegistroAuditoria,
+    ServicioIngenieria,
+    Solicitud,
+    Zonificacion,
+)
 from anulaciones.roles import Rol
 
 pytestmark = pytest.mark.django_db
@@ -28,25 +37,34 @@ def casos(esc):
     """One object of each machine (zone Z1, asesor ``u.asesor``) with its related rows."""
     z = esc.zonificacion("recibida")  # its Solicitud instalada, its OT ejecutada
     si = esc.servicio("abierto")  # an observed Solicitud with an open SI
-    return {"solicitud": z.solicitud, "orden": z.orden, "servicio": si, "zonificacion": z,
-            "observada": si.solicitud}
+    return {"solicitud": z.solicitud, "orden": z.orden, "servicio": si, "zonificacion": z, "observada": si.solicitud}
 
 
 # --- FACTURACION: the monthly deliveries only ------------------------------------------------------
 def test_facturacion_no_ve_solicitudes_ot_ni_si_en_las_paginas(casos, u, client):
     s, o, si = casos["solicitud"], casos["orden"], casos["servicio"]
     client.force_login(u.facturacion)
-    for url in (f"/solicitudes/{s.pk}/", f"/solicitudes/{s.pk}/imprimir/", f"/ordenes/{o.pk}/",
-                f"/ordenes/{o.pk}/imprimir/", f"/solicitudes/{si.solicitud_id}/",
-                f"/accion/servicio/{si.pk}/atender/", f"/accion/solicitud/{s.pk}/observar/"):
+    for url in (
+        f"/solicitudes/{s.pk}/",
+        f"/solicitudes/{s.pk}/imprimir/",
+        f"/ordenes/{o.pk}/",
+        f"/ordenes/{o.pk}/imprimir/",
+        f"/solicitudes/{si.solicitud_id}/",
+        f"/accion/servicio/{si.pk}/atender/",
+        f"/accion/solicitud/{s.pk}/observar/",
+    ):
         assert client.get(url).status_code == 404, url
     for url in ("/solicitudes/", "/ordenes/", f"/buscar/?q={s.numero_smartflex}", "/buscar/?q=SF"):
         r = client.get(url)
         # the lists refuse the role (navegacion.ROLES_CASOS); the search: empty, not a redirect to the case
         assert r.status_code == (403 if url in ("/solicitudes/", "/ordenes/") else 200), url
         html = r.content.decode()
-        for visto in (f'href="/solicitudes/{s.pk}/"', f'href="/solicitudes/{si.solicitud_id}/"',
-                      f'href="/ordenes/{o.pk}/"', s.cliente_nombre):
+        for visto in (
+            f'href="/solicitudes/{s.pk}/"',
+            f'href="/solicitudes/{si.solicitud_id}/"',
+            f'href="/ordenes/{o.pk}/"',
+            s.cliente_nombre,
+        ):
             assert visto not in html, (url, visto)
     assert client.get("/tablero/").status_code == 403
     assert client.get("/tablero/export.csv").status_code == 403
@@ -60,13 +78,23 @@ def test_facturacion_no_ve_solicitudes_ot_ni_si_en_las_paginas(casos, u, client)
 
 def test_facturacion_no_ve_nada_por_la_api(casos, u):
     c = api(u.facturacion)
-    for recurso, obj in (("solicitudes", casos["solicitud"]), ("ordenes", casos["orden"]),
-                         ("servicios", casos["servicio"]), ("zonificaciones", casos["zonificacion"])):
+    for recurso, obj in (
+        ("solicitudes", casos["solicitud"]),
+        ("ordenes", casos["orden"]),
+        ("servicios", casos["servicio"]),
+        ("zonificaciones", casos["zonificacion"]),
+    ):
         r = c.get(f"/api/v1/{recurso}/")
         assert r.status_code == 200 and r.json()["count"] == 0, recurso
         assert c.get(f"/api/v1/{recurso}/{obj.pk}/").status_code == 404, recurso
-    assert c.post(f"/api/v1/ordenes/{casos['orden'].pk}/impedimento/",
-                  {"impedimento": "sistema", "requerido": "x"}, format="json").status_code == 404
+    assert (
+        c.post(
+            f"/api/v1/ordenes/{casos['orden'].pk}/impedimento/",
+            {"impedimento": "sistema", "requerido": "x"},
+            format="json",
+        ).status_code
+        == 404
+    )
     assert c.get("/api/v1/indicador/").status_code == 403
 
 
@@ -114,20 +142,27 @@ def _pedidos(casos, pk=None):
     s, o, si, z = (casos[k].pk if pk is None else pk for k in ("solicitud", "orden", "servicio", "zonificacion"))
     obs = casos["observada"].pk if pk is None else pk
     return [
-        ("get", f"/solicitudes/{s}/", None), ("get", f"/solicitudes/{s}/imprimir/", None),
-        ("get", f"/solicitudes/{s}/aprendido/", None), ("post", f"/solicitudes/{s}/contacto/", {"canal": "llamada"}),
-        ("get", f"/ordenes/{o}/", None), ("get", f"/ordenes/{o}/imprimir/", None),
-        ("get", f"/ordenes/{o}/zonificacion/", None), ("get", f"/ordenes/{o}/impedimento/", None),
+        ("get", f"/solicitudes/{s}/", None),
+        ("get", f"/solicitudes/{s}/imprimir/", None),
+        ("get", f"/solicitudes/{s}/aprendido/", None),
+        ("post", f"/solicitudes/{s}/contacto/", {"canal": "llamada"}),
+        ("get", f"/ordenes/{o}/", None),
+        ("get", f"/ordenes/{o}/imprimir/", None),
+        ("get", f"/ordenes/{o}/zonificacion/", None),
+        ("get", f"/ordenes/{o}/impedimento/", None),
         ("get", f"/accion/solicitud/{obs}/asignar_instalacion/", None),
         ("post", f"/accion/solicitud/{obs}/asignar_instalacion/", {"version": 0}),
         ("get", f"/accion/orden/{o}/reportar_observacion/", None),
         ("post", f"/accion/orden/{o}/reportar_observacion/", {"version": 0}),
-        ("get", f"/accion/servicio/{si}/atender/", None), ("post", f"/accion/servicio/{si}/atender/", {"version": 0}),
+        ("get", f"/accion/servicio/{si}/atender/", None),
+        ("post", f"/accion/servicio/{si}/atender/", {"version": 0}),
         ("get", f"/accion/zonificacion/{z}/digitar/", None),
         ("post", f"/accion/zonificacion/{z}/digitar/", {"version": 0}),
         ("post", f"/tablero/solicitudes/{obs}/decidir/", {"accion": "asignar_instalacion"}),
-        ("api-get", f"/api/v1/solicitudes/{s}/", None), ("api-get", f"/api/v1/ordenes/{o}/", None),
-        ("api-get", f"/api/v1/servicios/{si}/", None), ("api-get", f"/api/v1/zonificaciones/{z}/", None),
+        ("api-get", f"/api/v1/solicitudes/{s}/", None),
+        ("api-get", f"/api/v1/ordenes/{o}/", None),
+        ("api-get", f"/api/v1/servicios/{si}/", None),
+        ("api-get", f"/api/v1/zonificaciones/{z}/", None),
         ("api-post", f"/api/v1/solicitudes/{obs}/observar/", {}),
         ("api-post", f"/api/v1/ordenes/{o}/ejecutar/", {}),
         ("api-post", f"/api/v1/servicios/{si}/atender/", {}),
@@ -152,7 +187,7 @@ def test_inexistente_y_fuera_de_alcance_responden_igual(casos, u, zonas, crear_u
     client.force_login(usuario)
     cliente_api = api(usuario)
     antes = RegistroAuditoria.objects.count()
-    for (metodo, url, cuerpo), (_, url_falsa, _) in zip(_pedidos(casos), _pedidos(casos, INEXISTENTE)):
+    for (metodo, url, cuerpo), (_, url_falsa, _) in zip(_pedidos(casos), _pedidos(casos, INEXISTENTE), strict=False):
         fuera = _estado(client, cliente_api, metodo, url, cuerpo)
         falta = _estado(client, cliente_api, metodo, url_falsa, cuerpo)
         assert fuera == falta, (rol, metodo, url, fuera, falta)
@@ -190,8 +225,9 @@ def test_otra_zona_en_una_transicion_es_404_no_403(esc, u, client, crear_usuario
 def _personal(user):
     user.is_staff = True
     user.save()
-    user.user_permissions.set(Permission.objects.filter(content_type__app_label="anulaciones",
-                                                        codename__startswith="view_"))
+    user.user_permissions.set(
+        Permission.objects.filter(content_type__app_label="anulaciones", codename__startswith="view_")
+    )
     return user
 
 
@@ -207,8 +243,16 @@ def test_admin_muestra_solo_el_alcance_del_rol(casos, esc, u, zonas, crear_usuar
     s, o = casos["solicitud"], casos["orden"]
     # An asesor: own cases only, in every list that shows case data.
     client.force_login(_personal(otra))
-    for modelo in (Solicitud, OrdenDeTrabajo, ServicioIngenieria, Zonificacion, Observacion, IntentoContacto,
-                   Caso, RegistroAuditoria):
+    for modelo in (
+        Solicitud,
+        OrdenDeTrabajo,
+        ServicioIngenieria,
+        Zonificacion,
+        Observacion,
+        IntentoContacto,
+        Caso,
+        RegistroAuditoria,
+    ):
         r = client.get(_admin(modelo))
         assert r.status_code == 200, modelo
         assert r.context["cl"].result_count == 0, modelo
@@ -217,24 +261,35 @@ def test_admin_muestra_solo_el_alcance_del_rol(casos, esc, u, zonas, crear_usuar
     client.force_login(_personal(coz_sur))
     assert client.get(_admin(OrdenDeTrabajo)).context["cl"].result_count == 0
     client.force_login(_personal(u.coz))
-    assert client.get(_admin(OrdenDeTrabajo)).context["cl"].result_count == OrdenDeTrabajo.objects.filter(
-        zona=o.zona).count() > 0
+    assert (
+        client.get(_admin(OrdenDeTrabajo)).context["cl"].result_count
+        == OrdenDeTrabajo.objects.filter(zona=o.zona).count()
+        > 0
+    )
     assert client.get(_admin(OrdenDeTrabajo, "change", o.pk)).status_code == 200
     # FACTURACION: none; the owner: its own; a superuser: everything.
     client.force_login(_personal(u.facturacion))
     assert client.get(_admin(Solicitud)).context["cl"].result_count == 0
     client.force_login(_personal(u.asesor))
-    assert client.get(_admin(Solicitud)).context["cl"].result_count == Solicitud.objects.filter(
-        asesor=u.asesor).count()
-    assert client.get(_admin(RegistroAuditoria)).context["cl"].result_count == RegistroAuditoria.objects.filter(
-        caso__solicitudes__asesor=u.asesor).distinct().count()
+    assert client.get(_admin(Solicitud)).context["cl"].result_count == Solicitud.objects.filter(asesor=u.asesor).count()
+    assert (
+        client.get(_admin(RegistroAuditoria)).context["cl"].result_count
+        == RegistroAuditoria.objects.filter(caso__solicitudes__asesor=u.asesor).distinct().count()
+    )
     u.jefe_division.is_superuser = True
     client.force_login(_personal(u.jefe_division))
     assert client.get(_admin(Solicitud)).context["cl"].result_count == Solicitud.objects.count()
 
 
-@pytest.mark.parametrize("modelo,clave", [(Solicitud, "solicitud"), (OrdenDeTrabajo, "orden"),
-                                          (ServicioIngenieria, "servicio"), (Zonificacion, "zonificacion")])
+@pytest.mark.parametrize(
+    "modelo,clave",
+    [
+        (Solicitud, "solicitud"),
+        (OrdenDeTrabajo, "orden"),
+        (ServicioIngenieria, "servicio"),
+        (Zonificacion, "zonificacion"),
+    ],
+)
 def test_admin_fuera_de_alcance_es_404_como_inexistente(casos, u, zonas, crear_usuario, client, modelo, clave):
     client.force_login(_personal(crear_usuario(Rol.TECNICO, "tecnico_sur", zona=zonas[1])))
     obj = casos[clave]

@@ -8,6 +8,7 @@
 7. Irreversible actions ask once: a confirmation naming the case and its client, on the web only.
 8. A note on every hand-off, shown to whoever receives the case.
 """
+
 import html as html_lib
 import re
 
@@ -20,8 +21,15 @@ from rest_framework.test import APIClient
 
 from anulaciones import transitions as T
 from anulaciones.forms import ENTREGAS, NOMBRES_ENTREGA, formulario_de_pagina
-from anulaciones.models import (IntentoContacto, Notificacion, OrdenDeTrabajo, RegistroAuditoria,
-                                ServicioIngenieria, Solicitud, Zonificacion)
+from anulaciones.models import (
+    IntentoContacto,
+    Notificacion,
+    OrdenDeTrabajo,
+    RegistroAuditoria,
+    ServicioIngenieria,
+    Solicitud,
+    Zonificacion,
+)
 from anulaciones.views.acciones import IRREVERSIBLES
 
 SLUG = {Solicitud: "solicitud", OrdenDeTrabajo: "orden", ServicioIngenieria: "servicio", Zonificacion: "zonificacion"}
@@ -45,16 +53,18 @@ def bloque(html, id_):
     assert i >= 0, id_
     inicio = html.rindex("<", 0, i)
     etiqueta = re.match(r"<(\w+)", html[inicio:]).group(1)
-    return html[inicio:html.index(f"</{etiqueta}>", i)]
+    return html[inicio : html.index(f"</{etiqueta}>", i)]
 
 
 def ocultos_de_confirmacion(html):
     """The fields the confirmation form posts back (hidden inputs of form.confirmar)."""
-    form = html[html.index('class="formulario confirmar"'):]
-    form = form[:form.index("</form>")]
-    return [(html_lib.unescape(n), html_lib.unescape(v))
-            for n, v in re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', form)
-            if n != "csrfmiddlewaretoken"]
+    form = html[html.index('class="formulario confirmar"') :]
+    form = form[: form.index("</form>")]
+    return [
+        (html_lib.unescape(n), html_lib.unescape(v))
+        for n, v in re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', form)
+        if n != "csrfmiddlewaretoken"
+    ]
 
 
 def confirmar(client, r, url, **extra):
@@ -72,10 +82,18 @@ def confirmar(client, r, url, **extra):
 # =============================================================================================
 # (builder, transition, role, data) — every irreversible transition a person takes on the web.
 CONFIRMABLES = [
-    (lambda e: e.solicitud("observada"), "anular", "gestion_red",
-     {"motivo": "Cliente desiste", "justificacion": "Pidió la baja por escrito"}),
-    (lambda e: e.solicitud("observada"), "anular_para_redigitacion", "coc",
-     {"datos_precisos": "Plan correcto: Fibra 300", "destinatario": "ASESOR"}),
+    (
+        lambda e: e.solicitud("observada"),
+        "anular",
+        "gestion_red",
+        {"motivo": "Cliente desiste", "justificacion": "Pidió la baja por escrito"},
+    ),
+    (
+        lambda e: e.solicitud("observada"),
+        "anular_para_redigitacion",
+        "coc",
+        {"datos_precisos": "Plan correcto: Fibra 300", "destinatario": "ASESOR"},
+    ),
     (lambda e: e.solicitud("observada"), "asignar_instalacion", "gestion_red", {}),
     (lambda e: e.orden("asignada"), "ejecutar", "tecnico", {}),
     (lambda e: e.orden("en_coc"), "ratificar_anulacion", "coc", {"motivo": "Sin factibilidad técnica"}),
@@ -88,9 +106,16 @@ IDS = [c[1] for c in CONFIRMABLES]
 def test_las_irreversibles_son_las_que_terminan_o_entregan_el_caso():
     """One place marks them; «Marcar instalada» is only ever reached after «Ejecutar» (its effect),
     so it is covered through that one."""
-    esperadas = {(Solicitud, "anular"), (Solicitud, "anular_para_redigitacion"), (Solicitud, "asignar_instalacion"),
-                 (Solicitud, "marcar_instalada"), (OrdenDeTrabajo, "ejecutar"), (OrdenDeTrabajo, "ratificar_anulacion"),
-                 (OrdenDeTrabajo, "coordinar_anulacion"), (ServicioIngenieria, "cerrar_sin_atencion")}
+    esperadas = {
+        (Solicitud, "anular"),
+        (Solicitud, "anular_para_redigitacion"),
+        (Solicitud, "asignar_instalacion"),
+        (Solicitud, "marcar_instalada"),
+        (OrdenDeTrabajo, "ejecutar"),
+        (OrdenDeTrabajo, "ratificar_anulacion"),
+        (OrdenDeTrabajo, "coordinar_anulacion"),
+        (ServicioIngenieria, "cerrar_sin_atencion"),
+    }
     assert set(IRREVERSIBLES) == esperadas
     assert {n for _, n, *_ in CONFIRMABLES} | {"marcar_instalada"} == {n for _, n in esperadas}
 
@@ -171,8 +196,9 @@ def test_corregir_los_datos_vuelve_al_formulario_con_lo_escrito(esc, u, client):
     client.force_login(u.coc)
     r = client.post(url_t(o, "ratificar_anulacion"), {"motivo": "Sin caja en la zona", "version": o.version})
     assert r.context["confirmar"] and 'id="corregir"' in r.content.decode()
-    r = client.post(url_t(o, "ratificar_anulacion"), {"motivo": "Sin caja en la zona", "version": o.version,
-                                                      "corregir": "1"})
+    r = client.post(
+        url_t(o, "ratificar_anulacion"), {"motivo": "Sin caja en la zona", "version": o.version, "corregir": "1"}
+    )
     assert r.status_code == 200 and not r.context.get("confirmar")
     assert r.context["form"]["motivo"].value() == "Sin caja en la zona"
     assert estado(o) == "en_coc"
@@ -208,8 +234,12 @@ def test_decision_52_del_tablero_pide_confirmacion(esc, u, client):
 
     s2 = esc.servicio().solicitud
     T.registrar_contacto(s2, u.coc, canal="llamada", resultado="rechaza", detalle="Llamada del lunes")
-    datos = {"accion": "anular", "version": s2.version, "motivo": "Cliente desiste",
-             "justificacion": "Pidió la baja antes de fin del día"}
+    datos = {
+        "accion": "anular",
+        "version": s2.version,
+        "motivo": "Cliente desiste",
+        "justificacion": "Pidió la baja antes de fin del día",
+    }
     r = client.post(reverse("tablero_decidir", args=[s2.pk]), datos)
     assert r.status_code == 200 and r.context["confirmar"]
     pagina = r.content.decode()
@@ -248,22 +278,39 @@ def test_el_ensayo_no_deja_avisos(esc, u, client):
 # =============================================================================================
 def test_las_entregas_del_procedimiento():
     assert NOMBRES_ENTREGA == {
-        "solicitar_correccion", "digitar_modificacion", "asignar_instalacion", "anular_para_redigitacion",
-        "registrar_redigitacion", "asignar", "reportar_a_coz", "direccionar_a_coc", "redireccionar_instalacion",
-        "coordinar_anulacion"}
+        "solicitar_correccion",
+        "digitar_modificacion",
+        "asignar_instalacion",
+        "anular_para_redigitacion",
+        "registrar_redigitacion",
+        "asignar",
+        "reportar_a_coz",
+        "direccionar_a_coc",
+        "redireccionar_instalacion",
+        "coordinar_anulacion",
+    }
     for (modelo, nombre), receptor in ENTREGAS.items():
         campo = formulario_de_pagina(modelo, nombre)().fields["nota"]
         assert not campo.required and campo.label == "Nota para quien recibe" and receptor in campo.help_text
-    for modelo, nombre in ((Solicitud, "observar"), (Solicitud, "anular"), (OrdenDeTrabajo, "ratificar_anulacion"),
-                           (OrdenDeTrabajo, "reportar_observacion"), (ServicioIngenieria, "atender")):
+    for modelo, nombre in (
+        (Solicitud, "observar"),
+        (Solicitud, "anular"),
+        (OrdenDeTrabajo, "ratificar_anulacion"),
+        (OrdenDeTrabajo, "reportar_observacion"),
+        (ServicioIngenieria, "atender"),
+    ):
         clase = formulario_de_pagina(modelo, nombre)
         assert "nota" not in clase().fields, nombre
 
 
 # (builder, hand-off, role, data) through each hand-off's form page.
 ENTREGAS_WEB = [
-    (lambda e: e.solicitud("observada"), "solicitar_correccion", "gestion_red",
-     {"destinatarios": ["ASESOR"], "requerido": "Referencia precisa"}),
+    (
+        lambda e: e.solicitud("observada"),
+        "solicitar_correccion",
+        "gestion_red",
+        {"destinatarios": ["ASESOR"], "requerido": "Referencia precisa"},
+    ),
     (lambda e: e.solicitud("en_correccion"), "digitar_modificacion", "asesor", {"modificacion": "Calle: Av. Arce"}),
     (lambda e: e.orden("generada"), "asignar", "coc", {}),
     (lambda e: e.orden("observada_en_campo"), "reportar_a_coz", "tecnico", {"propuesta": "gestionar"}),
@@ -314,8 +361,8 @@ def test_boton_de_entrega_sin_formulario_lleva_su_nota(esc, u, client):
     o = esc.orden("reportada_coz")
     client.force_login(u.coz)
     html = client.get(reverse("orden", args=[o.pk])).content.decode()
-    form = html[html.index(f'action="{url_t(o, "direccionar_a_coc")}"'):]
-    form = form[:form.index("</form>")]
+    form = html[html.index(f'action="{url_t(o, "direccionar_a_coc")}"') :]
+    form = form[: form.index("</form>")]
     assert 'name="nota"' in form and "Nota para quien recibe" in form and "La verá el COC" in form
     r = client.post(url_t(o, "direccionar_a_coc"), {"version": o.version, "nota": "Verificado en sitio"})
     assert r.status_code == 302 and estado(o) == "en_coc"
@@ -335,8 +382,10 @@ def test_ot_del_coc_muestra_los_intentos_y_registra_uno(esc, u, client):
     caja = bloque(client.get(url_ot).content.decode(), "contactos")
     assert "Llamada" in caja and "Sin respuesta" in caja and "Buzón" in caja
     assert f'action="{reverse("contacto_nuevo", args=[o.solicitud_id])}"' in caja
-    r = client.post(reverse("contacto_nuevo", args=[o.solicitud_id]),
-                    {"canal": "visita", "resultado": "contactado", "detalle": "Acepta reprogramar", "next": url_ot})
+    r = client.post(
+        reverse("contacto_nuevo", args=[o.solicitud_id]),
+        {"canal": "visita", "resultado": "contactado", "detalle": "Acepta reprogramar", "next": url_ot},
+    )
     assert r.status_code == 302 and r["Location"] == url_ot
     assert "Acepta reprogramar" in bloque(client.get(url_ot).content.decode(), "contactos")
     assert IntentoContacto.objects.filter(caso_id=o.solicitud.caso_id).count() == 2
@@ -359,13 +408,14 @@ def test_caso_cerrado_no_ofrece_registrar_intentos(esc, u, client):
 def test_la_anulacion_se_decide_viendo_los_intentos(esc, u, client):
     s = esc.solicitud("observada")
     client.force_login(u.gestion_red)
-    assert "Sin intentos de contacto registrados." in bloque(client.get(url_t(s, "anular")).content.decode(),
-                                                             "contactos")
+    assert "Sin intentos de contacto registrados." in bloque(
+        client.get(url_t(s, "anular")).content.decode(), "contactos"
+    )
 
 
 def _fila(html, numero):
     i = html.index(f'data-solicitud="{numero}"')
-    return html[i:html.index("</tr>", i)]
+    return html[i : html.index("</tr>", i)]
 
 
 @pytest.mark.django_db
@@ -424,8 +474,9 @@ def test_redigitacion_muestra_que_corregir_y_no_lo_copia(esc, u, client):
     assert form.initial["numero_smartflex"] == ""
     assert "[Observado" not in html
     for campo in ("plan", "caja_nap"):  # a «Datos técnicos» observation points at these
-        assert re.search(rf'<[^>]*data-observado="1"[^>]*id="id_{campo}"|<[^>]*id="id_{campo}"[^>]*data-observado',
-                         html), campo
+        assert re.search(
+            rf'<[^>]*data-observado="1"[^>]*id="id_{campo}"|<[^>]*id="id_{campo}"[^>]*data-observado', html
+        ), campo
     assert not re.search(r'<[^>]*id="id_cliente_nombre"[^>]*data-observado', html)
 
 
@@ -433,9 +484,19 @@ def test_redigitacion_muestra_que_corregir_y_no_lo_copia(esc, u, client):
 def test_redigitacion_guardada_lleva_a_la_nueva_solicitud(esc, u, client):
     s = esc.solicitud("pendiente_redigitacion")
     client.force_login(u.asesor)
-    datos = {"numero_smartflex": "SF-REDIG-15", "tipo": s.tipo, "cliente_nombre": s.cliente_nombre,
-             "calle": s.calle, "numero_puerta": s.numero_puerta, "zona": s.zona_id, "referencias": s.referencias,
-             "caja_nap": s.caja_nap, "plan": "Fibra 200", "vendedor": s.vendedor, "version": s.version}
+    datos = {
+        "numero_smartflex": "SF-REDIG-15",
+        "tipo": s.tipo,
+        "cliente_nombre": s.cliente_nombre,
+        "calle": s.calle,
+        "numero_puerta": s.numero_puerta,
+        "zona": s.zona_id,
+        "referencias": s.referencias,
+        "caja_nap": s.caja_nap,
+        "plan": "Fibra 200",
+        "vendedor": s.vendedor,
+        "version": s.version,
+    }
     r = client.post(url_t(s, "registrar_redigitacion"), datos)
     nueva = Solicitud.objects.get(numero_smartflex="SF-REDIG-15")
     assert r.status_code == 302 and r["Location"] == reverse("solicitud", args=[nueva.pk])
@@ -592,7 +653,8 @@ def test_nav_nota_de_gestion_de_red_al_tecnico_en_el_telefono(pagina, telefono, 
     entrar(p, u.gestion_red)
     p.goto("/tablero/")
     p.locator(f'tr[data-solicitud="{s.numero_smartflex}"]').get_by_role(
-        "button", name="Asignar para instalación").click()
+        "button", name="Asignar para instalación"
+    ).click()
     assert s.cliente_nombre in p.locator("#confirmacion").inner_text()
     p.get_by_label("Nota para quien recibe").fill("Llevar escalera larga: poste alto")
     p.get_by_role("button", name="Confirmar: Asignar para instalación").click()

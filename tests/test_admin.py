@@ -1,16 +1,35 @@
 """The Django admin: readable and searchable, the state read-only, transitions as admin actions
 through the one transition path, the audit log read-only."""
+
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 
-from anulaciones.models import (Caso, IntentoContacto, Observacion, OrdenDeTrabajo, RegistroAuditoria,
-                                ServicioIngenieria, Solicitud, Zona, Zonificacion)
+from anulaciones.models import (
+    Caso,
+    IntentoContacto,
+    Observacion,
+    OrdenDeTrabajo,
+    RegistroAuditoria,
+    ServicioIngenieria,
+    Solicitud,
+    Zona,
+    Zonificacion,
+)
 
 pytestmark = pytest.mark.django_db
 
-MODELOS = [Zona, Caso, Solicitud, OrdenDeTrabajo, ServicioIngenieria, Zonificacion, Observacion,
-           IntentoContacto, RegistroAuditoria]
+MODELOS = [
+    Zona,
+    Caso,
+    Solicitud,
+    OrdenDeTrabajo,
+    ServicioIngenieria,
+    Zonificacion,
+    Observacion,
+    IntentoContacto,
+    RegistroAuditoria,
+]
 
 
 @pytest.fixture
@@ -20,6 +39,7 @@ def admin_con_rol(db):
         if rol:
             user.groups.add(Group.objects.get(name=rol))
         return user
+
     return crear
 
 
@@ -45,8 +65,7 @@ def test_accion_de_admin_pasa_por_el_camino_de_transiciones(client, admin_con_ro
     s = esc.solicitud("registrada")
     user = admin_con_rol("GESTION_RED")
     client.force_login(user)
-    r = client.post(_url(Solicitud), {"action": "accion_asignar_instalacion", "_selected_action": [s.pk]},
-                    follow=True)
+    r = client.post(_url(Solicitud), {"action": "accion_asignar_instalacion", "_selected_action": [s.pk]}, follow=True)
     assert "aplicada a 1 registro" in r.content.decode()
     s.refresh_from_db()
     assert s.estado == "en_instalacion" and s.orden.estado == "asignada"
@@ -57,8 +76,7 @@ def test_accion_de_admin_pasa_por_el_camino_de_transiciones(client, admin_con_ro
 def test_accion_de_admin_sin_el_rol_se_rechaza(client, admin_con_rol, esc):
     s = esc.solicitud("registrada")
     client.force_login(admin_con_rol(None))  # superuser, but no role of the procedure
-    r = client.post(_url(Solicitud), {"action": "accion_asignar_instalacion", "_selected_action": [s.pk]},
-                    follow=True)
+    r = client.post(_url(Solicitud), {"action": "accion_asignar_instalacion", "_selected_action": [s.pk]}, follow=True)
     assert "Su rol no permite" in r.content.decode()
     s.refresh_from_db()
     assert s.estado == "registrada" and RegistroAuditoria.de_objeto(s).count() == 1

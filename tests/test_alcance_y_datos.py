@@ -1,4 +1,5 @@
 """Scope (own cases, team, zone) and bad input: refused with a clear Spanish message, nothing lost."""
+
 import pytest
 
 from anulaciones import transitions as T
@@ -84,14 +85,17 @@ def test_usuario_inactivo_no_puede_nada(esc, u):
         T.aplicar(s, "observar", u.gestion_red, causa="calle", detalle="x")
 
 
-@pytest.mark.parametrize("datos,campos", [
-    ({}, {"causa", "detalle"}),
-    ({"causa": "calle"}, {"detalle"}),
-    ({"causa": "inventada", "detalle": "x"}, {"causa"}),
-    ({"causa": "calle", "detalle": "   "}, {"detalle"}),
-    ({"causa": "calle", "detalle": "x", "alcance": "medio"}, {"alcance"}),
-    ({"causa": "calle", "detalle": "x", "color": "rojo"}, {"color"}),
-])
+@pytest.mark.parametrize(
+    "datos,campos",
+    [
+        ({}, {"causa", "detalle"}),
+        ({"causa": "calle"}, {"detalle"}),
+        ({"causa": "inventada", "detalle": "x"}, {"causa"}),
+        ({"causa": "calle", "detalle": "   "}, {"detalle"}),
+        ({"causa": "calle", "detalle": "x", "alcance": "medio"}, {"alcance"}),
+        ({"causa": "calle", "detalle": "x", "color": "rojo"}, {"color"}),
+    ],
+)
 def test_datos_invalidos_un_mensaje_por_campo_y_nada_cambia(esc, u, datos, campos):
     s = esc.solicitud("registrada")
     with pytest.raises(DatosInvalidos) as e:
@@ -132,8 +136,9 @@ def test_monitora_registra_indicando_el_asesor(u, zona):
     with pytest.raises(DatosInvalidos) as e:
         T.crear_solicitud(u.monitora, numero_smartflex="SF-1", cliente_nombre="A", calle="B", zona=zona)
     assert "asesor" in e.value.errores
-    s = T.crear_solicitud(u.monitora, numero_smartflex="SF-1", cliente_nombre="A", calle="B", zona=zona,
-                          asesor=u.asesor)
+    s = T.crear_solicitud(
+        u.monitora, numero_smartflex="SF-1", cliente_nombre="A", calle="B", zona=zona, asesor=u.asesor
+    )
     assert s.asesor == u.asesor and s.registrada_por == u.monitora
 
 
@@ -157,6 +162,7 @@ def test_redigitacion_tardia(esc, u):
     import datetime as dt
 
     from django.utils import timezone
+
     Solicitud.objects.filter(pk=s.pk).update(redigitacion_vence_at=timezone.now() - dt.timedelta(minutes=5))
     s.refresh_from_db()
     T.aplicar(s, "registrar_redigitacion", u.asesor, nueva=esc.datos_nueva(s))
@@ -168,6 +174,7 @@ def test_atender_despues_del_vencimiento_queda_fuera_de_plazo(esc, u):
     import datetime as dt
 
     from django.utils import timezone
+
     si = esc.servicio("vencido")
     ServicioIngenieria.objects.filter(pk=si.pk).update(vence_at=timezone.now() - dt.timedelta(hours=1))
     si.refresh_from_db()
@@ -216,4 +223,3 @@ def test_asignar_un_tecnico_de_otra_zona_se_rechaza(esc, u, zonas, crear_usuario
     T.aplicar(ot, "asignar", u.coc, tecnico=u.tecnico)
     ot.refresh_from_db()
     assert ot.tecnico == u.tecnico
-

@@ -1,6 +1,7 @@
 """Lost-update protection on the API (issue 13, item 11): an object's GET carries its version as
 ``ETag``; a transition accepts it back in ``If-Match`` (as well as ``version`` in the body) and
 answers 409 when someone changed the object in between."""
+
 import pytest
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
@@ -28,9 +29,15 @@ def _url(s, transicion="observar"):
 OBSERVAR = {"causa": "calle", "detalle": "Calle sin número"}
 
 
-@pytest.mark.parametrize("recurso,modelo,estado", [
-    ("solicitudes", Solicitud, "observada"), ("ordenes", OrdenDeTrabajo, "asignada"),
-    ("servicios", ServicioIngenieria, "abierto"), ("zonificaciones", Zonificacion, "digitada")])
+@pytest.mark.parametrize(
+    "recurso,modelo,estado",
+    [
+        ("solicitudes", Solicitud, "observada"),
+        ("ordenes", OrdenDeTrabajo, "asignada"),
+        ("servicios", ServicioIngenieria, "abierto"),
+        ("zonificaciones", Zonificacion, "digitada"),
+    ],
+)
 def test_el_get_de_un_objeto_lleva_su_version_como_etag(api, esc, u, recurso, modelo, estado):
     obj = esc.en(modelo, estado)
     r = api(u.coc).get(f"/api/v1/{recurso}/{obj.pk}/")

@@ -41,10 +41,26 @@ def test_auditoria_en_postgresql_tambien_la_protege_la_base(u, nueva_solicitud):
 
 def test_fila_de_auditoria_completa(u, nueva_solicitud):
     s = nueva_solicitud()
-    T.aplicar(s, "anular", u.gestion_red, motivo="Duplicada", nota="Cliente llamó",
-              justificacion="Solicitud duplicada: no hace falta llamar")
+    T.aplicar(
+        s,
+        "anular",
+        u.gestion_red,
+        motivo="Duplicada",
+        nota="Cliente llamó",
+        justificacion="Solicitud duplicada: no hace falta llamar",
+    )
     fila = RegistroAuditoria.de_objeto(s).last()
     assert (fila.objeto, fila.transicion, fila.paso, fila.estado_origen, fila.estado_destino) == (
-        str(s), "anular", "5.2", "registrada", "anulada")
-    assert (fila.usuario, fila.rol, fila.nota, fila.caso_id) == (u.gestion_red, "GESTION_RED", "Cliente llamó", s.caso_id)
+        str(s),
+        "anular",
+        "5.2",
+        "registrada",
+        "anulada",
+    )
+    assert (fila.usuario, fila.rol, fila.nota, fila.caso_id) == (
+        u.gestion_red,
+        "GESTION_RED",
+        "Cliente llamó",
+        s.caso_id,
+    )
     assert fila.creado_at is not None

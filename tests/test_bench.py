@@ -41,9 +41,15 @@ def test_generador_respeta_las_proporciones_y_los_estados(datos):
         c.execute("""SELECT count(*) FROM anulaciones_zonificacion z JOIN anulaciones_ordendetrabajo o
                      ON o.id = z.orden_id WHERE o.estado <> 'ejecutada'""")
         zonif_sin_ejecutar = c.fetchone()[0]
-    assert pares == {("instalada", "ejecutada"), ("en_instalacion", "asignada"), ("registrada", "generada"),
-                     ("observada", "generada"), ("en_correccion", "generada"), ("corregida", "generada"),
-                     ("anulada", "anulada")}
+    assert pares == {
+        ("instalada", "ejecutada"),
+        ("en_instalacion", "asignada"),
+        ("registrada", "generada"),
+        ("observada", "generada"),
+        ("en_correccion", "generada"),
+        ("corregida", "generada"),
+        ("anulada", "anulada"),
+    }
     assert incoherentes == 0 and zonif_sin_ejecutar == 0
     assert datos["registroauditoria"] > 4 * 600
 
@@ -51,16 +57,28 @@ def test_generador_respeta_las_proporciones_y_los_estados(datos):
 def test_cada_benchmark_mide_su_camino_y_su_piso_con_el_mismo_resultado(datos, tmp_path):
     from bench import informe, medidas
 
-    res = {"n": 600, "datos": datos, "maquina": {"cpu": "test", "nucleos": 1, "ram_gb": 1, "postgresql": "?",
-                                                   "python": "?", "sistema": "?", "carga": (0, 0, 0)}}
+    res = {
+        "n": 600,
+        "datos": datos,
+        "maquina": {
+            "cpu": "test",
+            "nucleos": 1,
+            "ram_gb": 1,
+            "postgresql": "?",
+            "python": "?",
+            "sistema": "?",
+            "carga": (0, 0, 0),
+        },
+    }
     res["tablero"] = t = medidas.tablero(reps=2)
     assert t["filas"] > 0 and t["mismas_filas"] and t["consultas"] > 0 and t["segundos"] > 0 and t["piso"] > 0
 
     from bench import run
 
     # The end-of-run pass alternates the sizes' databases (here twice the test database).
-    res["tablero_intercalado"] = inter = run.tablero_intercalado({600: _url_bd(), 601: _url_bd()}, rondas=2, reps=1,
-                                                                 log=lambda m: None)
+    res["tablero_intercalado"] = inter = run.tablero_intercalado(
+        {600: _url_bd(), 601: _url_bd()}, rondas=2, reps=1, log=lambda m: None
+    )
     assert inter[600]["consultas"] == inter[601]["consultas"] == [t["consultas"]]
     assert inter[600]["segundos"] > 0 and inter[601]["piso"] > 0
 
@@ -92,6 +110,14 @@ def test_cada_benchmark_mide_su_camino_y_su_piso_con_el_mismo_resultado(datos, t
     filas = informe.filas(res)
     assert len(filas) == 8 and all(f[7] for f in filas)  # every row, same rows/results on both sides
     assert "with the sizes alternated" in texto and "600: " in texto and "601: " in texto
-    for marca in ("Tablero de Control", "Deadline sweep", "Indicator, a month", "Indicator, a year",
-                  "Month-end workbook", "Smartflex import", "A transition over HTTP", "Mixed load"):
+    for marca in (
+        "Tablero de Control",
+        "Deadline sweep",
+        "Indicator, a month",
+        "Indicator, a year",
+        "Month-end workbook",
+        "Smartflex import",
+        "A transition over HTTP",
+        "Mixed load",
+    ):
         assert marca in texto

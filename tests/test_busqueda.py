@@ -1,6 +1,7 @@
 """The search box (issue 15, item 5): accent- and case-insensitive, by client name, document,
 phone, street with door number, Smartflex, OT or SI number, best match first, within what the
 user may see; refused queries get a message; the search column follows every write path."""
+
 import re
 from datetime import timedelta
 
@@ -28,10 +29,16 @@ def encontrados(respuesta):
 
 @pytest.fixture
 def datos(nueva_solicitud, zonas):
-    a = nueva_solicitud(numero_smartflex="SF-100200", cliente_nombre="Juana Mamani", calle="Av. Busch",
-                        numero_ot="OT-777001")
-    b = nueva_solicitud(numero_smartflex="SF-100201", cliente_nombre="Rosa Quispe", calle="Calle Murillo",
-                        numero_ot="OT-777002", zona=zonas[1])
+    a = nueva_solicitud(
+        numero_smartflex="SF-100200", cliente_nombre="Juana Mamani", calle="Av. Busch", numero_ot="OT-777001"
+    )
+    b = nueva_solicitud(
+        numero_smartflex="SF-100201",
+        cliente_nombre="Rosa Quispe",
+        calle="Calle Murillo",
+        numero_ot="OT-777002",
+        zona=zonas[1],
+    )
     return a, b
 
 
@@ -67,8 +74,9 @@ def test_vacia_no_lista_nada(client, u, datos):
 def test_cada_rol_solo_encuentra_lo_que_puede_ver(client, u, datos, crear_usuario, zonas, nueva_solicitud):
     a, b = datos  # a in zone 1, b in zone 2, both of u.asesor
     otro = crear_usuario(Rol.ASESOR, "otra_asesora")
-    c = T.crear_solicitud(otro, numero_smartflex="SF-100299", cliente_nombre="Ana Choque", calle="Calle 3",
-                          zona=zonas[0])
+    c = T.crear_solicitud(
+        otro, numero_smartflex="SF-100299", cliente_nombre="Ana Choque", calle="Calle 3", zona=zonas[0]
+    )
     vistos = {}
     for rol in (Rol.ASESOR, Rol.TEAM_LEADER, Rol.COZ, Rol.TECNICO, Rol.MONITORA, Rol.JEFE_DIVISION):
         client.force_login(u.por_rol[rol])
@@ -116,18 +124,24 @@ def envejecer(*solicitudes):
 
 @pytest.fixture
 def clientes(nueva_solicitud):
-    perez = nueva_solicitud(cliente_nombre="Juan Pérez Peña", cliente_documento="4876543 LP",
-                            cliente_telefono="+591 712-34567", calle="Calle Murillo", numero_puerta="77",
-                            numero_smartflex="SF-300100", numero_ot="OT-880011")
+    perez = nueva_solicitud(
+        cliente_nombre="Juan Pérez Peña",
+        cliente_documento="4876543 LP",
+        cliente_telefono="+591 712-34567",
+        calle="Calle Murillo",
+        numero_puerta="77",
+        numero_smartflex="SF-300100",
+        numero_ot="OT-880011",
+    )
     murillo_770 = nueva_solicitud(cliente_nombre="Ana Choque", calle="Calle Murillo", numero_puerta="770")
-    otra = nueva_solicitud(cliente_nombre="Rosa Quispe", calle="Av. Arce", numero_puerta="12",
-                           cliente_telefono="22441177")
+    otra = nueva_solicitud(
+        cliente_nombre="Rosa Quispe", calle="Av. Arce", numero_puerta="12", cliente_telefono="22441177"
+    )
     envejecer(perez, murillo_770, otra)
     return perez, murillo_770, otra
 
 
-def test_sin_tildes_ni_mayusculas_por_telefono_documento_ot_y_calle_con_numero(client, u, clientes,
-                                                                             nueva_solicitud):
+def test_sin_tildes_ni_mayusculas_por_telefono_documento_ot_y_calle_con_numero(client, u, clientes, nueva_solicitud):
     perez, murillo_770, otra = clientes
     client.force_login(u.gestion_red)
     for q in ("perez", "PEREZ", "Pérez", "peña", "pena", "juan perez", "perez juan", "  pÉrEz  "):
@@ -148,8 +162,9 @@ def test_sin_tildes_ni_mayusculas_por_telefono_documento_ot_y_calle_con_numero(c
     assert encontrados(client.get("/buscar/", {"q": "murillo"})) == [murillo_770.pk, perez.pk]  # newest first
     assert encontrados(client.get("/buscar/", {"q": "arce 12"})) == [otra.pk]
     assert encontrados(client.get("/buscar/", {"q": "Murillo 99"})) == []
-    lejos = nueva_solicitud(cliente_nombre="Luis Mamani", calle="Calle Murillo", numero_puerta="5",
-                            cliente_telefono="77889900")
+    lejos = nueva_solicitud(
+        cliente_nombre="Luis Mamani", calle="Calle Murillo", numero_puerta="5", cliente_telefono="77889900"
+    )
     assert encontrados(client.get("/buscar/", {"q": "Murillo 77"})) == [perez.pk, murillo_770.pk, lejos.pk]
 
 
@@ -180,12 +195,15 @@ def test_el_mejor_primero_exacto_prefijo_contiene(client, u, nueva_solicitud):
     assert encontrados(r) == [exacta_vieja.pk, prefijo.pk, contiene.pk, exacta_nueva.pk, contiene_nueva.pk]
 
 
-@pytest.mark.parametrize("q,mensaje", [
-    ("---", "no tiene letras ni números"),
-    ("¿?¡! .,;:%_#*", "no tiene letras ni números"),
-    ("x" * 101, "demasiado larga"),
-    ("Pérez " * 40, "demasiado larga"),
-])
+@pytest.mark.parametrize(
+    "q,mensaje",
+    [
+        ("---", "no tiene letras ni números"),
+        ("¿?¡! .,;:%_#*", "no tiene letras ni números"),
+        ("x" * 101, "demasiado larga"),
+        ("Pérez " * 40, "demasiado larga"),
+    ],
+)
 def test_consulta_rechazada_con_mensaje_claro(client, u, clientes, q, mensaje):
     client.force_login(u.gestion_red)
     with CaptureQueriesContext(connection) as ctx:
@@ -196,8 +214,23 @@ def test_consulta_rechazada_con_mensaje_claro(client, u, clientes, q, mensaje):
     assert not any("anulaciones_solicitud" in c["sql"] for c in ctx.captured_queries)  # nothing searched
 
 
-@pytest.mark.parametrize("q", ["%", "_", "%%%perez", "perez%", "\\", "'; DROP TABLE x; --", "pé\x00rez",
-                               "٣٤٥", "ＰＥＲＥＺ", "\u0301\u0301\u0301", "9" * 30, "SI 99999999999999999999"])
+@pytest.mark.parametrize(
+    "q",
+    [
+        "%",
+        "_",
+        "%%%perez",
+        "perez%",
+        "\\",
+        "'; DROP TABLE x; --",
+        "pé\x00rez",
+        "٣٤٥",
+        "ＰＥＲＥＺ",
+        "\u0301\u0301\u0301",
+        "9" * 30,
+        "SI 99999999999999999999",
+    ],
+)
 def test_entradas_raras_nunca_500(client, u, clientes, q):
     client.force_login(u.gestion_red)
     r = client.get("/buscar/", {"q": q})
@@ -208,11 +241,12 @@ def test_entradas_raras_nunca_500(client, u, clientes, q):
         assert encontrados(r) == []
 
 
-def test_busqueda_demasiado_amplia_pide_precisar_y_muestra_los_numeros_exactos(client, u, nueva_solicitud,
-                                                                              monkeypatch):
+def test_busqueda_demasiado_amplia_pide_precisar_y_muestra_los_numeros_exactos(client, u, nueva_solicitud, monkeypatch):
     monkeypatch.setattr(buscador, "MAX_RESULTADOS", 3)
-    calles = [nueva_solicitud(calle=f"Calle {n}", numero_puerta=str(n), cliente_telefono=f"7{n}45120")
-              for n in (10, 20, 30, 40)]
+    calles = [
+        nueva_solicitud(calle=f"Calle {n}", numero_puerta=str(n), cliente_telefono=f"7{n}45120")
+        for n in (10, 20, 30, 40)
+    ]
     exacta = nueva_solicitud(calle="Calle Jaén", cliente_documento="4512")
     client.force_login(u.gestion_red)
     r = client.get("/buscar/", {"q": "calle"})
@@ -242,13 +276,18 @@ def test_numero_corto_solo_exacto(client, u, nueva_solicitud):
     assert encontrados(client.get("/buscar/", {"q": "12"})) == [doce.pk]
 
 
-def test_cada_rol_solo_encuentra_lo_que_puede_ver_por_si_telefono_y_nombre(client, u, crear_usuario, zonas,
-                                                                            clientes):
+def test_cada_rol_solo_encuentra_lo_que_puede_ver_por_si_telefono_y_nombre(client, u, crear_usuario, zonas, clientes):
     perez = clientes[0]
     otro = crear_usuario(Rol.ASESOR, "otro_asesor")
-    ajena = T.crear_solicitud(otro, numero_smartflex="SF-990001", cliente_nombre="Juan Pérez Peña",
-                              cliente_telefono="71234567", calle="Calle Murillo", numero_puerta="77",
-                              zona=zonas[1])
+    ajena = T.crear_solicitud(
+        otro,
+        numero_smartflex="SF-990001",
+        cliente_nombre="Juan Pérez Peña",
+        cliente_telefono="71234567",
+        calle="Calle Murillo",
+        numero_puerta="77",
+        zona=zonas[1],
+    )
     T.aplicar(ajena, "observar", u.gestion_red, causa="calle", detalle="Calle mal escrita")
     T.aplicar(ajena, "solicitar_correccion", u.gestion_red, destinatario="ASESOR", requerido="Referencia")
     si = ServicioIngenieria.objects.get(solicitud=ajena)
@@ -270,8 +309,14 @@ def test_la_columna_sigue_a_los_datos_en_cada_camino(client, u, esc, nueva_solic
     s = esc.solicitud("en_correccion", calle="Calle Sucre", numero_puerta="5", numero_ot="OT-111222")
     assert encontrados(client.get("/buscar/", {"q": "111222"})) == [s.pk]
     assert encontrados(client.get("/buscar/", {"q": "sucre 5"})) == [s.pk]
-    T.aplicar(s, "digitar_modificacion", u.asesor, modificacion="Dirección corregida", calle="Calle Ñuflo de Chávez",
-              numero_puerta="321")
+    T.aplicar(
+        s,
+        "digitar_modificacion",
+        u.asesor,
+        modificacion="Dirección corregida",
+        calle="Calle Ñuflo de Chávez",
+        numero_puerta="321",
+    )
     assert encontrados(client.get("/buscar/", {"q": "nuflo de chavez 321"})) == [s.pk]
     assert encontrados(client.get("/buscar/", {"q": "sucre"})) == []
     # The OT renumbered (admin edit): its Solicitud is found by the new number only.
@@ -281,15 +326,28 @@ def test_la_columna_sigue_a_los_datos_en_cada_camino(client, u, esc, nueva_solic
     assert encontrados(client.get("/buscar/", {"q": "555444"})) == [s.pk]
     assert encontrados(client.get("/buscar/", {"q": "111222"})) == []
     # Smartflex import: births in bulk (with their own OT numbers) and data corrected in bulk.
-    nuevas = T.crear_en_bloque(u.gestion_red, [
-        dict(numero_smartflex="SF-IMP-1", tipo="instalacion", cliente_nombre="María Gutiérrez",
-             cliente_telefono="76543210", calle="Av. Ballivián", numero_puerta="1020", zona_id=s.zona_id,
-             asesor_id=u.asesor.pk, numero_ot="OT-IMP-4455")])
+    nuevas = T.crear_en_bloque(
+        u.gestion_red,
+        [
+            dict(
+                numero_smartflex="SF-IMP-1",
+                tipo="instalacion",
+                cliente_nombre="María Gutiérrez",
+                cliente_telefono="76543210",
+                calle="Av. Ballivián",
+                numero_puerta="1020",
+                zona_id=s.zona_id,
+                asesor_id=u.asesor.pk,
+                numero_ot="OT-IMP-4455",
+            )
+        ],
+    )
     assert encontrados(client.get("/buscar/", {"q": "gutierrez"})) == [nuevas[0].pk]
     assert encontrados(client.get("/buscar/", {"q": "ballivian 1020"})) == [nuevas[0].pk]
     assert encontrados(client.get("/buscar/", {"q": "imp 4455"})) == [nuevas[0].pk]
-    hechas, _ = T.actualizar_datos_en_bloque(u.gestion_red, {nuevas[0].pk: {"cliente_telefono": "60011122",
-                                                                          "calle": "Calle Potosí"}})
+    hechas, _ = T.actualizar_datos_en_bloque(
+        u.gestion_red, {nuevas[0].pk: {"cliente_telefono": "60011122", "calle": "Calle Potosí"}}
+    )
     assert hechas == [nuevas[0].pk]
     assert encontrados(client.get("/buscar/", {"q": "60011122"})) == [nuevas[0].pk]
     assert encontrados(client.get("/buscar/", {"q": "potosi 1020"})) == [nuevas[0].pk]

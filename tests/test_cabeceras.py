@@ -2,6 +2,7 @@
 Permissions-Policy, and no page has an inline script, an inline style or an event-handler
 attribute left (the policy would block them); in Chromium the Tablero (with its htmx refresh),
 the case page and the print view run without a single CSP violation."""
+
 import re
 
 import lxml.html
@@ -11,9 +12,14 @@ from django.test import Client
 from anulaciones.roles import Rol
 
 POLITICA = {
-    "default-src": {"'self'"}, "script-src": {"'self'"}, "style-src": {"'self'"},
-    "img-src": {"'self'", "data:"}, "object-src": {"'none'"}, "base-uri": {"'self'"},
-    "form-action": {"'self'"}, "frame-ancestors": {"'none'"},
+    "default-src": {"'self'"},
+    "script-src": {"'self'"},
+    "style-src": {"'self'"},
+    "img-src": {"'self'", "data:"},
+    "object-src": {"'none'"},
+    "base-uri": {"'self'"},
+    "form-action": {"'self'"},
+    "frame-ancestors": {"'none'"},
 }
 PERMISOS = {"camera=()", "microphone=()", "geolocation=()", "payment=()"}
 
@@ -61,14 +67,33 @@ def _paginas(esc, u):
     si = esc.servicio("abierto")
     o = z.orden
     return [
-        "/", "/solicitudes/", f"/solicitudes/{s.pk}/", f"/solicitudes/{z.solicitud_id}/",
-        f"/solicitudes/{s.pk}/imprimir/", f"/solicitudes/{si.solicitud_id}/",
-        "/ordenes/", f"/ordenes/{o.pk}/", f"/ordenes/{o.pk}/imprimir/", f"/ordenes/{o.pk}/zonificacion/",
-        f"/ordenes/{o.pk}/impedimento/", "/solicitudes/nueva/", f"/accion/solicitud/{s.pk}/anular/",
-        f"/accion/solicitud/{s.pk}/solicitar_correccion/", f"/accion/servicio/{si.pk}/atender/",
-        "/tablero/", "/tablero/?vista=vencidos", "/buscar/?q=SF", "/indicador/", "/indicador/casos/",
-        "/entregas/", "/notificaciones/", "/importar/", "/direcciones/mapa/", f"/solicitudes/{s.pk}/aprendido/",
-        "/cuentas/password_change/", "/no-existe/",
+        "/",
+        "/solicitudes/",
+        f"/solicitudes/{s.pk}/",
+        f"/solicitudes/{z.solicitud_id}/",
+        f"/solicitudes/{s.pk}/imprimir/",
+        f"/solicitudes/{si.solicitud_id}/",
+        "/ordenes/",
+        f"/ordenes/{o.pk}/",
+        f"/ordenes/{o.pk}/imprimir/",
+        f"/ordenes/{o.pk}/zonificacion/",
+        f"/ordenes/{o.pk}/impedimento/",
+        "/solicitudes/nueva/",
+        f"/accion/solicitud/{s.pk}/anular/",
+        f"/accion/solicitud/{s.pk}/solicitar_correccion/",
+        f"/accion/servicio/{si.pk}/atender/",
+        "/tablero/",
+        "/tablero/?vista=vencidos",
+        "/buscar/?q=SF",
+        "/indicador/",
+        "/indicador/casos/",
+        "/entregas/",
+        "/notificaciones/",
+        "/importar/",
+        "/direcciones/mapa/",
+        f"/solicitudes/{s.pk}/aprendido/",
+        "/cuentas/password_change/",
+        "/no-existe/",
     ]
 
 
@@ -97,8 +122,12 @@ def test_cada_pagina_de_cada_rol_lleva_la_politica_y_nada_en_linea(esc, u, clien
 def test_paginas_sin_sesion_y_de_bloqueo(u, settings):
     settings.ANULACIONES_LOGIN_INTENTOS = 1
     c = Client()
-    for url in ("/cuentas/login/", "/cuentas/password_reset/", "/cuentas/password_reset/done/",
-                "/cuentas/reset/MQ/x-y/"):
+    for url in (
+        "/cuentas/login/",
+        "/cuentas/password_reset/",
+        "/cuentas/password_reset/done/",
+        "/cuentas/reset/MQ/x-y/",
+    ):
         r = c.get(url)
         assert r.status_code == 200, url
         assert directivas(r["Content-Security-Policy"]) == POLITICA and "Permissions-Policy" in r, url
@@ -119,8 +148,13 @@ def test_admin_y_documentacion_de_la_api(u, client):
     u.gestion_red.is_staff = u.gestion_red.is_superuser = True
     u.gestion_red.save()
     client.force_login(u.gestion_red)
-    for url in ("/admin/", "/admin/anulaciones/solicitud/", "/admin/anulaciones/zona/add/",
-                "/admin/axes/accessattempt/", "/api/v1/docs/"):
+    for url in (
+        "/admin/",
+        "/admin/anulaciones/solicitud/",
+        "/admin/anulaciones/zona/add/",
+        "/admin/axes/accessattempt/",
+        "/api/v1/docs/",
+    ):
         r = client.get(url)
         assert r.status_code == 200, url
         assert directivas(r["Content-Security-Policy"]) == POLITICA, url
@@ -150,11 +184,23 @@ def _vigilar(pagina):
     """Collect the console messages the browser writes for CSP violations and script errors, and
     every resource that failed (the browser's own /favicon.ico aside)."""
     mensajes = []
-    pagina.on("console", lambda m: mensajes.append(f"{m.type}: {m.text}")
-              if m.type in ("error", "warning") and not m.text.startswith("Failed to load resource") else None)
+    pagina.on(
+        "console",
+        lambda m: (
+            mensajes.append(f"{m.type}: {m.text}")
+            if m.type in ("error", "warning") and not m.text.startswith("Failed to load resource")
+            else None
+        ),
+    )
     pagina.on("pageerror", lambda e: mensajes.append(f"pageerror: {e}"))
-    pagina.on("response", lambda r: mensajes.append(f"error: {r.status} {r.url}")
-              if r.status >= 400 and not r.url.endswith("/favicon.ico") else None)
+    pagina.on(
+        "response",
+        lambda r: (
+            mensajes.append(f"error: {r.status} {r.url}")
+            if r.status >= 400 and not r.url.endswith("/favicon.ico")
+            else None
+        ),
+    )
     return mensajes
 
 
@@ -167,8 +213,10 @@ def test_navegador_tablero_y_caso_sin_violaciones_csp(pagina, entrar, esc, u, se
     pagina.goto("/tablero/")
     # The htmx refresh still works under the policy (htmx from static, no eval, no injected style).
     pagina.evaluate("document.getElementById('tablero-actualizado').dataset.viejo = '1'")
-    pagina.wait_for_function("() => { const t = document.getElementById('tablero-actualizado');"
-                             " return t && !t.dataset.viejo; }", timeout=8_000)
+    pagina.wait_for_function(
+        "() => { const t = document.getElementById('tablero-actualizado'); return t && !t.dataset.viejo; }",
+        timeout=8_000,
+    )
     # While a row's box is open, the refresh pauses (static/js/tablero.js, not an eval'd filter).
     fila = pagina.locator(f'tr[data-solicitud="{si.solicitud.numero_smartflex}"]')
     fila.get_by_text("Anular", exact=True).click()

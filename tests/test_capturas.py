@@ -3,6 +3,7 @@ reviewer can look without running a server: ``make screenshots`` runs this test 
 CAPTURAS_DIR=docs/capturas and it writes ``<rol>-escritorio.png`` (1280 px wide) and
 ``<rol>-telefono.png`` (390 px), full page, at a device scale factor of 1 (small files). Without
 CAPTURAS_DIR it writes them to a temporary folder and checks them, so CI runs it too."""
+
 import os
 import struct
 from pathlib import Path
@@ -30,8 +31,9 @@ def test_captura_del_inicio_de_cada_rol_en_escritorio_y_telefono(esc, u, navegad
     carpeta = Path(os.environ.get("CAPTURAS_DIR") or tmp_path)
     carpeta.mkdir(parents=True, exist_ok=True)
     for tamano, opciones in TAMANOS.items():
-        contexto = navegador.new_context(**opciones, device_scale_factor=1, locale="es-BO",
-                                         timezone_id="America/La_Paz", base_url=live_server.url)
+        contexto = navegador.new_context(
+            **opciones, device_scale_factor=1, locale="es-BO", timezone_id="America/La_Paz", base_url=live_server.url
+        )
         try:
             for rol in ROLES:
                 page = contexto.new_page()
@@ -41,7 +43,11 @@ def test_captura_del_inicio_de_cada_rol_en_escritorio_y_telefono(esc, u, navegad
                 ruta = carpeta / f"{rol.lower()}-{tamano}.png"
                 page.screenshot(path=str(ruta), full_page=True, animations="disabled", caret="hide")
                 ancho, alto = dimensiones_png(ruta)
-                assert ancho == opciones["viewport"]["width"] and alto >= opciones["viewport"]["height"], (ruta, ancho, alto)
+                assert ancho == opciones["viewport"]["width"] and alto >= opciones["viewport"]["height"], (
+                    ruta,
+                    ancho,
+                    alto,
+                )
                 page.close()
                 contexto.clear_cookies()  # the next role logs in afresh
         finally:

@@ -3,6 +3,7 @@
 leading apostrophe; an XLSX cell is a text cell with Excel's quote prefix, never a formula.
 One test per export (the monthly workbook has its own, with reports/workbook.py), each built
 through the transition path with dangerous text in the fields the export writes."""
+
 import csv
 import io
 from decimal import Decimal
@@ -58,15 +59,30 @@ def zona_peligrosa(db):
 def test_ayudantes_escapan_solo_el_texto_que_empieza_como_formula():
     for texto in PELIGROSOS + ("\t=1+1", "\r=1+1"):
         assert texto_csv(texto) == "'" + texto
-    for valor in ("Juana Mamani", "", "'=ya escapado", " =1", "1-2", "SF-0001", "vencido hace 1 h", -5, -3.25,
-                  Decimal("-16.500000"), 0, None, True):
+    for valor in (
+        "Juana Mamani",
+        "",
+        "'=ya escapado",
+        " =1",
+        "1-2",
+        "SF-0001",
+        "vencido hace 1 h",
+        -5,
+        -3.25,
+        Decimal("-16.500000"),
+        0,
+        None,
+        True,
+    ):
         assert texto_csv(valor) is valor
     assert fila_csv([ENLACE, -1, Decimal("-68.15"), "ok"]) == ["'" + ENLACE, -1, Decimal("-68.15"), "ok"]
 
     lineas = "".join(csv_en_flujo([["a", "b", "c", "d"], [ENLACE, ARROBA, Decimal("-16.5"), -7]]))
     assert lineas.startswith("\ufeff")
     assert list(csv.reader(io.StringIO(lineas.lstrip("\ufeff")))) == [
-        ["a", "b", "c", "d"], ["'" + ENLACE, "'" + ARROBA, "-16.5", "-7"]]
+        ["a", "b", "c", "d"],
+        ["'" + ENLACE, "'" + ARROBA, "-16.5", "-7"],
+    ]
 
     libro = Workbook(write_only=True)
     hoja = libro.create_sheet("x")
@@ -77,8 +93,7 @@ def test_ayudantes_escapan_solo_el_texto_que_empieza_como_formula():
     libro.save(salida)
     fila = list(load_workbook(io.BytesIO(salida.getvalue())).active.iter_rows())[0]
     assert [c.value for c in fila] == list(PELIGROSOS) + [-5, -16.5, "ok"]
-    assert [(c.data_type, bool(c.quotePrefix)) for c in fila] == [("s", True)] * 4 + [("n", False)] * 2 + [
-        ("s", False)]
+    assert [(c.data_type, bool(c.quotePrefix)) for c in fila] == [("s", True)] * 4 + [("n", False)] * 2 + [("s", False)]
 
     # a text that reads like an Excel error code stays text, not an error cell
     libro = Workbook(write_only=True)
@@ -121,7 +136,7 @@ def test_tablero_xlsx(client, u, servicio_peligroso):
     contenido = b"".join(r.streaming_content)
     comprobar_xlsx(contenido, [SUMA, ENLACE, ARROBA])
     cab, fila = list(load_workbook(io.BytesIO(contenido)).active.iter_rows(values_only=True))
-    fila = dict(zip(cab, fila))
+    fila = dict(zip(cab, fila, strict=False))
     assert (fila["Solicitud"], fila["Zona"], fila["Asesor"]) == (SUMA, ENLACE, ARROBA)
     assert hasattr(fila["Abierto"], "year") and fila["Estado"] == "Abierto"  # the application's own: unchanged
 
@@ -153,7 +168,7 @@ def test_exportacion_smartflex_csv(client, esc, u, zona_peligrosa):
     hoy = timezone.localdate().isoformat()
     filas = filas_csv(client.get("/exportar/smartflex.csv", {"desde": hoy, "hasta": hoy}))
     assert filas[0] == importacion.COLUMNAS_EXPORTACION and len(filas) == 2
-    fila = dict(zip(filas[0], filas[1]))
+    fila = dict(zip(filas[0], filas[1], strict=False))
     assert fila["numero_smartflex"] == "'" + SUMA
     assert fila["motivo"] == "'" + ENLACE
     assert fila["zona"] == "'" + RESTA
@@ -183,4 +198,3 @@ def test_errores_de_importacion_csv(client, u, zona, tmp_path, django_capture_on
     # The header is read in lower case: the names come back as the importer saw them.
     assert columnas == ["'" + c.lower() for c in extra]
     assert {f[0] for f in filas[1:]} == {"1"} and all(f[2].startswith("Columna desconocida") for f in filas[1:])
-

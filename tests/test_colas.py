@@ -2,6 +2,7 @@
 queue (the list of Solicitudes or OTs with ``cola=<clave>``), paginated and sortable; the lists
 filter by zone, asesor, type, state, dates and number, every filter in a URL that can be kept or
 shared; bad values answer a Spanish message, never a 500; each role sees only its scope."""
+
 import re
 from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
@@ -63,11 +64,15 @@ def test_y_n_mas_enlaza_a_la_cola_completa_en_su_orden(client, u, esc):
     pagina = html(r)
     assert "<h1>Solicitudes por revisar (2, 6)</h1>" in pagina
     assert "25 solicitudes." in pagina and "por llegada (la más antigua primero)" in pagina
-    esperadas = list(Solicitud.objects.filter(estado__in=["registrada", "corregida"])
-                     .order_by("creado_at", "pk").values_list("pk", flat=True))
+    esperadas = list(
+        Solicitud.objects.filter(estado__in=["registrada", "corregida"])
+        .order_by("creado_at", "pk")
+        .values_list("pk", flat=True)
+    )
     assert filas_lista(r) == esperadas  # the queue's order, all 25 on one page of 50
-    assert [f["url"] for f in cola_inicio(client.get("/"), "revisar").filas] == \
-        [f"/solicitudes/{pk}/" for pk in esperadas[:FILAS]]  # the home shows the same first rows
+    assert [f["url"] for f in cola_inicio(client.get("/"), "revisar").filas] == [
+        f"/solicitudes/{pk}/" for pk in esperadas[:FILAS]
+    ]  # the home shows the same first rows
 
 
 ESCENARIO = {
@@ -75,8 +80,9 @@ ESCENARIO = {
     "correccion": lambda esc, u: esc.solicitud("en_correccion"),
     "redigitacion": lambda esc, u: esc.solicitud("pendiente_redigitacion"),
     "forma": lambda esc, u: _instalada_con_forma(esc),
-    "servicios": lambda esc, u: [esc.servicio("abierto", destinatario=d)
-                                 for d in ("MONITORA", "TEAM_LEADER", "GESTION_RED", "COC")],
+    "servicios": lambda esc, u: [
+        esc.servicio("abierto", destinatario=d) for d in ("MONITORA", "TEAM_LEADER", "GESTION_RED", "COC")
+    ],
     "revisar": lambda esc, u: esc.solicitud("registrada"),
     "observadas": lambda esc, u: esc.solicitud("observada"),
     "en_coc": lambda esc, u: esc.orden("en_coc"),
@@ -97,8 +103,9 @@ def _instalada_con_forma(esc):
     return s
 
 
-@pytest.mark.parametrize("rol", [Rol.ASESOR, Rol.MONITORA, Rol.TEAM_LEADER, Rol.GESTION_RED, Rol.COC, Rol.COZ,
-                                 Rol.TECNICO])
+@pytest.mark.parametrize(
+    "rol", [Rol.ASESOR, Rol.MONITORA, Rol.TEAM_LEADER, Rol.GESTION_RED, Rol.COC, Rol.COZ, Rol.TECNICO]
+)
 def test_cada_cola_del_inicio_es_su_lista_filtrada(rol, client, u, esc):
     """Every queue of every role: the home's count and rows are the list's, through one definition."""
     for hacer in ESCENARIO.values():
@@ -115,8 +122,9 @@ def test_cada_cola_del_inicio_es_su_lista_filtrada(rol, client, u, esc):
         assert r.status_code == 200, (rol, cola.url)
         assert re.search(rf"<p id=\"total-lista\">{cola.total} ", html(r)), (rol, cola.clave)
         if cola.clave not in ("servicios", "zonificar"):  # their home rows are the SIs / zonifications
-            assert [f"/{'ordenes' if 'ordenes' in cola.url else 'solicitudes'}/{pk}/" for pk in filas_lista(r)] == \
-                [f["url"] for f in cola.filas], (rol, cola.clave)
+            assert [f"/{'ordenes' if 'ordenes' in cola.url else 'solicitudes'}/{pk}/" for pk in filas_lista(r)] == [
+                f["url"] for f in cola.filas
+            ], (rol, cola.clave)
         else:
             assert {f"/solicitudes/{pk}/" for pk in filas_lista(r)} == {f["url"] for f in cola.filas}
 
@@ -136,7 +144,7 @@ def test_una_cola_con_plazo_muestra_y_ordena_por_vencimiento(client, u, esc):
     assert filas_lista(r) == [a.pk, b.pk]
     assert 'aria-sort="descending"' in html(r)
     # Without a queue with deadlines there is no such column, and asking for it is refused.
-    assert "data-orden=\"vence\"" not in html(client.get("/solicitudes/"))
+    assert 'data-orden="vence"' not in html(client.get("/solicitudes/"))
     assert client.get("/solicitudes/?sort=vence").status_code == 400
 
 
@@ -150,9 +158,19 @@ def surtido(esc, u, zonas, crear_usuario):
     norte, sur = zonas
     s1 = esc.solicitud("registrada", numero_smartflex="SF-100100", tipo="instalacion")
     s2 = esc.solicitud("observada", numero_smartflex="SF-100200", tipo="traslado", zona=sur)
-    s3 = T.crear_solicitud(otra_asesora, numero_smartflex="SF-300300", tipo="migracion", cliente_nombre="Luis",
-                           calle="Calle 1", numero_puerta="1", zona=sur, referencias="", caja_nap="", plan="",
-                           vendedor="")
+    s3 = T.crear_solicitud(
+        otra_asesora,
+        numero_smartflex="SF-300300",
+        tipo="migracion",
+        cliente_nombre="Luis",
+        calle="Calle 1",
+        numero_puerta="1",
+        zona=sur,
+        referencias="",
+        caja_nap="",
+        plan="",
+        vendedor="",
+    )
     ayer = timezone.now() - timedelta(days=1)
     Solicitud.objects.filter(pk=s1.pk).update(creado_at=ayer)
     OrdenDeTrabajo.objects.filter(solicitud=s1).update(creado_at=ayer)
@@ -189,9 +207,13 @@ def test_filtros_de_ordenes(client, u, surtido):
     o1, o2, o3 = (OrdenDeTrabajo.objects.get(solicitud=s) for s in (s1, s2, s3))
     client.force_login(u.coc)
     for consulta, esperadas in {
-        f"zona={sur.pk}": {o2.pk, o3.pk}, f"asesor={surtido['otra'].pk}": {o3.pk}, "tipo=traslado": {o2.pk},
-        "estado=generada": {o1.pk, o2.pk, o3.pk}, f"hasta={timezone.localdate() - timedelta(days=1)}": {o1.pk},
-        f"numero={o3.numero}": {o3.pk}, "numero=SF-100200": {o2.pk},
+        f"zona={sur.pk}": {o2.pk, o3.pk},
+        f"asesor={surtido['otra'].pk}": {o3.pk},
+        "tipo=traslado": {o2.pk},
+        "estado=generada": {o1.pk, o2.pk, o3.pk},
+        f"hasta={timezone.localdate() - timedelta(days=1)}": {o1.pk},
+        f"numero={o3.numero}": {o3.pk},
+        "numero=SF-100200": {o2.pk},
     }.items():
         r = client.get(f"/ordenes/?{consulta}")
         assert r.status_code == 200, consulta
@@ -223,11 +245,19 @@ def test_ordenar_conserva_los_filtros_y_las_paginas_tambien(client, u, esc, zona
 
 
 VALORES_MALOS = [
-    ("zona=999999", "Zona"), ("zona=abc", "Zona"), ("asesor=abc", "Asesor"), ("asesor=999999", "Asesor"),
-    ("tipo=helicoptero", "Tipo"), ("estado=volando", "Estado"), ("desde=2024-02-30", "Registrada desde"),
-    ("desde=9999-12-31", "Registrada desde"), ("hasta=0001-01-01", "Registrada hasta"),
-    ("desde=2026-05-02&hasta=2026-05-01", "Registrada hasta"), ("cola=en_coc", "Cola de su inicio"),
-    ("sort=clave_secreta", "Ordenar por"), ("numero=" + "9" * 61, "N° Smartflex u OT"),
+    ("zona=999999", "Zona"),
+    ("zona=abc", "Zona"),
+    ("asesor=abc", "Asesor"),
+    ("asesor=999999", "Asesor"),
+    ("tipo=helicoptero", "Tipo"),
+    ("estado=volando", "Estado"),
+    ("desde=2024-02-30", "Registrada desde"),
+    ("desde=9999-12-31", "Registrada desde"),
+    ("hasta=0001-01-01", "Registrada hasta"),
+    ("desde=2026-05-02&hasta=2026-05-01", "Registrada hasta"),
+    ("cola=en_coc", "Cola de su inicio"),
+    ("sort=clave_secreta", "Ordenar por"),
+    ("numero=" + "9" * 61, "N° Smartflex u OT"),
 ]
 
 
@@ -240,16 +270,30 @@ def test_un_valor_no_valido_se_explica_en_castellano(consulta, campo, client, u,
     pagina = html(r)
     alerta = pagina.split('id="errores-filtro"', 1)[1].split("<details", 1)[0]
     assert "Hay filtros no válidos" in alerta and f">{campo}</a>:" in alerta
-    assert re.search(r"(Escoja una opción válida|Introduzca una fecha válida|Use fechas entre|"
-                     r"«Hasta» es anterior|menos de 60 caracteres)", alerta), alerta
+    assert re.search(
+        r"(Escoja una opción válida|Introduzca una fecha válida|Use fechas entre|"
+        r"«Hasta» es anterior|menos de 60 caracteres)",
+        alerta,
+    ), alerta
     assert filas_lista(r) == [] and "Corrija los filtros para ver la lista." in pagina
 
 
 def test_valores_hostiles_nunca_dan_500(client, u, esc):
     esc.solicitud("registrada")
     client.force_login(u.coz)
-    for valor in ("\x00", "%00", "²", "١٢", "-1", "99999999999999999999", "1e400", "NaN", "x" * 5000,
-                  "<script>alert(1)</script>", "'; DROP TABLE anulaciones_solicitud; --"):
+    for valor in (
+        "\x00",
+        "%00",
+        "²",
+        "١٢",
+        "-1",
+        "99999999999999999999",
+        "1e400",
+        "NaN",
+        "x" * 5000,
+        "<script>alert(1)</script>",
+        "'; DROP TABLE anulaciones_solicitud; --",
+    ):
         for lista in ("/solicitudes/", "/ordenes/"):
             for campo in ("cola", "numero", "zona", "asesor", "tipo", "estado", "desde", "hasta", "sort", "page"):
                 r = client.get(lista, {campo: valor})
@@ -291,18 +335,25 @@ def test_facturacion_no_abre_las_listas(client, u, surtido):
 
 
 # --- a constant number of queries -------------------------------------------------------------------------
-@pytest.mark.parametrize("rol,url", [
-    ("gestion_red", "/solicitudes/?cola=revisar&sort=zona"),
-    ("asesor", "/solicitudes/?cola=correccion&sort=-vence&tipo=instalacion"),
-    ("team_leader", "/solicitudes/?estado=en_correccion&desde=2000-01-01"),
-    ("monitora", "/solicitudes/?cola=servicios"),
-    ("coc", "/ordenes/?cola=en_coc&sort=asesor&numero=OT"),
-    ("tecnico", "/ordenes/?cola=tecnico"),
-])
+@pytest.mark.parametrize(
+    "rol,url",
+    [
+        ("gestion_red", "/solicitudes/?cola=revisar&sort=zona"),
+        ("asesor", "/solicitudes/?cola=correccion&sort=-vence&tipo=instalacion"),
+        ("team_leader", "/solicitudes/?estado=en_correccion&desde=2000-01-01"),
+        ("monitora", "/solicitudes/?cola=servicios"),
+        ("coc", "/ordenes/?cola=en_coc&sort=asesor&numero=OT"),
+        ("tecnico", "/ordenes/?cola=tecnico"),
+    ],
+)
 def test_consultas_constantes(rol, url, client, u, esc):
-    base = [esc.solicitud("registrada"), esc.solicitud("en_correccion"),
-            esc.servicio("abierto", destinatario="MONITORA").solicitud, esc.orden("en_coc").solicitud,
-            esc.orden("asignada").solicitud]
+    base = [
+        esc.solicitud("registrada"),
+        esc.solicitud("en_correccion"),
+        esc.servicio("abierto", destinatario="MONITORA").solicitud,
+        esc.orden("en_coc").solicitud,
+        esc.orden("asignada").solicitud,
+    ]
     client.force_login(getattr(u, rol))
     medidas = []
     for filas in (3, 70):
@@ -317,8 +368,9 @@ def test_consultas_constantes(rol, url, client, u, esc):
 
 # --- in a real browser ----------------------------------------------------------------------------------
 @pytest.mark.django_db(transaction=True)
-def test_navegador_de_y_n_mas_a_la_cola_ordenada_y_filtrada_y_compartida(pagina, navegador, live_server, entrar,
-                                                                       u, esc, zonas):
+def test_navegador_de_y_n_mas_a_la_cola_ordenada_y_filtrada_y_compartida(
+    pagina, navegador, live_server, entrar, u, esc, zonas
+):
     from playwright.sync_api import expect
 
     sur = zonas[1]

@@ -1,6 +1,7 @@
 """Issue 15, item 13: demo data that makes sense. Its addresses never use a street name its own
 address knowledge marks as wrong, what an SI asks for depends on why the case was observed, and
 every role logs in to work waiting on its home page, showing its part of the procedure."""
+
 import re
 from collections import defaultdict
 
@@ -9,7 +10,7 @@ from django.core.management import call_command
 
 from anulaciones import direcciones as D
 from anulaciones.management.commands.demo_data import DEMO_PASSWORD
-from anulaciones.models import AliasCalle, Calle, CajaNap, Observacion, ServicioIngenieria, Solicitud, Zonificacion
+from anulaciones.models import AliasCalle, CajaNap, Calle, Observacion, ServicioIngenieria, Solicitud, Zonificacion
 from anulaciones.roles import Rol
 
 pytestmark = pytest.mark.django_db
@@ -26,11 +27,16 @@ def test_las_direcciones_del_demo_no_usan_nombres_que_el_demo_marca_como_erroneo
         erroneos[normalizado].add(zona_id)
     assert len(erroneos) >= 6  # the demo does know wrong names, in several zones
     malas = [(s.numero_smartflex, s.calle) for s in Solicitud.objects.all() if D.normalizar(s.calle) in erroneos]
-    malas += [(f"zonificación {z.pk}", z.calle) for z in Zonificacion.objects.all() if D.normalizar(z.calle) in erroneos]
+    malas += [
+        (f"zonificación {z.pk}", z.calle) for z in Zonificacion.objects.all() if D.normalizar(z.calle) in erroneos
+    ]
     assert malas == []
     # and the registration check, run now on each demo address, has nothing to warn about
-    avisos = [(s.numero_smartflex, a["mensaje"]) for s in Solicitud.objects.select_related("zona")
-              for a in D.verificar(calle=s.calle, zona=s.zona, referencias=s.referencias, caja_nap=s.caja_nap)]
+    avisos = [
+        (s.numero_smartflex, a["mensaje"])
+        for s in Solicitud.objects.select_related("zona")
+        for a in D.verificar(calle=s.calle, zona=s.zona, referencias=s.referencias, caja_nap=s.caja_nap)
+    ]
     assert avisos == []
     # the knowledge is located: streets, reference points and boxes with coordinates in each zone
     assert Calle.objects.filter(latitud__isnull=False).values("zona").distinct().count() == 6
@@ -53,9 +59,17 @@ def test_lo_que_pide_un_si_depende_de_la_causa(demo):
                 assert not textos[a] & textos[b], (a, b, textos[a] & textos[b])  # no text serves two causes
 
 
-USUARIOS = {Rol.ASESOR: "asesor", Rol.MONITORA: "monitora", Rol.TEAM_LEADER: "team_leader",
-            Rol.GESTION_RED: "gestion_red", Rol.COC: "coc", Rol.COZ: "coz", Rol.TECNICO: "tecnico",
-            Rol.JEFE_DIVISION: "jefe_division", Rol.FACTURACION: "facturacion"}
+USUARIOS = {
+    Rol.ASESOR: "asesor",
+    Rol.MONITORA: "monitora",
+    Rol.TEAM_LEADER: "team_leader",
+    Rol.GESTION_RED: "gestion_red",
+    Rol.COC: "coc",
+    Rol.COZ: "coz",
+    Rol.TECNICO: "tecnico",
+    Rol.JEFE_DIVISION: "jefe_division",
+    Rol.FACTURACION: "facturacion",
+}
 
 
 def pendientes(html):

@@ -1,6 +1,7 @@
 """Issue 15, items 9 and 13 in the browser: each demo user logs in, finds work waiting on the
 home page (a card of a queue, or a late month) and reads it in Spanish — no «caso(s)», no
 misspelt plural, the OT prefix once — and the first card opens the case or list it names."""
+
 import re
 
 import pytest

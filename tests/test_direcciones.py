@@ -1,5 +1,6 @@
 """Issue 7: address knowledge — what Gestión de Red, the COC and técnicos learn about streets,
 reference points and boxes is kept, warns the next asesor, and feeds QGIS."""
+
 import json
 import shutil
 import subprocess
@@ -12,7 +13,7 @@ from django.test.utils import CaptureQueriesContext
 from anulaciones import direcciones as D
 from anulaciones import transitions as T
 from anulaciones.errors import DatosInvalidos, SinPermiso
-from anulaciones.models import AliasCalle, CajaNap, Calle, PuntoReferencia, Solicitud
+from anulaciones.models import AliasCalle, CajaNap, Calle, PuntoReferencia
 
 pytestmark = pytest.mark.django_db
 ESQUEMA = Path(__file__).parent / "data" / "geojson_featurecollection.schema.json"
@@ -54,17 +55,28 @@ def test_alias_aprendido_de_un_caso_advierte_en_el_siguiente_registro(esc, u, zo
     assert [a["tipo"] for a in adv] == ["parecida"] and adv[0]["sugerencia"] == "Avenida Germán Busch"
 
     # the next registration records the accepted warning on the Solicitud
-    siguiente = nueva_solicitud(calle="AV. BÚSH", advertencias_direccion=D.verificar(calle="AV. BÚSH", zona=zona),
-                                advertencia_aceptada=True)
+    siguiente = nueva_solicitud(
+        calle="AV. BÚSH", advertencias_direccion=D.verificar(calle="AV. BÚSH", zona=zona), advertencia_aceptada=True
+    )
     siguiente.refresh_from_db()
-    assert siguiente.advertencia_aceptada and siguiente.advertencias_direccion[0]["sugerencia"] == "Avenida Germán Busch"
+    assert (
+        siguiente.advertencia_aceptada and siguiente.advertencias_direccion[0]["sugerencia"] == "Avenida Germán Busch"
+    )
 
 
 def test_caja_de_otra_zona_y_referencia_de_otra_zona(u, zonas, esc):
     z1, z2 = zonas
     caso = esc.solicitud("observada")
-    D.registrar_aprendido(u.tecnico, caso, caja="NAP-77", caja_latitud="-16.5", caja_longitud="-68.1",
-                          referencia="Mercado Rodríguez", ref_latitud="-16.49", ref_longitud="-68.14")
+    D.registrar_aprendido(
+        u.tecnico,
+        caso,
+        caja="NAP-77",
+        caja_latitud="-16.5",
+        caja_longitud="-68.1",
+        referencia="Mercado Rodríguez",
+        ref_latitud="-16.49",
+        ref_longitud="-68.14",
+    )
     assert CajaNap.objects.get().zona == z1 and PuntoReferencia.objects.get().zona == z1
     adv = D.verificar(calle="", zona=z2, caja_nap="nap 77", referencias="mercado rodriguez")
     assert {a["campo"]: a["tipo"] for a in adv} == {"caja_nap": "otra_zona", "referencias": "otra_zona"}
@@ -104,10 +116,24 @@ def test_zonificacion_alimenta_el_conocimiento(esc, django_capture_on_commit_cal
 def _conocimiento(u, zona, esc):
     caso = esc.solicitud("observada")
     D.registrar_aprendido(u.gestion_red, caso, calle="Av. Busch", aliases="Av. Bush")
-    D.registrar_calle(u.gestion_red, nombre="Calle Murillo", aliases=["Murilo", "Calle Morillo"], zona=zona,
-                      latitud="-16.4955", longitud="-68.1336")
-    D.registrar_aprendido(u.gestion_red, caso, referencia="Mercado Rodríguez", ref_latitud="-16.49",
-                          ref_longitud="-68.14", caja="NAP-01", caja_latitud="-16.5", caja_longitud="-68.15")
+    D.registrar_calle(
+        u.gestion_red,
+        nombre="Calle Murillo",
+        aliases=["Murilo", "Calle Morillo"],
+        zona=zona,
+        latitud="-16.4955",
+        longitud="-68.1336",
+    )
+    D.registrar_aprendido(
+        u.gestion_red,
+        caso,
+        referencia="Mercado Rodríguez",
+        ref_latitud="-16.49",
+        ref_longitud="-68.14",
+        caja="NAP-01",
+        caja_latitud="-16.5",
+        caja_longitud="-68.15",
+    )
     return caso
 
 
@@ -130,6 +156,7 @@ def test_geojson_valido_y_con_atributos(u, zona, esc):
     # filters: another zone or a past period give nothing
     assert D.geojson(zona=esc.zona.__class__.objects.exclude(pk=zona.pk).first())["features"] == []
     from datetime import date
+
     assert D.geojson(desde=date(2000, 1, 1), hasta=date(2000, 1, 31))["features"] == []
 
 
@@ -144,8 +171,16 @@ def test_geojson_ida_y_vuelta_por_la_importacion(u, zona, esc):
     assert informe["creados"] == {"caja_nap": 1, "calle": 1, "punto_referencia": 1, "zona": 0}
 
     def clave(capa):
-        return sorted((f["properties"]["kind"], f["properties"]["name"], f["properties"]["zone"],
-                       f["properties"]["aliases"], tuple(f["geometry"]["coordinates"])) for f in capa["features"])
+        return sorted(
+            (
+                f["properties"]["kind"],
+                f["properties"]["name"],
+                f["properties"]["zone"],
+                f["properties"]["aliases"],
+                tuple(f["geometry"]["coordinates"]),
+            )
+            for f in capa["features"]
+        )
 
     assert clave(D.geojson()) == clave(original)
     assert D.verificar(calle="murilo", zona=zona)[0]["sugerencia"] == "Calle Murillo"
@@ -154,29 +189,41 @@ def test_geojson_ida_y_vuelta_por_la_importacion(u, zona, esc):
 def test_importacion_informa_cada_fila_mala(u, zona):
     csv_texto = (
         "kind,name,zone,aliases,lat,lon\n"
-        "calle,Av. Arce,Z1,Avenida Arze,,\n"                       # 2 good
-        "punto_referencia,Plaza Avaroa,Z1,,-16.51,-68.12\n"         # 3 good
-        "caja_nap,NAP-9,Z9,,-16.5,-68.1\n"                          # 4 unknown zone
-        "punto_referencia,Obelisco,Z1,,-16.5,\n"                    # 5 half coordinates
-        "caja_nap,NAP-10,Z1,,-34.6,-58.4\n"                         # 6 outside Bolivia
-        "estadio,Hernando Siles,Z1,,-16.5,-68.1\n"                  # 7 unknown kind
-        "punto_referencia,Teleférico,Z1,,norte,-68.1\n"             # 8 not decimal degrees
-        "zona,Zona Este,Z3,,,\n"                                    # 9 good: a zones layer row
+        "calle,Av. Arce,Z1,Avenida Arze,,\n"  # 2 good
+        "punto_referencia,Plaza Avaroa,Z1,,-16.51,-68.12\n"  # 3 good
+        "caja_nap,NAP-9,Z9,,-16.5,-68.1\n"  # 4 unknown zone
+        "punto_referencia,Obelisco,Z1,,-16.5,\n"  # 5 half coordinates
+        "caja_nap,NAP-10,Z1,,-34.6,-58.4\n"  # 6 outside Bolivia
+        "estadio,Hernando Siles,Z1,,-16.5,-68.1\n"  # 7 unknown kind
+        "punto_referencia,Teleférico,Z1,,norte,-68.1\n"  # 8 not decimal degrees
+        "zona,Zona Este,Z3,,,\n"  # 9 good: a zones layer row
     )
     informe = D.importar_capa(u.gestion_red, csv_texto.encode(), "capa.csv")
     assert [n for n, _ in informe["errores"]] == [4, 5, 6, 7, 8]
     mensajes = dict(informe["errores"])
     assert "Z9" in mensajes[4] and "Bolivia" in mensajes[6] and "estadio" in mensajes[7] and "decimales" in mensajes[8]
     assert informe["creados"] == {"calle": 1, "punto_referencia": 1, "caja_nap": 0, "zona": 1}
-    geo = {"type": "FeatureCollection", "features": [
-        {"type": "Feature", "geometry": {"type": "Point", "coordinates": [-68.1, -16.5]},
-         "properties": {"kind": "caja_nap", "name": "NAP-11", "zone": "Z1"}},
-        {"type": "Feature", "geometry": {"type": "LineString", "coordinates": [[-68.1, -16.5], [-68.2, -16.6]]},
-         "properties": {"kind": "caja_nap", "name": "NAP-12", "zone": "Z1"}},
-        {"type": "Feature", "geometry": {"type": "Point", "coordinates": [-16.5, -68.1]},  # lat/lon swapped
-         "properties": {"kind": "caja_nap", "name": "NAP-13", "zone": "Z1"}},
-        "basura",
-    ]}
+    geo = {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "geometry": {"type": "Point", "coordinates": [-68.1, -16.5]},
+                "properties": {"kind": "caja_nap", "name": "NAP-11", "zone": "Z1"},
+            },
+            {
+                "type": "Feature",
+                "geometry": {"type": "LineString", "coordinates": [[-68.1, -16.5], [-68.2, -16.6]]},
+                "properties": {"kind": "caja_nap", "name": "NAP-12", "zone": "Z1"},
+            },
+            {
+                "type": "Feature",
+                "geometry": {"type": "Point", "coordinates": [-16.5, -68.1]},  # lat/lon swapped
+                "properties": {"kind": "caja_nap", "name": "NAP-13", "zone": "Z1"},
+            },
+            "basura",
+        ],
+    }
     informe = D.importar_capa(u.gestion_red, json.dumps(geo).encode(), "capa.geojson")
     assert [n for n, _ in informe["errores"]] == [2, 3, 4] and informe["creados"]["caja_nap"] == 1
     with pytest.raises(DatosInvalidos):
@@ -185,30 +232,54 @@ def test_importacion_informa_cada_fila_mala(u, zona):
         D.importar_capa(u.coc, csv_texto.encode(), "capa.csv")
 
 
-@pytest.mark.skipif(not shutil.which("ogrinfo"), reason="ogrinfo (Debian gdal-bin) not installed: make test installs it")
+@pytest.mark.skipif(
+    not shutil.which("ogrinfo"), reason="ogrinfo (Debian gdal-bin) not installed: make test installs it"
+)
 def test_ogrinfo_lee_la_capa_como_puntos_en_epsg_4326(u, zona, esc, tmp_path):
     _conocimiento(u, zona, esc)
     archivo = tmp_path / "conocimiento.geojson"
     archivo.write_text("".join(D.geojson_partes()), encoding="utf-8")
-    salida = subprocess.run(["ogrinfo", "-ro", "-al", "-so", str(archivo)], capture_output=True, text=True,
-                            check=True, timeout=60).stdout
+    salida = subprocess.run(
+        ["ogrinfo", "-ro", "-al", "-so", str(archivo)], capture_output=True, text=True, check=True, timeout=60
+    ).stdout
     assert "Geometry: Point" in salida
     assert "Feature Count: 3" in salida
     assert 'ID["EPSG",4326]' in salida or 'AUTHORITY["EPSG","4326"]' in salida
     for atributo in D.PROPIEDADES:
         assert f"\n{atributo}: " in salida, atributo
-    detalle = subprocess.run(["ogrinfo", "-ro", "-al", str(archivo)], capture_output=True, text=True, check=True,
-                             timeout=60).stdout
+    detalle = subprocess.run(
+        ["ogrinfo", "-ro", "-al", str(archivo)], capture_output=True, text=True, check=True, timeout=60
+    ).stdout
     assert "Mercado Rodríguez" in detalle and "POINT (-68.14 -16.49)" in detalle
 
 
 # 20 two-letter syllables with distinct first letters: 8,000 different three-syllable names.
-SILABAS = ["ba", "ce", "di", "fo", "gu", "ha", "ju", "ki", "lo", "ma", "ne", "pi", "qa", "ro", "su", "te", "vu",
-           "wa", "xi", "yo"]
+SILABAS = [
+    "ba",
+    "ce",
+    "di",
+    "fo",
+    "gu",
+    "ha",
+    "ju",
+    "ki",
+    "lo",
+    "ma",
+    "ne",
+    "pi",
+    "qa",
+    "ro",
+    "su",
+    "te",
+    "vu",
+    "wa",
+    "xi",
+    "yo",
+]
 
 
 def _nombre(i):
-    return "".join(SILABAS[(i // 20 ** k) % 20] for k in range(3)).capitalize()
+    return "".join(SILABAS[(i // 20**k) % 20] for k in range(3)).capitalize()
 
 
 def _muchas_calles(desde, hasta, zona, usuario):
@@ -226,12 +297,15 @@ def _muchas_calles(desde, hasta, zona, usuario):
     AliasCalle.objects.bulk_create(aliases, batch_size=2000)
 
 
-@pytest.mark.parametrize("escrito, sugerencia", [
-    ("Av. Lobabas", "Calle Lobaba"),       # a known alias (i = 8)
-    ("AV LÓBABAZ", "Calle Lobaba"),        # the alias with one letter wrong, accents and case changed
-    ("calle lobaba", None),                # the correct name
-    ("Av. Sucre", None),                   # unknown
-])
+@pytest.mark.parametrize(
+    "escrito, sugerencia",
+    [
+        ("Av. Lobabas", "Calle Lobaba"),  # a known alias (i = 8)
+        ("AV LÓBABAZ", "Calle Lobaba"),  # the alias with one letter wrong, accents and case changed
+        ("calle lobaba", None),  # the correct name
+        ("Av. Sucre", None),  # unknown
+    ],
+)
 def test_consultas_constantes_con_10_y_5000_calles(u, zona, escrito, sugerencia):
     """Matching is done by the database (index / trigram search): the same number of queries
     and the same answer with 10 or 5,000 streets and 5,000 aliases."""
@@ -257,8 +331,12 @@ def test_la_busqueda_de_parecidos_usa_un_indice(u, zona):
     qs = AliasCalle.objects.filter(D._zona_q(zona.pk, "calle__zona")).select_related("calle")
     with CaptureQueriesContext(connection) as consultas:
         D._candidatos(qs, "lobabaz")
-    plan = "\n".join(str(fila) for fila in connection.cursor().execute(
-        ("EXPLAIN " if connection.vendor == "postgresql" else "EXPLAIN QUERY PLAN ") + consultas[0]["sql"]).fetchall())
+    plan = "\n".join(
+        str(fila)
+        for fila in connection.cursor()
+        .execute(("EXPLAIN " if connection.vendor == "postgresql" else "EXPLAIN QUERY PLAN ") + consultas[0]["sql"])
+        .fetchall()
+    )
     indice = "anulaciones_aliascalle_normalizado_trgm" if connection.vendor == "postgresql" else "anul_alias_pre_largo"
     assert indice in plan, plan
 
@@ -268,6 +346,14 @@ def test_zonificacion_con_datos_que_no_sirven_no_falla(esc, u, django_capture_on
     received zonification; the rest of what it taught is kept."""
     o = esc.orden("ejecutada")
     with django_capture_on_commit_callbacks(execute=True):
-        z = T.recibir_zonificacion(o, u.gestion_red, zona_corregida=esc.zona, calle="Calle Murillo",
-                                   referencia="Esquina\x01plaza", caja_nap="", latitud="-16.5", longitud="-68.15")
+        z = T.recibir_zonificacion(
+            o,
+            u.gestion_red,
+            zona_corregida=esc.zona,
+            calle="Calle Murillo",
+            referencia="Esquina\x01plaza",
+            caja_nap="",
+            latitud="-16.5",
+            longitud="-68.15",
+        )
     assert z.pk and Calle.objects.get().nombre == "Calle Murillo" and not PuntoReferencia.objects.exists()

@@ -1,6 +1,7 @@
 """Issue 7 through the pages and the API: Gestión de Red records what it learned from a case,
 downloads the layer (ogrinfo reads it), and the next asesor typing that wrong street is warned,
 may save anyway, and the warning stays on the Solicitud."""
+
 import json
 import shutil
 import subprocess
@@ -13,15 +14,24 @@ from rest_framework.test import APIClient
 
 from anulaciones import direcciones as D
 from anulaciones import transitions as T
-from anulaciones.models import Calle, CajaNap, PuntoReferencia, Solicitud
+from anulaciones.models import CajaNap, Calle, PuntoReferencia, Solicitud
 
 pytestmark = pytest.mark.django_db
 
 
 def _datos_registro(zona, **extra):
-    datos = {"numero_smartflex": "SF-WEB-1", "tipo": "instalacion", "cliente_nombre": "Ana Quispe",
-             "calle": "Av. Bush", "numero_puerta": "12", "zona": zona.pk, "referencias": "Frente al colegio",
-             "caja_nap": "NAP-01", "plan": "Fibra", "vendedor": "Luis"}
+    datos = {
+        "numero_smartflex": "SF-WEB-1",
+        "tipo": "instalacion",
+        "cliente_nombre": "Ana Quispe",
+        "calle": "Av. Bush",
+        "numero_puerta": "12",
+        "zona": zona.pk,
+        "referencias": "Frente al colegio",
+        "caja_nap": "NAP-01",
+        "plan": "Fibra",
+        "vendedor": "Luis",
+    }
     datos.update(extra)
     return datos
 
@@ -31,10 +41,19 @@ def test_gestion_red_registra_exporta_y_el_siguiente_asesor_es_advertido(client,
     caso = esc.solicitud("observada", calle="Av. Bush")
     client.force_login(u.gestion_red)
     pagina = client.get(f"/solicitudes/{caso.pk}/").content.decode()
-    assert f'/solicitudes/{caso.pk}/aprendido/' in pagina and "Registrar lo aprendido" in pagina
-    r = client.post(f"/solicitudes/{caso.pk}/aprendido/", {
-        "calle": "Avenida Germán Busch", "aliases": "Av. Bush", "referencia": "Colegio Don Bosco",
-        "ref_latitud": "-16.5012", "ref_longitud": "-68.1299", "caja": "", "zona": ""})
+    assert f"/solicitudes/{caso.pk}/aprendido/" in pagina and "Registrar lo aprendido" in pagina
+    r = client.post(
+        f"/solicitudes/{caso.pk}/aprendido/",
+        {
+            "calle": "Avenida Germán Busch",
+            "aliases": "Av. Bush",
+            "referencia": "Colegio Don Bosco",
+            "ref_latitud": "-16.5012",
+            "ref_longitud": "-68.1299",
+            "caja": "",
+            "zona": "",
+        },
+    )
     assert r.status_code == 302 and r.url == f"/solicitudes/{caso.pk}/"
     punto = PuntoReferencia.objects.get()
     assert punto.solicitud == caso and punto.registrado_por == u.gestion_red and punto.zona == zona
@@ -47,8 +66,9 @@ def test_gestion_red_registra_exporta_y_el_siguiente_asesor_es_advertido(client,
     capa = json.loads(archivo.read_text())
     assert [f["properties"]["name"] for f in capa["features"]] == ["Colegio Don Bosco"]
     if shutil.which("ogrinfo"):  # test_direcciones.py checks every attribute (and is skipped without it)
-        salida = subprocess.run(["ogrinfo", "-ro", "-al", "-so", str(archivo)], capture_output=True, text=True,
-                                check=True, timeout=60).stdout
+        salida = subprocess.run(
+            ["ogrinfo", "-ro", "-al", "-so", str(archivo)], capture_output=True, text=True, check=True, timeout=60
+        ).stdout
         assert "Geometry: Point" in salida and "Feature Count: 1" in salida
 
     client.force_login(u.asesor)
@@ -64,8 +84,9 @@ def test_gestion_red_registra_exporta_y_el_siguiente_asesor_es_advertido(client,
     assert "Guardada de todos modos" in client.get(f"/solicitudes/{nueva.pk}/").content.decode()
 
     # the correct name: registered at once, without warning
-    r = client.post("/solicitudes/nueva/", _datos_registro(zona, numero_smartflex="SF-WEB-2",
-                                                           calle="avenida german busch"))
+    r = client.post(
+        "/solicitudes/nueva/", _datos_registro(zona, numero_smartflex="SF-WEB-2", calle="avenida german busch")
+    )
     correcta = Solicitud.objects.get(numero_smartflex="SF-WEB-2")
     assert r.status_code == 302 and correcta.advertencias_direccion == [] and not correcta.advertencia_aceptada
 
@@ -76,23 +97,40 @@ def test_registrar_lo_aprendido_roles_y_errores(client, u, esc):
     assert "Registrar lo aprendido" not in client.get(f"/solicitudes/{caso.pk}/").content.decode()
     assert client.post(f"/solicitudes/{caso.pk}/aprendido/", {"calle": "Sucre"}).status_code == 403
     client.force_login(u.tecnico)
-    r = client.post(f"/solicitudes/{caso.pk}/aprendido/", {"caja": "NAP-5", "caja_latitud": "-34.6",
-                                                            "caja_longitud": "-58.4"})
+    r = client.post(
+        f"/solicitudes/{caso.pk}/aprendido/", {"caja": "NAP-5", "caja_latitud": "-34.6", "caja_longitud": "-58.4"}
+    )
     assert r.status_code == 400 and "Bolivia" in r.content.decode() and not CajaNap.objects.exists()
-    r = client.post(f"/solicitudes/{caso.pk}/aprendido/", {"caja": "NAP-5", "caja_latitud": "-16.5",
-                                                            "caja_longitud": "-68.1"})
+    r = client.post(
+        f"/solicitudes/{caso.pk}/aprendido/", {"caja": "NAP-5", "caja_latitud": "-16.5", "caja_longitud": "-68.1"}
+    )
     assert r.status_code == 302 and CajaNap.objects.get().registrado_por == u.tecnico
 
 
 def test_mapa_de_la_zona_svg_sin_internet_y_consultas_constantes(client, u, esc, zona, django_assert_max_num_queries):
     def poblar(n):
         for i in range(n):
-            D.registrar_punto(u.gestion_red, nombre=f"Punto {len(PuntoReferencia.objects.all())}-{i}", zona=zona,
-                              latitud=f"-16.{500 + i}", longitud=f"-68.{100 + i}")
-            D.registrar_caja(u.gestion_red, codigo=f"NAP-{CajaNap.objects.count()}-{i}", zona=zona,
-                             latitud=f"-16.{510 + i}", longitud=f"-68.{110 + i}")
-            D.registrar_calle(u.gestion_red, nombre=f"Calle {CajaNap.objects.count()}-{i}", zona=zona,
-                              latitud=f"-16.{520 + i}", longitud=f"-68.{120 + i}")
+            D.registrar_punto(
+                u.gestion_red,
+                nombre=f"Punto {len(PuntoReferencia.objects.all())}-{i}",
+                zona=zona,
+                latitud=f"-16.{500 + i}",
+                longitud=f"-68.{100 + i}",
+            )
+            D.registrar_caja(
+                u.gestion_red,
+                codigo=f"NAP-{CajaNap.objects.count()}-{i}",
+                zona=zona,
+                latitud=f"-16.{510 + i}",
+                longitud=f"-68.{110 + i}",
+            )
+            D.registrar_calle(
+                u.gestion_red,
+                nombre=f"Calle {CajaNap.objects.count()}-{i}",
+                zona=zona,
+                latitud=f"-16.{520 + i}",
+                longitud=f"-68.{120 + i}",
+            )
             s = esc.solicitud("registrada", caja_nap=f"NAP-{CajaNap.objects.count() - 1}-{i}")
             T.aplicar(s, "observar", u.gestion_red, causa="caja_nap", detalle="La caja no corresponde")
 
@@ -131,8 +169,7 @@ def test_observaciones_prevenidas_en_el_mapa(client, u, zona, nueva_solicitud, e
 def test_importar_capa_desde_la_pagina_informa_filas(client, u, zona):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
-    contenido = ("kind,name,zone,aliases,lat,lon\ncalle,Av. Arce,Z1,Avenida Arze,,\n"
-                 "caja_nap,NAP-9,Z1,,-99,-68.1\n").encode()
+    contenido = b"kind,name,zone,aliases,lat,lon\ncalle,Av. Arce,Z1,Avenida Arze,,\ncaja_nap,NAP-9,Z1,,-99,-68.1\n"
     client.force_login(u.coc)
     assert client.get("/direcciones/importar/").status_code == 403
     client.force_login(u.gestion_red)
@@ -144,8 +181,15 @@ def test_importar_capa_desde_la_pagina_informa_filas(client, u, zona):
 
 def test_api_verificar_geojson_y_registro_con_advertencias(u, esc, zona):
     caso = esc.solicitud("observada")
-    D.registrar_aprendido(u.gestion_red, caso, calle="Calle Murillo", aliases="Murilo", caja="NAP-01",
-                          caja_latitud="-16.5", caja_longitud="-68.15")
+    D.registrar_aprendido(
+        u.gestion_red,
+        caso,
+        calle="Calle Murillo",
+        aliases="Murilo",
+        caja="NAP-01",
+        caja_latitud="-16.5",
+        caja_longitud="-68.15",
+    )
     api = APIClient()
     api.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=u.asesor).key}")
     r = api.post("/api/v1/direcciones/verificar/", {"calle": "MURILÓ", "zona": zona.codigo}, format="json")
@@ -157,8 +201,9 @@ def test_api_verificar_geojson_y_registro_con_advertencias(u, esc, zona):
     r = api.post("/api/v1/solicitudes/", {**datos, "aceptar_advertencias": True}, format="json")
     assert r.status_code == 201 and r.json()["advertencia_aceptada"] is True
     assert r.json()["advertencias_direccion"][0]["tipo"] == "alias"
-    r = api.post("/api/v1/solicitudes/", {**datos, "numero_smartflex": "SF-API-2", "calle": "Calle Murillo"},
-                 format="json")
+    r = api.post(
+        "/api/v1/solicitudes/", {**datos, "numero_smartflex": "SF-API-2", "calle": "Calle Murillo"}, format="json"
+    )
     assert r.status_code == 201 and r.json()["advertencias_direccion"] == []
 
     assert api.get("/api/v1/direcciones/geojson/").status_code == 403  # asesor

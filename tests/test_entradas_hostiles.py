@@ -1,6 +1,7 @@
 """Issue 13, item 6: no 500 from a query string or a form. Each URL listed in the issue gets a
 Spanish 400 (a form shown again with what was typed) or a clamped / ignored value; the API
 answers JSON for a too-large body and for any server error."""
+
 import json
 
 import pytest
@@ -78,8 +79,12 @@ def test_marcar_notificacion_con_id_raro(client, u, ident):
 def test_aprendido_coordenada_enorme_es_400(client, u, esc, campo, valor):
     s = esc.solicitud()
     client.force_login(u.gestion_red)
-    pareja = {"ref_latitud": "ref_longitud", "ref_longitud": "ref_latitud",
-              "caja_latitud": "caja_longitud", "caja_longitud": "caja_latitud"}[campo]
+    pareja = {
+        "ref_latitud": "ref_longitud",
+        "ref_longitud": "ref_latitud",
+        "caja_latitud": "caja_longitud",
+        "caja_longitud": "caja_latitud",
+    }[campo]
     datos = {"referencia": "Plaza", "caja": "NAP-9", campo: valor, pareja: "-16.5"}
     r = client.post(f"/solicitudes/{s.pk}/aprendido/", datos)
     assert r.status_code == 400, r.status_code
@@ -90,13 +95,30 @@ def test_aprendido_coordenada_enorme_es_400(client, u, esc, campo, valor):
 
 
 # --- POST /direcciones/importar/ with deeply nested JSON ----------------------------------------
-@pytest.mark.parametrize("contenido", [
-    "[" * 100_000 + "]" * 100_000,
-    "{" + '"a":{' * 50_000 + "}" * 50_001,
-    json.dumps({"type": "FeatureCollection", "features": [
-        {"type": "Feature", "properties": {"kind": "calle", "name": "X", "zone": "Z1",
-                                            "aliases": json.loads("[" * 30 + "]" * 30)}, "geometry": None}]}),
-])
+@pytest.mark.parametrize(
+    "contenido",
+    [
+        "[" * 100_000 + "]" * 100_000,
+        "{" + '"a":{' * 50_000 + "}" * 50_001,
+        json.dumps(
+            {
+                "type": "FeatureCollection",
+                "features": [
+                    {
+                        "type": "Feature",
+                        "properties": {
+                            "kind": "calle",
+                            "name": "X",
+                            "zone": "Z1",
+                            "aliases": json.loads("[" * 30 + "]" * 30),
+                        },
+                        "geometry": None,
+                    }
+                ],
+            }
+        ),
+    ],
+)
 def test_importar_json_muy_anidado_es_400(client, u, zona, contenido):
     client.force_login(u.gestion_red)
     archivo = SimpleUploadedFile("capa.geojson", contenido.encode(), content_type="application/geo+json")
@@ -107,22 +129,43 @@ def test_importar_json_muy_anidado_es_400(client, u, zona, contenido):
 
 def test_importar_json_poco_anidado_sigue_valiendo(client, u, zona):
     client.force_login(u.gestion_red)
-    capa = {"type": "FeatureCollection", "features": [
-        {"type": "Feature", "properties": {"kind": "punto_referencia", "name": "Plaza [central] {1}",
-                                            "zone": zona.codigo},
-         "geometry": {"type": "Point", "coordinates": [-68.15, -16.5]}}]}
+    capa = {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "properties": {"kind": "punto_referencia", "name": "Plaza [central] {1}", "zone": zona.codigo},
+                "geometry": {"type": "Point", "coordinates": [-68.15, -16.5]},
+            }
+        ],
+    }
     archivo = SimpleUploadedFile("capa.geojson", json.dumps(capa).encode())
     r = client.post("/direcciones/importar/", {"archivo": archivo})
     assert r.status_code == 200
     assert PuntoReferencia.objects.filter(nombre="Plaza [central] {1}").exists()
 
 
-@pytest.mark.parametrize("nombre,contenido", [
-    ("capa.csv", "kind;name;zone;lat;lon\npunto_referencia;X;{z};1e400;-68.15\ncaja_nap;N;{z};-16.5;-1e28\n"),
-    ("capa.geojson", json.dumps({"type": "FeatureCollection", "features": [
-        {"type": "Feature", "properties": {"kind": "punto_referencia", "name": "P", "zone": "{z}"},
-         "geometry": {"type": "Point", "coordinates": [1e300, -16.5]}}]})),
-])
+@pytest.mark.parametrize(
+    "nombre,contenido",
+    [
+        ("capa.csv", "kind;name;zone;lat;lon\npunto_referencia;X;{z};1e400;-68.15\ncaja_nap;N;{z};-16.5;-1e28\n"),
+        (
+            "capa.geojson",
+            json.dumps(
+                {
+                    "type": "FeatureCollection",
+                    "features": [
+                        {
+                            "type": "Feature",
+                            "properties": {"kind": "punto_referencia", "name": "P", "zone": "{z}"},
+                            "geometry": {"type": "Point", "coordinates": [1e300, -16.5]},
+                        }
+                    ],
+                }
+            ),
+        ),
+    ],
+)
 def test_importar_capa_con_coordenadas_enormes_informa_la_fila(client, u, zona, nombre, contenido):
     """A coordinate no column holds is the row's error in the report, not a 500."""
     client.force_login(u.gestion_red)
@@ -134,9 +177,25 @@ def test_importar_capa_con_coordenadas_enormes_informa_la_fila(client, u, zona, 
 
 
 # --- POST /entregas/generar/ with mes=9999-12, 0001-01, 2024-02-30 --------------------------------
-@pytest.mark.parametrize("mes", ["9999-12", "0001-01", "2024-02-30", "1999-12", "2101-01", "2024-13", "2024-00",
-                                 "²⁰²⁴-01", "2024-1-1", "2024", "-2024-01", "99999999999999999999-01",
-                                 "2024-01\x00", "x" * 10_000])
+@pytest.mark.parametrize(
+    "mes",
+    [
+        "9999-12",
+        "0001-01",
+        "2024-02-30",
+        "1999-12",
+        "2101-01",
+        "2024-13",
+        "2024-00",
+        "²⁰²⁴-01",
+        "2024-1-1",
+        "2024",
+        "-2024-01",
+        "99999999999999999999-01",
+        "2024-01\x00",
+        "x" * 10_000,
+    ],
+)
 def test_generar_entrega_mes_invalido_es_400(client, u, mes):
     client.force_login(u.gestion_red)
     r = client.post("/entregas/generar/", {"mes": mes})
@@ -159,14 +218,18 @@ def test_generar_entrega_mes_valido_sigue_valiendo(client, u, django_capture_on_
 def api_cliente(u):
     from rest_framework.authtoken.models import Token
 
-    return Client(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=u.gestion_red).key}",
-                  raise_request_exception=False)
+    return Client(
+        HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=u.gestion_red).key}", raise_request_exception=False
+    )
 
 
-@pytest.mark.parametrize("content_type,cuerpo", [
-    ("application/json", json.dumps({"calle": "x" * 5000})),
-    ("application/x-www-form-urlencoded", "calle=" + "x" * 5000),
-])
+@pytest.mark.parametrize(
+    "content_type,cuerpo",
+    [
+        ("application/json", json.dumps({"calle": "x" * 5000})),
+        ("application/x-www-form-urlencoded", "calle=" + "x" * 5000),
+    ],
+)
 def test_api_cuerpo_demasiado_grande_es_413_json(api_cliente, settings, content_type, cuerpo):
     settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
     r = api_cliente.post("/api/v1/direcciones/verificar/", cuerpo, content_type=content_type)
@@ -186,8 +249,9 @@ def test_api_campo_multipart_demasiado_grande_es_413_json(api_cliente, settings)
 
 
 def test_api_cuerpo_normal_sigue_valiendo(api_cliente, zona):
-    r = api_cliente.post("/api/v1/direcciones/verificar/", {"calle": "Av. Busch", "zona": zona.codigo},
-                         content_type="application/json")
+    r = api_cliente.post(
+        "/api/v1/direcciones/verificar/", {"calle": "Av. Busch", "zona": zona.codigo}, content_type="application/json"
+    )
     assert r.status_code == 200
 
 
@@ -233,8 +297,7 @@ def test_cuerpo_mayor_que_lo_que_acepta_la_pagina_es_413_sin_leerlo(u, client):
     """A multipart body to a page that takes no file (the login, an API list) is refused by its
     Content-Length before the CSRF check parses it (which would spool the file part to disk)."""
     grande = b"x" * (3 * 1024 * 1024)
-    r = client.post("/cuentas/login/", {"username": "x", "password": "y",
-                                        "f": __import__("io").BytesIO(grande)})
+    r = client.post("/cuentas/login/", {"username": "x", "password": "y", "f": __import__("io").BytesIO(grande)})
     assert r.status_code == 413 and "supera el máximo" in r.content.decode()
     client.force_login(u.asesor)
     r = client.post("/api/v1/solicitudes/", {"f": __import__("io").BytesIO(grande)})

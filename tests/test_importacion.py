@@ -1,5 +1,6 @@
 """Smartflex import (command, page, Celery task) and the export back: good files, every kind of
 bad file, the same file twice, a file that changes a known Solicitud."""
+
 import csv
 import io
 
@@ -20,11 +21,23 @@ CAB = importacion.COLUMNAS
 
 
 def fila(numero, **extra):
-    base = {"numero_smartflex": numero, "tipo": "instalacion", "cliente_nombre": "Juana Mamani",
-            "cliente_documento": "4876543", "cliente_telefono": "71234567", "calle": "Av. Busch",
-            "numero_puerta": "12", "zona": "Z1", "referencias": "Frente al mercado", "caja_nap": "NAP-1",
-            "plan": "Fibra 100", "vendedor": "Pedro Vargas", "asesor": "asesor", "numero_ot": f"OT-{numero}",
-            "fecha_registro": "2026-11-02"}
+    base = {
+        "numero_smartflex": numero,
+        "tipo": "instalacion",
+        "cliente_nombre": "Juana Mamani",
+        "cliente_documento": "4876543",
+        "cliente_telefono": "71234567",
+        "calle": "Av. Busch",
+        "numero_puerta": "12",
+        "zona": "Z1",
+        "referencias": "Frente al mercado",
+        "caja_nap": "NAP-1",
+        "plan": "Fibra 100",
+        "vendedor": "Pedro Vargas",
+        "asesor": "asesor",
+        "numero_ot": f"OT-{numero}",
+        "fecha_registro": "2026-11-02",
+    }
     base.update(extra)
     return base
 
@@ -52,8 +65,14 @@ def _estado_bd():
 
 
 def test_good_file_creates_solicitudes_with_ot_and_audited_births(archivo, u, zona):
-    ruta = archivo([fila("SF-1"), fila("SF-2", tipo="Traslado", numero_ot="", fecha_registro="03/11/2026 10:15"),
-                    fila("SF-3", zona="Z2", asesor="asesor")], separador=";")
+    ruta = archivo(
+        [
+            fila("SF-1"),
+            fila("SF-2", tipo="Traslado", numero_ot="", fecha_registro="03/11/2026 10:15"),
+            fila("SF-3", zona="Z2", asesor="asesor"),
+        ],
+        separador=";",
+    )
     r = _importar(ruta, u.gestion_red)
     assert (r.importado, r.total, r.creadas, r.errores) == (True, 3, 3, [])
     s1 = Solicitud.objects.select_related("orden").get(numero_smartflex="SF-1")
@@ -65,7 +84,9 @@ def test_good_file_creates_solicitudes_with_ot_and_audited_births(archivo, u, zo
     assert timezone.localtime(s2.creado_at).strftime("%Y-%m-%d %H:%M") == "2026-11-03 10:15"
     registros = RegistroAuditoria.objects.filter(caso_id=s1.caso_id).order_by("pk")
     assert [(x.transicion, x.paso, x.estado_destino, x.rol) for x in registros] == [
-        ("registrar", "1", "registrada", "GESTION_RED"), ("generar", "1", "generada", "GESTION_RED")]
+        ("registrar", "1", "registrada", "GESTION_RED"),
+        ("generar", "1", "generada", "GESTION_RED"),
+    ]
     # the new objects take transitions as any other
     T.aplicar(s1, "observar", u.coc, causa="calle", detalle="x")
     assert Solicitud.objects.get(pk=s1.pk).estado == "observada"
@@ -102,9 +123,12 @@ def test_file_that_changes_a_known_solicitud(archivo, u, esc):
     abierta = esc.solicitud("observada")
     anulada = esc.solicitud("anulada")
     version = abierta.version
-    ruta = archivo([fila(abierta.numero_smartflex, numero_ot=abierta.orden.numero, calle="Calle Nueva 5",
-                         plan="Fibra 300"),
-                    fila(anulada.numero_smartflex, numero_ot=anulada.orden.numero, calle="Otra calle")])
+    ruta = archivo(
+        [
+            fila(abierta.numero_smartflex, numero_ot=abierta.orden.numero, calle="Calle Nueva 5", plan="Fibra 300"),
+            fila(anulada.numero_smartflex, numero_ot=anulada.orden.numero, calle="Otra calle"),
+        ]
+    )
     r = _importar(ruta, u.gestion_red)
     assert (r.creadas, r.actualizadas, r.omitidas) == (0, 1, 1), (r.errores, r.avisos)
     abierta.refresh_from_db()
@@ -126,14 +150,17 @@ def _errores(r):
     return {(e["fila"], e["columna"]) for e in r.errores}
 
 
-@pytest.mark.parametrize("contenido,esperado", [
-    (b"", (0, "")),
-    (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00", (0, "")),
-    (b"\xff\xfe\xfa\xfb no es texto \x81\x82", (0, "")),
-    (b"PK\x03\x04 zip roto", (0, "")),
-    (",".join(CAB).encode(), (0, "")),  # header only
-    (b"numero,nombre\n1,x\n", (1, "numero")),  # wrong columns
-])
+@pytest.mark.parametrize(
+    "contenido,esperado",
+    [
+        (b"", (0, "")),
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00", (0, "")),
+        (b"\xff\xfe\xfa\xfb no es texto \x81\x82", (0, "")),
+        (b"PK\x03\x04 zip roto", (0, "")),
+        (",".join(CAB).encode(), (0, "")),  # header only
+        (b"numero,nombre\n1,x\n", (1, "numero")),  # wrong columns
+    ],
+)
 def test_file_that_is_not_a_smartflex_spreadsheet(tmp_path, u, contenido, esperado):
     ruta = tmp_path / "malo.csv"
     ruta.write_bytes(contenido)
@@ -147,33 +174,48 @@ def test_file_that_is_not_a_smartflex_spreadsheet(tmp_path, u, contenido, espera
 
 def test_bad_rows_reported_every_one_and_nothing_imported(archivo, u, esc):
     otra = esc.solicitud("registrada")
-    ruta = archivo([
-        fila("SF-OK-1"),
-        fila("SF-B-1", fecha_registro="31/02/2026"),           # row 3: bad date
-        fila("SF-B-2", zona="ZX"),                              # row 4: unknown zone
-        fila("SF-DUP"),                                         # row 5: duplicate ...
-        fila("SF-DUP", numero_ot="OT-DUP-2"),                   # row 6: ... of row 5
-        fila("SF-B-3", cliente_nombre="", tipo="portabilidad"),  # row 7: two errors
-        fila("SF-B-4", asesor="nadie", numero_ot=otra.orden.numero),  # row 8: unknown asesor
-        fila("SF-B-5", numero_ot=otra.orden.numero),            # row 9: OT of another Solicitud
-        fila("SF-B-6", fecha_registro="2099-01-01"),            # row 10: future date
-        fila("S" * 40),                                         # row 11: too long
-        fila("SF-B-7", calle="Av.\x01Busch"),                   # row 12: control character
-    ])
+    ruta = archivo(
+        [
+            fila("SF-OK-1"),
+            fila("SF-B-1", fecha_registro="31/02/2026"),  # row 3: bad date
+            fila("SF-B-2", zona="ZX"),  # row 4: unknown zone
+            fila("SF-DUP"),  # row 5: duplicate ...
+            fila("SF-DUP", numero_ot="OT-DUP-2"),  # row 6: ... of row 5
+            fila("SF-B-3", cliente_nombre="", tipo="portabilidad"),  # row 7: two errors
+            fila("SF-B-4", asesor="nadie", numero_ot=otra.orden.numero),  # row 8: unknown asesor
+            fila("SF-B-5", numero_ot=otra.orden.numero),  # row 9: OT of another Solicitud
+            fila("SF-B-6", fecha_registro="2099-01-01"),  # row 10: future date
+            fila("S" * 40),  # row 11: too long
+            fila("SF-B-7", calle="Av.\x01Busch"),  # row 12: control character
+        ]
+    )
     antes = _estado_bd()
     r = _importar(ruta, u.gestion_red)
     assert not r.importado and r.total == 11
-    assert {(3, "fecha_registro"), (4, "zona"), (5, "numero_smartflex"), (6, "numero_smartflex"),
-            (7, "cliente_nombre"), (7, "tipo"), (8, "asesor"), (9, "numero_ot"), (10, "fecha_registro"),
-            (11, "numero_smartflex"), (12, "calle")} <= _errores(r)
+    assert {
+        (3, "fecha_registro"),
+        (4, "zona"),
+        (5, "numero_smartflex"),
+        (6, "numero_smartflex"),
+        (7, "cliente_nombre"),
+        (7, "tipo"),
+        (8, "asesor"),
+        (9, "numero_ot"),
+        (10, "fecha_registro"),
+        (11, "numero_smartflex"),
+        (12, "calle"),
+    } <= _errores(r)
     assert 2 not in {e["fila"] for e in r.errores}
     assert r.con_error == 10
     assert _estado_bd() == antes
     # the user chooses to import the good rows
     r = _importar(ruta, u.gestion_red, aceptar_validas=True)
     assert r.importado and r.creadas == 1
-    assert list(Solicitud.objects.filter(numero_smartflex__startswith="SF-").exclude(pk=otra.pk)
-                .values_list("numero_smartflex", flat=True)) == ["SF-OK-1"]
+    assert list(
+        Solicitud.objects.filter(numero_smartflex__startswith="SF-")
+        .exclude(pk=otra.pk)
+        .values_list("numero_smartflex", flat=True)
+    ) == ["SF-OK-1"]
 
 
 def test_import_costs_a_constant_number_of_queries(archivo, u, settings):
@@ -249,14 +291,16 @@ def test_page_upload_runs_the_task_and_shows_the_report(client, archivo, u, djan
         client.post(f"/importar/{imp.pk}/aceptar/")
     imp.refresh_from_db()
     assert imp.etapa == "terminada" and imp.creadas == 1 and imp.con_error == 1
-    assert list(Solicitud.objects.filter(numero_smartflex__startswith="SF-P").values_list("numero_smartflex",
-                                                                                      flat=True)) == ["SF-P-1"]
+    assert list(
+        Solicitud.objects.filter(numero_smartflex__startswith="SF-P").values_list("numero_smartflex", flat=True)
+    ) == ["SF-P-1"]
 
 
 def test_page_shows_progress_while_running(client, u, archivo):
     client.force_login(u.coc)
-    imp = ImportacionSmartflex.objects.create(archivo="importaciones/x.csv", nombre="x.csv", usuario=u.coc,
-                                              etapa="importando", total=50000, procesadas=12000)
+    imp = ImportacionSmartflex.objects.create(
+        archivo="importaciones/x.csv", nombre="x.csv", usuario=u.coc, etapa="importando", total=50000, procesadas=12000
+    )
     html = client.get(f"/importar/{imp.pk}/", HTTP_HX_REQUEST="true").content.decode()
     assert 'hx-trigger="every 1s"' in html and "12000 filas procesadas de 50000" in html
 

@@ -1,6 +1,7 @@
 """Imports with bounds (issue 13, item 5): upload size, header columns (a linear check), data
 rows, each field's length, the errors kept, and the CSVs Excel writes in Spanish locales
 (Windows-1252, ``;``), for the Smartflex import and the GIS layer import."""
+
 import csv
 import io
 import json
@@ -18,8 +19,15 @@ CAB = importacion.COLUMNAS
 
 
 def fila(numero, **extra):
-    base = {"numero_smartflex": numero, "tipo": "instalacion", "cliente_nombre": "Juana Mamani",
-            "calle": "Av. Busch", "zona": "Z1", "asesor": "asesor", "referencias": "Frente al mercado"}
+    base = {
+        "numero_smartflex": numero,
+        "tipo": "instalacion",
+        "cliente_nombre": "Juana Mamani",
+        "calle": "Av. Busch",
+        "zona": "Z1",
+        "asesor": "asesor",
+        "referencias": "Frente al mercado",
+    }
     base.update(extra)
     return [base.get(c, "") for c in CAB]
 
@@ -115,8 +123,13 @@ def test_mas_filas_que_el_limite_se_rechaza_y_deja_de_leer(formato, escribir, tm
     monkeypatch.setattr(importacion, "_fila", contar)
     r = _importar(ruta, u.gestion_red, aceptar_validas=True)
     assert not r.importado and r.total == 0
-    assert r.errores == [{"fila": 0, "columna": "", "mensaje": "El archivo tiene más de 50 filas de datos. "
-                                                             "Divídalo en archivos más pequeños."}]
+    assert r.errores == [
+        {
+            "fila": 0,
+            "columna": "",
+            "mensaje": "El archivo tiene más de 50 filas de datos. Divídalo en archivos más pequeños.",
+        }
+    ]
     assert leidas == 51  # reading stopped at the first row over the limit
     assert not Solicitud.objects.exists()
     assert importacion.resumen(r).startswith("No se importó nada: El archivo tiene más de 50 filas")
@@ -131,13 +144,17 @@ def test_el_limite_de_filas_admite_exactamente_el_maximo(escribir, u, settings):
 # --- fields ------------------------------------------------------------------------------------
 def test_campo_mas_largo_que_el_modelo_es_error_de_fila_y_no_se_guarda(escribir, u, settings):
     settings.ANULACIONES_IMPORTACION_MAX_TEXTO = 2000
-    ruta = escribir(csv_bytes([
-        fila("SF-L-1"),
-        fila("SF-L-2", referencias="r" * 2001),        # TextField: the text limit
-        fila("SF-L-3", cliente_nombre="n" * 201),      # CharField(200)
-        fila("SF-L-4", zona="Z" * 100_000),            # the zone code's length, not quoted whole
-        fila("SF-L-5", referencias="r" * 2000),        # exactly the limit: fine
-    ]))
+    ruta = escribir(
+        csv_bytes(
+            [
+                fila("SF-L-1"),
+                fila("SF-L-2", referencias="r" * 2001),  # TextField: the text limit
+                fila("SF-L-3", cliente_nombre="n" * 201),  # CharField(200)
+                fila("SF-L-4", zona="Z" * 100_000),  # the zone code's length, not quoted whole
+                fila("SF-L-5", referencias="r" * 2000),  # exactly the limit: fine
+            ]
+        )
+    )
     r = _importar(ruta, u.gestion_red)
     assert not r.importado
     assert {(e["fila"], e["columna"]) for e in r.errores} == {(3, "referencias"), (4, "cliente_nombre"), (5, "zona")}
@@ -162,8 +179,9 @@ def xlsx_con_texto(tmp_path, texto):
     ruta = tmp_path / "s.xlsx"
     with zipfile.ZipFile(plantilla) as origen, zipfile.ZipFile(ruta, "w", zipfile.ZIP_DEFLATED) as destino:
         for parte in origen.infolist():
-            destino.writestr(parte, origen.read(parte).replace(b"MARCADOR", texto.encode()),
-                             compress_type=zipfile.ZIP_DEFLATED)
+            destino.writestr(
+                parte, origen.read(parte).replace(b"MARCADOR", texto.encode()), compress_type=zipfile.ZIP_DEFLATED
+            )
     return ruta
 
 
@@ -174,7 +192,8 @@ def test_xlsx_pequeno_con_texto_enorme_no_se_guarda(tmp_path, u):
     r = _importar(ruta, u.gestion_red, aceptar_validas=True)
     assert r.importado and r.creadas == 1
     assert [(e["fila"], e["columna"], e["mensaje"]) for e in r.errores] == [
-        (2, "referencias", "Más de 2.000 caracteres (2.000.000).")]
+        (2, "referencias", "Más de 2.000 caracteres (2.000.000).")
+    ]
     assert list(Solicitud.objects.values_list("numero_smartflex", flat=True)) == ["SF-X-2"]
 
 
@@ -195,8 +214,9 @@ def test_xlsx_que_descomprimido_excede_el_limite(tmp_path, u, settings):
 
 
 # --- errors: the first N and the count ---------------------------------------------------------
-def test_muchos_errores_se_guardan_los_primeros_n_y_el_total(escribir, u, settings,
-                                                             django_capture_on_commit_callbacks, client):
+def test_muchos_errores_se_guardan_los_primeros_n_y_el_total(
+    escribir, u, settings, django_capture_on_commit_callbacks, client
+):
     settings.ANULACIONES_IMPORTACION_MAX_ERRORES = 50
     settings.ANULACIONES_IMPORTACION_LOTE = 100
     filas = [fila(f"SF-M-{i}", zona="ZX", tipo="portabilidad") for i in range(1000)] + [fila("SF-M-OK")]
@@ -253,8 +273,11 @@ def test_subida_demasiado_grande_responde_json_a_un_cliente_json(client, u, sett
     settings.ANULACIONES_IMPORTACION_MAX_MB = 0.01
     client.force_login(u.coc)
     for filas in (300, 2000):  # the upload handler and the Content-Length paths
-        r = client.post("/importar/", {"archivo": SimpleUploadedFile("s.csv", csv_bytes(
-            [fila(f"SF-J-{i}") for i in range(filas)]))}, HTTP_ACCEPT="application/json")
+        r = client.post(
+            "/importar/",
+            {"archivo": SimpleUploadedFile("s.csv", csv_bytes([fila(f"SF-J-{i}") for i in range(filas)]))},
+            HTTP_ACCEPT="application/json",
+        )
         assert r.status_code == 413 and r["Content-Type"].startswith("application/json")
         cuerpo = r.json()
         assert cuerpo["detail"] == cuerpo["errores"]["archivo"] and "supera el máximo de 10 KB" in cuerpo["detail"]
@@ -279,12 +302,15 @@ def test_la_subida_sigue_exigiendo_el_token_csrf(u, settings):
     r = client.post("/importar/", {"archivo": SimpleUploadedFile("s.csv", csv_bytes([fila("SF-T-1")]))})
     assert r.status_code == 403  # no token: refused as before
     token = client.get("/importar/").context["csrf_token"]
-    r = client.post("/importar/", {"csrfmiddlewaretoken": str(token),
-                                   "archivo": SimpleUploadedFile("s.csv", csv_bytes([fila("SF-T-1")]))})
+    r = client.post(
+        "/importar/",
+        {"csrfmiddlewaretoken": str(token), "archivo": SimpleUploadedFile("s.csv", csv_bytes([fila("SF-T-1")]))},
+    )
     assert r.status_code == 302
     # far over the limit the body is never read: refused by its size, nothing stored, no token needed
-    r = client.post("/importar/", {"archivo": SimpleUploadedFile("g.csv", csv_bytes(
-        [fila(f"SF-T-{i}") for i in range(2000)]))})
+    r = client.post(
+        "/importar/", {"archivo": SimpleUploadedFile("g.csv", csv_bytes([fila(f"SF-T-{i}") for i in range(2000)]))}
+    )
     assert r.status_code == 413 and ImportacionSmartflex.objects.count() == 1
 
 
@@ -303,26 +329,48 @@ def test_archivo_demasiado_grande_rechazado_por_la_funcion_y_el_comando(escribir
 def test_capa_del_sig_demasiado_grande_rechazada(client, u, zona, settings):
     settings.ANULACIONES_IMPORTACION_MAX_MB = 0.01
     client.force_login(u.gestion_red)
-    capa = {"type": "FeatureCollection", "features": [
-        {"type": "Feature", "geometry": {"type": "Point", "coordinates": [-68.15, -16.5]},
-         "properties": {"kind": "punto_referencia", "name": f"Punto {i}", "zone": "Z1"}} for i in range(200)]}
+    capa = {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "geometry": {"type": "Point", "coordinates": [-68.15, -16.5]},
+                "properties": {"kind": "punto_referencia", "name": f"Punto {i}", "zone": "Z1"},
+            }
+            for i in range(200)
+        ],
+    }
     r = client.post("/direcciones/importar/", {"archivo": SimpleUploadedFile("c.geojson", json.dumps(capa).encode())})
     assert r.status_code == 413 and "supera el máximo de 10 KB" in r.content.decode()
 
 
 # --- what Excel writes in Spanish locales: Windows-1252 and ";" --------------------------------
-@pytest.mark.parametrize("codificacion,bom", [("cp1252", b""), ("cp1252", b"\xef\xbb\xbf"),
-                                              ("utf-8", b"\xef\xbb\xbf"), ("utf-8", b"")])
+@pytest.mark.parametrize(
+    "codificacion,bom", [("cp1252", b""), ("cp1252", b"\xef\xbb\xbf"), ("utf-8", b"\xef\xbb\xbf"), ("utf-8", b"")]
+)
 def test_csv_de_excel_en_espanol(codificacion, bom, escribir, u):
-    contenido = bom + csv_bytes([fila("SF-Ñ-1", cliente_nombre="José Pérez", calle="Av. Ñuñoa 123",
-                                      referencias="Frente a la plazuela «Güemes»")],
-                                separador=";", codificacion=codificacion)
+    contenido = bom + csv_bytes(
+        [
+            fila(
+                "SF-Ñ-1",
+                cliente_nombre="José Pérez",
+                calle="Av. Ñuñoa 123",
+                referencias="Frente a la plazuela «Güemes»",
+            )
+        ],
+        separador=";",
+        codificacion=codificacion,
+    )
     assert ("é".encode("cp1252") in contenido) == (codificacion == "cp1252")
     r = _importar(escribir(contenido), u.gestion_red)
     assert r.importado and r.creadas == 1, r.errores
     s = Solicitud.objects.get()
     assert (s.numero_smartflex, s.cliente_nombre, s.calle, s.referencias) == (
-        "SF-Ñ-1", "José Pérez", "Av. Ñuñoa 123", "Frente a la plazuela «Güemes»")
+        "SF-Ñ-1",
+        "José Pérez",
+        "Av. Ñuñoa 123",
+        "Frente a la plazuela «Güemes»",
+    )
 
 
 def test_capa_csv_de_excel_en_espanol(client, u, zona):

@@ -1,4 +1,5 @@
 """The indicator report (III.2): hand-computed cases built through the transition path."""
+
 import json
 import re
 from datetime import date, datetime
@@ -66,8 +67,12 @@ def test_40_probables_2_anulados_es_95_observado(esc, u, jefe):
     assert datos["total"]["no_anulados"] == 38
     assert datos["total"]["abiertos"] == 38  # the 38 observed are still open: a provisional figure
     assert datos["total"]["indicador"] == {
-        "valor": 95.0, "veredicto": "observado", "texto": "95,00 %", "provisional": True,
-        "rango": {"minimo": 0.0, "maximo": 95.0, "texto": "entre 0,00 % y 95,00 %", "veredicto_minimo": "observado"}}
+        "valor": 95.0,
+        "veredicto": "observado",
+        "texto": "95,00 %",
+        "provisional": True,
+        "rango": {"minimo": 0.0, "maximo": 95.0, "texto": "entre 0,00 % y 95,00 %", "veredicto_minimo": "observado"},
+    }
     html = jefe.get(reverse("indicador")).content.decode()
     assert re.search(r'id="valor-indicador">95,00 %<', html)
     assert "✘ Observado" in html
@@ -147,7 +152,9 @@ def test_caso_observado_dos_veces_cuenta_una_vez(esc, u):
     assert [f["valor"] for f in datos["desgloses"]["causa"]["filas"]] == ["calle"]
     # The Pareto counts every observation, and each case once per cause.
     assert {(f["causa"], f["observaciones"], f["casos"]) for f in datos["pareto"]} == {
-        ("calle", 1, 1), ("caja_nap", 1, 1)}
+        ("calle", 1, 1),
+        ("caja_nap", 1, 1),
+    }
 
 
 def test_caso_observado_en_marzo_y_anulado_en_abril_cuenta_en_marzo(esc, u, reloj, jefe):
@@ -183,8 +190,13 @@ def test_limite_del_periodo_es_la_medianoche_local(esc, reloj):
 
 def test_periodo_vacio_muestra_sin_casos(jefe, u):
     datos = ind.informe(ind.Periodo.mes(2025, 1))
-    assert datos["total"]["indicador"] == {"valor": None, "veredicto": "sin casos", "texto": "sin casos",
-                                           "provisional": False, "rango": None}
+    assert datos["total"]["indicador"] == {
+        "valor": None,
+        "veredicto": "sin casos",
+        "texto": "sin casos",
+        "provisional": False,
+        "rango": None,
+    }
     assert datos["total"]["aviso_provisional"] == ""
     html = jefe.get(reverse("indicador"), {"mes": "2025-01"}).content.decode()
     assert re.search(r'id="valor-indicador">sin casos<', html)
@@ -210,7 +222,10 @@ def _mezcla(esc, u, zonas, crear_usuario):
     s = T.crear_solicitud(otro, **esc.datos_nueva(observada(esc), numero=f"SF-B{1}"))
     T.aplicar(s, "observar", u.coc, causa="datos_cliente", detalle="CI no coincide")
     T.aplicar(s, "anular", u.coc, motivo="Cliente desiste", justificacion=JUSTIFICACION)
-    s2 = T.crear_solicitud(otro, **esc.datos_nueva(s, numero="SF-B2"), )
+    s2 = T.crear_solicitud(
+        otro,
+        **esc.datos_nueva(s, numero="SF-B2"),
+    )
     T.aplicar(s2, "observar", u.coc, causa="equipos", detalle="Falta ONT")
     o = esc.orden("en_coc")
     T.aplicar(o, "ratificar_anulacion", u.coc, motivo="Sin factibilidad")
@@ -231,8 +246,7 @@ def test_desgloses_suman_el_total(esc, u, zonas, crear_usuario):
     for dim, bloque in datos["desgloses"].items():
         filas = bloque["filas"]
         assert len(filas) >= 2, dim
-        for campo in ("probables", "anulados", "no_anulados", "abiertos", "sin_contacto",
-                      "sin_contacto_justificados"):
+        for campo in ("probables", "anulados", "no_anulados", "abiertos", "sin_contacto", "sin_contacto_justificados"):
             assert sum(f[campo] for f in filas) == total[campo], (dim, campo)
         for f in filas:
             assert f["indicador"] == ind.indicador(f["probables"], f["anulados"], f["abiertos"])
@@ -288,8 +302,11 @@ def test_anulaciones_sin_intento_de_contacto(esc, u, jefe):
     html = jefe.get(reverse("indicador_casos"), {"resultado": "sin_contacto_justificados"}).content.decode()
     assert _contar_filas(html) == 1 and "SF-SIN-CONTACTO" in html
     html = jefe.get(reverse("indicador")).content.decode()
-    assert re.search(r'anulados sin intento de contacto registrado \(3\.3\), <a href="[^"]+">1</a> de ellos con '
-                     r'justificación', html)
+    assert re.search(
+        r'anulados sin intento de contacto registrado \(3\.3\), <a href="[^"]+">1</a> de ellos con '
+        r"justificación",
+        html,
+    )
 
 
 def test_causas_raiz_por_asesor(esc, u, crear_usuario):
@@ -301,8 +318,9 @@ def test_causas_raiz_por_asesor(esc, u, crear_usuario):
     filas = {f["asesor_id"]: f for f in ind.informe(mes_actual())["asesores"]}
     assert (filas[u.asesor.pk]["registradas"], filas[u.asesor.pk]["observadas"]) == (5, 1)
     assert filas[u.asesor.pk]["porcentaje"] == 20.0
-    assert filas[u.asesor.pk]["causas"] == [{"causa": "calle", "etiqueta": "Nombre de calle / dirección",
-                                            "observaciones": 1}]
+    assert filas[u.asesor.pk]["causas"] == [
+        {"causa": "calle", "etiqueta": "Nombre de calle / dirección", "observaciones": 1}
+    ]
     assert (filas[otro.pk]["registradas"], filas[otro.pk]["observadas"], filas[otro.pk]["causas"]) == (1, 0, [])
 
 
@@ -328,9 +346,20 @@ def test_plazos_de_servicios_y_redigitaciones(esc, u, reloj):
     assert (r["total"], r["a_tiempo"], r["tardias"], r["pendientes"], r["porcentaje"]) == (2, 1, 1, 0, 50.0)
 
 
-@pytest.mark.parametrize("rol,estado", [
-    (Rol.JEFE_DIVISION, 200), (Rol.GESTION_RED, 200), (Rol.COC, 200), (Rol.ASESOR, 403), (Rol.MONITORA, 403),
-    (Rol.TEAM_LEADER, 403), (Rol.COZ, 403), (Rol.TECNICO, 403), (Rol.FACTURACION, 403)])
+@pytest.mark.parametrize(
+    "rol,estado",
+    [
+        (Rol.JEFE_DIVISION, 200),
+        (Rol.GESTION_RED, 200),
+        (Rol.COC, 200),
+        (Rol.ASESOR, 403),
+        (Rol.MONITORA, 403),
+        (Rol.TEAM_LEADER, 403),
+        (Rol.COZ, 403),
+        (Rol.TECNICO, 403),
+        (Rol.FACTURACION, 403),
+    ],
+)
 def test_acceso_por_rol(client, u, rol, estado):
     client.force_login(u.por_rol[rol])
     for nombre in ("indicador", "indicador_casos", "indicador_xlsx", "indicador_json"):
@@ -350,25 +379,53 @@ def test_libro_xlsx_y_json_con_los_mismos_numeros(esc, u, zonas, crear_usuario, 
     assert respuesta["Content-Type"].startswith("application/vnd.openxmlformats")
     assert "attachment" in respuesta["Content-Disposition"]
     wb = load_workbook(BytesIO(respuesta.content), read_only=True)
-    assert wb.sheetnames == ["Resumen", "Tendencia", "Zona", "Asesor", "Área", "Causa", "Tipo", "Pareto de causas",
-                             "Observadas por asesor", "Plazos"]
+    assert wb.sheetnames == [
+        "Resumen",
+        "Tendencia",
+        "Zona",
+        "Asesor",
+        "Área",
+        "Causa",
+        "Tipo",
+        "Pareto de causas",
+        "Observadas por asesor",
+        "Plazos",
+    ]
     datos = jefe.get(reverse("indicador_json")).json()
     filas_resumen = list(wb["Resumen"].iter_rows(values_only=True))
-    assert list(filas_resumen[4]) == ["Probables", "No anulados", "Anulados", "Aún abiertos", "Anulados sin contacto",
-                                      "Sin contacto, con justificación", "Indicador %", "Veredicto", "Provisional",
-                                      "Mínimo % (abiertos anulados)", "Máximo %"]
+    assert list(filas_resumen[4]) == [
+        "Probables",
+        "No anulados",
+        "Anulados",
+        "Aún abiertos",
+        "Anulados sin contacto",
+        "Sin contacto, con justificación",
+        "Indicador %",
+        "Veredicto",
+        "Provisional",
+        "Mínimo % (abiertos anulados)",
+        "Máximo %",
+    ]
     t = datos["total"]
-    assert list(filas_resumen[5]) == [t[k] for k in ("probables", "no_anulados", "anulados", "abiertos", "sin_contacto",
-                                                     "sin_contacto_justificados")] + [
-        t["indicador"]["valor"], t["indicador"]["veredicto"], "Sí", t["indicador"]["rango"]["minimo"],
-        t["indicador"]["rango"]["maximo"]]
+    assert list(filas_resumen[5]) == [
+        t[k] for k in ("probables", "no_anulados", "anulados", "abiertos", "sin_contacto", "sin_contacto_justificados")
+    ] + [
+        t["indicador"]["valor"],
+        t["indicador"]["veredicto"],
+        "Sí",
+        t["indicador"]["rango"]["minimo"],
+        t["indicador"]["rango"]["maximo"],
+    ]
     assert (t["probables"], t["anulados"], t["abiertos"]) == (10, 4, 6)
     assert t["indicador"]["texto"] == "60,00 %" and t["indicador"]["rango"]["texto"] == "entre 0,00 % y 60,00 %"
-    assert filas_resumen[6][0] == "Indicador: 60,00 % (observado); provisional: 6 casos abiertos; entre 0,00 % y 60,00 %"
+    assert (
+        filas_resumen[6][0] == "Indicador: 60,00 % (observado); provisional: 6 casos abiertos; entre 0,00 % y 60,00 %"
+    )
     filas_zona = list(wb["Zona"].iter_rows(values_only=True))[1:-1]
     assert [(r[0], r[1], r[3], r[7], r[9]) for r in filas_zona] == [
         (f["etiqueta"], f["probables"], f["anulados"], f["indicador"]["valor"], "Sí" if f["abiertos"] else "No")
-        for f in datos["desgloses"]["zona"]["filas"]]
+        for f in datos["desgloses"]["zona"]["filas"]
+    ]
     assert datos["total"]["probables"] == 10 and len(datos["tendencia"]) == 12
     json.dumps(datos)
 
@@ -378,10 +435,9 @@ def test_tendencia_svg_legible_sin_color(esc, u, jefe):
         observada(esc)
     anulada(esc, u)
     html = jefe.get(reverse("indicador")).content.decode()
-    svg = html[html.index("<svg"):html.index("</svg>")]
-    assert "Umbral 95 %" in svg and 'stroke-dasharray' in svg  # the threshold line, labelled
+    svg = html[html.index("<svg") : html.index("</svg>")]
+    assert "Umbral 95 %" in svg and "stroke-dasharray" in svg  # the threshold line, labelled
     assert "75,00" in svg  # the value is written (two decimals, as the figure), not only drawn
-    assert 'class="barra observado"' in svg and 'url(#rayado)' in svg  # hatched, not only coloured
+    assert 'class="barra observado"' in svg and "url(#rayado)" in svg  # hatched, not only coloured
     assert svg.count("s/c") >= 11  # the 11 months without cases say so
     assert "http://" not in svg.replace('xmlns="http://www.w3.org/2000/svg"', "")
-

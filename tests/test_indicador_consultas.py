@@ -3,6 +3,7 @@
 The 10 / 1,000 cases are bulk-inserted (data setup, not procedure): the semantic tests in
 test_indicador.py build theirs through the transition path.
 """
+
 import itertools
 import random
 from datetime import timedelta
@@ -13,8 +14,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from anulaciones.models import (Caso, IntentoContacto, Observacion, OrdenDeTrabajo, ServicioIngenieria, Solicitud,
-                                Zona)
+from anulaciones.models import Caso, IntentoContacto, Observacion, OrdenDeTrabajo, ServicioIngenieria, Solicitud, Zona
 from anulaciones.reports import indicador as ind
 from anulaciones.roles import Rol
 
@@ -29,8 +29,16 @@ def poblar(n, asesores, registrador, zonas, *, desde=None, dias=28, semilla=1, l
     rnd = random.Random(semilla)
     desde = desde or timezone.localtime().replace(day=1, hour=12, minute=0)
     prefijo = f"B{next(_lote)}-"
-    estados = ["observada", "en_correccion", "corregida", "en_instalacion", "instalada", "anulada", "anulada",
-               "pendiente_redigitacion"]
+    estados = [
+        "observada",
+        "en_correccion",
+        "corregida",
+        "en_instalacion",
+        "instalada",
+        "anulada",
+        "anulada",
+        "pendiente_redigitacion",
+    ]
     areas, causas = [Rol.GESTION_RED, Rol.COC, Rol.TECNICO], Observacion.Causa.values
     tipos = Solicitud.Tipo.values
     for inicio in range(0, n, lote):
@@ -38,30 +46,51 @@ def poblar(n, asesores, registrador, zonas, *, desde=None, dias=28, semilla=1, l
         cuandos = [desde + timedelta(minutes=rnd.randrange(dias * 24 * 60)) for _ in range(m)]
         casos = Caso.objects.bulk_create([Caso(probable_at=c) for c in cuandos])
         sols, redig, ots = [], [], []
-        for i, (caso, cuando) in enumerate(zip(casos, cuandos)):
+        for i, (caso, cuando) in enumerate(zip(casos, cuandos, strict=False)):
             estado = rnd.choice(estados)
-            comun = dict(tipo=rnd.choice(tipos), cliente_nombre="Cliente", calle="Calle", zona=rnd.choice(zonas),
-                         asesor=rnd.choice(asesores), registrada_por=registrador, caso=caso)
+            comun = dict(
+                tipo=rnd.choice(tipos),
+                cliente_nombre="Cliente",
+                calle="Calle",
+                zona=rnd.choice(zonas),
+                asesor=rnd.choice(asesores),
+                registrada_por=registrador,
+                caso=caso,
+            )
             # some cancellations carry a 5.2 justification
             justificacion = {"justificacion_anulacion": "x"} if estado == "anulada" and i % 3 == 0 else {}
             if rnd.random() < 0.1:  # re-digitated: the old one redigitada, the new one carries the case
-                redig.append((Solicitud(numero_smartflex=f"{prefijo}{inicio + i}-V", estado="redigitada",
-                                        redigitacion_vence_at=cuando + timedelta(hours=2),
-                                        redigitacion_tardia=rnd.random() < 0.3, **comun),
-                              Solicitud(numero_smartflex=f"{prefijo}{inicio + i}", estado=estado, **justificacion,
-                                        **comun)))
+                redig.append(
+                    (
+                        Solicitud(
+                            numero_smartflex=f"{prefijo}{inicio + i}-V",
+                            estado="redigitada",
+                            redigitacion_vence_at=cuando + timedelta(hours=2),
+                            redigitacion_tardia=rnd.random() < 0.3,
+                            **comun,
+                        ),
+                        Solicitud(numero_smartflex=f"{prefijo}{inicio + i}", estado=estado, **justificacion, **comun),
+                    )
+                )
             else:
-                sols.append(Solicitud(numero_smartflex=f"{prefijo}{inicio + i}", estado=estado, **justificacion,
-                                      **comun))
+                sols.append(
+                    Solicitud(numero_smartflex=f"{prefijo}{inicio + i}", estado=estado, **justificacion, **comun)
+                )
         nuevas = Solicitud.objects.bulk_create(sols + [r[1] for r in redig])
         viejas = Solicitud.objects.bulk_create([r[0] for r in redig])
-        for vieja, (_, nueva) in zip(viejas, redig):
+        for vieja, (_, nueva) in zip(viejas, redig, strict=False):
             vieja.reemplazada_por_id = nueva.pk
         Solicitud.objects.bulk_update(viejas, ["reemplazada_por"])
         ot_estado = {"anulada": "anulada", "instalada": "ejecutada", "en_instalacion": "asignada"}
         for s in nuevas:
-            ots.append(OrdenDeTrabajo(numero=f"OT-{s.numero_smartflex}", solicitud=s, zona=s.zona,
-                                      estado=ot_estado.get(s.estado, "generada")))
+            ots.append(
+                OrdenDeTrabajo(
+                    numero=f"OT-{s.numero_smartflex}",
+                    solicitud=s,
+                    zona=s.zona,
+                    estado=ot_estado.get(s.estado, "generada"),
+                )
+            )
         for s in viejas:
             ots.append(OrdenDeTrabajo(numero=f"OT-{s.numero_smartflex}", solicitud=s, zona=s.zona, estado="anulada"))
         OrdenDeTrabajo.objects.bulk_create(ots)
@@ -71,18 +100,45 @@ def poblar(n, asesores, registrador, zonas, *, desde=None, dias=28, semilla=1, l
             sol = primera.get(s.caso_id, s)
             cuando = s.caso.probable_at
             for k in range(1 + (rnd.random() < 0.3)):
-                obs.append(Observacion(solicitud=sol, caso_id=s.caso_id, paso="2", area=rnd.choice(areas),
-                                       causa=rnd.choice(causas), detalle="x", registrada_por=registrador,
-                                       creado_at=cuando + timedelta(hours=k)))
+                obs.append(
+                    Observacion(
+                        solicitud=sol,
+                        caso_id=s.caso_id,
+                        paso="2",
+                        area=rnd.choice(areas),
+                        causa=rnd.choice(causas),
+                        detalle="x",
+                        registrada_por=registrador,
+                        creado_at=cuando + timedelta(hours=k),
+                    )
+                )
             if s.estado == "anulada" and rnd.random() < 0.5:
-                contactos.append(IntentoContacto(solicitud=s, caso_id=s.caso_id, realizado_at=cuando, rol="COC",
-                                                 usuario=registrador, canal="llamada", resultado="sin_respuesta"))
+                contactos.append(
+                    IntentoContacto(
+                        solicitud=s,
+                        caso_id=s.caso_id,
+                        realizado_at=cuando,
+                        rol="COC",
+                        usuario=registrador,
+                        canal="llamada",
+                        resultado="sin_respuesta",
+                    )
+                )
             if rnd.random() < 0.5:
                 tarde = rnd.random() < 0.2
-                sis.append(ServicioIngenieria(solicitud=s, tipo="correccion", destinatario=rnd.choice(
-                    ["ASESOR", "MONITORA", "TEAM_LEADER"]), requerido="x", vence_at=cuando + timedelta(hours=8),
-                    estado="atendido", abierto_por=registrador, fuera_de_plazo=tarde,
-                    cerrado_at=cuando + timedelta(hours=10 if tarde else 1)))
+                sis.append(
+                    ServicioIngenieria(
+                        solicitud=s,
+                        tipo="correccion",
+                        destinatario=rnd.choice(["ASESOR", "MONITORA", "TEAM_LEADER"]),
+                        requerido="x",
+                        vence_at=cuando + timedelta(hours=8),
+                        estado="atendido",
+                        abierto_por=registrador,
+                        fuera_de_plazo=tarde,
+                        cerrado_at=cuando + timedelta(hours=10 if tarde else 1),
+                    )
+                )
         Observacion.objects.bulk_create(obs)
         IntentoContacto.objects.bulk_create(contactos)
         ServicioIngenieria.objects.bulk_create(sis)
@@ -105,9 +161,14 @@ def test_consultas_constantes_para_10_y_1000_casos(client, u, poblado):
     client.force_login(u.jefe_division)
     poblado(10)
     medidas = {}
-    urls = [("indicador", {}), ("indicador_json", {}), ("indicador_xlsx", {}),
-            ("indicador_casos", {}), ("indicador_casos", {"resultado": "anulados"}),
-            ("indicador_casos", {"zona": Zona.objects.first().pk})]
+    urls = [
+        ("indicador", {}),
+        ("indicador_json", {}),
+        ("indicador_xlsx", {}),
+        ("indicador_casos", {}),
+        ("indicador_casos", {"resultado": "anulados"}),
+        ("indicador_casos", {"zona": Zona.objects.first().pk}),
+    ]
     for nombre, params in urls:
         n, respuesta = _consultas(client, reverse(nombre), params)
         medidas[(nombre, str(params))] = [n]

@@ -4,6 +4,7 @@ cancellation when it was never observed); a case waiting for its re-digitation i
 the new Solicitud is registered; a re-digitation that never comes is anulado; open cases make
 the figure provisional, with its range; two decimals, rounded toward the verdict — on the page,
 the home summary, the workbook and the JSON."""
+
 import re
 from datetime import datetime, timedelta
 from io import BytesIO
@@ -137,7 +138,8 @@ def test_redigitacion_vencida_por_fecha_en_el_pasado_tambien_se_anula(esc, u):
     s = esc.solicitud("pendiente_redigitacion")
     Solicitud.objects.filter(pk=s.pk).update(redigitacion_vence_at=s.redigitacion_vence_at - timedelta(hours=3))
     ServicioIngenieria.objects.filter(solicitud=s, tipo="redigitacion").update(
-        vence_at=s.redigitacion_vence_at - timedelta(hours=3))
+        vence_at=s.redigitacion_vence_at - timedelta(hours=3)
+    )
     s.refresh_from_db()
     T.registrar_contacto(s, u.gestion_red, canal="llamada", resultado="sin_respuesta")
     T.aplicar(s, "anular", u.gestion_red, motivo="No llegó la re-digitación")
@@ -167,9 +169,13 @@ def test_cifra_provisional_con_su_rango_en_pagina_libro_y_json(esc, u, jefe):
     aviso = "provisional: 2 casos abiertos; entre 40,00 % y 80,00 %"
     t = ind.informe(MARZO)["total"]
     assert (t["probables"], t["anulados"], t["no_anulados"], t["abiertos"]) == (5, 1, 4, 2)
-    assert t["indicador"] == {"valor": 80.0, "veredicto": "observado", "texto": "80,00 %", "provisional": True,
-                              "rango": {"minimo": 40.0, "maximo": 80.0, "texto": "entre 40,00 % y 80,00 %",
-                                        "veredicto_minimo": "observado"}}
+    assert t["indicador"] == {
+        "valor": 80.0,
+        "veredicto": "observado",
+        "texto": "80,00 %",
+        "provisional": True,
+        "rango": {"minimo": 40.0, "maximo": 80.0, "texto": "entre 40,00 % y 80,00 %", "veredicto_minimo": "observado"},
+    }
     assert t["aviso_provisional"] == aviso
 
     html = jefe.get(reverse("indicador"), {"mes": "2026-03"}).content.decode()
@@ -191,14 +197,16 @@ def test_cifra_provisional_con_su_rango_en_pagina_libro_y_json(esc, u, jefe):
     hoja = wb["Resumen"]
     filas = list(hoja.iter_rows(values_only=True))
     cab = list(filas[4])
-    total = dict(zip(cab, filas[5]))
+    total = dict(zip(cab, filas[5], strict=False))
     assert total["Provisional"] == "Sí"
     assert (total["Indicador %"], total["Mínimo % (abiertos anulados)"], total["Máximo %"]) == (80.0, 40.0, 80.0)
     assert hoja.cell(row=6, column=cab.index("Indicador %") + 1).number_format == "0.00"
     assert filas[6][0] == f"Indicador: 80,00 % (observado); {aviso}"
     terminos = [f[0] for f in filas[8:] if f and f[0]]
     assert {"Caso probable", "Anulado", "No anulado", "Abierto", "Provisional", "Redondeo"} <= set(terminos)
-    tendencia = {f[0]: dict(zip(["Mes"] + cab, f)) for f in wb["Tendencia"].iter_rows(min_row=2, values_only=True)}
+    tendencia = {
+        f[0]: dict(zip(["Mes"] + cab, f, strict=False)) for f in wb["Tendencia"].iter_rows(min_row=2, values_only=True)
+    }
     assert tendencia["2026-03"]["Provisional"] == "Sí" and tendencia["2026-03"]["Mínimo % (abiertos anulados)"] == 40.0
 
 
@@ -247,7 +255,10 @@ def test_594_de_625_es_95_04_aceptado_y_593_es_94_88_observado(esc, u, jefe):
     t = ind.informe(periodo)["total"]
     assert (t["probables"], t["no_anulados"]) == (625, 594)
     assert (t["indicador"]["valor"], t["indicador"]["texto"], t["indicador"]["veredicto"]) == (
-        95.04, "95,04 %", "aceptado")
+        95.04,
+        "95,04 %",
+        "aceptado",
+    )
     html = jefe.get(reverse("indicador")).content.decode()
     assert re.search(r'id="valor-indicador">95,04 %<', html) and "✔ Aceptado" in html
     assert jefe.get(reverse("indicador_json")).json()["total"]["indicador"]["texto"] == "95,04 %"
@@ -259,25 +270,36 @@ def test_594_de_625_es_95_04_aceptado_y_593_es_94_88_observado(esc, u, jefe):
     t = ind.informe(periodo)["total"]
     assert (t["probables"], t["no_anulados"]) == (625, 593)
     assert (t["indicador"]["valor"], t["indicador"]["texto"], t["indicador"]["veredicto"]) == (
-        94.88, "94,88 %", "observado")
+        94.88,
+        "94,88 %",
+        "observado",
+    )
     html = jefe.get(reverse("indicador")).content.decode()
     assert re.search(r'id="valor-indicador">94,88 %<', html) and "✘ Observado" in html
 
 
-@pytest.mark.parametrize("probables,anulados,valor,texto,veredicto", [
-    (20000, 999, 95.01, "95,01 %", "aceptado"),  # 95.005 %: above the threshold, never "95,00 %"
-    (20000, 1000, 95.0, "95,00 %", "observado"),  # exactly the threshold is observado
-    (200000, 9999, 95.01, "95,01 %", "aceptado"),  # 95.0005 % rounds to 95.00: pushed up to 95.01
-    (25000, 1251, 95.0, "95,00 %", "observado"),  # 94.996 %: 95,00 % is not above the threshold
-    (625, 31, 95.04, "95,04 %", "aceptado"),
-    (625, 32, 94.88, "94,88 %", "observado"),
-    (3, 1, 66.67, "66,67 %", "observado"),
-    (3, 0, 100.0, "100,00 %", "aceptado"),
-])
+@pytest.mark.parametrize(
+    "probables,anulados,valor,texto,veredicto",
+    [
+        (20000, 999, 95.01, "95,01 %", "aceptado"),  # 95.005 %: above the threshold, never "95,00 %"
+        (20000, 1000, 95.0, "95,00 %", "observado"),  # exactly the threshold is observado
+        (200000, 9999, 95.01, "95,01 %", "aceptado"),  # 95.0005 % rounds to 95.00: pushed up to 95.01
+        (25000, 1251, 95.0, "95,00 %", "observado"),  # 94.996 %: 95,00 % is not above the threshold
+        (625, 31, 95.04, "95,04 %", "aceptado"),
+        (625, 32, 94.88, "94,88 %", "observado"),
+        (3, 1, 66.67, "66,67 %", "observado"),
+        (3, 0, 100.0, "100,00 %", "aceptado"),
+    ],
+)
 def test_dos_decimales_hacia_el_veredicto(probables, anulados, valor, texto, veredicto):
     r = ind.indicador(probables, anulados)
     assert (r["valor"], r["texto"], r["veredicto"], r["provisional"], r["rango"]) == (
-        valor, texto, veredicto, False, None)
+        valor,
+        texto,
+        veredicto,
+        False,
+        None,
+    )
 
 
 def test_el_texto_nunca_contradice_el_veredicto():
@@ -295,6 +317,9 @@ def test_el_texto_nunca_contradice_el_veredicto():
 def test_el_rango_dice_si_el_veredicto_podria_cambiar(settings):
     r = ind.indicador(100, 2, abiertos=5)  # 98 % now; 93 % if every open case were cancelled
     assert (r["veredicto"], r["rango"]["veredicto_minimo"], r["rango"]["texto"]) == (
-        "aceptado", "observado", "entre 93,00 % y 98,00 %")
+        "aceptado",
+        "observado",
+        "entre 93,00 % y 98,00 %",
+    )
     assert ind.aviso_provisional(5, r) == "provisional: 5 casos abiertos; entre 93,00 % y 98,00 %"
     assert ind.aviso_provisional(1, ind.indicador(100, 2, abiertos=1)).startswith("provisional: 1 caso abierto;")

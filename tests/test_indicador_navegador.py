@@ -1,5 +1,6 @@
 """The jefe's walk through the report in a real browser: the month's number and verdict, a
 zone and a cause down to the cases, and the workbook."""
+
 import re
 
 import pytest

@@ -2,6 +2,7 @@
 path (``transitions.aplicar``) as its people would. Pages and the API are tested in
 test_integridad_web.py, test_tablero_decision.py and test_api_integridad.py; the indicator's
 counts in test_indicador_integridad.py."""
+
 from datetime import timedelta
 
 import pytest
@@ -11,8 +12,12 @@ from django.utils import timezone
 
 from anulaciones import transitions as T
 from anulaciones.errors import DatosInvalidos, SinPermiso, TransicionNoPermitida
-from anulaciones.models import (Correccion, Notificacion, OrdenDeTrabajo, RegistroAuditoria, ServicioIngenieria,
-                                Solicitud)
+from anulaciones.models import (
+    Correccion,
+    Notificacion,
+    RegistroAuditoria,
+    ServicioIngenieria,
+)
 from anulaciones.roles import Rol
 from anulaciones.tasks import escalar_redigitaciones, vencer_servicios
 
@@ -20,8 +25,10 @@ pytestmark = pytest.mark.django_db
 
 
 def linea(caso_id):
-    return [(r.content_type.model, r.transicion, r.estado_origen, r.estado_destino, r.rol)
-            for r in RegistroAuditoria.objects.de_caso(caso_id)]
+    return [
+        (r.content_type.model, r.transicion, r.estado_origen, r.estado_destino, r.rol)
+        for r in RegistroAuditoria.objects.de_caso(caso_id)
+    ]
 
 
 def presentado(n):
@@ -86,14 +93,23 @@ def test_redigitacion_que_nunca_llega_se_anula_en_definitiva(esc, u, rol):
         s = fresca(s)
         assert s.redigitacion_escalada_at is not None and fresca(si).estado == "vencido"
         assert "anular" in dict(T.disponibles(s, u.por_rol[rol]))
-        T.aplicar(s, "anular", u.por_rol[rol], motivo="Re-digitación no registrada en 2 horas",
-                  justificacion="El asesor no respondió")
+        T.aplicar(
+            s,
+            "anular",
+            u.por_rol[rol],
+            motivo="Re-digitación no registrada en 2 horas",
+            justificacion="El asesor no respondió",
+        )
     s = fresca(s)
     assert s.estado == "anulada" and s.justificacion_anulacion == "El asesor no respondió"
     assert fresca(si).estado == "cerrado_sin_atencion"
     ultima = RegistroAuditoria.de_objeto(s).last()
     assert (ultima.transicion, ultima.estado_origen, ultima.estado_destino, ultima.rol) == (
-        "anular", "pendiente_redigitacion", "anulada", rol)
+        "anular",
+        "pendiente_redigitacion",
+        "anulada",
+        rol,
+    )
     with pytest.raises(TransicionNoPermitida):  # final: nobody re-digits it afterwards
         T.aplicar(s, "registrar_redigitacion", u.asesor, nueva=esc.datos_nueva(s))
 
@@ -145,7 +161,9 @@ def test_rama_del_tecnico_termina_en_redigitacion(esc, u):
     assert si.vence_at == s.redigitacion_vence_at and "NAP-33" in si.requerido
     assert [f[1:4] for f in linea(s.caso_id)][-3:] == [
         ("anular_para_redigitacion", "en_instalacion", "pendiente_redigitacion"),
-        ("abrir", "", "abierto"), ("ratificar_anulacion", "en_coc", "anulada")]
+        ("abrir", "", "abierto"),
+        ("ratificar_anulacion", "en_coc", "anulada"),
+    ]
     T.aplicar(s, "registrar_redigitacion", u.asesor, nueva=esc.datos_nueva(s))
     s = fresca(s)
     assert s.estado == "redigitada" and s.reemplazada_por.caso_id == s.caso_id
@@ -164,8 +182,15 @@ def test_redigitacion_desde_instalacion_solo_con_la_ot_en_el_coc(esc, u):
 # --- 7. 19.1 from the field -------------------------------------------------------------------
 def test_observacion_de_forma_del_tecnico_deja_la_modificacion_y_la_ot_sigue(esc, u):
     o = esc.orden("asignada")
-    T.aplicar(o, "reportar_observacion", u.tecnico, observacion="Equipo: ONT modelo C en vez de B",
-              causa="equipos", alcance="forma", equipos="ONT modelo C")
+    T.aplicar(
+        o,
+        "reportar_observacion",
+        u.tecnico,
+        observacion="Equipo: ONT modelo C en vez de B",
+        causa="equipos",
+        alcance="forma",
+        equipos="ONT modelo C",
+    )
     o = fresca(o)
     s = fresca(o.solicitud)
     assert o.estado == "asignada" and o.equipos == "ONT modelo C"
@@ -191,14 +216,23 @@ def test_si_de_redigitacion_no_se_atiende(esc, u):
 # --- 10. the correction reaches the field -----------------------------------------------------
 def test_digitar_modificacion_corrige_los_datos_estructurados(esc, u):
     s = esc.solicitud("en_correccion")
-    T.aplicar(s, "digitar_modificacion", u.asesor, modificacion="Caja y referencia corregidas",
-              caja_nap="NAP-12", referencias="Portón verde, frente a la plaza", calle=s.calle)
+    T.aplicar(
+        s,
+        "digitar_modificacion",
+        u.asesor,
+        modificacion="Caja y referencia corregidas",
+        caja_nap="NAP-12",
+        referencias="Portón verde, frente a la plaza",
+        calle=s.calle,
+    )
     s = fresca(s)
     assert (s.caja_nap, s.referencias) == ("NAP-12", "Portón verde, frente a la plaza")
     assert "NAP-01 → NAP-12" in s.observaciones
     filas = list(Correccion.objects.filter(solicitud=s).values_list("campo", "anterior", "nuevo", "paso", "usuario"))
-    assert filas == [("referencias", "Frente al mercado", "Portón verde, frente a la plaza", "4.1", u.asesor.pk),
-                     ("caja_nap", "NAP-01", "NAP-12", "4.1", u.asesor.pk)]
+    assert filas == [
+        ("referencias", "Frente al mercado", "Portón verde, frente a la plaza", "4.1", u.asesor.pk),
+        ("caja_nap", "NAP-01", "NAP-12", "4.1", u.asesor.pk),
+    ]
     assert ServicioIngenieria.objects.get(solicitud=s).estado == "atendido"
 
 
@@ -213,8 +247,16 @@ def test_digitar_modificacion_sin_texto_ni_cambios_se_rechaza(esc, u):
 # --- 11. what the técnico reported is seen -----------------------------------------------------
 def test_reporte_del_tecnico_queda_en_la_linea_de_tiempo(esc, u):
     o = esc.orden("asignada")
-    T.aplicar(o, "reportar_observacion", u.tecnico, observacion="No hay poste", causa="caja_nap",
-              datos_tecnicos="NAP-40 a 300 m", equipos="ONT", solicitudes_adicionales="Quiere TV")
+    T.aplicar(
+        o,
+        "reportar_observacion",
+        u.tecnico,
+        observacion="No hay poste",
+        causa="caja_nap",
+        datos_tecnicos="NAP-40 a 300 m",
+        equipos="ONT",
+        solicitudes_adicionales="Quiere TV",
+    )
     fila = RegistroAuditoria.de_objeto(o).last()
     assert fila.transicion == "reportar_observacion"
     for texto in ("No hay poste", "Datos técnicos: NAP-40 a 300 m", "Equipos: ONT", "Quiere TV"):
@@ -229,15 +271,23 @@ def test_paso_7_varios_destinatarios_cada_uno_con_su_si(esc, u, django_capture_o
     s = esc.solicitud("registrada")
     T.aplicar(s, "observar", u.coc, causa="calle", detalle="Calle mal escrita")
     with django_capture_on_commit_callbacks(execute=True):
-        T.aplicar(fresca(s), "solicitar_correccion", u.coc, requerido="Calle correcta",
-                  destinatarios=["MONITORA", "TEAM_LEADER", "GESTION_RED"])
+        T.aplicar(
+            fresca(s),
+            "solicitar_correccion",
+            u.coc,
+            requerido="Calle correcta",
+            destinatarios=["MONITORA", "TEAM_LEADER", "GESTION_RED"],
+        )
     sis = {si.destinatario: si for si in ServicioIngenieria.objects.filter(solicitud=s)}
     assert set(sis) == {"MONITORA", "TEAM_LEADER", "GESTION_RED"}
     for rol, quien in (("MONITORA", u.monitora), ("TEAM_LEADER", u.team_leader), ("GESTION_RED", u.gestion_red)):
         n = presentado(Notificacion.objects.get(usuario=quien, tipo="nuevo_si"))
         assert n.clave == f"servicio:{sis[rol].pk}" and "Calle correcta" in n.texto
-    assert sorted(m.to[0] for m in mail.outbox) == ["gestion_red@example.com", "monitora@example.com",
-                                                    "team_leader@example.com"]
+    assert sorted(m.to[0] for m in mail.outbox) == [
+        "gestion_red@example.com",
+        "monitora@example.com",
+        "team_leader@example.com",
+    ]
     # 4.1 by the monitora answers the digitation SIs; Gestión de Red's (automatic assignment) stays
     T.aplicar(fresca(s), "digitar_modificacion", u.monitora, modificacion="Calle corregida")
     estados = dict(ServicioIngenieria.objects.filter(solicitud=s).values_list("destinatario", "estado"))
@@ -263,8 +313,7 @@ def test_redigitacion_avisa_al_asesor_con_su_plazo(esc, u, django_capture_on_com
     assert timezone.localtime(s.redigitacion_vence_at).strftime("%H:%M") in n.titulo
 
 
-def test_reportes_de_campo_avisan_al_coz_y_al_coc(esc, u, crear_usuario, zonas,
-                                                  django_capture_on_commit_callbacks):
+def test_reportes_de_campo_avisan_al_coz_y_al_coc(esc, u, crear_usuario, zonas, django_capture_on_commit_callbacks):
     otro_coz = crear_usuario(Rol.COZ, "coz_sur", zona=zonas[1])
     o = esc.orden("observada_en_campo")
     with django_capture_on_commit_callbacks(execute=True):
@@ -327,10 +376,15 @@ def test_impedimento_exige_su_clase(esc, u):
     with pytest.raises(DatosInvalidos) as e:
         T.abrir_servicio(s, u.gestion_red, tipo="impedimento", destinatario="COC", requerido="OT sin cerrar")
     assert "impedimento" in e.value.errores
-    si = T.abrir_servicio(s, u.gestion_red, tipo="impedimento", impedimento="sistema", destinatario="GESTION_RED",
-                          requerido="Smartflex no acepta la zona")
-    assert (si.tipo, si.impedimento, si.get_impedimento_display()) == ("impedimento", "sistema",
-                                                                       "Problema de sistema")
+    si = T.abrir_servicio(
+        s,
+        u.gestion_red,
+        tipo="impedimento",
+        impedimento="sistema",
+        destinatario="GESTION_RED",
+        requerido="Smartflex no acepta la zona",
+    )
+    assert (si.tipo, si.impedimento, si.get_impedimento_display()) == ("impedimento", "sistema", "Problema de sistema")
 
 
 # --- 16. the 5.2 guard ---------------------------------------------------------------------------

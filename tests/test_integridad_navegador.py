@@ -1,6 +1,7 @@
 """Issue 12 in a real browser (Debian's Chromium, headless): the COC asks three recipients at
 once for a correction (7), and a cancellation refused for lack of a justification (5.2 / 3.3)
 keeps what was typed and goes through once justified."""
+
 import re
 
 import pytest

@@ -2,6 +2,7 @@
 reaching the OT and its print, the 5.2 / 3.3 justification of a cancellation, the técnico's
 report (15.1), impediments (20.2), the COZ's confirmation of a coordinated cancellation (10)
 and the «Qué sigue» panel of the case page."""
+
 import re
 from datetime import timedelta
 
@@ -40,7 +41,7 @@ def bloque(html, id_):
     """The text of the element with this id (up to its section's end)."""
     inicio = html.index(f'id="{id_}"')
     fin = html.find("</section>", inicio)
-    return html[inicio:fin if fin != -1 else None]
+    return html[inicio : fin if fin != -1 else None]
 
 
 # --- 7: several recipients, each in its own home queue ----------------------------------------
@@ -54,9 +55,14 @@ def test_solicitar_correccion_a_tres_destinatarios_desde_el_formulario(esc, u, c
     # checkboxes, the asesor marked by default
     assert re.search(r'<input type="checkbox" name="destinatarios" value="ASESOR"[^>]*checked', html)
     assert 'type="checkbox" name="destinatarios" value="TEAM_LEADER"' in html
-    r = client.post(url_t(s, "solicitar_correccion"), {
-        "destinatarios": ["MONITORA", "TEAM_LEADER", "GESTION_RED"], "requerido": "Calle correcta y caja más cercana",
-        "version": s.version})
+    r = client.post(
+        url_t(s, "solicitar_correccion"),
+        {
+            "destinatarios": ["MONITORA", "TEAM_LEADER", "GESTION_RED"],
+            "requerido": "Calle correcta y caja más cercana",
+            "version": s.version,
+        },
+    )
     assert r.status_code == 302, r.content.decode()[:3000]
     sis = {si.destinatario: si for si in ServicioIngenieria.objects.filter(solicitud=s)}
     assert set(sis) == {"MONITORA", "TEAM_LEADER", "GESTION_RED"}
@@ -96,20 +102,29 @@ def test_digitar_modificacion_corrige_la_caja_y_la_ot_la_muestra(esc, u, client)
     # the structured data, pre-filled to be corrected in place
     assert form.initial["caja_nap"] == "NAP-01" and form.initial["calle"] == "Av. Busch"
     assert 'name="caja_nap"' in html and 'value="NAP-01"' in html
-    datos = {"modificacion": "", "calle": s.calle, "numero_puerta": s.numero_puerta,
-             "referencias": s.referencias.replace("\n", "\r\n"), "caja_nap": "NAP-22", "version": s.version}
+    datos = {
+        "modificacion": "",
+        "calle": s.calle,
+        "numero_puerta": s.numero_puerta,
+        "referencias": s.referencias.replace("\n", "\r\n"),
+        "caja_nap": "NAP-22",
+        "version": s.version,
+    }
     r = client.post(url_t(s, "digitar_modificacion"), datos)
     assert r.status_code == 302, r.content.decode()[:3000]
     s = fresca(s)
     assert s.estado == "corregida" and s.caja_nap == "NAP-22" and s.calle == "Av. Busch"
     assert list(Correccion.objects.values_list("campo", "anterior", "nuevo", "paso", "usuario")) == [
-        ("caja_nap", "NAP-01", "NAP-22", "4.1", u.asesor.pk)]
+        ("caja_nap", "NAP-01", "NAP-22", "4.1", u.asesor.pk)
+    ]
     cuando = timezone.localtime(Correccion.objects.get().creado_at).strftime("%d/%m/%Y %H:%M")
     assert ServicioIngenieria.objects.get(solicitud=s).estado == "atendido"
 
     T.aplicar(s, "asignar_instalacion", u.gestion_red)
-    for quien, url in ((u.tecnico, reverse("orden", args=[s.orden.pk])),
-                       (u.coz, reverse("orden_imprimir", args=[s.orden.pk]))):
+    for quien, url in (
+        (u.tecnico, reverse("orden", args=[s.orden.pk])),
+        (u.coz, reverse("orden_imprimir", args=[s.orden.pk])),
+    ):
         client.force_login(quien)
         html = html_de(client, url)
         assert "NAP-22" in html
@@ -125,8 +140,9 @@ def test_digitar_modificacion_corrige_la_caja_y_la_ot_la_muestra(esc, u, client)
 def test_digitar_modificacion_solo_texto_no_corrige_datos(esc, u, client):
     s = esc.solicitud("en_correccion")
     client.force_login(u.asesor)
-    r = client.post(url_t(s, "digitar_modificacion"), {"modificacion": "Referencia confirmada por teléfono",
-                                                       "version": s.version})
+    r = client.post(
+        url_t(s, "digitar_modificacion"), {"modificacion": "Referencia confirmada por teléfono", "version": s.version}
+    )
     assert r.status_code == 302
     assert fresca(s).estado == "corregida" and not Correccion.objects.exists()
 
@@ -134,8 +150,9 @@ def test_digitar_modificacion_solo_texto_no_corrige_datos(esc, u, client):
 def test_digitar_modificacion_calle_vacia_conserva_lo_escrito(esc, u, client):
     s = esc.solicitud("en_correccion")
     client.force_login(u.asesor)
-    r = client.post(url_t(s, "digitar_modificacion"), {"modificacion": "", "calle": "", "caja_nap": "NAP-77",
-                                                       "version": s.version})
+    r = client.post(
+        url_t(s, "digitar_modificacion"), {"modificacion": "", "calle": "", "caja_nap": "NAP-77", "version": s.version}
+    )
     assert r.status_code == 400 and "calle" in r.context["form"].errors
     assert 'value="NAP-77"' in r.content.decode()
     assert fresca(s).caja_nap == "NAP-01" and not Correccion.objects.exists()
@@ -152,8 +169,12 @@ def test_modificacion_de_forma_muestra_lo_pendiente(esc, u, client):
     r = client.get(url_t(s, "modificar_forma"))
     assert r.context["form"].fields["modificacion"].initial == "Cambiar ONT por modelo B"
     assert "Pendiente de la observación de forma: Cambiar ONT por modelo B" in r.content.decode()
-    assert client.post(url_t(s, "modificar_forma"), {"modificacion": "ONT modelo B instalada",
-                                                     "version": s.version}).status_code == 302
+    assert (
+        client.post(
+            url_t(s, "modificar_forma"), {"modificacion": "ONT modelo B instalada", "version": s.version}
+        ).status_code
+        == 302
+    )
     assert fresca(s).modificacion_pendiente == ""
 
 
@@ -171,9 +192,15 @@ def test_anular_sin_contacto_pide_justificacion_y_la_muestra(esc, u, client):
     assert 'id="id_justificacion_error"' in html and "3.3" in html
     assert "Cliente no ubicable en la dirección" in html  # what was typed comes back
     assert fresca(s).estado == "observada"
-    r = client.post(url_t(s, "anular"), {"motivo": "Cliente no ubicable en la dirección",
-                                         "justificacion": "Tres visitas sin encontrar el domicilio",
-                                         "version": s.version, "confirmado": "1"})
+    r = client.post(
+        url_t(s, "anular"),
+        {
+            "motivo": "Cliente no ubicable en la dirección",
+            "justificacion": "Tres visitas sin encontrar el domicilio",
+            "version": s.version,
+            "confirmado": "1",
+        },
+    )
     assert r.status_code == 302
     s = fresca(s)
     assert s.estado == "anulada" and s.justificacion_anulacion == "Tres visitas sin encontrar el domicilio"
@@ -187,8 +214,7 @@ def test_anular_con_contacto_y_sin_si_en_plazo_no_pide_justificacion(esc, u, cli
     T.registrar_contacto(s, u.gestion_red, canal="llamada", resultado="rechaza")
     client.force_login(u.gestion_red)
     assert "Obligatoria en este caso" not in html_de(client, url_t(s, "anular"))
-    r = client.post(url_t(s, "anular"), {"motivo": "Cliente desiste", "version": fresca(s).version,
-                                         "confirmado": "1"})
+    r = client.post(url_t(s, "anular"), {"motivo": "Cliente desiste", "version": fresca(s).version, "confirmado": "1"})
     assert r.status_code == 302 and fresca(s).estado == "anulada"
 
 
@@ -203,14 +229,29 @@ def test_anular_la_ot_no_pide_justificacion(esc, u, client):
 def test_reporte_del_tecnico_en_la_ot_el_caso_y_la_linea_de_tiempo(esc, u, client):
     o = esc.orden("asignada")
     client.force_login(u.tecnico)
-    r = client.post(url_t(o, "reportar_observacion"), {
-        "causa": "caja_nap", "observacion": "No hay poste frente al domicilio", "alcance": "fondo",
-        "subsanable": "on", "datos_comerciales": "Cliente pide cambiar de plan", "datos_tecnicos": "NAP-40 a 300 m",
-        "equipos": "ONT Huawei", "solicitudes_adicionales": "Quiere TV", "version": o.version})
+    r = client.post(
+        url_t(o, "reportar_observacion"),
+        {
+            "causa": "caja_nap",
+            "observacion": "No hay poste frente al domicilio",
+            "alcance": "fondo",
+            "subsanable": "on",
+            "datos_comerciales": "Cliente pide cambiar de plan",
+            "datos_tecnicos": "NAP-40 a 300 m",
+            "equipos": "ONT Huawei",
+            "solicitudes_adicionales": "Quiere TV",
+            "version": o.version,
+        },
+    )
     assert r.status_code == 302
     T.aplicar(fresca(o), "reportar_a_coz", u.tecnico, propuesta="gestionar")
-    textos = ("No hay poste frente al domicilio", "Cliente pide cambiar de plan", "NAP-40 a 300 m", "ONT Huawei",
-              "Quiere TV")
+    textos = (
+        "No hay poste frente al domicilio",
+        "Cliente pide cambiar de plan",
+        "NAP-40 a 300 m",
+        "ONT Huawei",
+        "Quiere TV",
+    )
     client.force_login(u.coz)
     html = html_de(client, reverse("orden", args=[o.pk]))
     reporte = bloque(html, "reporte-campo")
@@ -247,12 +288,23 @@ def test_impedimento_desde_la_ot_ejecutada(esc, u, client):
     assert r.status_code == 400 and "impedimento" in r.context["form"].errors
     assert "Texto que se conserva" in r.content.decode()
     assert not ServicioIngenieria.objects.exists()
-    r = client.post(url, {"impedimento": "cierre_ot", "destinatario": "",
-                          "requerido": "La OT no fue cerrada por el Centro de Operaciones"})
+    r = client.post(
+        url,
+        {
+            "impedimento": "cierre_ot",
+            "destinatario": "",
+            "requerido": "La OT no fue cerrada por el Centro de Operaciones",
+        },
+    )
     assert r.status_code == 302 and r["Location"] == reverse("solicitud", args=[o.solicitud_id])
     si = ServicioIngenieria.objects.get()
     assert (si.tipo, si.impedimento, si.destinatario, si.orden_id, si.estado) == (
-        "impedimento", "cierre_ot", "COC", o.pk, "abierto")
+        "impedimento",
+        "cierre_ot",
+        "COC",
+        o.pk,
+        "abierto",
+    )
     registro = RegistroAuditoria.de_objeto(si).get()
     assert (registro.transicion, registro.paso, registro.rol) == ("abrir", "20.2", "GESTION_RED")
     html = html_de(client, "/tablero/")
@@ -269,10 +321,16 @@ def test_impedimento_destinatario_por_defecto_y_elegido(esc, u, client):
     url = reverse("impedimento_nuevo", args=[o.pk])
     client.force_login(u.coc)
     assert client.post(url, {"impedimento": "sistema", "requerido": "Smartflex no guarda la zona"}).status_code == 302
-    assert client.post(url, {"impedimento": "comercial", "destinatario": "MONITORA",
-                             "requerido": "Cliente con deuda"}).status_code == 302
+    assert (
+        client.post(
+            url, {"impedimento": "comercial", "destinatario": "MONITORA", "requerido": "Cliente con deuda"}
+        ).status_code
+        == 302
+    )
     assert dict(ServicioIngenieria.objects.values_list("impedimento", "destinatario")) == {
-        "sistema": "GESTION_RED", "comercial": "MONITORA"}
+        "sistema": "GESTION_RED",
+        "comercial": "MONITORA",
+    }
 
 
 def test_impedimento_desde_la_zonificacion_del_caso(esc, u, client):
@@ -298,8 +356,9 @@ def test_impedimento_solo_sobre_ot_ejecutada(esc, u, client):
     o = esc.orden("asignada")
     client.force_login(u.gestion_red)
     assert 'id="reportar-impedimento"' not in html_de(client, reverse("orden", args=[o.pk]))
-    r = client.post(reverse("impedimento_nuevo", args=[o.pk]), {"impedimento": "sistema", "requerido": "x"},
-                    follow=True)
+    r = client.post(
+        reverse("impedimento_nuevo", args=[o.pk]), {"impedimento": "sistema", "requerido": "x"}, follow=True
+    )
     assert "OT ejecutada" in r.content.decode()
     assert not ServicioIngenieria.objects.exists()
 
@@ -308,8 +367,9 @@ def test_impedimento_solo_sobre_ot_ejecutada(esc, u, client):
 def test_coz_confirma_la_anulacion_coordinada_desde_su_cola(esc, u, client, crear_usuario, zonas):
     o = esc.orden("asignada")
     client.force_login(u.coc)
-    r = client.post(url_t(o, "coordinar_anulacion"), {"motivo": "Zona sin cobertura", "version": o.version,
-                                                      "confirmado": "1"})
+    r = client.post(
+        url_t(o, "coordinar_anulacion"), {"motivo": "Zona sin cobertura", "version": o.version, "confirmado": "1"}
+    )
     assert r.status_code == 302
     o = fresca(o)
     assert o.estado == "anulada" and o.anulacion_coordinada_at and o.anulacion_confirmada_at is None

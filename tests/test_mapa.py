@@ -1,6 +1,7 @@
 """Issue 15, item 12: a map that helps. Its labels never overlap (placed around their symbol or
 left out, deterministically), it opens on every zone, and the open observed cases it cannot
 place are listed beside it, each with the page where its location is added."""
+
 import itertools
 import re
 
@@ -52,13 +53,23 @@ def test_ancho_estimado_cubre_nombres_anchos():
 
 def _poblar(u, zonas, n=12):
     """n reference points and boxes crowded in each zone, and one located observed case."""
-    for z, (lat, lon) in zip(zonas, [(-16.5000, -68.1300), (-16.5400, -68.0800)]):
+    for z, (lat, lon) in zip(zonas, [(-16.5000, -68.1300), (-16.5400, -68.0800)], strict=False):
         for i in range(n):
             k = next(_n)
-            D.registrar_punto(u.gestion_red, nombre=f"Mercado {z.codigo} número {k}", zona=z,
-                              latitud=f"{lat - (i % 4) * 0.002:.6f}", longitud=f"{lon + (i // 4) * 0.003:.6f}")
-            D.registrar_caja(u.gestion_red, codigo=f"NAP-{z.codigo}-{k}", zona=z,
-                             latitud=f"{lat - (i % 4) * 0.002 - 0.0004:.6f}", longitud=f"{lon + (i // 4) * 0.003 + 0.0006:.6f}")
+            D.registrar_punto(
+                u.gestion_red,
+                nombre=f"Mercado {z.codigo} número {k}",
+                zona=z,
+                latitud=f"{lat - (i % 4) * 0.002:.6f}",
+                longitud=f"{lon + (i // 4) * 0.003:.6f}",
+            )
+            D.registrar_caja(
+                u.gestion_red,
+                codigo=f"NAP-{z.codigo}-{k}",
+                zona=z,
+                latitud=f"{lat - (i % 4) * 0.002 - 0.0004:.6f}",
+                longitud=f"{lon + (i // 4) * 0.003 + 0.0006:.6f}",
+            )
 
 
 def _sin_ubicar(esc, u, zona, numero="SF-SIN-UBICAR", caja="NAP-NUEVA-7"):
@@ -67,8 +78,9 @@ def _sin_ubicar(esc, u, zona, numero="SF-SIN-UBICAR", caja="NAP-NUEVA-7"):
     return s
 
 
-def test_mapa_abre_en_todas_las_zonas_y_lista_los_casos_sin_coordenadas(client, u, esc, zonas,
-                                                                       django_assert_max_num_queries):
+def test_mapa_abre_en_todas_las_zonas_y_lista_los_casos_sin_coordenadas(
+    client, u, esc, zonas, django_assert_max_num_queries
+):
     _poblar(u, zonas, 3)
     caso = _sin_ubicar(esc, u, zonas[1])
     cerrado = esc.solicitud("anulada", zona=zonas[1], numero_smartflex="SF-CERRADO", caja_nap="NAP-NUEVA-8")
@@ -127,8 +139,9 @@ def test_navegador_etiquetas_sin_superponer_todas_las_zonas_y_ubicar_un_caso(pag
     assert len(cajas) < len(nombres)  # ... and the crowded ones are thinned
     choques = [(a[4], b[4]) for a, b in itertools.combinations(cajas, 2) if _se_cortan(a, b)]
     assert choques == []
-    ancho, alto = p.evaluate("() => { const v = document.querySelector('svg.mapa').viewBox.baseVal; "
-                             "return [v.width, v.height]; }")
+    ancho, alto = p.evaluate(
+        "() => { const v = document.querySelector('svg.mapa').viewBox.baseVal; return [v.width, v.height]; }"
+    )
     assert all(0 <= c[0] and c[2] <= ancho and 0 <= c[1] and c[3] <= alto for c in cajas)
 
     # The case with no coordinates is listed beside the map (to its right on a desktop) ...

@@ -1,5 +1,6 @@
 """Browser tests of the Tablero de Control: its auto-refresh keeps filters and page (c), and an
 SI the asesor closes leaves it without anyone reloading."""
+
 import re
 
 import pytest
@@ -10,15 +11,18 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def filas(page):
-    return page.eval_on_selector_all("#tabla-tablero tbody tr[data-solicitud]",
-                                     "trs => trs.map(tr => tr.dataset.solicitud)")
+    return page.eval_on_selector_all(
+        "#tabla-tablero tbody tr[data-solicitud]", "trs => trs.map(tr => tr.dataset.solicitud)"
+    )
 
 
 def esperar_refresco(page):
     """Wait until the table has been swapped by the htmx refresh (its timestamp node is new)."""
     page.evaluate("document.getElementById('tablero-actualizado').dataset.viejo = '1'")
-    page.wait_for_function("() => { const t = document.getElementById('tablero-actualizado');"
-                           " return t && !t.dataset.viejo; }", timeout=8_000)
+    page.wait_for_function(
+        "() => { const t = document.getElementById('tablero-actualizado'); return t && !t.dataset.viejo; }",
+        timeout=8_000,
+    )
 
 
 @pytest.fixture
@@ -73,7 +77,8 @@ def test_si_cerrado_por_el_asesor_sale_del_tablero(pagina, entrar, esc, u, refre
     T.aplicar(si.solicitud, "digitar_modificacion", u.asesor, modificacion="Calle: Av. Juan Pablo II")  # 4.1-4.2
 
     pagina.wait_for_function(
-        f"() => !document.querySelector('tr[data-solicitud=\"{si.solicitud.numero_smartflex}\"]')", timeout=8_000)
+        f"() => !document.querySelector('tr[data-solicitud=\"{si.solicitud.numero_smartflex}\"]')", timeout=8_000
+    )
     assert filas(pagina) == [otro.solicitud.numero_smartflex]
     assert pagina.evaluate("window.sinRecargar") is True
     # It is listed among today's attended ones.

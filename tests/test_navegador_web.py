@@ -1,4 +1,5 @@
 """The procedure in a real browser (Debian's Chromium, headless) against the live server."""
+
 import re
 
 import pytest
@@ -77,10 +78,15 @@ def test_a_registro_observacion_si_y_modificacion_desde_el_inicio(pagina, entrar
     # The case page shows one timeline across the Solicitud, its OT and the SI.
     p.goto(f"/solicitudes/{sol.pk}/")
     linea = p.locator("#linea-tiempo").inner_text()
-    for hecho in ("registró la solicitud SF-NAV-001", "se generó la OT", "observó la solicitud SF-NAV-001",
-                  "pidió corregir la solicitud SF-NAV-001 y abrió un Servicio de Ingeniería al asesor",
-                  f"se abrió el SI {si.pk} (Corrección) al asesor", "digitó la modificación de la solicitud SF-NAV-001",
-                  f"el SI {si.pk} (Corrección) pasó a «Atendido»"):
+    for hecho in (
+        "registró la solicitud SF-NAV-001",
+        "se generó la OT",
+        "observó la solicitud SF-NAV-001",
+        "pidió corregir la solicitud SF-NAV-001 y abrió un Servicio de Ingeniería al asesor",
+        f"se abrió el SI {si.pk} (Corrección) al asesor",
+        "digitó la modificación de la solicitud SF-NAV-001",
+        f"el SI {si.pk} (Corrección) pasó a «Atendido»",
+    ):
         assert hecho in linea, hecho
     salir(p)
 

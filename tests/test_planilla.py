@@ -8,6 +8,7 @@ Billing can pivot and filter, and carries what it needs to stop a charge.
 - No cell written from user text is a formula (``celda_xlsx``).
 
 The zonifications are built through the transition path (an executed OT, 20.1 recibir, digitar)."""
+
 import os
 import shutil
 import subprocess
@@ -58,9 +59,22 @@ def libreoffice(tmp_path_factory):
     def convertir(ruta):
         salida = ruta.parent / f"convertido-{ruta.stem}"
         salida.mkdir()
-        r = subprocess.run([SOFFICE, f"-env:UserInstallation={perfil.as_uri()}", "--headless", "--norestore",
-                            "--convert-to", "xlsx", "--outdir", str(salida), str(ruta)],
-                           capture_output=True, text=True, timeout=120)
+        r = subprocess.run(
+            [
+                SOFFICE,
+                f"-env:UserInstallation={perfil.as_uri()}",
+                "--headless",
+                "--norestore",
+                "--convert-to",
+                "xlsx",
+                "--outdir",
+                str(salida),
+                str(ruta),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         convertido = salida / ruta.name
         assert r.returncode == 0 and convertido.exists(), (r.returncode, r.stdout, r.stderr)
         return convertido
@@ -74,9 +88,17 @@ def zonificacion(u, nueva_solicitud, zona, tipo, digitada_el, calle="Calle Muril
     o = nueva_solicitud(**solicitud).orden
     T.aplicar(o, "asignar", u.gestion_red)
     T.aplicar(o, "ejecutar", u.tecnico)
-    z = T.recibir_zonificacion(o, u.gestion_red, zona_corregida=zona, tipo_correccion=tipo, calle=calle,
-                               referencia="Esquina plaza", caja_nap="NAP-07", latitud="-16.500000",
-                               longitud="-68.150000")
+    z = T.recibir_zonificacion(
+        o,
+        u.gestion_red,
+        zona_corregida=zona,
+        tipo_correccion=tipo,
+        calle=calle,
+        referencia="Esquina plaza",
+        caja_nap="NAP-07",
+        latitud="-16.500000",
+        longitud="-68.150000",
+    )
     with time_machine.travel(digitada_el, tick=False):
         T.aplicar(z, "digitar", u.gestion_red)
     return z
@@ -89,20 +111,33 @@ def datos(u, nueva_solicitud, zonas):
     norte, sur = zonas
     rara = Zona.objects.create(codigo="Z3", nombre="@Centro* ~norte?")
     casos = [
-        (norte, "calle", dict(cliente_nombre=ENLACE, cliente_documento="4567890 LP", cliente_telefono="71234567",
-                              plan="Fibra 200"), "+1"),
-        (norte, "zona", dict(cliente_documento="1234567", cliente_telefono="+59170000001", plan="Fibra 100"),
-         "Av. Arce"),
+        (
+            norte,
+            "calle",
+            dict(cliente_nombre=ENLACE, cliente_documento="4567890 LP", cliente_telefono="71234567", plan="Fibra 200"),
+            "+1",
+        ),
+        (
+            norte,
+            "zona",
+            dict(cliente_documento="1234567", cliente_telefono="+59170000001", plan="Fibra 100"),
+            "Av. Arce",
+        ),
         (norte, "calle", dict(cliente_documento="-12", plan="=1+1"), "Calle Murillo"),
-        (sur, "caja_nap", dict(cliente_documento="7654321 CB", cliente_telefono="62222222", plan="Fibra 300"),
-         "Calle Sucre"),
+        (
+            sur,
+            "caja_nap",
+            dict(cliente_documento="7654321 CB", cliente_telefono="62222222", plan="Fibra 300"),
+            "Calle Sucre",
+        ),
         (sur, "calle", dict(cliente_documento="", cliente_telefono="", plan=""), "@calle"),
         (rara, "coordenadas", dict(cliente_documento="555", plan="Fibra 50"), "Calle Bolívar"),
         (rara, "coordenadas", dict(cliente_documento="556", plan="Fibra 50"), "Calle Potosí"),
     ]
-    return [zonificacion(u, nueva_solicitud, zona, tipo, datetime(2026, 11, 3 + i, 9, i, tzinfo=LP), calle=calle,
-                         **sol)
-            for i, (zona, tipo, sol, calle) in enumerate(casos)]
+    return [
+        zonificacion(u, nueva_solicitud, zona, tipo, datetime(2026, 11, 3 + i, 9, i, tzinfo=LP), calle=calle, **sol)
+        for i, (zona, tipo, sol, calle) in enumerate(casos)
+    ]
 
 
 def escribir(ruta, zonificaciones, **extra):
@@ -111,13 +146,14 @@ def escribir(ruta, zonificaciones, **extra):
 
 def en_bd(zonificaciones):
     return Zonificacion.objects.filter(pk__in=[z.pk for z in zonificaciones]).select_related(
-        "solicitud", "orden", "zona_anterior", "zona_corregida")
+        "solicitud", "orden", "zona_anterior", "zona_corregida"
+    )
 
 
 def casos_de(hoja):
     """The «Casos» rows as dicts by header."""
     filas = list(hoja.iter_rows(values_only=True))
-    return [dict(zip(filas[0], f)) for f in filas[1:]]
+    return [dict(zip(filas[0], f, strict=False)) for f in filas[1:]]
 
 
 def grilla(hoja):
@@ -126,11 +162,11 @@ def grilla(hoja):
     i = workbook.FILA_CABECERA_RESUMEN - 1
     cabecera = list(filas[i])
     tabla, lineas = {}, {}
-    for f in filas[i + 1:]:
+    for f in filas[i + 1 :]:
         if f[0] is None:
             break
-        tabla[f[0]] = dict(zip(cabecera[1:], f[1:]))
-    for f in filas[i + 1 + len(tabla):]:
+        tabla[f[0]] = dict(zip(cabecera[1:], f[1:], strict=False))
+    for f in filas[i + 1 + len(tabla) :]:
         if f[0] is not None and f[1] is not None:
             lineas[f[0]] = f[1]
     return cabecera, tabla, lineas
@@ -140,8 +176,10 @@ def esperado(casos):
     """The grid a pivot of these cases gives: {zone: {"Corrección: type": n, "Total": n}}."""
     cuenta = Counter((c["Zona corregida"], c["Tipo de corrección"]) for c in casos)
     zonas = sorted({c["Zona corregida"] for c in casos})
-    tabla = {z: {**{f"Corrección: {t}": cuenta[z, t] for t in ETIQUETAS},
-                 "Total": sum(cuenta[z, t] for t in ETIQUETAS)} for z in zonas}
+    tabla = {
+        z: {**{f"Corrección: {t}": cuenta[z, t] for t in ETIQUETAS}, "Total": sum(cuenta[z, t] for t in ETIQUETAS)}
+        for z in zonas
+    }
     tabla["Total"] = {k: sum(tabla[z][k] for z in zonas) for k in tabla[zonas[0]]}
     return tabla
 
@@ -180,8 +218,9 @@ def test_casos_es_una_tabla_de_excel_con_los_datos_para_dar_de_baja_el_cobro(dat
         assert c["Tipo de corrección"] == z.get_tipo_correccion_display() and c["Calle"] == z.calle
         # each row its own dates (the date cells are reused from row to row)
         assert c["Digitada en Smartflex"] == z.digitada_at.astimezone(LP).replace(tzinfo=None)
-        assert hoja.cell(row=2, column=cabecera.index("Digitada en Smartflex") + 1).number_format == \
-            workbook.FORMATO_FECHA
+        assert (
+            hoja.cell(row=2, column=cabecera.index("Digitada en Smartflex") + 1).number_format == workbook.FORMATO_FECHA
+        )
     assert {c["Documento del cliente"] for c in casos.values()} >= {"4567890 LP", "1234567", "7654321 CB"}
     assert {c["Plan"] for c in casos.values()} >= {"Fibra 100", "Fibra 200", "Fibra 300"}
     assert {c["Teléfono del cliente"] for c in casos.values()} >= {"71234567", "62222222"}
@@ -196,8 +235,10 @@ def test_un_mes_sin_casos_lleva_la_cabecera_y_ninguna_tabla(db, tmp_path):
     cabecera, tabla, lineas = grilla(wb["Resumen"])
     assert cabecera[0] == "Zona corregida" and list(tabla) == ["Total"]
     assert set(tabla["Total"].values()) == {0}  # no SUM over zero rows: it would refer to itself
-    assert lineas == {"Casos en la hoja «Casos»": "=COUNTA(Casos!$A:$A)-1",
-                      "Casos visibles con el filtro actual": "=SUBTOTAL(103,Casos!$A:$A)-1"}
+    assert lineas == {
+        "Casos en la hoja «Casos»": "=COUNTA(Casos!$A:$A)-1",
+        "Casos visibles con el filtro actual": "=SUBTOTAL(103,Casos!$A:$A)-1",
+    }
 
 
 # --- «Resumen» -----------------------------------------------------------------------------------
@@ -222,19 +263,24 @@ def test_resumen_cabecera_sin_repetidos_y_todo_formulas(datos, tmp_path):
                 assert valor.startswith("=COUNTIFS(Casos!$E:$E,") and ",Casos!$F:$F," in valor, valor
     assert tabla["Zona Norte"]["Corrección: Calle"] == '=COUNTIFS(Casos!$E:$E,"=Zona Norte",Casos!$F:$F,"=Calle")'
     # a zone name: an exact criterion (its wildcards escaped), and a text cell, not a formula
-    assert tabla["@Centro* ~norte?"]["Corrección: Zona"] == \
-        '=COUNTIFS(Casos!$E:$E,"=@Centro~* ~~norte~?",Casos!$F:$F,"=Zona")'
+    assert (
+        tabla["@Centro* ~norte?"]["Corrección: Zona"]
+        == '=COUNTIFS(Casos!$E:$E,"=@Centro~* ~~norte~?",Casos!$F:$F,"=Zona")'
+    )
     celda = next(c for c in hoja["A"] if c.value == "@Centro* ~norte?")
     assert celda.data_type == "s" and celda.quotePrefix
-    assert lineas == {"Casos en la hoja «Casos»": "=COUNTA(Casos!$A:$A)-1",
-                      "Casos visibles con el filtro actual": "=SUBTOTAL(103,Casos!$A:$A)-1"}
+    assert lineas == {
+        "Casos en la hoja «Casos»": "=COUNTA(Casos!$A:$A)-1",
+        "Casos visibles con el filtro actual": "=SUBTOTAL(103,Casos!$A:$A)-1",
+    }
 
 
 def test_entrega_complementaria_en_el_titulo(datos, tmp_path):
     ruta = tmp_path / "segunda.xlsx"
     escribir(ruta, datos[:2], numero=2)
     assert load_workbook(ruta)["Resumen"]["A1"].value == (
-        "Zonificaciones remitidas a Div. Facturación — 11/2026 — Entrega N° 2 (complementaria)")
+        "Zonificaciones remitidas a Div. Facturación — 11/2026 — Entrega N° 2 (complementaria)"
+    )
     assert workbook.titulo_entrega(NOV) == "Zonificaciones remitidas a Div. Facturación — 11/2026 — Entrega N° 1"
 
 
@@ -244,13 +290,21 @@ def test_libreoffice_calcula_el_resumen_y_sigue_las_ediciones_y_el_filtro(datos,
     convertido = load_workbook(libreoffice(ruta), data_only=True)
     casos = casos_de(convertido["Casos"])
     # the counts LibreOffice computed are those of the data
-    en_datos = [{"Zona corregida": z.zona_corregida.nombre, "Tipo de corrección": z.get_tipo_correccion_display()}
-                for z in en_bd(datos)]
+    en_datos = [
+        {"Zona corregida": z.zona_corregida.nombre, "Tipo de corrección": z.get_tipo_correccion_display()}
+        for z in en_bd(datos)
+    ]
     _, tabla, lineas = grilla(convertido["Resumen"])
     assert tabla == esperado(en_datos) == esperado(casos)
     assert tabla["Total"]["Total"] == 7
-    assert tabla["Zona Norte"] == {"Corrección: Zona": 1, "Corrección: Calle": 2, "Corrección: Referencia": 0,
-                                   "Corrección: Caja / NAP": 0, "Corrección: Coordenadas": 0, "Total": 3}
+    assert tabla["Zona Norte"] == {
+        "Corrección: Zona": 1,
+        "Corrección: Calle": 2,
+        "Corrección: Referencia": 0,
+        "Corrección: Caja / NAP": 0,
+        "Corrección: Coordenadas": 0,
+        "Total": 3,
+    }
     assert tabla["@Centro* ~norte?"]["Corrección: Coordenadas"] == 2  # an exact match, wildcards and all
     assert lineas == {"Casos en la hoja «Casos»": 7, "Casos visibles con el filtro actual": 7}
     assert list(convertido["Casos"].tables) == [workbook.TABLA]  # LibreOffice kept the table

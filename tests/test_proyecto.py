@@ -1,5 +1,6 @@
 """The project's own promises: diagrams in the README match the machines, the demo data covers
 every state of every machine through the transition path, and every demo user can log in."""
+
 from pathlib import Path
 
 import pytest

@@ -2,6 +2,7 @@
 (role and first name), a past-tense phrase per transition, the step, the state labels, the note,
 and each transition's effects grouped under it — on the case page, the OT page, the print views
 and the admin."""
+
 import re
 from pathlib import Path
 
@@ -43,8 +44,12 @@ def hecho(hechos, transicion):
 # --- every transition of every machine has its own words --------------------------------------
 def faltantes():
     """(machine, action) pairs an audit row may carry and that have no wording."""
-    return [(m.__name__, nombre) for m in relato.MAQUINAS for nombre in relato.acciones_auditadas(m)
-            if relato.frase_de(m, nombre) is None]
+    return [
+        (m.__name__, nombre)
+        for m in relato.MAQUINAS
+        for nombre in relato.acciones_auditadas(m)
+        if relato.frase_de(m, nombre) is None
+    ]
 
 
 def test_cada_transicion_de_cada_maquina_tiene_su_frase(u):
@@ -59,10 +64,18 @@ def test_cada_transicion_de_cada_maquina_tiene_su_frase(u):
             if nacimiento:  # a birth told as an effect needs its own impersonal words
                 assert frase.efecto and "{obj}" in frase.efecto, (modelo, nombre)
             # Told from an audit row, as a cause and as an effect: no code name, no fallback.
-            fila = RegistroAuditoria(content_type=ct, object_id=1, objeto=f"{modelo._meta.verbose_name} 1",
-                                     transicion=nombre, paso="1", estado_origen="" if nacimiento else estados[0],
-                                     estado_destino=estados[-1], usuario=u.coc, rol="COC",
-                                     creado_at=timezone.now())
+            fila = RegistroAuditoria(
+                content_type=ct,
+                object_id=1,
+                objeto=f"{modelo._meta.verbose_name} 1",
+                transicion=nombre,
+                paso="1",
+                estado_origen="" if nacimiento else estados[0],
+                estado_destino=estados[-1],
+                usuario=u.coc,
+                rol="COC",
+                creado_at=timezone.now(),
+            )
             causa = relato.relatar([fila])[0]
             efecto = relato._hecho(fila, efecto=True)
             for texto in (causa.texto, efecto.oracion):
@@ -85,21 +98,33 @@ def test_las_acciones_auditadas_fuera_de_django_fsm_tienen_frase():
     """Audit rows written by hand (``transicion="actualizar_datos"``) are told too."""
     conocidas = {n for m in relato.MAQUINAS for n in relato.acciones_auditadas(m)}
     raiz = Path(relato.__file__).parent
-    escritas = {n for f in raiz.rglob("*.py") if "migrations" not in f.parts
-                for n in re.findall(r'transicion="(\w+)"', f.read_text(encoding="utf-8"))}
+    escritas = {
+        n
+        for f in raiz.rglob("*.py")
+        if "migrations" not in f.parts
+        for n in re.findall(r'transicion="(\w+)"', f.read_text(encoding="utf-8"))
+    }
     assert escritas and escritas <= conocidas, escritas - conocidas
 
 
 # --- the sentences --------------------------------------------------------------------------
 def test_solicitar_correccion_como_lo_dice_una_persona(esc, nombres):
     s = esc.solicitud("observada")
-    T.aplicar(s, "solicitar_correccion", nombres.gestion_red, destinatario="ASESOR",
-              requerido="Referencia precisa", nota="El cliente atiende después de las 18:00")
+    T.aplicar(
+        s,
+        "solicitar_correccion",
+        nombres.gestion_red,
+        destinatario="ASESOR",
+        requerido="Referencia precisa",
+        nota="El cliente atiende después de las 18:00",
+    )
     si = ServicioIngenieria.objects.get(solicitud=s)
     hechos = relato.del_caso(s.caso_id)
     h = hecho(hechos, "solicitar_correccion")
-    assert h.oracion == (f"Gestión de Red (Gabriel) pidió corregir la solicitud {s.numero_smartflex} "
-                         "y abrió un Servicio de Ingeniería al asesor")
+    assert h.oracion == (
+        f"Gestión de Red (Gabriel) pidió corregir la solicitud {s.numero_smartflex} "
+        "y abrió un Servicio de Ingeniería al asesor"
+    )
     assert h.texto.startswith(h.oracion + " — paso 3")
     assert h.estados == "«Observada» → «En corrección»"
     assert h.nota == "El cliente atiende después de las 18:00"
@@ -115,8 +140,13 @@ def test_solicitar_correccion_como_lo_dice_una_persona(esc, nombres):
 
 def test_varios_destinatarios_y_sin_nombre_el_usuario(esc, u):
     s = esc.solicitud("observada")
-    T.aplicar(s, "solicitar_correccion", u.coc, destinatarios=["MONITORA", "TEAM_LEADER", "GESTION_RED"],
-              requerido="Caja más cercana")
+    T.aplicar(
+        s,
+        "solicitar_correccion",
+        u.coc,
+        destinatarios=["MONITORA", "TEAM_LEADER", "GESTION_RED"],
+        requerido="Caja más cercana",
+    )
     h = hecho(relato.del_caso(s.caso_id), "solicitar_correccion")
     assert h.oracion.startswith("COC (coc) pidió corregir")
     assert h.oracion.endswith("abrió Servicios de Ingeniería a la monitora, al Team Leader y a Gestión de Red")
@@ -131,8 +161,10 @@ def test_la_anulacion_y_sus_efectos_agrupados(esc, nombres):
     h = hecho(hechos, "anular")
     assert h.oracion == f"COC (Carla) anuló la solicitud {s.numero_smartflex}" and h.paso == "10"
     assert h.estados == "«En corrección» → «Anulada»"
-    assert [e.oracion for e in h.efectos] == [f"el SI {si.pk} (Corrección) pasó a «Cerrado sin atención»",
-                                             f"la {s.orden} pasó a «Anulada»"]
+    assert [e.oracion for e in h.efectos] == [
+        f"el SI {si.pk} (Corrección) pasó a «Cerrado sin atención»",
+        f"la {s.orden} pasó a «Anulada»",
+    ]
     assert "Efecto de" not in h.texto and "y en consecuencia: el SI" in h.texto
     assert {"coordinar_anulacion", "cerrar_sin_atencion"}.isdisjoint(x.transicion for x in hechos)
 
@@ -164,8 +196,9 @@ def test_un_efecto_solo_dice_de_que_es_consecuencia(esc, nombres):
     «Efecto de asignar_instalacion.»."""
     s = esc.solicitud("en_instalacion")
     h = hecho(relato.de_objeto(s.orden), "asignar")
-    assert h.oracion == (f"La {s.orden} pasó a «Asignada», en consecuencia de «Asignar para "
-                         "instalación» por Gestión de Red (Gabriel)")
+    assert h.oracion == (
+        f"La {s.orden} pasó a «Asignada», en consecuencia de «Asignar para instalación» por Gestión de Red (Gabriel)"
+    )
     assert h.nota == ""
 
 
@@ -173,20 +206,29 @@ def test_el_tecnico_propone_y_la_nota_va_aparte(esc, nombres):
     o = esc.orden("reportada_coz")
     hechos = relato.de_orden(o)
     assert hecho(hechos, "reportar_a_coz").oracion == (
-        f"Técnico (tecnico) reportó la {o} al COZ y propuso gestionarla por otro sector")
+        f"Técnico (tecnico) reportó la {o} al COZ y propuso gestionarla por otro sector"
+    )
     assert hecho(hechos, "reportar_observacion").nota == "Observación: Poste sin caja"
 
 
 # --- the pages ----------------------------------------------------------------------------------
 def test_pagina_del_caso(esc, nombres, client):
     s = esc.solicitud("observada")
-    T.aplicar(s, "solicitar_correccion", nombres.gestion_red, destinatario="ASESOR", requerido="Referencia",
-              nota="Llamar antes de ir")
+    T.aplicar(
+        s,
+        "solicitar_correccion",
+        nombres.gestion_red,
+        destinatario="ASESOR",
+        requerido="Referencia",
+        nota="Llamar antes de ir",
+    )
     client.force_login(nombres.coc)
     html = client.get(reverse("solicitud", args=[s.pk])).content.decode()
-    linea = html[html.index('id="linea-tiempo"'):html.index("</section>", html.index('id="linea-tiempo"'))]
-    assert (f"Gestión de Red (Gabriel) pidió corregir la solicitud {s.numero_smartflex} y abrió un Servicio de "
-            "Ingeniería al asesor — paso 3") in linea
+    linea = html[html.index('id="linea-tiempo"') : html.index("</section>", html.index('id="linea-tiempo"'))]
+    assert (
+        f"Gestión de Red (Gabriel) pidió corregir la solicitud {s.numero_smartflex} y abrió un Servicio de "
+        "Ingeniería al asesor — paso 3"
+    ) in linea
     assert "«Observada» → «En corrección»" in linea
     assert '<blockquote class="nota">Llamar antes de ir</blockquote>' in linea
     assert "y en consecuencia:" in linea and "se abrió el SI" in linea
@@ -205,7 +247,7 @@ def test_historial_de_la_ot_con_su_causa_y_sin_los_si(esc, nombres, client):
     assert h.oracion == f"Gestión de Red (Gabriel) asignó la solicitud {s.numero_smartflex} para instalación"
     assert [e.oracion for e in h.efectos] == [f"la {o} pasó a «Asignada»"]  # the SI's closing: not here
     assert [x.transicion for x in r.context["linea_tiempo"]] == ["registrar", "asignar_instalacion"]
-    historial = html[html.index('id="historial-ot"'):]
+    historial = html[html.index('id="historial-ot"') :]
     assert f"la {o} pasó a «Asignada»" in historial and "SI " not in historial
     assert "∅" not in historial and "Efecto de" not in historial
 
@@ -230,15 +272,19 @@ def test_admin_que_paso(esc, nombres, client):
     client.force_login(admin)
     html = client.get(reverse("admin:anulaciones_registroauditoria_changelist")).content.decode()
     assert "Qué pasó" in html
-    assert (f"Gestión de Red (Gabriel) pidió corregir la solicitud {s.numero_smartflex} y abrió un Servicio de "
-            "Ingeniería — paso 3 · «Observada» → «En corrección»") in html
+    assert (
+        f"Gestión de Red (Gabriel) pidió corregir la solicitud {s.numero_smartflex} y abrió un Servicio de "
+        "Ingeniería — paso 3 · «Observada» → «En corrección»"
+    ) in html
     assert "Se abrió el SI " in html and "en consecuencia de «Solicitar corrección (SI)»" in html
     fila = RegistroAuditoria.de_objeto(s).get(transicion="observar")
     html = client.get(reverse("admin:anulaciones_registroauditoria_change", args=[fila.pk])).content.decode()
     assert f"Gestión de Red (Gabriel) observó la solicitud {s.numero_smartflex} — paso 2" in html
     html = client.get(reverse("admin:anulaciones_solicitud_change", args=[s.pk])).content.decode()
-    assert (f"Gestión de Red (Gabriel) pidió corregir la solicitud {s.numero_smartflex} y abrió un Servicio de "
-            "Ingeniería — paso 3") in html
+    assert (
+        f"Gestión de Red (Gabriel) pidió corregir la solicitud {s.numero_smartflex} y abrió un Servicio de "
+        "Ingeniería — paso 3"
+    ) in html
     html = client.get(reverse("admin:anulaciones_ordendetrabajo_change", args=[s.orden.pk])).content.decode()
     assert f"Asesor Comercial (Ana) generó la {s.orden} — paso 1" in html
 
@@ -257,8 +303,10 @@ def test_una_consulta_cualquiera_sea_la_historia(esc, u):
     for s in (corto, largo):
         assert _consultas(relato.del_caso, s.caso_id) == 1
         assert _consultas(relato.de_orden, OrdenDeTrabajo.objects.select_related("solicitud").get(solicitud=s)) == 1
-    assert RegistroAuditoria.objects.filter(caso_id=largo.caso_id).count() > 3 * RegistroAuditoria.objects.filter(
-        caso_id=corto.caso_id).count()
+    assert (
+        RegistroAuditoria.objects.filter(caso_id=largo.caso_id).count()
+        > 3 * RegistroAuditoria.objects.filter(caso_id=corto.caso_id).count()
+    )
 
 
 def test_pagina_de_la_ot_y_admin_constantes(esc, u, client):
@@ -286,8 +334,14 @@ def test_pagina_de_la_ot_y_admin_constantes(esc, u, client):
 def test_navegador_la_linea_de_tiempo_se_lee_como_lo_cuenta_una_persona(pagina, entrar, esc, nombres):
     p = pagina
     s = esc.solicitud("observada")
-    T.aplicar(s, "solicitar_correccion", nombres.gestion_red, destinatario="ASESOR",
-              requerido="Nombre correcto de la calle", nota="El cliente atiende después de las 18:00")
+    T.aplicar(
+        s,
+        "solicitar_correccion",
+        nombres.gestion_red,
+        destinatario="ASESOR",
+        requerido="Nombre correcto de la calle",
+        nota="El cliente atiende después de las 18:00",
+    )
     si = ServicioIngenieria.objects.get(solicitud=s)
     numero = s.numero_smartflex
 
@@ -303,7 +357,8 @@ def test_navegador_la_linea_de_tiempo_se_lee_como_lo_cuenta_una_persona(pagina, 
     correccion = linea.locator(':scope > li[data-hecho="solicitar_correccion"]')
     assert correccion.locator(".oracion").inner_text() == (
         f"Gestión de Red (Gabriel) pidió corregir la solicitud {numero} y abrió un Servicio de Ingeniería al asesor"
-        " — paso 3")
+        " — paso 3"
+    )
     assert correccion.locator(".estados").inner_text() == "Solicitud: «Observada» → «En corrección»"
     assert correccion.locator("blockquote.nota").inner_text() == "El cliente atiende después de las 18:00"
     assert correccion.locator(".consecuencias").inner_text() == "y en consecuencia:"
@@ -314,7 +369,8 @@ def test_navegador_la_linea_de_tiempo_se_lee_como_lo_cuenta_una_persona(pagina, 
 
     digitacion = linea.locator(':scope > li[data-hecho="digitar_modificacion"]')
     assert digitacion.locator(".oracion").inner_text() == (
-        f"Asesor Comercial (Ana) digitó la modificación de la solicitud {numero} — paso 4.1")
+        f"Asesor Comercial (Ana) digitó la modificación de la solicitud {numero} — paso 4.1"
+    )
     assert digitacion.locator("ul.efectos > li").all_inner_texts() == [f"el SI {si.pk} (Corrección) pasó a «Atendido»"]
     assert linea.locator(":scope > li").count() == 4  # registrar, observar, solicitar_correccion, digitar
     texto = linea.inner_text()
@@ -325,7 +381,8 @@ def test_navegador_la_linea_de_tiempo_se_lee_como_lo_cuenta_una_persona(pagina, 
     p.goto(f"/ordenes/{s.orden.pk}/")
     registro = p.locator('#historial-ot > li[data-hecho="registrar"]')
     assert registro.locator(".oracion").inner_text() == (
-        f"Asesor Comercial (Ana) registró la solicitud {numero} — paso 1")
+        f"Asesor Comercial (Ana) registró la solicitud {numero} — paso 1"
+    )
     assert registro.locator("ul.efectos > li").inner_text() == f"se generó la {s.orden}"
 
     # The print view carries the same words.

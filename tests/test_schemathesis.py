@@ -1,6 +1,7 @@
 """Schemathesis against the live OpenAPI schema: every endpoint and method, authenticated with
 a token of a user holding every role (so each operation is reachable); no 5xx and every
 response conforms to the schema (status code, content type, body)."""
+
 import json
 
 import pytest
@@ -8,8 +9,12 @@ import schemathesis
 from django.contrib.auth.models import Group
 from hypothesis import HealthCheck, Phase, settings
 from rest_framework.authtoken.models import Token
-from schemathesis.checks import (content_type_conformance, not_a_server_error, response_schema_conformance,
-                                 status_code_conformance)
+from schemathesis.checks import (
+    content_type_conformance,
+    not_a_server_error,
+    response_schema_conformance,
+    status_code_conformance,
+)
 
 from anulaciones.roles import Rol
 
@@ -36,13 +41,11 @@ def token_todos_los_roles(u, esc, zona):
 def _esquema_vivo():
     """The schema exactly as GET /api/v1/schema/ serves it (the view called in process: the
     lazy fixture loader of schemathesis does not work with this pytest)."""
+    from django.contrib.auth import get_user_model
     from drf_spectacular.views import SpectacularAPIView
-    from rest_framework.test import APIRequestFactory
+    from rest_framework.test import APIRequestFactory, force_authenticate
 
     from config.wsgi import application
-
-    from django.contrib.auth import get_user_model
-    from rest_framework.test import force_authenticate
 
     peticion = APIRequestFactory().get("/api/v1/schema/?format=json")
     force_authenticate(peticion, user=get_user_model()(username="esquema"))  # the schema needs a login
@@ -73,8 +76,13 @@ def sin_cerrar_conexion():
 
 @pytest.mark.django_db
 @schema.parametrize()
-@settings(max_examples=8, deadline=None, derandomize=True, phases=[Phase.explicit, Phase.generate],
-          suppress_health_check=list(HealthCheck))
+@settings(
+    max_examples=8,
+    deadline=None,
+    derandomize=True,
+    phases=[Phase.explicit, Phase.generate],
+    suppress_health_check=list(HealthCheck),
+)
 def test_api_conforms_and_never_500(case, token_todos_los_roles, settings, sin_cerrar_conexion, tmp_path):
     settings.ALLOWED_HOSTS = ["localhost"]  # the host schemathesis' WSGI client sends
     settings.MEDIA_ROOT = tmp_path  # the deliveries it builds write their workbook (SQLite: to disk)

@@ -1,5 +1,6 @@
 """The SI's zone (a copy of its Solicitud's, for the Tablero's zone filter) is kept by the
 database: whatever writes the rows, it equals the Solicitud's zone."""
+
 from anulaciones.models import ServicioIngenieria, Solicitud
 
 

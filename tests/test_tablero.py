@@ -1,4 +1,5 @@
 """Tablero de Control (5.1) and the 5.2 decision from its rows."""
+
 import csv
 import io
 import re
@@ -15,7 +16,6 @@ from openpyxl import load_workbook
 from anulaciones import transitions as T
 from anulaciones.models import RegistroAuditoria, ServicioIngenieria, Solicitud
 from anulaciones.roles import Rol
-
 
 pytestmark = pytest.mark.django_db
 
@@ -34,21 +34,56 @@ def casos_en_correccion(n, u, zonas):
     inicio = Solicitud.objects.count()
     ahora = timezone.now()
     casos = Caso.objects.bulk_create([Caso() for _ in range(n)])
-    sols = Solicitud.objects.bulk_create([
-        Solicitud(numero_smartflex=f"SFM-{inicio + i:06d}", tipo="instalacion", cliente_nombre=f"Cliente {i}",
-                  calle=f"Calle {i}", zona=zonas[i % 2], asesor=u.asesor, registrada_por=u.asesor, caso=c,
-                  estado="en_correccion")
-        for i, c in enumerate(casos)])
-    OrdenDeTrabajo.objects.bulk_create([OrdenDeTrabajo(numero=f"OTM-{s.numero_smartflex}", solicitud=s,
-                                                       zona=s.zona) for s in sols])
-    obs = Observacion.objects.bulk_create([
-        Observacion(solicitud=s, caso=s.caso, paso="2", area=Rol.GESTION_RED, causa="calle", detalle="Calle mal",
-                    registrada_por=u.gestion_red, creado_at=ahora) for s in sols])
-    ServicioIngenieria.objects.bulk_create([
-        ServicioIngenieria(solicitud=s, orden=None, tipo="correccion", destinatario="ASESOR", observacion=o,
-                           asesor=u.asesor, requerido="Referencia", abierto_por=u.gestion_red,
-                           vence_at=ahora + timedelta(hours=(-3 if i % 3 == 0 else 5)))
-        for i, (s, o) in enumerate(zip(sols, obs))])
+    sols = Solicitud.objects.bulk_create(
+        [
+            Solicitud(
+                numero_smartflex=f"SFM-{inicio + i:06d}",
+                tipo="instalacion",
+                cliente_nombre=f"Cliente {i}",
+                calle=f"Calle {i}",
+                zona=zonas[i % 2],
+                asesor=u.asesor,
+                registrada_por=u.asesor,
+                caso=c,
+                estado="en_correccion",
+            )
+            for i, c in enumerate(casos)
+        ]
+    )
+    OrdenDeTrabajo.objects.bulk_create(
+        [OrdenDeTrabajo(numero=f"OTM-{s.numero_smartflex}", solicitud=s, zona=s.zona) for s in sols]
+    )
+    obs = Observacion.objects.bulk_create(
+        [
+            Observacion(
+                solicitud=s,
+                caso=s.caso,
+                paso="2",
+                area=Rol.GESTION_RED,
+                causa="calle",
+                detalle="Calle mal",
+                registrada_por=u.gestion_red,
+                creado_at=ahora,
+            )
+            for s in sols
+        ]
+    )
+    ServicioIngenieria.objects.bulk_create(
+        [
+            ServicioIngenieria(
+                solicitud=s,
+                orden=None,
+                tipo="correccion",
+                destinatario="ASESOR",
+                observacion=o,
+                asesor=u.asesor,
+                requerido="Referencia",
+                abierto_por=u.gestion_red,
+                vence_at=ahora + timedelta(hours=(-3 if i % 3 == 0 else 5)),
+            )
+            for i, (s, o) in enumerate(zip(sols, obs, strict=False))
+        ]
+    )
 
 
 def numeros(respuesta):
@@ -89,8 +124,14 @@ def test_lista_los_abiertos_y_vencidos_con_sus_datos(gr, esc, u):
     assert f'href="/solicitudes/{abierto.solicitud_id}/"' in html
     assert en_rojo(html, vencido.solicitud.numero_smartflex)
     assert not en_rojo(html, abierto.solicitud.numero_smartflex)
-    for texto in ("Corrección", "Zona Norte", "Nombre de calle / dirección: Calle mal escrita", "Vencido", "Abierto",
-                  "Tiempo restante"):
+    for texto in (
+        "Corrección",
+        "Zona Norte",
+        "Nombre de calle / dirección: Calle mal escrita",
+        "Vencido",
+        "Abierto",
+        "Tiempo restante",
+    ):
         assert texto in html
 
 
@@ -122,12 +163,24 @@ def test_filtros_estado_tipo_destinatario_zona_asesor(gr, esc, u, zonas, crear_u
     a_monitora = esc.servicio("abierto", destinatario="MONITORA")
     otra_zona = esc.solicitud("observada", zona=zonas[1])
     T.aplicar(otra_zona, "solicitar_correccion", u.gestion_red, destinatario="ASESOR", requerido="Caja")
-    impedimento = T.abrir_servicio(esc.solicitud("registrada"), u.gestion_red, tipo="impedimento",
-                                   impedimento="cierre_ot", destinatario="COC",
-                                   requerido="OT no cerrada por Operaciones")
+    impedimento = T.abrir_servicio(
+        esc.solicitud("registrada"),
+        u.gestion_red,
+        tipo="impedimento",
+        impedimento="cierre_ot",
+        destinatario="COC",
+        requerido="OT no cerrada por Operaciones",
+    )
     otro_asesor = crear_usuario(Rol.ASESOR, "otro_asesor")
-    sol_otro = T.crear_solicitud(u.monitora, asesor=otro_asesor, numero_smartflex="SF-OTRO", tipo="traslado",
-                                 cliente_nombre="Rosa Quispe", calle="Calle 21", zona=zonas[0])
+    sol_otro = T.crear_solicitud(
+        u.monitora,
+        asesor=otro_asesor,
+        numero_smartflex="SF-OTRO",
+        tipo="traslado",
+        cliente_nombre="Rosa Quispe",
+        calle="Calle 21",
+        zona=zonas[0],
+    )
     T.aplicar(sol_otro, "observar", u.gestion_red, causa="caja_nap", detalle="Sin NAP")
     T.aplicar(sol_otro, "solicitar_correccion", u.gestion_red, destinatario="ASESOR", requerido="NAP")
     n = lambda si: si.solicitud.numero_smartflex  # noqa: E731
@@ -141,7 +194,9 @@ def test_filtros_estado_tipo_destinatario_zona_asesor(gr, esc, u, zonas, crear_u
     assert numeros(gr.get(f"/tablero/?zona={zonas[1].pk}")) == [otra_zona.numero_smartflex]
     assert numeros(gr.get(f"/tablero/?asesor={otro_asesor.pk}")) == ["SF-OTRO"]
     assert set(numeros(gr.get(f"/tablero/?asesor={u.asesor.pk}&destinatario=ASESOR&estado=abierto"))) == {
-        n(base), otra_zona.numero_smartflex}
+        n(base),
+        otra_zona.numero_smartflex,
+    }
     # The "atendido" state is only listed when asked for.
     atendido = esc.servicio("atendido")
     assert n(atendido) not in numeros(gr.get("/tablero/"))
@@ -237,7 +292,7 @@ def test_refresco_htmx_devuelve_la_tabla_con_la_misma_consulta(gr, esc, settings
     esc.servicio()
     completa = gr.get("/tablero/?destinatario=MONITORA&page=1").content.decode()
     assert 'hx-get="/tablero/?destinatario=MONITORA&amp;page=1"' in completa
-    assert 'every 30000ms' in completa
+    assert "every 30000ms" in completa
     assert "/static/django_htmx/htmx-2.min.js" in completa  # from the installed package, no CDN
     parcial = gr.get("/tablero/?destinatario=MONITORA&page=1", headers={"HX-Request": "true"})
     cuerpo = parcial.content.decode()
@@ -292,8 +347,16 @@ def _consultas(client, url):
     return len(ctx.captured_queries)
 
 
-@pytest.mark.parametrize("url", ["/tablero/", "/tablero/?sort=-asesor&page=2", "/tablero/?vista=vencidos",
-                                 "/tablero/export.csv", "/tablero/export.xlsx"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/tablero/",
+        "/tablero/?sort=-asesor&page=2",
+        "/tablero/?vista=vencidos",
+        "/tablero/export.csv",
+        "/tablero/export.xlsx",
+    ],
+)
 def test_consultas_constantes_10_y_1000_filas(gr, u, zonas, settings, url):
     settings.ANULACIONES_TABLERO_POR_PAGINA = 5
     casos_en_correccion(10, u, zonas)
@@ -329,9 +392,16 @@ def test_observacion_de_forma_tambien_ofrece_anular(gr, esc, u):
     T.aplicar(s, "solicitar_correccion", u.gestion_red, destinatario="ASESOR", requerido="Equipo")
     s.refresh_from_db()
     assert _botones(gr.get("/tablero/").content.decode()) == {"asignar_instalacion", "anular"}
-    r = gr.post(f"/tablero/solicitudes/{s.pk}/decidir/", {
-        "accion": "anular", "version": s.version, "motivo": "El cliente desiste",
-        "justificacion": "El cliente llamó para desistir del servicio", "confirmado": "1"})
+    r = gr.post(
+        f"/tablero/solicitudes/{s.pk}/decidir/",
+        {
+            "accion": "anular",
+            "version": s.version,
+            "motivo": "El cliente desiste",
+            "justificacion": "El cliente llamó para desistir del servicio",
+            "confirmado": "1",
+        },
+    )
     assert r.status_code == 302
     s.refresh_from_db()
     assert (s.estado, s.motivo_anulacion) == ("anulada", "El cliente desiste")
@@ -343,8 +413,10 @@ def test_asignar_para_instalacion_desde_la_fila(gr, esc, u):
     s = si.solicitud
     antes = RegistroAuditoria.objects.count()
     volver = "destinatario=ASESOR&page=1"
-    r = gr.post(f"/tablero/solicitudes/{s.pk}/decidir/",
-                {"accion": "asignar_instalacion", "version": s.version, "volver": volver, "confirmado": "1"})
+    r = gr.post(
+        f"/tablero/solicitudes/{s.pk}/decidir/",
+        {"accion": "asignar_instalacion", "version": s.version, "volver": volver, "confirmado": "1"},
+    )
     assert r.status_code == 302 and r["Location"] == f"/tablero/?{volver}"
     s.refresh_from_db()
     si.refresh_from_db()
@@ -352,7 +424,11 @@ def test_asignar_para_instalacion_desde_la_fila(gr, esc, u):
     assert si.estado == "cerrado_sin_atencion"
     registro = RegistroAuditoria.de_objeto(s).last()
     assert (registro.transicion, registro.paso, registro.rol, registro.usuario) == (
-        "asignar_instalacion", "5.2", Rol.GESTION_RED, u.gestion_red)
+        "asignar_instalacion",
+        "5.2",
+        Rol.GESTION_RED,
+        u.gestion_red,
+    )
     assert RegistroAuditoria.objects.count() == antes + 3  # Solicitud, SI, OT
     pagina = gr.get(r["Location"]).content.decode()
     assert s.numero_smartflex not in numeros_html(pagina)
@@ -372,10 +448,16 @@ def test_anular_desde_la_fila_con_motivo(gr, esc, u):
     assert "Indique el motivo" in gr.get(r["Location"]).content.decode()
     # The SI is still in its day and nobody called the subscriber: a justification is needed
     # (tests/test_tablero_decision.py covers the cases where it is not).
-    gr.post(f"/tablero/solicitudes/{s.pk}/decidir/", {"accion": "anular", "version": s.version,
-                                                       "motivo": "Cliente desiste",
-                                                       "justificacion": "El cliente pidió la baja por escrito",
-                                                       "confirmado": "1"})
+    gr.post(
+        f"/tablero/solicitudes/{s.pk}/decidir/",
+        {
+            "accion": "anular",
+            "version": s.version,
+            "motivo": "Cliente desiste",
+            "justificacion": "El cliente pidió la baja por escrito",
+            "confirmado": "1",
+        },
+    )
     s.refresh_from_db()
     assert (s.estado, s.motivo_anulacion, s.orden.estado) == ("anulada", "Cliente desiste", "anulada")
     assert s.justificacion_anulacion == "El cliente pidió la baja por escrito"
@@ -400,8 +482,9 @@ def test_decision_sobre_datos_viejos_es_conflicto(gr, esc, u):
     s = esc.servicio().solicitud
     visto = s.version
     T.aplicar(s, "digitar_modificacion", u.asesor, modificacion="Calle corregida")
-    r = gr.post(f"/tablero/solicitudes/{s.pk}/decidir/", {"accion": "anular", "version": visto, "motivo": "x"},
-                follow=True)
+    r = gr.post(
+        f"/tablero/solicitudes/{s.pk}/decidir/", {"accion": "anular", "version": visto, "motivo": "x"}, follow=True
+    )
     s.refresh_from_db()
     assert s.estado == "corregida"
     assert "fue modificado" in r.content.decode()

@@ -2,6 +2,7 @@
 cancellation needs (an SI still in its day, no contact attempt recorded), the contact attempt
 recorded where the decision is made (3.3), and the final cancellation of a re-digitation that
 never came (19.2) — all through the Tablero's views, as its users take them."""
+
 import re
 from datetime import timedelta
 
@@ -64,8 +65,7 @@ def test_sin_contacto_ni_justificacion_se_rechaza_y_el_caso_sigue_abierto(gr, es
     assert (s.estado, si.estado, s.justificacion_anulacion) == ("en_correccion", "vencido", "")
     assert RegistroAuditoria.objects.count() == antes
     pagina = gr.get(r["Location"]).content.decode()
-    assert ("Justifique la anulación: no hay intento de contacto con el abonado registrado (3.3)."
-            in pagina)
+    assert "Justifique la anulación: no hay intento de contacto con el abonado registrado (3.3)." in pagina
     # Nothing typed is lost: the row's cancel box comes back open, filled in, with its error.
     propia = fila(pagina, s.numero_smartflex)
     assert '<details class="accion-anular" open>' in propia
@@ -87,18 +87,27 @@ def test_con_justificacion_se_anula_y_queda_guardada(gr, esc, u):
     si = esc.servicio()  # in its day, no contact attempt: both reasons
     s = si.solicitud
     html = fila(gr.get("/tablero/").content.decode(), s.numero_smartflex)
-    assert ("Obligatoria: el Servicio de Ingeniería aún está en plazo (5.2) y no hay intento de contacto "
-            "con el abonado registrado (3.3).") in html
+    assert (
+        "Obligatoria: el Servicio de Ingeniería aún está en plazo (5.2) y no hay intento de contacto "
+        "con el abonado registrado (3.3)."
+    ) in html
     r = decidir(gr, s, accion="anular", motivo="Cliente desiste", justificacion="Pidió la baja por escrito")
     assert r.status_code == 302
     s.refresh_from_db()
     si.refresh_from_db()
     assert (s.estado, s.motivo_anulacion, s.justificacion_anulacion) == (
-        "anulada", "Cliente desiste", "Pidió la baja por escrito")
+        "anulada",
+        "Cliente desiste",
+        "Pidió la baja por escrito",
+    )
     assert si.estado == "cerrado_sin_atencion"
     registro = RegistroAuditoria.de_objeto(s).last()
     assert (registro.transicion, registro.estado_origen, registro.rol, registro.paso) == (
-        "anular", "en_correccion", Rol.GESTION_RED, "5.2")
+        "anular",
+        "en_correccion",
+        Rol.GESTION_RED,
+        "5.2",
+    )
     assert f"{s} anulada." in gr.get(r["Location"]).content.decode()
 
 
@@ -123,7 +132,8 @@ def test_con_contacto_y_si_en_plazo_se_pide_por_el_plazo(gr, esc, u):
     s.refresh_from_db()
     assert s.estado == "en_correccion"
     assert "Justifique la anulación: el Servicio de Ingeniería aún está en plazo (5.2)." in (
-        gr.get("/tablero/").content.decode())
+        gr.get("/tablero/").content.decode()
+    )
 
 
 @pytest.mark.parametrize("vencido", [False, True])
@@ -162,13 +172,24 @@ def test_registrar_intento_de_contacto_desde_la_fila(gr, esc, u):
     assert 'name="next" value="/tablero/?destinatario=ASESOR"' in html
     assert '<option value="llamada">Llamada</option>' in html
     assert '<option value="rechaza">Cliente desiste</option>' in html
-    r = gr.post(f"/solicitudes/{s.pk}/contacto/", {"canal": "visita", "resultado": "contactado",
-                                                   "detalle": "Vecina atendió",
-                                                   "next": "/tablero/?destinatario=ASESOR"})
+    r = gr.post(
+        f"/solicitudes/{s.pk}/contacto/",
+        {
+            "canal": "visita",
+            "resultado": "contactado",
+            "detalle": "Vecina atendió",
+            "next": "/tablero/?destinatario=ASESOR",
+        },
+    )
     assert r.status_code == 302 and r["Location"] == "/tablero/?destinatario=ASESOR"
     c = IntentoContacto.objects.get(caso_id=s.caso_id)
-    assert (c.canal, c.resultado, c.detalle, c.usuario, c.rol) == ("visita", "contactado", "Vecina atendió",
-                                                                   u.gestion_red, Rol.GESTION_RED)
+    assert (c.canal, c.resultado, c.detalle, c.usuario, c.rol) == (
+        "visita",
+        "contactado",
+        "Vecina atendió",
+        u.gestion_red,
+        Rol.GESTION_RED,
+    )
     pagina = gr.get(r["Location"]).content.decode()
     assert "Intento de contacto registrado (3.3)." in pagina
     assert "no hay intento de contacto" not in fila(pagina, s.numero_smartflex)
@@ -224,7 +245,11 @@ def test_redigitacion_vencida_se_ofrece_y_se_anula_desde_la_fila(client, esc, u,
         assert (si.estado, si.cerrado_por) == ("cerrado_sin_atencion", u.por_rol[rol])
         registro = RegistroAuditoria.de_objeto(s).last()
         assert (registro.transicion, registro.estado_origen, registro.estado_destino, registro.rol) == (
-            "anular", "pendiente_redigitacion", "anulada", rol)
+            "anular",
+            "pendiente_redigitacion",
+            "anulada",
+            rol,
+        )
         assert RegistroAuditoria.objects.count() == antes + 2  # the Solicitud and its SI (the OT was already)
         pagina = client.get(r["Location"]).content.decode()
         assert "anulada en definitiva: re-digitación no registrada (19.2)" in pagina
@@ -289,9 +314,20 @@ def test_consultas_constantes_con_5_y_50_filas(client, esc, u, zonas, settings, 
     assert len(re.findall(r"data-solicitud=", html5)) == 5
     casos_en_correccion(45, u, zonas)
     sols = Solicitud.objects.filter(numero_smartflex__startswith="SFM-").order_by("pk")[::3]
-    IntentoContacto.objects.bulk_create([IntentoContacto(solicitud=s, caso_id=s.caso_id, usuario=u.coc, rol=Rol.COC,
-                                                         canal="llamada", resultado="sin_respuesta",
-                                                         realizado_at=timezone.now()) for s in sols])
+    IntentoContacto.objects.bulk_create(
+        [
+            IntentoContacto(
+                solicitud=s,
+                caso_id=s.caso_id,
+                usuario=u.coc,
+                rol=Rol.COC,
+                canal="llamada",
+                resultado="sin_respuesta",
+                realizado_at=timezone.now(),
+            )
+            for s in sols
+        ]
+    )
     n50, html50 = _consultas(client, "/tablero/")
     assert len(re.findall(r"data-solicitud=", html50)) == 50
     for html in (html5, html50):
@@ -307,6 +343,9 @@ def test_las_anotaciones_no_entran_en_el_count_del_paginador(gr, esc):
     esc.servicio()
     with CaptureQueriesContext(connection) as ctx:
         assert gr.get("/tablero/").status_code == 200
-    cuentas = [q["sql"] for q in ctx.captured_queries
-               if q["sql"].startswith("SELECT COUNT(*)") and "servicioingenieria" in q["sql"]]
+    cuentas = [
+        q["sql"]
+        for q in ctx.captured_queries
+        if q["sql"].startswith("SELECT COUNT(*)") and "servicioingenieria" in q["sql"]
+    ]
     assert len(cuentas) == 1 and "JOIN" not in cuentas[0] and "intentocontacto" not in cuentas[0], cuentas

@@ -2,6 +2,7 @@
 the widgets and renderer of ``filters``): what a user sees of them — sort links, pages, empty
 text, chosen filters kept, errors of a bad filter, labels — stays as django-tables2 and
 Django's templates wrote it."""
+
 import re
 
 import pytest
@@ -27,8 +28,11 @@ def test_cabeceras_ordenables_y_paginas(gr, esc, settings):
     assert '<table class="tabla tablero" id="tabla-tablero">' in html
     # Sort links keep the filters; the current sort is marked on its header.
     assert '<a href="?destinatario=ASESOR&amp;page=2&amp;sort=numero">Solicitud</a>' in html
-    assert re.search(r'<th class="asc orderable">\s*<a href="\?destinatario=ASESOR&amp;page=2&amp;sort=-vence">'
-                     r"Vence</a>", html)
+    assert re.search(
+        r'<th class="asc orderable">\s*<a href="\?destinatario=ASESOR&amp;page=2&amp;sort=-vence">'
+        r"Vence</a>",
+        html,
+    )
     assert re.search(r"<th\s*>\s*Observación\s*</th>", html)  # not sortable: no link
     # Pages: previous / numbers / next, in Spanish, keeping the filters.
     assert re.search(r'<li class="previous">\s*<a href="\?destinatario=ASESOR&amp;page=1">\s*anterior', html)
@@ -47,8 +51,9 @@ def test_sin_filas_muestra_el_aviso(gr):
 
 def test_el_formulario_conserva_los_filtros_elegidos(gr, esc, u, zonas):
     si = esc.servicio()
-    html = gr.get(f"/tablero/?zona={zonas[0].pk}&estado=abierto&tipo=correccion&asesor={u.asesor.pk}"
-                  "&abierto_desde=2026-03-10").content.decode()
+    html = gr.get(
+        f"/tablero/?zona={zonas[0].pk}&estado=abierto&tipo=correccion&asesor={u.asesor.pk}&abierto_desde=2026-03-10"
+    ).content.decode()
     assert si.solicitud.numero_smartflex in FILA.findall(html)
     assert '<label for="id_zona">Zona:</label>' in html and '<select name="zona" id="id_zona">' in html
     assert f'<option value="{zonas[0].pk}" selected>{zonas[0].nombre}</option>' in html
@@ -57,8 +62,10 @@ def test_el_formulario_conserva_los_filtros_elegidos(gr, esc, u, zonas):
     assert f'<option value="{u.asesor.pk}" selected>{nombre}</option>' in html
     assert '<option value="correccion" selected>Corrección</option>' in html
     assert '<option value="" selected>Todos los abiertos</option>' in html
-    assert ('<label for="id_estado_0"><input type="checkbox" name="estado" value="abierto" id="id_estado_0" checked>'
-            in html)
+    assert (
+        '<label for="id_estado_0"><input type="checkbox" name="estado" value="abierto" id="id_estado_0" checked>'
+        in html
+    )
     assert "<legend>Estado:</legend>" in html
     assert '<input type="date" name="abierto_desde" value="2026-03-10" id="id_abierto_desde">' in html
 
@@ -71,8 +78,9 @@ def test_zona_o_asesor_inexistente_es_un_error_del_filtro(gr, esc, valor):
         assert r.status_code == 200
         html = r.content.decode()
         assert f'<ul class="errorlist" id="id_{campo}_error"><li>Escoja una opción válida.' in html
-        assert (f'<select name="{campo}" aria-invalid="true" aria-describedby="id_{campo}_error" id="id_{campo}">'
-                in html)
+        assert (
+            f'<select name="{campo}" aria-invalid="true" aria-describedby="id_{campo}_error" id="id_{campo}">' in html
+        )
 
 
 def test_filtrar_por_zona_no_cuesta_consultas_de_mas(gr, esc, zonas):

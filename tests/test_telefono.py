@@ -2,6 +2,7 @@
 the height, and every page the técnico and the COZ open — home, lists, case and OT pages in each
 state, the page of each step they may take, print sheets, notices, search, account — needs no
 sideways scroll and has no button (nor button-styled link, submit or disclosure) under 44 px."""
+
 import re
 
 import pytest

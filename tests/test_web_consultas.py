@@ -3,6 +3,7 @@
 One object of each kind is taken to its state through the transition path; the volume is then
 made of bulk copies of those rows (same states, new numbers), which is fixture data, not a
 state change by the application."""
+
 import itertools
 
 import pytest
@@ -31,16 +32,23 @@ def clonar(sol, n):
     servicios = list(ServicioIngenieria.objects.filter(solicitud=sol))
     zons = list(Zonificacion.objects.filter(solicitud=sol))
     nuevas = Solicitud.objects.bulk_create(
-        [_copia(sol, numero_smartflex=f"C-{next(_serie)}", reemplazada_por_id=None) for _ in range(n)])
+        [_copia(sol, numero_smartflex=f"C-{next(_serie)}", reemplazada_por_id=None) for _ in range(n)]
+    )
     ordenes = []
     if orden is not None:
         ordenes = OrdenDeTrabajo.objects.bulk_create(
-            [_copia(orden, solicitud_id=s.pk, numero=f"OT-C-{next(_serie)}") for s in nuevas])
+            [_copia(orden, solicitud_id=s.pk, numero=f"OT-C-{next(_serie)}") for s in nuevas]
+        )
     ServicioIngenieria.objects.bulk_create(
-        [_copia(si, solicitud_id=s.pk, orden_id=o.pk if ordenes else None)
-         for s, o in itertools.zip_longest(nuevas, ordenes) for si in servicios])
+        [
+            _copia(si, solicitud_id=s.pk, orden_id=o.pk if ordenes else None)
+            for s, o in itertools.zip_longest(nuevas, ordenes)
+            for si in servicios
+        ]
+    )
     Zonificacion.objects.bulk_create(
-        [_copia(z, solicitud_id=s.pk, orden_id=o.pk) for s, o in zip(nuevas, ordenes) for z in zons])
+        [_copia(z, solicitud_id=s.pk, orden_id=o.pk) for s, o in zip(nuevas, ordenes, strict=False) for z in zons]
+    )
 
 
 def consultas(client, url):
@@ -71,9 +79,14 @@ PAGINAS = [
 
 def test_paginas_de_lista_con_10_y_1000_filas(esc, u, client):
     base = [
-        esc.solicitud("registrada"), esc.solicitud("en_correccion"), esc.solicitud("pendiente_redigitacion"),
-        esc.solicitud("observada"), esc.servicio("abierto", destinatario="MONITORA").solicitud,
-        esc.orden("en_coc").solicitud, esc.orden("reportada_coz").solicitud, esc.orden("asignada").solicitud,
+        esc.solicitud("registrada"),
+        esc.solicitud("en_correccion"),
+        esc.solicitud("pendiente_redigitacion"),
+        esc.solicitud("observada"),
+        esc.servicio("abierto", destinatario="MONITORA").solicitud,
+        esc.orden("en_coc").solicitud,
+        esc.orden("reportada_coz").solicitud,
+        esc.orden("asignada").solicitud,
         esc.zonificacion("recibida").solicitud,
     ]
     medidas = {}

@@ -1,20 +1,31 @@
 """The form of every step, through the browser's HTTP path: valid input moves the state,
 invalid input re-renders what was typed with a message per field and changes nothing, and a
 role without the transition gets 403 and nothing changes."""
+
 import pytest
 from django.urls import reverse
 
 from anulaciones import transitions as T
-from anulaciones.models import (IntentoContacto, OrdenDeTrabajo, RegistroAuditoria, ServicioIngenieria, Solicitud,
-                                Zonificacion)
+from anulaciones.models import (
+    IntentoContacto,
+    OrdenDeTrabajo,
+    RegistroAuditoria,
+    ServicioIngenieria,
+    Solicitud,
+    Zonificacion,
+)
 from anulaciones.views.acciones import IRREVERSIBLES
 
 pytestmark = pytest.mark.django_db
 
 
 def url_t(obj, nombre):
-    slug = {Solicitud: "solicitud", OrdenDeTrabajo: "orden", ServicioIngenieria: "servicio",
-            Zonificacion: "zonificacion"}[type(obj)]
+    slug = {
+        Solicitud: "solicitud",
+        OrdenDeTrabajo: "orden",
+        ServicioIngenieria: "servicio",
+        Zonificacion: "zonificacion",
+    }[type(obj)]
     return reverse("transicion", args=[slug, obj.pk, nombre])
 
 
@@ -27,49 +38,170 @@ def auditoria():
 
 
 def nueva_datos(s=None, numero="SF-NUEVA-1", zona=None):
-    return {"numero_smartflex": numero, "tipo": "instalacion", "cliente_nombre": "Rosa Quispe",
-            "cliente_documento": "", "cliente_telefono": "70000000", "calle": "Calle Sucre",
-            "numero_puerta": "45", "zona": (zona or s.zona).pk, "referencias": "Portón verde",
-            "caja_nap": "NAP-09", "plan": "Fibra 200", "vendedor": "Pedro Vargas", "numero_ot": ""}
+    return {
+        "numero_smartflex": numero,
+        "tipo": "instalacion",
+        "cliente_nombre": "Rosa Quispe",
+        "cliente_documento": "",
+        "cliente_telefono": "70000000",
+        "calle": "Calle Sucre",
+        "numero_puerta": "45",
+        "zona": (zona or s.zona).pk,
+        "referencias": "Portón verde",
+        "caja_nap": "NAP-09",
+        "plan": "Fibra 200",
+        "vendedor": "Pedro Vargas",
+        "numero_ot": "",
+    }
 
 
 # (name, builder(esc) -> obj, transition, role allowed, valid data, invalid data, field with the error,
 #  field whose typed value must come back, role without the transition, expected state)
 CASOS = [
-    ("observar", lambda e: e.solicitud("registrada"), "observar", "gestion_red",
-     {"causa": "calle", "detalle": "Calle inexistente", "alcance": "fondo", "subsanable": "on"},
-     {"causa": "", "detalle": "Texto que se conserva", "alcance": "fondo"}, "causa", "Texto que se conserva",
-     "asesor", "observada"),
-    ("observar_coc", lambda e: e.solicitud("corregida"), "observar", "coc",
-     {"causa": "caja_nap", "detalle": "NAP lleno", "alcance": "fondo"},
-     {"causa": "inventada", "detalle": "Otra vez", "alcance": "fondo"}, "causa", "Otra vez", "tecnico", "observada"),
-    ("solicitar_correccion", lambda e: e.solicitud("observada"), "solicitar_correccion", "gestion_red",
-     {"destinatarios": ["ASESOR"], "requerido": "Referencia precisa"},
-     {"destinatarios": ["ASESOR"], "requerido": "   "}, "requerido", None, "asesor", "en_correccion"),
-    ("digitar_modificacion", lambda e: e.solicitud("en_correccion"), "digitar_modificacion", "asesor",
-     {"modificacion": "Calle correcta: Av. Arce"}, {"modificacion": ""}, "modificacion", None,
-     "gestion_red", "corregida"),
-    ("anular", lambda e: e.solicitud("observada"), "anular", "gestion_red",
-     {"motivo": "Cliente desiste", "justificacion": "El cliente llamó para desistir"}, {"motivo": ""}, "motivo",
-     None, "asesor", "anulada"),
-    ("anular_para_redigitacion", lambda e: e.solicitud("observada"), "anular_para_redigitacion", "coc",
-     {"datos_precisos": "Plan correcto: Fibra 300", "destinatario": "ASESOR"},
-     {"datos_precisos": "", "destinatario": "ASESOR"}, "datos_precisos", None, "gestion_red",
-     "pendiente_redigitacion"),
-    ("modificar_forma", lambda e: e.solicitud("instalada"), "modificar_forma", "asesor",
-     {"modificacion": "Equipo ONT cambiado"}, {"modificacion": ""}, "modificacion", None, "coc", "instalada"),
-    ("reportar_observacion", lambda e: e.orden("asignada"), "reportar_observacion", "tecnico",
-     {"causa": "caja_nap", "observacion": "Poste sin caja", "alcance": "fondo", "equipos": "ONT"},
-     {"causa": "caja_nap", "observacion": "", "alcance": "fondo", "equipos": "ONT Huawei conservada"},
-     "observacion", "ONT Huawei conservada", "coz", "observada_en_campo"),
-    ("reportar_a_coz", lambda e: e.orden("observada_en_campo"), "reportar_a_coz", "tecnico",
-     {"propuesta": "anular"}, {"propuesta": "otra"}, "propuesta", None, "coc", "reportada_coz"),
-    ("ratificar_anulacion", lambda e: e.orden("en_coc"), "ratificar_anulacion", "coc",
-     {"motivo": "Sin factibilidad técnica"}, {"motivo": ""}, "motivo", None, "coz", "anulada"),
-    ("coordinar_anulacion", lambda e: e.orden("generada"), "coordinar_anulacion", "coc",
-     {"motivo": "Zona sin cobertura"}, {"motivo": " "}, "motivo", None, "gestion_red", "anulada"),
-    ("atender", lambda e: e.servicio("abierto", destinatario="MONITORA"), "atender", "monitora",
-     {"respuesta": "Referencia agregada"}, {"respuesta": ""}, "respuesta", None, "asesor", "atendido"),
+    (
+        "observar",
+        lambda e: e.solicitud("registrada"),
+        "observar",
+        "gestion_red",
+        {"causa": "calle", "detalle": "Calle inexistente", "alcance": "fondo", "subsanable": "on"},
+        {"causa": "", "detalle": "Texto que se conserva", "alcance": "fondo"},
+        "causa",
+        "Texto que se conserva",
+        "asesor",
+        "observada",
+    ),
+    (
+        "observar_coc",
+        lambda e: e.solicitud("corregida"),
+        "observar",
+        "coc",
+        {"causa": "caja_nap", "detalle": "NAP lleno", "alcance": "fondo"},
+        {"causa": "inventada", "detalle": "Otra vez", "alcance": "fondo"},
+        "causa",
+        "Otra vez",
+        "tecnico",
+        "observada",
+    ),
+    (
+        "solicitar_correccion",
+        lambda e: e.solicitud("observada"),
+        "solicitar_correccion",
+        "gestion_red",
+        {"destinatarios": ["ASESOR"], "requerido": "Referencia precisa"},
+        {"destinatarios": ["ASESOR"], "requerido": "   "},
+        "requerido",
+        None,
+        "asesor",
+        "en_correccion",
+    ),
+    (
+        "digitar_modificacion",
+        lambda e: e.solicitud("en_correccion"),
+        "digitar_modificacion",
+        "asesor",
+        {"modificacion": "Calle correcta: Av. Arce"},
+        {"modificacion": ""},
+        "modificacion",
+        None,
+        "gestion_red",
+        "corregida",
+    ),
+    (
+        "anular",
+        lambda e: e.solicitud("observada"),
+        "anular",
+        "gestion_red",
+        {"motivo": "Cliente desiste", "justificacion": "El cliente llamó para desistir"},
+        {"motivo": ""},
+        "motivo",
+        None,
+        "asesor",
+        "anulada",
+    ),
+    (
+        "anular_para_redigitacion",
+        lambda e: e.solicitud("observada"),
+        "anular_para_redigitacion",
+        "coc",
+        {"datos_precisos": "Plan correcto: Fibra 300", "destinatario": "ASESOR"},
+        {"datos_precisos": "", "destinatario": "ASESOR"},
+        "datos_precisos",
+        None,
+        "gestion_red",
+        "pendiente_redigitacion",
+    ),
+    (
+        "modificar_forma",
+        lambda e: e.solicitud("instalada"),
+        "modificar_forma",
+        "asesor",
+        {"modificacion": "Equipo ONT cambiado"},
+        {"modificacion": ""},
+        "modificacion",
+        None,
+        "coc",
+        "instalada",
+    ),
+    (
+        "reportar_observacion",
+        lambda e: e.orden("asignada"),
+        "reportar_observacion",
+        "tecnico",
+        {"causa": "caja_nap", "observacion": "Poste sin caja", "alcance": "fondo", "equipos": "ONT"},
+        {"causa": "caja_nap", "observacion": "", "alcance": "fondo", "equipos": "ONT Huawei conservada"},
+        "observacion",
+        "ONT Huawei conservada",
+        "coz",
+        "observada_en_campo",
+    ),
+    (
+        "reportar_a_coz",
+        lambda e: e.orden("observada_en_campo"),
+        "reportar_a_coz",
+        "tecnico",
+        {"propuesta": "anular"},
+        {"propuesta": "otra"},
+        "propuesta",
+        None,
+        "coc",
+        "reportada_coz",
+    ),
+    (
+        "ratificar_anulacion",
+        lambda e: e.orden("en_coc"),
+        "ratificar_anulacion",
+        "coc",
+        {"motivo": "Sin factibilidad técnica"},
+        {"motivo": ""},
+        "motivo",
+        None,
+        "coz",
+        "anulada",
+    ),
+    (
+        "coordinar_anulacion",
+        lambda e: e.orden("generada"),
+        "coordinar_anulacion",
+        "coc",
+        {"motivo": "Zona sin cobertura"},
+        {"motivo": " "},
+        "motivo",
+        None,
+        "gestion_red",
+        "anulada",
+    ),
+    (
+        "atender",
+        lambda e: e.servicio("abierto", destinatario="MONITORA"),
+        "atender",
+        "monitora",
+        {"respuesta": "Referencia agregada"},
+        {"respuesta": ""},
+        "respuesta",
+        None,
+        "asesor",
+        "atendido",
+    ),
 ]
 
 
@@ -183,8 +315,9 @@ def test_redigitacion_prellenada_desde_la_anulada(esc, u, client):
 def test_redigitacion_con_numero_duplicado(esc, u, client):
     s = esc.solicitud("pendiente_redigitacion")
     client.force_login(u.asesor)
-    r = client.post(url_t(s, "registrar_redigitacion"),
-                    {**nueva_datos(s, numero=s.numero_smartflex), "version": s.version})
+    r = client.post(
+        url_t(s, "registrar_redigitacion"), {**nueva_datos(s, numero=s.numero_smartflex), "version": s.version}
+    )
     assert r.status_code == 400
     assert f'href="{reverse("solicitud", args=[s.pk])}"' in r.content.decode()
     assert estado(s) == "pendiente_redigitacion"
@@ -215,8 +348,9 @@ def test_transicion_sin_datos_y_version_vieja(esc, u, client):
 def test_transicion_desde_estado_no_permitido_da_mensaje(esc, u, client):
     s = esc.solicitud("anulada")
     client.force_login(u.gestion_red)
-    r = client.post(url_t(s, "observar"), {"causa": "calle", "detalle": "x", "alcance": "fondo",
-                                          "version": s.version}, follow=True)
+    r = client.post(
+        url_t(s, "observar"), {"causa": "calle", "detalle": "x", "alcance": "fondo", "version": s.version}, follow=True
+    )
     assert "No se puede «Observar»" in r.content.decode()
     assert estado(s) == "anulada"
 
@@ -257,8 +391,9 @@ def test_transicion_desconocida_404(esc, u, client):
 def test_next_externo_se_ignora(esc, u, client):
     s = esc.solicitud("registrada")
     client.force_login(u.gestion_red)
-    r = client.post(url_t(s, "asignar_instalacion"), {"version": s.version, "next": "https://malo.example/",
-                                                      "confirmado": "1"})
+    r = client.post(
+        url_t(s, "asignar_instalacion"), {"version": s.version, "next": "https://malo.example/", "confirmado": "1"}
+    )
     assert r["Location"] == reverse("solicitud", args=[s.pk])
 
 
@@ -267,8 +402,15 @@ def test_zonificacion(esc, u, client, zona):
     o = esc.orden("ejecutada")
     url = reverse("zonificacion_nueva", args=[o.pk])
     client.force_login(u.gestion_red)
-    datos = {"tipo_correccion": "zona", "zona_corregida": zona.pk, "calle": "Calle Murillo",
-             "referencia": "Esquina", "caja_nap": "NAP-3", "latitud": "-16.5", "longitud": "-68.15"}
+    datos = {
+        "tipo_correccion": "zona",
+        "zona_corregida": zona.pk,
+        "calle": "Calle Murillo",
+        "referencia": "Esquina",
+        "caja_nap": "NAP-3",
+        "latitud": "-16.5",
+        "longitud": "-68.15",
+    }
     r = client.post(url, {**datos, "latitud": "45.0"})
     assert r.status_code == 400 and "latitud" in r.context["form"].errors
     assert 'value="Calle Murillo"' in r.content.decode()
@@ -288,7 +430,10 @@ def test_intento_de_contacto(esc, u, client):
     s = esc.solicitud("observada")
     url = reverse("contacto_nuevo", args=[s.pk])
     client.force_login(u.gestion_red)
-    assert client.post(url, {"canal": "llamada", "resultado": "sin_respuesta", "detalle": "No contesta"}).status_code == 302
+    assert (
+        client.post(url, {"canal": "llamada", "resultado": "sin_respuesta", "detalle": "No contesta"}).status_code
+        == 302
+    )
     assert IntentoContacto.objects.get().resultado == "sin_respuesta"
     r = client.get(reverse("solicitud", args=[s.pk]))
     assert "No contesta" in r.content.decode()
@@ -372,7 +517,7 @@ def test_formulario_abierto_antes_de_un_cambio_ajeno(esc, u, client):
     s = esc.solicitud("registrada")
     client.force_login(u.gestion_red)
     pagina = client.get(reverse("solicitud", args=[s.pk])).content.decode()
-    enlace = f'{url_t(s, "anular")}?version={s.version}'
+    enlace = f"{url_t(s, 'anular')}?version={s.version}"
     assert enlace in pagina
     r = client.get(enlace)
     assert r.context["version"] == s.version

@@ -5,6 +5,7 @@ Needs PostgreSQL (a database the worker process can see: pytest-django's test da
 Redis (TEST_REDIS_URL, else a redis:// CELERY_BROKER_URL, else redis://127.0.0.1:6379/5).
 CI provides both; locally, run with DATABASE_URL=postgres://...
 """
+
 import os
 import subprocess
 import sys
@@ -62,11 +63,33 @@ def trabajador(redis_url, base_url, tmp_path):
     procesos = []
 
     def iniciar(beat=True, **entorno):
-        env = dict(os.environ, DATABASE_URL=base_url, CELERY_BROKER_URL=redis_url, CELERY_TASK_ALWAYS_EAGER="0",
-                   DJANGO_DEBUG="1", DB_CONN_MAX_AGE="0", ANULACIONES_BARRIDO_SEGUNDOS="1",
-                   EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend", **entorno)
-        cmd = [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool", "solo", "-l", "INFO",
-               "-n", f"relojes-test-{os.getpid()}-{len(procesos)}@%h", "--without-gossip", "--without-mingle"]
+        env = dict(
+            os.environ,
+            DATABASE_URL=base_url,
+            CELERY_BROKER_URL=redis_url,
+            CELERY_TASK_ALWAYS_EAGER="0",
+            DJANGO_DEBUG="1",
+            DB_CONN_MAX_AGE="0",
+            ANULACIONES_BARRIDO_SEGUNDOS="1",
+            EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend",
+            **entorno,
+        )
+        cmd = [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "config",
+            "worker",
+            "--pool",
+            "solo",
+            "-l",
+            "INFO",
+            "-n",
+            f"relojes-test-{os.getpid()}-{len(procesos)}@%h",
+            "--without-gossip",
+            "--without-mingle",
+        ]
         if beat:
             cmd += ["-B", "-s", str(tmp_path / f"beat-{len(procesos)}")]
         log = open(tmp_path / f"worker-{len(procesos)}.log", "w+")

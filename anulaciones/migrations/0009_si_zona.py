@@ -13,8 +13,8 @@ On SQLite, a later migration that rebuilds either table (SQLite alters a table b
 drops these triggers: such a migration must create them again (tests/test_si_zona.py fails on
 SQLite otherwise).
 """
-from django.db import migrations, models
 import django.db.models.deletion
+from django.db import migrations, models
 
 RELLENAR = """UPDATE anulaciones_servicioingenieria SET zona_id = (
     SELECT s.zona_id FROM anulaciones_solicitud s WHERE s.id = anulaciones_servicioingenieria.solicitud_id)"""

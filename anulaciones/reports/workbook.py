@@ -10,11 +10,17 @@ write-only mode (rows streamed from the database, memory flat).
 
 Every text that comes from a person or an imported file goes through ``celda_xlsx``: it stays
 text, never a formula (OWASP "CSV injection")."""
+
+from __future__ import annotations
+
 import warnings
+from collections.abc import Iterable, Iterator
+from datetime import date, datetime
+from typing import IO, TYPE_CHECKING, Any
 
 from django.db import connection
 from django.db.models import BooleanField, DateTimeField, F, FloatField, Func, Value
-from django.db.models.expressions import RawSQL
+from django.db.models.expressions import Combinable, RawSQL
 from django.db.models.functions import Cast
 from django.utils import timezone
 from openpyxl import Workbook
@@ -27,6 +33,9 @@ from openpyxl.worksheet.table import Table, TableColumn, TableStyleInfo
 from .. import calendario
 from ..exportar import celda_xlsx
 from ..models import Zonificacion
+
+if TYPE_CHECKING:
+    from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 # (header, width); the values come from CAMPOS, in this order (see escribir). The headers are
 # the table's column names: unique, and equal to the header cells.
@@ -54,11 +63,28 @@ COLUMNAS = [
 ]
 # What a row reads: plain values from one query (no model instances); first name, last name and
 # username make «Recibida por» (the full name, else the username, like get_full_name/get_username).
-CAMPOS = ("solicitud__numero_smartflex", "orden__numero", "solicitud__cliente_nombre", "zona_anterior__nombre",
-          "zona_corregida__nombre", "tipo_correccion", "calle", "referencia", "caja_nap", "latitud", "longitud",
-          "orden__ejecutada_at", "creado_at", "digitada_at",
-          "recibida_por__first_name", "recibida_por__last_name", "recibida_por__username",
-          "solicitud__cliente_documento", "solicitud__cliente_telefono", "solicitud__plan")
+CAMPOS = (
+    "solicitud__numero_smartflex",
+    "orden__numero",
+    "solicitud__cliente_nombre",
+    "zona_anterior__nombre",
+    "zona_corregida__nombre",
+    "tipo_correccion",
+    "calle",
+    "referencia",
+    "caja_nap",
+    "latitud",
+    "longitud",
+    "orden__ejecutada_at",
+    "creado_at",
+    "digitada_at",
+    "recibida_por__first_name",
+    "recibida_por__last_name",
+    "recibida_por__username",
+    "solicitud__cliente_documento",
+    "solicitud__cliente_telefono",
+    "solicitud__plan",
+)
 FORMATO_FECHA = "dd/mm/yyyy hh:mm"
 CABECERA_FUENTE = Font(bold=True, color="FFFFFF")
 CABECERA_FONDO = PatternFill("solid", fgColor="1F4E78")
@@ -68,39 +94,51 @@ TABLA = "Zonificaciones"  # the «Casos» table's name
 FILA_CABECERA_RESUMEN = 4
 
 
-def _columna(titulo):
+def _columna(titulo: str) -> str:
     """The «Casos» column letter of a header."""
     return get_column_letter(next(i for i, (t, _) in enumerate(COLUMNAS, start=1) if t == titulo))
 
 
-def filas_de(pks):
+def filas_de(pks: Iterable[int]) -> Iterator[tuple[Any, ...]]:
     """The zonifications of the workbook as tuples of CAMPOS, streamed from a server-side
     cursor (one query, chunks of 2,000 rows: memory flat, no model instances). Coordinates
     come as floats and dates as naive local datetimes (Excel has no time zones)."""
     tz = timezone.get_current_timezone()
-    fechas = {c: F(c) for c in CAMPOS if c.endswith("_at")}
+    fechas: dict[str, Combinable] = {c: F(c) for c in CAMPOS if c.endswith("_at")}
     qs = Zonificacion.objects.order_by("zona_corregida__nombre", "digitada_at", "pk")
     if connection.vendor == "postgresql":
         # One array parameter, not an IN list of every pk (compiled and sent one by one), and
         # local time computed by the database: psycopg's C loader reads the naive timestamps.
         qs = qs.filter(RawSQL(f'"{Zonificacion._meta.db_table}"."id" = ANY(%s)', (list(pks),), BooleanField()))
-        fechas = {c: Func(f, Value(calendario.zona_horaria_sql()), arg_joiner=" AT TIME ZONE ", template="(%(expressions)s)",
-                          output_field=DateTimeField()) for c, f in fechas.items()}
+        fechas = {
+            c: Func(
+                f,
+                Value(calendario.zona_horaria_sql()),
+                arg_joiner=" AT TIME ZONE ",
+                template="(%(expressions)s)",
+                output_field=DateTimeField(),
+            )
+            for c, f in fechas.items()
+        }
     else:
         qs = qs.filter(pk__in=pks)
-    qs = qs.annotate(**{f"_{c}": f for c, f in fechas.items()},
-                     **{f"_{c}": Cast(c, FloatField()) for c in ("latitud", "longitud")})
-    filas = qs.values_list(*[f"_{c}" if c in fechas or c in ("latitud", "longitud") else c for c in CAMPOS])
-    filas = filas.iterator(chunk_size=2000)
+    qs = qs.annotate(
+        **{f"_{c}": f for c, f in fechas.items()}, **{f"_{c}": Cast(c, FloatField()) for c in ("latitud", "longitud")}
+    )
+    filas = qs.values_list(*[f"_{c}" if c in fechas or c in ("latitud", "longitud") else c for c in CAMPOS]).iterator(
+        chunk_size=2000
+    )
     if connection.vendor == "postgresql":
         return filas
     posiciones = [i for i, c in enumerate(CAMPOS) if c in fechas]
-    return (tuple(v.astimezone(tz).replace(tzinfo=None) if i in posiciones and v else v for i, v in enumerate(f))
-            for f in filas)
+    return (
+        tuple(v.astimezone(tz).replace(tzinfo=None) if i in posiciones and v else v for i, v in enumerate(f))
+        for f in filas
+    )
 
 
-def _cabecera(ws, titulos):
-    fila = []
+def _cabecera(ws: WriteOnlyWorksheet, titulos: Iterable[str]) -> None:
+    fila: list[WriteOnlyCell] = []
     for titulo in titulos:
         c = WriteOnlyCell(ws, value=titulo)
         c.font = CABECERA_FUENTE
@@ -110,13 +148,13 @@ def _cabecera(ws, titulos):
     ws.append(fila)
 
 
-def _negrita(ws, valor):
+def _negrita(ws: WriteOnlyWorksheet, valor: object) -> WriteOnlyCell:
     c = WriteOnlyCell(ws, value=valor)
     c.font = NEGRITA
     return c
 
 
-def _criterio(texto):
+def _criterio(texto: str) -> str:
     """A COUNTIFS criterion that matches exactly ``texto`` (as a formula string literal): a
     leading «=» so that a text starting with an operator is not read as one, wildcards escaped
     (``~``), quotes doubled."""
@@ -125,13 +163,14 @@ def _criterio(texto):
     return '"=' + texto.replace('"', '""') + '"'
 
 
-def titulo_entrega(mes, numero=1):
+def titulo_entrega(mes: date, numero: int = 1) -> str:
     """«Zonificaciones remitidas a Div. Facturación — 11/2026 — Entrega N° 2 (complementaria)»."""
-    return (f"Zonificaciones remitidas a Div. Facturación — {mes:%m/%Y} — Entrega N° {numero}"
-            + (" (complementaria)" if numero > 1 else ""))
+    return f"Zonificaciones remitidas a Div. Facturación — {mes:%m/%Y} — Entrega N° {numero}" + (
+        " (complementaria)" if numero > 1 else ""
+    )
 
 
-def escribir(destino, zonificaciones, mes, numero=1):
+def escribir(destino: str | IO[bytes], zonificaciones: Iterable[tuple[Any, ...]], mes: date, numero: int = 1) -> int:
     """Write the workbook to ``destino`` (path or file object): the rows of ``zonificaciones``
     (tuples of CAMPOS, as ``filas_de`` yields them) for the month ``mes``, delivery ``numero``
     of the month (1 the first, then the supplementary ones). Returns the number of cases."""
@@ -153,24 +192,62 @@ def escribir(destino, zonificaciones, mes, numero=1):
     etiquetas = dict(Zonificacion.TipoCorreccion.choices)
     agregar = casos.append
     t = celda_xlsx
-    zonas, tipos_vistos = set(), set()
+    zonas: set[str | None] = set()
+    tipos_vistos: set[str | None] = set()
     agregar_zona, agregar_tipo = zonas.add, tipos_vistos.add
     total = 0
 
-    def fecha(celda, dt):
+    def fecha(celda: Cell, dt: datetime | None) -> Cell | None:
         if dt is None:
             return None
         celda.value = dt
         return celda
 
-    for (numero_sf, ot, cliente, anterior, zona, tipo, calle, referencia, caja, lat, lon, ejecutada, creada, digitada,
-         nombre, apellido, usuario, documento, telefono, plan) in zonificaciones:
+    for (
+        numero_sf,
+        ot,
+        cliente,
+        anterior,
+        zona,
+        tipo,
+        calle,
+        referencia,
+        caja,
+        lat,
+        lon,
+        ejecutada,
+        creada,
+        digitada,
+        nombre,
+        apellido,
+        usuario,
+        documento,
+        telefono,
+        plan,
+    ) in zonificaciones:
         tipo = etiquetas.get(tipo, tipo)  # a value no longer among the choices: shown as stored
-        agregar((t(casos, numero_sf), t(casos, ot), t(casos, cliente), t(casos, anterior), t(casos, zona),
-                 t(casos, tipo), t(casos, calle), t(casos, referencia), t(casos, caja), lat, lon,
-                 fecha(f1, ejecutada), fecha(f2, creada), fecha(f3, digitada),
-                 t(casos, f"{nombre} {apellido}".strip() or usuario), t(casos, documento), t(casos, telefono),
-                 t(casos, plan)))
+        agregar(
+            (
+                t(casos, numero_sf),
+                t(casos, ot),
+                t(casos, cliente),
+                t(casos, anterior),
+                t(casos, zona),
+                t(casos, tipo),
+                t(casos, calle),
+                t(casos, referencia),
+                t(casos, caja),
+                lat,
+                lon,
+                fecha(f1, ejecutada),
+                fecha(f2, creada),
+                fecha(f3, digitada),
+                t(casos, f"{nombre} {apellido}".strip() or usuario),
+                t(casos, documento),
+                t(casos, telefono),
+                t(casos, plan),
+            )
+        )
         agregar_zona(zona)
         agregar_tipo(tipo)
         total += 1
@@ -178,23 +255,35 @@ def escribir(destino, zonificaciones, mes, numero=1):
         # An Excel table (its own filter: no sheet auto-filter, Excel would repair the overlap);
         # none for an empty month (a table needs a data row).
         ref = f"A1:{get_column_letter(len(COLUMNAS))}{total + 1}"
-        tabla = Table(displayName=TABLA, ref=ref, autoFilter=AutoFilter(ref=ref),
-                      tableStyleInfo=TableStyleInfo(name="TableStyleMedium2", showRowStripes=True,
-                                                    showColumnStripes=False, showFirstColumn=False,
-                                                    showLastColumn=False))
+        tabla = Table(
+            displayName=TABLA,
+            ref=ref,
+            autoFilter=AutoFilter(ref=ref),
+            tableStyleInfo=TableStyleInfo(
+                name="TableStyleMedium2",
+                showRowStripes=True,
+                showColumnStripes=False,
+                showFirstColumn=False,
+                showLastColumn=False,
+            ),
+        )
         tabla.tableColumns = [TableColumn(id=i, name=titulo) for i, titulo in enumerate(titulos, start=1)]
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", "In write-only mode you must add table columns manually")
             casos.add_table(tabla)
 
-    _resumen(wb.create_sheet("Resumen"), sorted(z for z in zonas if z is not None),
-             list(etiquetas.values()) + sorted(tipos_vistos - set(etiquetas.values()) - {None}),
-             mes, numero)
+    _resumen(
+        wb.create_sheet("Resumen"),
+        sorted(z for z in zonas if z is not None),
+        list(etiquetas.values()) + sorted(t for t in tipos_vistos - set(etiquetas.values()) if t is not None),
+        mes,
+        numero,
+    )
     wb.save(destino)
     return total
 
 
-def _resumen(ws, zonas, tipos, mes, numero):
+def _resumen(ws: WriteOnlyWorksheet, zonas: list[str], tipos: list[str], mes: date, numero: int) -> None:
     """The summary: title; the grid zone × correction type of COUNTIFS over «Casos» (every type
     of the model, and any legacy one in the data, so an edit in «Casos» to any type shows); the
     totals as SUMs; the cases in «Casos» and those visible with the table's filter."""
@@ -214,13 +303,17 @@ def _resumen(ws, zonas, tipos, mes, numero):
     ultima_tipo = get_column_letter(len(tipos) + 1)
     primera = FILA_CABECERA_RESUMEN + 1
     for fila, zona in enumerate(zonas, start=primera):
-        ws.append([celda_xlsx(ws, zona)]
-                  + [f"=COUNTIFS({zona_col},{_criterio(zona)},{tipo_col},{_criterio(t)})" for t in tipos]
-                  + [f"=SUM(B{fila}:{ultima_tipo}{fila})"])
+        ws.append(
+            [celda_xlsx(ws, zona)]
+            + [f"=COUNTIFS({zona_col},{_criterio(zona)},{tipo_col},{_criterio(t)})" for t in tipos]
+            + [f"=SUM(B{fila}:{ultima_tipo}{fila})"]
+        )
     ultima = primera + len(zonas) - 1
+    totales: list[str] | list[int]
     if zonas:
-        totales = [f"=SUM({get_column_letter(c)}{primera}:{get_column_letter(c)}{ultima})"
-                   for c in range(2, len(tipos) + 3)]
+        totales = [
+            f"=SUM({get_column_letter(c)}{primera}:{get_column_letter(c)}{ultima})" for c in range(2, len(tipos) + 3)
+        ]
     else:
         totales = [0] * (len(tipos) + 1)  # no rows to add up (a SUM over none would refer to itself)
     ws.append([_negrita(ws, v) for v in ["Total"] + totales])
@@ -230,5 +323,9 @@ def _resumen(ws, zonas, tipos, mes, numero):
     ws.append(["Casos en la hoja «Casos»", f"=COUNTA({primera_col})-1"])
     ws.append(["Casos visibles con el filtro actual", f"=SUBTOTAL(103,{primera_col})-1"])
     ws.append([])
-    ws.append(["Los conteos son fórmulas sobre la hoja «Casos» y se recalculan al editarla; «Casos visibles» "
-               "cuenta solo las filas que deja ver el filtro."])
+    ws.append(
+        [
+            "Los conteos son fórmulas sobre la hoja «Casos» y se recalculan al editarla; «Casos visibles» "
+            "cuenta solo las filas que deja ver el filtro."
+        ]
+    )

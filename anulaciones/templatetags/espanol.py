@@ -1,9 +1,10 @@
 """``{% load espanol %}``: counts in Spanish (anulaciones/espanol.py).
 
-    {{ n|cuenta:"caso,casos" }}       «1 caso», «3 casos», «12.345 casos»
-    {{ n|plural:"digitada,digitadas" }}  the word alone, agreeing with n
-    {{ n|numero }}                    «12.345»
+{{ n|cuenta:"caso,casos" }}       «1 caso», «3 casos», «12.345 casos»
+{{ n|plural:"digitada,digitadas" }}  the word alone, agreeing with n
+{{ n|numero }}                    «12.345»
 """
+
 from django import template
 
 from .. import espanol

@@ -15,6 +15,7 @@ is a Spanish page with HTTP 429 (Too Many Requests) and ``Retry-After``.
   refused with the same page. No e-mail is sent then, and the answer never says whether the
   address belongs to a user.
 """
+
 import math
 from datetime import timedelta
 
@@ -56,9 +57,15 @@ def respuesta_bloqueo(request, respuesta_original=None, credenciales=None):
     """The lockout page: HTTP 429 with ``Retry-After`` (seconds of the cool-off)."""
     segundos = int(get_cool_off(request).total_seconds())
     restablecer = bool(credenciales and credenciales.get("restablecer"))
-    respuesta = render(request, "registration/bloqueado.html", {
-        "minutos": max(1, math.ceil(segundos / 60)), "restablecer": restablecer,
-    }, status=429)
+    respuesta = render(
+        request,
+        "registration/bloqueado.html",
+        {
+            "minutos": max(1, math.ceil(segundos / 60)),
+            "restablecer": restablecer,
+        },
+        status=429,
+    )
     respuesta["Retry-After"] = str(segundos)
     return respuesta
 
@@ -111,8 +118,7 @@ class CambiarContrasenaView(auth_views.PasswordChangeView):
 
 def _credenciales_restablecer(correo):
     correo = (correo or "").strip().lower()[:240]
-    return [{"username": PREFIJO_CORREO + correo, "restablecer": "correo"},
-            {"username": CLAVE_IP, "restablecer": "ip"}]
+    return [{"username": PREFIJO_CORREO + correo, "restablecer": "correo"}, {"username": CLAVE_IP, "restablecer": "ip"}]
 
 
 class RestablecerView(auth_views.PasswordResetView):

@@ -1,4 +1,5 @@
 """The indicator report (III.2): page, drill-down list, workbook and JSON — one computation."""
+
 from datetime import date
 from functools import wraps
 from urllib.parse import urlencode
@@ -39,8 +40,7 @@ def lectura_indicador(vista):
 class PeriodoForm(forms.Form):
     """A month (default: the current one) or any date range, both in local dates."""
 
-    mes = forms.CharField(required=False, label="Mes",
-                          widget=forms.DateInput(attrs={"type": "month"}))
+    mes = forms.CharField(required=False, label="Mes", widget=forms.DateInput(attrs={"type": "month"}))
     desde = forms.DateField(required=False, label="Desde", widget=forms.DateInput(attrs={"type": "date"}))
     hasta = forms.DateField(required=False, label="Hasta", widget=forms.DateInput(attrs={"type": "date"}))
 
@@ -114,20 +114,28 @@ def _con_enlaces(datos, periodo):
 def indicador(request):
     form, periodo = _periodo(request)
     datos = _con_enlaces(ind.informe(periodo), periodo)
-    anterior = ind.Periodo.mes(*((periodo.desde.year - 1, 12) if periodo.desde.month == 1
-                                 else (periodo.desde.year, periodo.desde.month - 1)))
+    anterior = ind.Periodo.mes(
+        *((periodo.desde.year - 1, 12) if periodo.desde.month == 1 else (periodo.desde.year, periodo.desde.month - 1))
+    )
     siguiente_ini = date(periodo.hasta.year + (periodo.hasta.month == 12), periodo.hasta.month % 12 + 1, 1)
     siguiente = ind.Periodo.mes(siguiente_ini.year, siguiente_ini.month)
     params = urlencode(periodo.como_parametros())
-    return render(request, "reports/indicador.html", {
-        "form": form, "periodo": periodo, "d": datos,
-        "svg": mark_safe(tendencia_svg(datos["tendencia"], datos["umbral"])),  # built with escape()
-        "definiciones": ind.DEFINICIONES, "redondeo": ind.REDONDEO,
-        "anterior": urlencode(anterior.como_parametros()),
-        "siguiente": urlencode(siguiente.como_parametros()),
-        "params": params,
-        "ahora": timezone.localtime(),
-    })
+    return render(
+        request,
+        "reports/indicador.html",
+        {
+            "form": form,
+            "periodo": periodo,
+            "d": datos,
+            "svg": mark_safe(tendencia_svg(datos["tendencia"], datos["umbral"])),  # built with escape()
+            "definiciones": ind.DEFINICIONES,
+            "redondeo": ind.REDONDEO,
+            "anterior": urlencode(anterior.como_parametros()),
+            "siguiente": urlencode(siguiente.como_parametros()),
+            "params": params,
+            "ahora": timezone.localtime(),
+        },
+    )
 
 
 # --- drill-down -------------------------------------------------------------------------------
@@ -135,10 +143,12 @@ class FiltroCasosForm(PeriodoForm):
     resultado = forms.ChoiceField(required=False, choices=list(ind.RESULTADOS.items()))
     zona = forms.IntegerField(required=False)
     asesor = forms.IntegerField(required=False)
-    area = forms.ChoiceField(required=False, choices=[*Observacion.Area.choices,
-                                                      (ind.SIN_OBSERVACION, ind.SIN_OBSERVACION_ETIQUETA)])
-    causa = forms.ChoiceField(required=False, choices=[*Observacion.Causa.choices,
-                                                       (ind.SIN_OBSERVACION, ind.SIN_OBSERVACION_ETIQUETA)])
+    area = forms.ChoiceField(
+        required=False, choices=[*Observacion.Area.choices, (ind.SIN_OBSERVACION, ind.SIN_OBSERVACION_ETIQUETA)]
+    )
+    causa = forms.ChoiceField(
+        required=False, choices=[*Observacion.Causa.choices, (ind.SIN_OBSERVACION, ind.SIN_OBSERVACION_ETIQUETA)]
+    )
     tipo = forms.ChoiceField(required=False, choices=Solicitud.Tipo.choices)
     causa_observada = forms.ChoiceField(required=False, choices=Observacion.Causa.choices)
 
@@ -146,14 +156,18 @@ class FiltroCasosForm(PeriodoForm):
 def filtros_de(form):
     d = form.cleaned_data
     filtros = {k: d.get(k) for k in ind.DIMENSIONES if d.get(k) not in (None, "")}
-    return {"resultado": d.get("resultado") or "probables", "causa_observada": d.get("causa_observada") or None,
-            **filtros}
+    return {
+        "resultado": d.get("resultado") or "probables",
+        "causa_observada": d.get("causa_observada") or None,
+        **filtros,
+    }
 
 
 def _descripcion(form, filtros, qs_zona_asesor):
     sin_obs = {ind.SIN_OBSERVACION: ind.SIN_OBSERVACION_ETIQUETA}
     etiquetas = {
-        "area": {**dict(Observacion.Area.choices), **sin_obs}, "causa": {**dict(Observacion.Causa.choices), **sin_obs},
+        "area": {**dict(Observacion.Area.choices), **sin_obs},
+        "causa": {**dict(Observacion.Causa.choices), **sin_obs},
         "tipo": dict(Solicitud.Tipo.choices),
     }
     partes = [ind.RESULTADOS[filtros["resultado"]]]
@@ -177,23 +191,28 @@ def casos(request):
         return render(request, "reports/indicador_casos.html", {"form": form, "errores": form.errors}, status=400)
     periodo = form.periodo()
     filtros = filtros_de(form)
-    qs = (ind.casos(periodo, primera=True, **filtros)
-          .select_related("zona", "asesor", "orden", "caso")
-          .order_by("caso__probable_at", "pk"))
+    qs = (
+        ind.casos(periodo, primera=True, **filtros)
+        .select_related("zona", "asesor", "orden", "caso")
+        .order_by("caso__probable_at", "pk")
+    )
     pagina = Paginator(qs, 50).get_page(request.GET.get("pagina"))
     pagina.object_list = list(pagina.object_list)
     areas, causas = dict(Observacion.Area.choices), dict(Observacion.Causa.choices)
     for s in pagina.object_list:  # labels of the page's rows, no query
-        s.primera_etiqueta = (f"{areas.get(s.primera_area, s.primera_area)}: "
-                              f"{causas.get(s.primera_causa, s.primera_causa)}" if s.primera_area
-                              else ind.SIN_OBSERVACION_ETIQUETA)
+        s.primera_etiqueta = (
+            f"{areas.get(s.primera_area, s.primera_area)}: {causas.get(s.primera_causa, s.primera_causa)}"
+            if s.primera_area
+            else ind.SIN_OBSERVACION_ETIQUETA
+        )
         if s.anulado:
             partes = ["Anulado"]
             if s.estado == Solicitud.E.PENDIENTE_REDIGITACION:
                 partes.append("pendiente de re-digitación (anulado hasta que se registre)")
             if not s.con_contacto:
-                partes.append("sin intento de contacto registrado"
-                              + (" (con justificación)" if s.justificacion_anulacion else ""))
+                partes.append(
+                    "sin intento de contacto registrado" + (" (con justificación)" if s.justificacion_anulacion else "")
+                )
             s.resultado_etiqueta = " · ".join(partes)
         elif s.estado in Solicitud.FINALES:
             s.resultado_etiqueta = "No anulado"
@@ -207,11 +226,19 @@ def casos(request):
         nombres["asesor"] = (asesor.get_full_name() or asesor.username) if asesor else "—"
     sin_pagina = request.GET.copy()
     sin_pagina.pop("pagina", None)
-    return render(request, "reports/indicador_casos.html", {
-        "form": form, "periodo": periodo, "pagina": pagina, "total": pagina.paginator.count,
-        "descripcion": _descripcion(form, filtros, nombres), "query": sin_pagina.urlencode(),
-        "volver": f"{reverse('indicador')}?{urlencode(periodo.como_parametros())}",
-    })
+    return render(
+        request,
+        "reports/indicador_casos.html",
+        {
+            "form": form,
+            "periodo": periodo,
+            "pagina": pagina,
+            "total": pagina.paginator.count,
+            "descripcion": _descripcion(form, filtros, nombres),
+            "query": sin_pagina.urlencode(),
+            "volver": f"{reverse('indicador')}?{urlencode(periodo.como_parametros())}",
+        },
+    )
 
 
 # --- workbook and JSON ------------------------------------------------------------------------
@@ -228,8 +255,8 @@ def exportar_xlsx(request):
     form, periodo = _periodo(request)
     contenido = ind.libro_xlsx(ind.informe(periodo))
     nombre = f"indicador_{periodo.desde:%Y%m%d}_{periodo.hasta:%Y%m%d}.xlsx"
-    respuesta = HttpResponse(contenido,
-                             content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    respuesta = HttpResponse(
+        contenido, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    )
     respuesta["Content-Disposition"] = f'attachment; filename="{nombre}"'
     return respuesta
-

@@ -1,4 +1,5 @@
 """The user's notifications (deadlines, escalations, deliveries) and marking them read."""
+
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
@@ -18,8 +19,11 @@ def notificaciones(request):
     if request.GET.get("no_leidas"):
         qs = qs.filter(leida_at__isnull=True)
     pagina = Paginator(qs.order_by("-creado_at", "-pk"), 50).get_page(request.GET.get("page"))
-    return render(request, "notificaciones/lista.html", {"pagina": pagina, "avisos": avisos.presentar(pagina),
-                                                         "solo_no_leidas": bool(request.GET.get("no_leidas"))})
+    return render(
+        request,
+        "notificaciones/lista.html",
+        {"pagina": pagina, "avisos": avisos.presentar(pagina), "solo_no_leidas": bool(request.GET.get("no_leidas"))},
+    )
 
 
 @login_required
