@@ -374,14 +374,14 @@ def main(argv=None):
 
     import psycopg
 
-    from bench import run
+    from bench import bd
 
     p = argparse.ArgumentParser(description=main.__doc__)
     p.add_argument("n", type=int, help="Solicitudes to load (10000, 100000, 1000000, ...)")
-    p.add_argument("--db", default=os.environ.get("BENCH_DATABASE_URL", run.BD_DEFECTO))
+    p.add_argument("--db", default=os.environ.get("BENCH_DATABASE_URL", bd.BD_DEFECTO))
     args = p.parse_args(argv)
-    run._entorno(args.db)
-    run._recrear(args.db)
+    bd._entorno(args.db)
+    bd._recrear(args.db)
     with psycopg.connect(args.db.replace("postgres://", "postgresql://", 1)) as conn:
         cuentas, _ = generar(conn, args.n)
     print(cuentas)
