@@ -24,6 +24,7 @@ from django.utils import timezone
 
 from . import cola, entregas, importacion, notificaciones
 from .models import Entrega, ImportacionSmartflex, ServicioIngenieria, Solicitud
+from .operacion import registrar_ejecucion
 from .transitions import aplicar_en_bloque, filtro_pks, usuario_sistema
 
 log = logging.getLogger(__name__)
@@ -163,6 +164,7 @@ def _sin_detener(paso, *args):
 
 # --- the tasks -----------------------------------------------------------------------------
 @shared_task(**TAREA)
+@registrar_ejecucion  # the periodic tasks record their runs (issue 20, operacion.py)
 def barrer_plazos():
     resultado = barrer()
     if any(resultado.values()):
@@ -181,6 +183,7 @@ def escalar_redigitacion(solicitud_id):
 
 
 @shared_task(**TAREA)
+@registrar_ejecucion
 def entrega_mensual():
     """Hourly (21.1): the deliveries that are due, last month's stragglers, the month-end watch."""
     return [e.pk for e in entregas.revisar_entregas()]
@@ -207,6 +210,7 @@ def enviar_correos():
 
 
 @shared_task(**TAREA)
+@registrar_ejecucion
 def recuperar():
     return recuperar_pendientes()
 

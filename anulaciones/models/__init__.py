@@ -5,6 +5,7 @@ from .entrega import Entrega
 from .importacion import ImportacionSmartflex
 from .notificacion import Notificacion
 from .observacion import Correccion, IntentoContacto, Observacion
+from .operacion import EjecucionPeriodica
 from .orden import OrdenDeTrabajo
 from .organizacion import Caso, Feriado, Perfil, Zona
 from .servicio import ServicioIngenieria
@@ -21,6 +22,7 @@ __all__ = [
     "PuntoReferencia",
     "Caso",
     "Correccion",
+    "EjecucionPeriodica",
     "Entrega",
     "Feriado",
     "ImportacionSmartflex",
