@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING
 
 from django.db import DatabaseError, InterfaceError, OperationalError
 
+from ..contadores import contar_fallo_bd
+
 if TYPE_CHECKING:
     from django.http import HttpRequest
     from rest_framework.request import Request
@@ -65,6 +67,9 @@ def clasificar(exc: BaseException) -> tuple[int, str] | None:
 
 
 def registrar_fallo(request: HttpRequest | Request, exc: BaseException, status: int) -> None:
+    """Log a database fault answered ``status`` and count it (metric anulaciones_fallos_bd_total):
+    called once per answered fault, by the pages' middleware and by the API's handler."""
+    contar_fallo_bd(status)
     log.warning(
         "%s %s: %s (SQLSTATE %s) -> %s", request.method, request.path, type(exc).__name__, sqlstate(exc), status
     )

@@ -37,6 +37,9 @@ SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", True)
 SECURE_HSTS_SECONDS = int(os.environ.get("DJANGO_SECURE_HSTS_SECONDS", "31536000"))
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
 SECURE_HSTS_PRELOAD = env_bool("DJANGO_SECURE_HSTS_PRELOAD", True)
+# Load balancers and orchestrators probe /salud/vivo and /salud/listo over plain http inside the
+# network: answered there, not redirected to https (issue 20).
+SECURE_REDIRECT_EXEMPT = [r"^salud/(vivo|listo)$"]
 if env_bool("DJANGO_SECURE_PROXY_SSL_HEADER", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SESSION_COOKIE_HTTPONLY = True
@@ -89,10 +92,13 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "axes",
     "csp",
+    "health_check",
     "anulaciones",
 ]
 
 MIDDLEWARE = [
+    # First: one JSON log line and the metrics of every request, whatever answers it (issue 20).
+    "anulaciones.middleware_registro.RegistroDePeticiones",
     "django.middleware.security.SecurityMiddleware",
     "anulaciones.cabeceras.LimiteDeCuerpo",  # 413 for a body larger than its page accepts, unread
     # Database faults (deadlock -> 409, dead connection -> 503 + Retry-After), never a 500; it
@@ -127,6 +133,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "anulaciones.views.contexto.navegacion",
                 "anulaciones.context_processors.notificaciones",
+                "anulaciones.context_processors.relojes",
             ],
         },
     },
@@ -398,9 +405,31 @@ ANULACIONES_PERMISSIONS_POLICY = os.environ.get(
     "accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), microphone=(), payment=(), usb=()",
 )
 
+# Logs (issue 20.4, anulaciones/registro.py): one line per request (logger anulaciones.peticiones)
+# and per Celery task (anulaciones.tareas), ids only, no personal data. ANULACIONES_LOG_JSON=1 (the
+# default; local's is 0): one JSON object per line on stderr, for a log collector; 0: readable text.
+# The Celery worker keeps this configuration (config/celery.py connects setup_logging).
+ANULACIONES_LOG_JSON = env_bool("ANULACIONES_LOG_JSON", True)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "formatters": {
+        "json": {"()": "anulaciones.registro.FormatoJson"},
+        "legible": {"()": "anulaciones.registro.FormatoLegible"},
+    },
+    # Django's own request lines quote the raw path: the filter puts the route's pattern instead.
+    "filters": {"sin_datos_personales": {"()": "anulaciones.registro.SinDatosPersonales"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "json" if ANULACIONES_LOG_JSON else "legible",
+            "filters": ["sin_datos_personales"],
+        }
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
 }
+
+# --- Metrics (issue 20.3, anulaciones/metricas.py) ------------------------------------------------
+# /metricas answers Prometheus only with "Authorization: Bearer <token>"; empty: the URL is a 404.
+# Several processes (gunicorn workers): PROMETHEUS_MULTIPROC_DIR, read by prometheus-client itself.
+ANULACIONES_METRICAS_TOKEN = os.environ.get("ANULACIONES_METRICAS_TOKEN", "")

@@ -17,3 +17,7 @@ EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.conso
 SECURE_SSL_REDIRECT = False
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = False
 SECURE_HSTS_SECONDS = 0
+
+# Readable log lines in a developer's terminal unless ANULACIONES_LOG_JSON=1.
+ANULACIONES_LOG_JSON = env_bool("ANULACIONES_LOG_JSON", False)
+LOGGING["handlers"]["console"]["formatter"] = "json" if ANULACIONES_LOG_JSON else "legible"  # noqa: F405
