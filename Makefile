@@ -78,3 +78,16 @@ diagrams: setup
 SIZES ?= 10000,100000,1000000
 bench: setup
 	$(PY) -m bench.run --sizes $(SIZES) $(BENCH_ARGS)
+
+# Backups (docs/operaciones.md "Backups"): pg_dump -Fc of DATABASE_URL, the files when they are on
+# disk, and a manifest (version, migrations, row counts, this month's indicator), in
+# ANULACIONES_RESPALDOS_DIR (default var/respaldos). Restore only into an EMPTY database, then the
+# manifest is computed again there and compared:
+#   make restore RESPALDO=var/respaldos/anulaciones-20260101-020000.json DESTINO=postgres://…/scratch
+.PHONY: backup restore
+backup: setup
+	$(PY) manage.py respaldo crear
+
+restore: setup
+	@test -n "$(RESPALDO)" || { echo "RESPALDO=<manifest .json> is required"; exit 2; }
+	$(PY) manage.py respaldo restaurar "$(RESPALDO)" --crear-bd $(if $(DESTINO),--destino "$(DESTINO)") $(RESTORE_ARGS)
