@@ -1,9 +1,13 @@
 from functools import wraps
+from typing import TYPE_CHECKING, ClassVar
 
 from django.db import models
 from django_fsm import FSMModelMixin
 
 from ..roles import SISTEMA, Rol, roles_de, zona_de
+
+if TYPE_CHECKING:
+    from .auditoria import Nombre
 
 # Roles that read every case (procedure.md: MONITORA for every asesor, the departments, the jefe).
 # Not FACTURACION: Div. Facturación receives the monthly zonification deliveries (21.1, the
@@ -21,7 +25,7 @@ def condicion(mensaje):
         def guardia(instancia):
             return getattr(instancia, "_como_efecto", False) or funcion(instancia)
 
-        guardia.mensaje = mensaje
+        setattr(guardia, "mensaje", mensaje)  # noqa: B010 (read by siguientes_pasos and comprobar)
         return guardia
 
     return decorar
@@ -42,6 +46,8 @@ class Maquina(FSMModelMixin, models.Model):
         abstract = True
 
     # Each machine declares ``NOMBRE`` (models.auditoria.Nombre): its text here and in SQL.
+    NOMBRE: ClassVar["Nombre"]
+
     def __str__(self):
         return self.NOMBRE.de(self)
 

@@ -29,7 +29,12 @@ class Conocimiento(models.Model):
 
     origen = models.CharField(max_length=20, choices=Origen.choices, default=Origen.CASO)
     solicitud = models.ForeignKey(
-        "Solicitud", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", verbose_name="caso de origen"
+        "anulaciones.Solicitud",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name="caso de origen",
     )
     registrado_por = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     creado_at = models.DateTimeField("registrado", auto_now_add=True, db_index=True)

@@ -6,7 +6,7 @@ table keeps them. On another database (SQLite, the embedded run) they have no SQ
 the queries they serve run as a plain LIKE over the column.
 """
 
-from django.contrib.postgres.indexes import GinIndex, GistIndex, OpClass
+from django.contrib.postgres.indexes import GinIndex, GistIndex, OpClass, PostgresIndex
 from django.db.models import TextField
 from django.db.models.functions import Cast, Upper
 
@@ -15,7 +15,7 @@ from django.db.models.functions import Cast, Upper
 _SIN_SQL = "-- {nombre}: PostgreSQL-only index, not created on {vendor}"
 
 
-class _SoloPostgres:
+class _SoloPostgres(PostgresIndex):
     # PostgreSQL's identifier limit (NAMEDATALEN - 1); Django's default 30 is Oracle's, a
     # database these indexes never reach. The names are those the raw SQL of 0005, 0006 and 0014
     # gave them, kept so existing databases need no change.

@@ -138,13 +138,13 @@ class Solicitud(Maquina):
 
     # --- search column -----------------------------------------------------------------------
     @classmethod
-    def from_db(cls, db, field_names, values):
-        obj = super().from_db(db, field_names, values)
+    def from_db(cls, db, field_names, values, *args, **kwargs):
+        obj = super().from_db(db, field_names, values, *args, **kwargs)
         obj._fuentes_guardadas = obj._fuentes_busqueda()
         return obj
 
-    def refresh_from_db(self, using=None, fields=None, **kwargs):
-        super().refresh_from_db(using=using, fields=fields, **kwargs)
+    def refresh_from_db(self, using=None, fields=None, from_queryset=None, **kwargs):
+        super().refresh_from_db(using=using, fields=fields, from_queryset=from_queryset, **kwargs)
         antes = getattr(self, "_fuentes_guardadas", None)
         ahora = self._fuentes_busqueda()
         if fields is None or antes is None:
@@ -320,7 +320,7 @@ class Solicitud(Maquina):
             if valor is None:
                 continue
             valor = str(valor).strip()
-            maximo = self._meta.get_field(campo).max_length
+            maximo = getattr(self._meta.get_field(campo), "max_length", None)
             if maximo and len(valor) > maximo:
                 raise DatosInvalidos({campo: f"Máximo {maximo} caracteres."})
             if campo == "calle" and not valor:
