@@ -172,3 +172,23 @@ def test_el_umbral_sigue_el_intervalo_configurado(intervalos):
     _correr(tasks.entrega_mensual, local(2026, 11, 27, 10, 0))
     assert operacion.relojes_atrasados(local(2026, 11, 27, 10, 15)) == []
     assert len(operacion.relojes_atrasados(local(2026, 11, 27, 10, 15, 1))) == 1
+
+
+def test_el_tablero_abierto_ve_el_aviso_en_su_refresco(client, u, staff, intervalos):
+    """Gestión de Red keeps the Tablero open all day: its 30-second htmx refresh brings the banner
+    in when the clocks stop, and takes it away when they run again; the full page shows it once."""
+    _correr(tasks.entrega_mensual, local(2026, 11, 27, 10, 30))
+    _correr(tasks.barrer_plazos, local(2026, 11, 27, 10, 42))
+    client.force_login(u.gestion_red)
+
+    def refresco(cuando):
+        with time_machine.travel(cuando, tick=False):
+            return client.get("/tablero/", HTTP_HX_REQUEST="true").content.decode()
+
+    assert BANNER not in refresco(local(2026, 11, 27, 10, 44))
+    fragmento = refresco(local(2026, 11, 27, 10, 50))
+    assert BANNER in fragmento and "Los plazos no se están actualizando desde las 10:42" in fragmento
+    with time_machine.travel(local(2026, 11, 27, 10, 50), tick=False):
+        assert client.get("/tablero/").content.decode().count(BANNER) == 1
+    _correr(tasks.barrer_plazos, local(2026, 11, 27, 10, 51))
+    assert BANNER not in refresco(local(2026, 11, 27, 10, 52))
