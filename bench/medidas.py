@@ -27,6 +27,8 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from anulaciones.importacion import COLUMNAS
+
 RAIZ = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
@@ -412,23 +414,8 @@ def _mismas_filas(xlsx, csv_ruta):
 
 
 # --- 5. Smartflex import ----------------------------------------------------------------------
-COLUMNAS_IMPORT = [
-    "numero_smartflex",
-    "tipo",
-    "cliente_nombre",
-    "cliente_documento",
-    "cliente_telefono",
-    "calle",
-    "numero_puerta",
-    "zona",
-    "referencias",
-    "caja_nap",
-    "plan",
-    "vendedor",
-    "asesor",
-    "numero_ot",
-    "fecha_registro",
-]
+# The file the import reads: the columns it expects, in its order (one list, the import's).
+COLUMNAS_IMPORT = COLUMNAS
 
 
 def archivo_import(ruta, k, prefijo):
