@@ -183,6 +183,26 @@ def transicion(request, modelo, pk, nombre):
     volver = siguiente(request, url_detalle(obj))
     clase = formulario_de_pagina(Modelo, nombre)
     irreversible = bool(transitions.consecuencia(Modelo, nombre))
+
+    def confirmacion(form, **extra):
+        """The confirmation page of an irreversible step (issue 15.7), naming the case."""
+        return render(
+            request,
+            "acciones/transicion.html",
+            contexto_confirmacion(
+                request,
+                obj,
+                etiqueta=etiqueta,
+                paso=_paso(t, obj, request.user),
+                consecuencia=transitions.consecuencia(Modelo, nombre),
+                accion=request.path,
+                volver=volver,
+                form=form,
+                anula=transitions.anula(Modelo, nombre),
+                **extra,
+            ),
+        )
+
     form = None
     status = 200
     if request.method == "POST":
@@ -211,21 +231,7 @@ def transicion(request, modelo, pk, nombre):
                 status = 400
             else:
                 if pedir:
-                    return render(
-                        request,
-                        "acciones/transicion.html",
-                        contexto_confirmacion(
-                            request,
-                            obj,
-                            etiqueta=etiqueta,
-                            paso=_paso(t, obj, request.user),
-                            consecuencia=transitions.consecuencia(Modelo, nombre),
-                            accion=request.path,
-                            volver=volver,
-                            form=form,
-                            anula=transitions.anula(Modelo, nombre),
-                        ),
-                    )
+                    return confirmacion(form)
                 messages.success(request, f"«{etiqueta}» registrado en {obj}.")
                 if nombre == "registrar_redigitacion" and obj.reemplazada_por_id:
                     return redirect("solicitud", obj.reemplazada_por_id)  # 19.2: on to the new Solicitud
@@ -243,22 +249,7 @@ def transicion(request, modelo, pk, nombre):
         if irreversible and (form is None or not any(c.required for c in form.fields.values())):
             # Nothing to type but (maybe) the note: this page is the confirmation.
             version = obj.version if _version(request) is None else _version(request)
-            return render(
-                request,
-                "acciones/transicion.html",
-                contexto_confirmacion(
-                    request,
-                    obj,
-                    etiqueta=etiqueta,
-                    paso=_paso(t, obj, request.user),
-                    consecuencia=transitions.consecuencia(Modelo, nombre),
-                    accion=request.path,
-                    volver=volver,
-                    form=form,
-                    anula=transitions.anula(Modelo, nombre),
-                    ocultos=[("version", version), ("next", volver)],
-                ),
-            )
+            return confirmacion(form, ocultos=[("version", version), ("next", volver)])
     return render(
         request,
         "acciones/transicion.html",
