@@ -314,13 +314,20 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 # --- The procedure ----------------------------------------------------------------------
-# Working calendar for the same-day deadline (4.2, 5.2).
-ANULACIONES_CORTE = os.environ.get("ANULACIONES_CORTE", "23:59:59")  # end-of-day cut-off, local time
-ANULACIONES_DIAS_HABILES = [int(d) for d in env_list("ANULACIONES_DIAS_HABILES", "0,1,2,3,4,5")]  # Mon=0
+# The working calendar of the clocks (4.2, 5.2, 19.2; docs/relojes.md). Working hours per weekday
+# in local time (TIME_ZONE): groups separated by ";", days ("lun-vie", "lun,mie") and intervals
+# ("08:00-13:00 14:00-18:00"; "24:00" ends the day). A calendar marked «predeterminado» in the admin
+# replaces it; zones may have their own calendar there.
+ANULACIONES_HORARIO = os.environ.get("ANULACIONES_HORARIO", "lun-vie 08:00-20:00; sab 08:00-13:00")
 ANULACIONES_FERIADOS = env_list("ANULACIONES_FERIADOS", "")  # YYYY-MM-DD, plus those in the admin
+# An SI opened with less working time than this before the day's end is due at the next day's end.
+ANULACIONES_SI_MINIMO_MINUTOS = int(os.environ.get("ANULACIONES_SI_MINIMO_MINUTOS", "60"))
+# The re-digitation's 2 hours (19.2): "habil" (working time, the default) or "reloj" (wall clock).
 ANULACIONES_REDIGITACION_HORAS = float(os.environ.get("ANULACIONES_REDIGITACION_HORAS", "2"))
+ANULACIONES_REDIGITACION_MODO = os.environ.get("ANULACIONES_REDIGITACION_MODO", "habil")
 ANULACIONES_UMBRAL_INDICADOR = float(os.environ.get("ANULACIONES_UMBRAL_INDICADOR", "95"))
-# Warn the SI's destinatario this many minutes before its deadline (once).
+# Warn the SI's destinatario this many minutes of working time before its deadline (once, and
+# only in working hours).
 ANULACIONES_AVISO_MINUTOS = int(os.environ.get("ANULACIONES_AVISO_MINUTOS", "60"))
 # The month's workbook for Div. Facturación (21.1) is built from this many days before the
 # month's last day (0 = on the last day).
