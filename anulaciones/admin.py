@@ -7,13 +7,14 @@ from django.contrib.auth.admin import UserAdmin
 from django.http import Http404
 from django.utils import timezone
 
-from . import avisos, relato, transitions
+from . import avisos, cola, relato, transitions
 from . import direcciones as conocimiento
 from .errors import ErrorDominio
 from .espanol import cuenta
 from .models import (
     AliasCalle,
     CajaNap,
+    CalendarioLaboral,
     Calle,
     Caso,
     Correccion,
@@ -179,16 +180,86 @@ class SoloLecturaAdmin(AlcanceAdmin):
         return False
 
 
+# --- the working calendar (issue 17): every change recomputes the pending deadlines ------------------
+def recalcular_plazos():
+    """After the admin's transaction commits, the open SIs' and pending re-digitations' deadlines
+    are recomputed with the calendars as saved (the Celery task «recalcular_plazos», audited as a
+    change by the system)."""
+    cola.encolar("recalcular_plazos")
+
+
+class RecalculaPlazosAdmin(admin.ModelAdmin):
+    """A change here changes the clocks: saved or deleted (one or many), the deadlines follow."""
+
+    recalcular_al_borrar = True
+
+    def save_related(self, request, form, formsets, change):  # after the object and its inlines
+        super().save_related(request, form, formsets, change)
+        if self.cambia_plazos(form, formsets, change):
+            recalcular_plazos()
+
+    def cambia_plazos(self, form, formsets, change):
+        return not change or form.has_changed() or any(f.has_changed() for f in formsets)
+
+    def delete_model(self, request, obj):
+        super().delete_model(request, obj)
+        if self.recalcular_al_borrar:
+            recalcular_plazos()
+
+    def delete_queryset(self, request, queryset):  # the bulk «delete selected» action
+        super().delete_queryset(request, queryset)
+        if self.recalcular_al_borrar:
+            recalcular_plazos()
+
+
+class FeriadoInline(admin.TabularInline):
+    model = Feriado
+    fields = ("fecha", "nombre")
+    extra = 1
+    verbose_name = "feriado propio"
+    verbose_name_plural = "feriados propios (además de los de todos los calendarios)"
+
+
+@admin.register(CalendarioLaboral)
+class CalendarioLaboralAdmin(RecalculaPlazosAdmin):
+    list_display = ("nombre", "predeterminado", "horario", "zonas_del_calendario")
+    search_fields = ("nombre",)
+    inlines = [FeriadoInline]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("zonas")
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        campo = super().formfield_for_dbfield(db_field, request, **kwargs)
+        if db_field.name == "horario":
+            campo.widget.attrs.update(rows=2, cols=60)
+        return campo
+
+    @admin.display(description="zonas")
+    def zonas_del_calendario(self, obj):
+        return ", ".join(z.nombre for z in obj.zonas.all()) or "—"
+
+
 @admin.register(Zona)
-class ZonaAdmin(admin.ModelAdmin):
-    list_display = ("codigo", "nombre", "activa")
+class ZonaAdmin(RecalculaPlazosAdmin):
+    list_display = ("codigo", "nombre", "activa", "calendario")
+    list_select_related = ("calendario",)
+    list_filter = ("calendario",)
     search_fields = ("codigo", "nombre")
+
+    recalcular_al_borrar = False  # a zone with Solicitudes cannot be deleted (PROTECT)
+
+    def cambia_plazos(self, form, formsets, change):
+        return change and "calendario" in form.changed_data  # a new zone has no SI yet
 
 
 @admin.register(Feriado)
-class FeriadoAdmin(admin.ModelAdmin):
-    list_display = ("fecha", "nombre")
+class FeriadoAdmin(RecalculaPlazosAdmin):
+    list_display = ("fecha", "nombre", "calendario")
+    list_select_related = ("calendario",)
+    list_filter = ("calendario",)
     search_fields = ("nombre",)
+    date_hierarchy = "fecha"
 
 
 class SoloSuperusuario:
@@ -257,7 +328,9 @@ class SolicitudAdmin(MaquinaAdmin):
     readonly_fields = MaquinaAdmin.readonly_fields + (
         "caso",
         "reemplazada_por",
+        "redigitacion_desde",
         "redigitacion_vence_at",
+        "redigitacion_explicacion",
         "redigitacion_tardia",
         "motivo_anulacion",
     )
@@ -287,7 +360,15 @@ class ServicioAdmin(MaquinaAdmin):
     list_select_related = ("solicitud",)
     search_fields = ("solicitud__numero_smartflex", "requerido", "respuesta")
     raw_id_fields = ("solicitud", "orden", "observacion", "asesor", "abierto_por", "cerrado_por")
-    readonly_fields = MaquinaAdmin.readonly_fields + ("vence_at", "cerrado_at", "cerrado_por", "fuera_de_plazo")
+    readonly_fields = MaquinaAdmin.readonly_fields + (
+        "vence_at",
+        "vence_explicacion",
+        "aviso_at",
+        "aviso_enviado_at",
+        "cerrado_at",
+        "cerrado_por",
+        "fuera_de_plazo",
+    )
 
     def alcance(self, qs, user):
         return qs.visibles_para(user)

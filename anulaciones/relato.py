@@ -31,7 +31,10 @@ from .roles import SISTEMA, Rol
 MAQUINAS = (Solicitud, OrdenDeTrabajo, ServicioIngenieria, Zonificacion, Entrega)
 
 # Audited actions that are not django-fsm transitions (written by the transition path directly).
-ACCIONES_SIN_TRANSICION = {Solicitud: ("actualizar_datos",)}
+ACCIONES_SIN_TRANSICION = {
+    Solicitud: ("actualizar_datos", "recalcular_plazo"),
+    ServicioIngenieria: ("recalcular_plazo",),  # the calendar changed (calendario.recalcular_plazos)
+}
 
 PREFIJO_EFECTO = "Efecto de "
 
@@ -91,6 +94,9 @@ FRASES = {
         "actualizar_datos": Frase(
             "actualizó los datos de {obj} desde Smartflex", "se actualizaron los datos de {obj} desde Smartflex"
         ),
+        "recalcular_plazo": Frase(
+            "recalculó el plazo de re-digitación de {obj}", "se recalculó el plazo de re-digitación de {obj}"
+        ),
     },
     OrdenDeTrabajo: {
         "generar": Frase("generó {obj}", "se generó {obj}"),
@@ -110,6 +116,7 @@ FRASES = {
         "abrir": Frase("abrió {obj}{a_quien}", "se abrió {obj}{a_quien}"),
         "atender": Frase("atendió {obj}"),
         "vencer": Frase("dio por vencido {obj}"),
+        "recalcular_plazo": Frase("recalculó el plazo de {obj}", "se recalculó el plazo de {obj}"),
         "cerrar_sin_atencion": Frase("cerró {obj} sin atención"),
     },
     Zonificacion: {

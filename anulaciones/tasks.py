@@ -22,7 +22,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from . import cola, entregas, importacion, notificaciones
+from . import calendario, cola, entregas, importacion, notificaciones
 from .models import Entrega, ImportacionSmartflex, ServicioIngenieria, Solicitud
 from .operacion import registrar_ejecucion
 from .transitions import aplicar_en_bloque, filtro_pks, usuario_sistema
@@ -66,16 +66,23 @@ def vencer_servicios(ahora=None):
 
 
 def avisar_por_vencer(ahora=None):
-    """Warn the destinatario once when an open SI has ANULACIONES_AVISO_MINUTOS left."""
+    """Warn the destinatario once when an open SI reaches its ``aviso_at`` (ANULACIONES_AVISO_MINUTOS
+    of working time before its deadline), only while its zone's calendar is in working hours: a
+    warning due at night goes out when the next working day starts (if the SI is not due by then).
+    An SI written without ``aviso_at`` (an older release, SQL) is warned from its ``vence_at``."""
     ahora = ahora or timezone.now()
-    limite = ahora + timedelta(minutes=settings.ANULACIONES_AVISO_MINUTOS)
+    en_horario = calendario.en_horario(ahora)
+    if en_horario is None:  # no calendar is in working hours now
+        return []
+    sin_aviso_at = Q(aviso_at__isnull=True, vence_at__lte=ahora + timedelta(minutes=settings.ANULACIONES_AVISO_MINUTOS))
     with transaction.atomic():
         pks = list(
             ServicioIngenieria.objects.filter(
+                Q(aviso_at__lte=ahora) | sin_aviso_at,
+                en_horario,
                 estado=ServicioIngenieria.E.ABIERTO,
                 aviso_enviado_at__isnull=True,
                 vence_at__gt=ahora,
-                vence_at__lte=limite,
             )
             .select_for_update(skip_locked=True)
             .values_list("pk", flat=True)
@@ -213,6 +220,17 @@ def enviar_correos():
 @registrar_ejecucion
 def recuperar():
     return recuperar_pendientes()
+
+
+@shared_task(**TAREA)
+def recalcular_plazos():
+    """The deadlines of the open SIs and pending re-digitations recomputed with the calendars as
+    they are now (``calendario.recalcular_plazos``): queued by the admin after a calendar, holiday
+    or zone's calendar changes. Idempotent: a second run (or a redelivery) changes nothing."""
+    cambios = calendario.recalcular_plazos()
+    if any(cambios.values()):
+        log.info("Plazos recalculados: %s", cambios)
+    return cambios
 
 
 @shared_task(acks_late=True)

@@ -25,9 +25,11 @@ def local(*args):
 
 @pytest.fixture
 def calendario(settings):
-    """Cut-off 18:00, Monday to Friday."""
-    settings.ANULACIONES_CORTE = "18:00:00"
-    settings.ANULACIONES_DIAS_HABILES = [0, 1, 2, 3, 4]
+    """Monday to Friday, 08:00 to 18:00; an SI needs an hour of working time to be due the same day."""
+    settings.ANULACIONES_HORARIO = "lun-vie 08:00-18:00"
+    settings.ANULACIONES_SI_MINIMO_MINUTOS = 60
+    settings.ANULACIONES_REDIGITACION_HORAS = 2
+    settings.ANULACIONES_REDIGITACION_MODO = "habil"
     settings.ANULACIONES_FERIADOS = []
     settings.ANULACIONES_AVISO_MINUTOS = 60
     return settings
@@ -48,8 +50,11 @@ def barrer(cuando, capturar):
     "abierto, vence",
     [
         (local(2026, 11, 25, 9, 0), local(2026, 11, 25, 18, 0)),  # Wednesday morning: same day
-        (local(2026, 11, 25, 17, 59, 59), local(2026, 11, 25, 18, 0)),  # just before the cut-off
-        (local(2026, 11, 25, 18, 0, 0), local(2026, 11, 25, 18, 0)),  # at the cut-off: still today
+        (local(2026, 11, 25, 7, 0), local(2026, 11, 25, 18, 0)),  # before the day starts: that day
+        (local(2026, 11, 25, 17, 0), local(2026, 11, 25, 18, 0)),  # the minimum hour left: still today
+        (local(2026, 11, 25, 17, 0, 1), local(2026, 11, 26, 18, 0)),  # less than an hour left: next day
+        (local(2026, 11, 25, 17, 59, 59), local(2026, 11, 26, 18, 0)),  # just before the end: next day
+        (local(2026, 11, 25, 18, 0, 0), local(2026, 11, 26, 18, 0)),  # at the end: next working day
         (local(2026, 11, 25, 18, 0, 1), local(2026, 11, 26, 18, 0)),  # after it: next working day
         (local(2026, 11, 27, 19, 30), local(2026, 11, 30, 18, 0)),  # Friday evening -> Monday
         (local(2026, 11, 28, 10, 0), local(2026, 11, 30, 18, 0)),  # Saturday -> Monday
@@ -67,9 +72,12 @@ def test_feriado_del_admin_y_de_settings_se_saltan(esc, calendario):
     assert si.vence_at == local(2026, 11, 30, 18, 0)
 
 
-def test_corte_por_defecto_fin_del_dia_en_la_paz(esc, settings):
-    si = abrir_si(esc, local(2026, 11, 25, 23, 30))
-    assert si.vence_at == local(2026, 11, 25, 23, 59, 59)
+def test_horario_por_defecto_en_la_paz(esc, settings):
+    """Default hours (Monday to Friday 08:00-20:00, Saturday 08:00-13:00) in La Paz time."""
+    si = abrir_si(esc, local(2026, 11, 25, 23, 30))  # Wednesday night: Thursday's end
+    assert si.vence_at == local(2026, 11, 26, 20, 0)
+    assert abrir_si(esc, local(2026, 11, 28, 9, 0)).vence_at == local(2026, 11, 28, 13, 0)  # Saturday morning
+    assert abrir_si(esc, local(2026, 11, 28, 12, 30)).vence_at == local(2026, 11, 30, 20, 0)  # Saturday, too late
 
 
 # --- same-day closure: the sweep ---------------------------------------------------------------

@@ -7,7 +7,7 @@ from .notificacion import Notificacion
 from .observacion import Correccion, IntentoContacto, Observacion
 from .operacion import EjecucionPeriodica
 from .orden import OrdenDeTrabajo
-from .organizacion import Caso, Feriado, Perfil, Zona
+from .organizacion import CalendarioLaboral, Calendarios, Caso, Feriado, Perfil, Zona
 from .servicio import ServicioIngenieria
 from .solicitud import Solicitud
 from .zonificacion import Zonificacion
@@ -18,6 +18,8 @@ __all__ = [
     "AliasCalle",
     "ArchivoGuardado",
     "CajaNap",
+    "CalendarioLaboral",
+    "Calendarios",
     "Calle",
     "PuntoReferencia",
     "Caso",

@@ -8,7 +8,7 @@ from ..errors import DatosInvalidos
 from ..roles import SISTEMA, Permiso, PermisoDestinatario, Rol
 from .auditoria import Campo, Etiqueta, Nombre
 from .base import VEN_TODO, Maquina, alcance_asesor, condicion, en_alcance_de
-from .organizacion import Feriado
+from .organizacion import LARGO_EXPLICACION, CalendarioLaboral, recortar_explicacion
 
 
 class ServicioQuerySet(models.QuerySet):
@@ -85,6 +85,14 @@ class ServicioIngenieria(Maquina):
     )
     requerido = models.TextField("qué se requiere", help_text="3.2: mejor referencia de dirección, caja más cercana…")
     vence_at = models.DateTimeField("vence", db_index=True)
+    # Why it is due then (reloj.explicar_si, or the re-digitation's), shown with the deadline.
+    vence_explicacion = models.CharField(
+        "por qué vence entonces", max_length=LARGO_EXPLICACION, blank=True, default="", db_default=""
+    )  # rows written by SQL (bench) too
+    # When the warning is due: ANULACIONES_AVISO_MINUTOS of working time before vence_at, never
+    # before the SI was opened (reloj.momento_aviso). Null on rows written without it (an older
+    # release, SQL): the sweep then warns from vence_at (tasks.avisar_por_vencer).
+    aviso_at = models.DateTimeField("aviso de vencimiento", null=True, blank=True)
     estado = FSMField(default=E.ABIERTO, choices=Estado.choices, protected=True, db_index=True)
     abierto_por = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     cerrado_por = models.ForeignKey(
@@ -106,6 +114,12 @@ class ServicioIngenieria(Maquina):
             models.Index(fields=["destinatario", "estado"]),
             models.Index(fields=["estado", "solicitud"]),  # open SIs joined to their Solicitud, index only
             models.Index(fields=["estado", "cerrado_at"]),  # Tablero: «atendidos hoy»
+            # The warning sweep: the open SIs not warned yet whose warning is due.
+            models.Index(
+                fields=["estado", "aviso_at"],
+                condition=models.Q(aviso_enviado_at__isnull=True),
+                name="anul_si_aviso_pendiente",
+            ),
             # Tablero filtered by zone: the open SIs of a zone in deadline order, and their COUNT.
             models.Index(
                 fields=["zona", "vence_at", "id"],
@@ -142,9 +156,26 @@ class ServicioIngenieria(Maquina):
             raise DatosInvalidos({"destinatario": "Elija el destinatario del Servicio de Ingeniería."})
 
     @classmethod
-    def para(cls, solicitud, ctx, *, tipo, destinatario, requerido, vence_at=None, impedimento=""):
+    def para(
+        cls,
+        solicitud,
+        ctx,
+        *,
+        tipo,
+        destinatario,
+        requerido,
+        vence_at=None,
+        explicacion="",
+        calendario=None,
+        impedimento="",
+    ):
         """A new SI on a Solicitud with what 3.1 asks it to carry (number, observation,
-        vendedor, asesor). Unsaved: the transition path saves and audits it."""
+        vendedor, asesor). Unsaved: the transition path saves and audits it.
+
+        Its deadline (4.2): the end of the working day of the Solicitud's zone's calendar
+        (``reloj.vencimiento_si``), explained in ``vence_explicacion``; or ``vence_at`` and
+        ``explicacion`` when given (the re-digitation's, 19.2). ``calendario``: the zone's
+        ``reloj.Calendario`` when the caller has it already (else read, two queries)."""
         cls.validar_destinatario(destinatario)
         if tipo not in cls.Tipo.values:
             raise DatosInvalidos({"tipo": "Tipo de Servicio de Ingeniería desconocido."})
@@ -154,6 +185,10 @@ class ServicioIngenieria(Maquina):
             raise DatosInvalidos({"impedimento": "Elija el impedimento (20.2)."})
         if tipo != cls.Tipo.IMPEDIMENTO:
             impedimento = ""
+        cal = calendario or CalendarioLaboral.de_zona(solicitud.zona_id)
+        if vence_at is None:
+            vence_at = reloj.vencimiento_si(cal, ctx.ahora)
+            explicacion = reloj.explicar_si(cal, ctx.ahora, vence_at)
         return cls(
             impedimento=impedimento,
             solicitud=solicitud,
@@ -164,15 +199,19 @@ class ServicioIngenieria(Maquina):
             vendedor=solicitud.vendedor,
             asesor=solicitud.asesor,
             requerido=requerido.strip(),
-            vence_at=vence_at
-            or reloj.vencimiento_mismo_dia(
-                ctx.ahora,
-                lambda desde, hasta: Feriado.objects.filter(fecha__range=(desde, hasta)).values_list(
-                    "fecha", flat=True
-                ),
-            ),  # reloj reads no table itself
+            vence_at=vence_at,
+            vence_explicacion=recortar_explicacion(explicacion),
+            aviso_at=cls.momento_aviso(cal, ctx.ahora, vence_at),
             abierto_por=ctx.usuario,
         )
+
+    @staticmethod
+    def momento_aviso(cal, abierto, vence_at):
+        """When the warning of an SI opened at ``abierto`` and due at ``vence_at`` is due: its
+        working time before the deadline (``reloj.momento_aviso``), or at once — the next sweep
+        in working hours — when the SI was opened with less than that left."""
+        aviso = reloj.momento_aviso(cal, vence_at)
+        return max(aviso, abierto) if abierto else aviso
 
     def _cerrar(self, ctx, respuesta):
         self.cerrado_por = ctx.usuario

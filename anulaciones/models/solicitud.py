@@ -1,18 +1,16 @@
-from datetime import timedelta
-
 from django.conf import settings
 from django.db import models
 from django.db.models.signals import post_init, post_save
 from django_fsm import FSMField, transition
 
-from .. import buscador
+from .. import buscador, reloj
 from ..errors import DatosInvalidos
 from ..roles import ROLES_DIGITACION, Permiso, Rol
 from .auditoria import Campo, Nombre
 from .base import Maquina, alcance_asesor, condicion, en_alcance_de
 from .indices import trigramas, trigramas_icontains
 from .observacion import Observacion
-from .organizacion import Caso
+from .organizacion import LARGO_EXPLICACION, CalendarioLaboral, Caso, recortar_explicacion
 
 
 class SolicitudQuerySet(models.QuerySet):
@@ -97,6 +95,12 @@ class Solicitud(Maquina):
     # 5.2 / 3.3: why it was cancelled before the SI's day ended or with no contact attempt.
     justificacion_anulacion = models.TextField("justificación de la anulación", blank=True, default="", db_default="")
     redigitacion_vence_at = models.DateTimeField("re-digitación vence", null=True, blank=True, db_index=True)
+    # When the 19.2 clock started (the cancellation) and why it ends at redigitacion_vence_at
+    # (reloj.explicar_redigitacion): what the deadline is recomputed from when the calendar changes.
+    redigitacion_desde = models.DateTimeField("re-digitación desde", null=True, blank=True)
+    redigitacion_explicacion = models.CharField(
+        "por qué vence entonces la re-digitación", max_length=LARGO_EXPLICACION, blank=True, default="", db_default=""
+    )  # rows written by SQL (bench, import) too
     redigitacion_tardia = models.BooleanField("re-digitación fuera de plazo", default=False)
     # Set (with redigitacion_tardia) by the deadline task when the 2 hours pass unanswered and the
     # asesor's TEAM_LEADER is notified; once set, nobody is escalated again.
@@ -536,7 +540,12 @@ class Solicitud(Maquina):
             raise DatosInvalidos({"datos_precisos": "Detalle los datos precisos observados (9.1)."})
         ServicioIngenieria.validar_destinatario(destinatario)
         self.motivo_anulacion = f"Re-digitación: {datos_precisos.strip()}"
-        self.redigitacion_vence_at = ctx.ahora + timedelta(hours=settings.ANULACIONES_REDIGITACION_HORAS)
+        calendario = CalendarioLaboral.de_zona(self.zona_id)
+        self.redigitacion_desde = ctx.ahora
+        self.redigitacion_vence_at = reloj.vencimiento_redigitacion(calendario, ctx.ahora)
+        self.redigitacion_explicacion = recortar_explicacion(
+            reloj.explicar_redigitacion(calendario, ctx.ahora, self.redigitacion_vence_at)
+        )
         Caso.marcar_probable(self.caso_id, ctx.ahora)
 
         def despues(ctx):
@@ -550,6 +559,8 @@ class Solicitud(Maquina):
                     destinatario=destinatario,
                     requerido=datos_precisos,
                     vence_at=self.redigitacion_vence_at,
+                    explicacion=self.redigitacion_explicacion,
+                    calendario=calendario,
                 ),
                 paso="9.1",
             )
