@@ -168,8 +168,8 @@ def decision(si, user, ahora, *, puede_contactar, borrador=None):
     transitions the state machine offers this user now (``transitions.disponibles``); the server
     checks again on POST. A dict:
 
-    - ``redigitacion`` (see ``redigitacion``) and its ``limite``: while it is 'en_plazo' nothing is
-      offered, the asesor still has time;
+    - ``redigitacion`` (see ``redigitacion``), its ``limite`` and ``limite_por_que`` (how that deadline
+      was counted, stored with it): while it is 'en_plazo' nothing is offered, the asesor still has time;
     - ``asignar``: «Asignar para instalación» is offered;
     - ``anular``: None, or the «Anular» box {abierta, motivo, justificacion, error, falta}: open
       with what was typed when a cancellation came back refused (``borrador``); ``falta``: why a
@@ -183,6 +183,7 @@ def decision(si, user, ahora, *, puede_contactar, borrador=None):
     d = {
         "redigitacion": estado,
         "limite": fecha_hora(sol.redigitacion_vence_at) if estado else "",
+        "limite_por_que": sol.redigitacion_explicacion if estado else "",
         "asignar": False,
         "anular": None,
         "contacto": None,
@@ -315,6 +316,7 @@ class TableroTable(tables.Table):
                     "observacion": texto_observacion(si),
                     "abierto": fecha_hora(si.creado_at),
                     "vence": fecha_hora(si.vence_at),
+                    "por_que": si.vence_explicacion,  # why it falls due then (a stored column: no query)
                     "vencido": vencido,
                     "restante": tiempo_restante(si.vence_at, ahora),
                     "atendido": fecha_hora(si.cerrado_at),
@@ -357,6 +359,7 @@ COLUMNAS_EXPORTACION = (
     "Vence",
     "Tiempo restante",
     "Estado",
+    "Por qué vence ahí",
 )
 COLUMNAS_EXPORTACION_ATENDIDOS = tuple("Atendido" if c == "Tiempo restante" else c for c in COLUMNAS_EXPORTACION)
 
@@ -380,6 +383,7 @@ def fila_exportacion(si, ahora, vista=None):
         if atendidos(vista)
         else tiempo_restante(si.vence_at, ahora),
         si.get_estado_display(),
+        si.vence_explicacion,
     )
 
 

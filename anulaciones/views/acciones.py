@@ -3,7 +3,9 @@
 errors into form errors (400), 403, or a message."""
 
 import inspect
+from datetime import timedelta
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db import transaction
@@ -11,7 +13,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
-from .. import direcciones, transitions
+from .. import direcciones, reloj, transitions
 from ..calendario import plazo
 from ..errors import Conflicto, DatosInvalidos, SinPermiso, TransicionNoPermitida
 from ..forms import CAMPO_NOTA, ContactoForm, ImpedimentoForm, SolicitudForm, ZonificacionForm, formulario_de_pagina
@@ -150,7 +152,30 @@ def que_corregir(obj):
         .order_by("-creado_at", "-pk")
         .first()
     )
-    return {"servicio": si, "observacion": obj.ultima_observacion(), "plazo": plazo(obj.redigitacion_vence_at)}
+    return {
+        "servicio": si,
+        "observacion": obj.ultima_observacion(),
+        "plazo": plazo_redigitacion(obj),
+        "plazo_etiqueta": etiqueta_redigitacion(),
+    }
+
+
+def etiqueta_redigitacion():
+    """How long the re-digitation has (19.2), as its deadline is labelled: «2 horas hábiles», or
+    «2 horas de reloj» when ANULACIONES_REDIGITACION_MODO is "reloj"."""
+    horas = settings.ANULACIONES_REDIGITACION_HORAS
+    if horas == int(horas):
+        cuanto = "1 hora" if int(horas) == 1 else f"{int(horas)} horas"
+    else:
+        cuanto = reloj.duracion_texto(timedelta(hours=horas))
+    return f"{cuanto} {'de reloj' if reloj.modo_redigitacion() == 'reloj' else 'hábiles'}"
+
+
+def plazo_redigitacion(sol, ahora=None):
+    """The re-digitation's deadline (``calendario.plazo``) with ``por_que``: the stored sentence
+    saying how it was counted (``Solicitud.redigitacion_explicacion``); None without one."""
+    p = plazo(sol.redigitacion_vence_at, ahora)
+    return {**p, "por_que": sol.redigitacion_explicacion} if p else None
 
 
 def _datos(form):

@@ -18,7 +18,7 @@ from ..models import (
     Zonificacion,
 )
 from ..roles import Rol, roles_de
-from .acciones import puede_reportar_impedimento
+from .acciones import etiqueta_redigitacion, plazo_redigitacion, puede_reportar_impedimento
 from .comun import acciones
 
 # The técnico's report (14–15.1) as the OT stores it, in the order the seed lists it.
@@ -114,15 +114,18 @@ def solicitud(request, pk):
     )
     for si in servicios:
         si.plazo = plazo(si.vence_at, ahora) if si.estado in ServicioIngenieria.ABIERTOS else None
+        if si.plazo:
+            si.plazo["por_que"] = si.vence_explicacion  # how the deadline was counted (4.2)
         si.acciones = acciones(si, user)
     zonificaciones = list(
         Zonificacion.objects.filter(solicitud=sol).select_related("zona_corregida", "orden").order_by("creado_at")
     )
     for z in zonificaciones:
         z.acciones = acciones(z, user)
+    # Every deadline with the sentence that says how it was counted («por_que», stored with it).
     plazos = [{"que": f"{si} ({si.get_destinatario_display()})", **si.plazo} for si in servicios if si.plazo]
     if sol.estado == Solicitud.Estado.PENDIENTE_REDIGITACION and sol.redigitacion_vence_at:
-        plazos.append({"que": "Re-digitación (2 horas, 19.2)", **plazo(sol.redigitacion_vence_at, ahora)})
+        plazos.append({"que": f"Re-digitación ({etiqueta_redigitacion()}, 19.2)", **plazo_redigitacion(sol, ahora)})
     acciones_sol = acciones(sol, user)
     acciones_orden = acciones(orden, user) if orden else []
     puede_contactar = bool(roles_de(user) & {Rol.GESTION_RED, Rol.COC})

@@ -24,6 +24,7 @@ from ..espanol import cuenta
 from ..models import Entrega, OrdenDeTrabajo, ServicioIngenieria, Solicitud, Zonificacion
 from ..roles import ROLES_DIGITACION, Rol, roles_de, zona_de
 from . import entregas
+from .acciones import etiqueta_redigitacion
 
 FILAS = 20
 S, OT = Solicitud.Estado, OrdenDeTrabajo.Estado
@@ -47,9 +48,27 @@ def _servicios(user):
 
 
 def _con_servicio_abierto(qs, user):
-    """Solicitudes with an open SI addressed to the user's roles; ``vence``: the earliest."""
-    sis = _servicios(user).filter(solicitud_id=OuterRef("pk")).order_by("vence_at").values("vence_at")[:1]
-    return qs.filter(pk__in=_servicios(user).values("solicitud_id")).annotate(vence=Subquery(sis))
+    """Solicitudes with an open SI addressed to the user's roles; ``vence``: the earliest, and
+    ``vence_explicacion``: how it was counted."""
+    sis = _servicios(user).filter(solicitud_id=OuterRef("pk")).order_by("vence_at", "pk")
+    return qs.filter(pk__in=_servicios(user).values("solicitud_id")).annotate(
+        vence=Subquery(sis.values("vence_at")[:1]), vence_explicacion=Subquery(sis.values("vence_explicacion")[:1])
+    )
+
+
+def _explicacion_primer_abierto():
+    """The explanation of the Solicitud's earliest open SI (the deadline ``Min`` picks)."""
+    return Subquery(
+        ServicioIngenieria.objects.filter(solicitud_id=OuterRef("pk"), estado__in=ServicioIngenieria.ABIERTOS)
+        .order_by("vence_at", "pk")
+        .values("vence_explicacion")[:1]
+    )
+
+
+def con_por_que(p, explicacion):
+    """A ``calendario.plazo`` dict with ``por_que``: the sentence saying how its deadline was
+    counted (stored with it), shown under the date."""
+    return {**p, "por_que": explicacion or ""} if p else None
 
 
 def _zona_propia(qs, user):
@@ -62,11 +81,13 @@ class DefCola:
     titulo: str
     lista: str  # "solicitudes" or "ordenes": the list that shows it whole
     para: Callable  # (user) -> bool
-    filtrar: Callable  # (visible queryset of the list's model, user) -> the queue (with ``vence`` when con_plazo)
+    # (visible queryset of the list's model, user) -> the queue (with ``vence`` and ``vence_explicacion``
+    # when con_plazo)
+    filtrar: Callable
     orden: tuple  # its order, as order_by() arguments
     orden_texto: str  # that order in words, shown on the list
     con_plazo: bool = False  # rows carry ``vence`` (a deadline)
-    ayuda: str = ""
+    ayuda: str | Callable = ""  # or () -> str, when it depends on the settings
     vacia: str = "Nada pendiente."
     # The home may list other rows than the list (the SIs themselves, the zonifications): (user) -> queryset
     filas_inicio: Callable = None
@@ -96,12 +117,15 @@ COLAS = (
         lambda qs, user: (
             _propios(qs, user)
             .filter(estado=S.EN_CORRECCION)
-            .annotate(vence=Min("servicios__vence_at", filter=Q(servicios__estado__in=ServicioIngenieria.ABIERTOS)))
+            .annotate(
+                vence=Min("servicios__vence_at", filter=Q(servicios__estado__in=ServicioIngenieria.ABIERTOS)),
+                vence_explicacion=_explicacion_primer_abierto(),
+            )
         ),
         _VENCE,
         "por vencimiento de la corrección",
         con_plazo=True,
-        ayuda="Digite la modificación antes del cierre del día.",
+        ayuda="Digite la modificación antes de que venza: al cierre de la jornada hábil (4.2).",
     ),
     DefCola(
         "redigitacion",
@@ -109,12 +133,14 @@ COLAS = (
         "solicitudes",
         _digita,
         lambda qs, user: (
-            _propios(qs, user).filter(estado=S.PENDIENTE_REDIGITACION).annotate(vence=F("redigitacion_vence_at"))
+            _propios(qs, user)
+            .filter(estado=S.PENDIENTE_REDIGITACION)
+            .annotate(vence=F("redigitacion_vence_at"), vence_explicacion=F("redigitacion_explicacion"))
         ),
         _VENCE,
         "por vencimiento de la re-digitación",
         con_plazo=True,
-        ayuda="Plazo: 2 horas desde la anulación.",
+        ayuda=lambda: f"Plazo: {etiqueta_redigitacion()} desde la anulación.",
     ),
     DefCola(
         "forma",
@@ -142,7 +168,7 @@ COLAS = (
                 "titulo": f"{si} · Solicitud {si.solicitud.numero_smartflex}",
                 "detalle": si.requerido,
                 "estado": si.get_estado_display(),
-                "plazo": plazo(si.vence_at, ahora),
+                "plazo": con_por_que(plazo(si.vence_at, ahora), si.vence_explicacion),
             }
         ),
     ),
@@ -272,7 +298,7 @@ def _fila_solicitud(ahora, con_plazo=False, detalle=None):
             if detalle
             else f"{s.cliente_nombre} · {s.calle} {s.numero_puerta} · {s.zona}",
             "estado": s.get_estado_display(),
-            "plazo": plazo(s.vence, ahora) if con_plazo else None,
+            "plazo": con_por_que(plazo(s.vence, ahora), getattr(s, "vence_explicacion", "")) if con_plazo else None,
         }
 
     return fila
@@ -312,7 +338,8 @@ def cola_de_inicio(d, user, ahora):
         qs = d.filtrar(base_de(d.lista, user), user).order_by(*d.orden)
         hacer = _fila_orden if d.lista == "ordenes" else _fila_solicitud
         fila = hacer(ahora, d.con_plazo, d.extra.get("detalle"))
-    return Cola(d.clave, d.titulo, qs, fila, vacia=d.vacia, ayuda=d.ayuda, url=d.url())
+    ayuda = d.ayuda() if callable(d.ayuda) else d.ayuda
+    return Cola(d.clave, d.titulo, qs, fila, vacia=d.vacia, ayuda=ayuda, url=d.url())
 
 
 def colas_de(user, ahora=None):
