@@ -234,7 +234,7 @@ def test_meses_que_terminaron_con_zonificaciones_sin_entregar(datos, u):
     ],
 )
 def test_dias_habiles_hasta_fin_de_mes(settings, hoy, faltan):
-    settings.ANULACIONES_DIAS_HABILES = [0, 1, 2, 3, 4, 5]  # Monday to Saturday; 29/11 is a Sunday
+    settings.ANULACIONES_HORARIO = "lun-sab 08:00-20:00"  # Monday to Saturday; 29/11 is a Sunday
     settings.ANULACIONES_FERIADOS = []
     assert reports.dias_habiles_restantes(hoy) == faltan
 
@@ -246,7 +246,7 @@ def test_vigilancia_del_plazo_avisa_a_gestion_de_red_y_facturacion(
     Facturación are told (app and e-mail, once each) what is still in no delivery. Here 30/11 is
     a holiday, so the calendar build (the 30th) comes after the last working day (the 28th): the
     warning on the 28th is the one that matters."""
-    settings.ANULACIONES_DIAS_HABILES = [0, 1, 2, 3, 4, 5]
+    settings.ANULACIONES_HORARIO = "lun-sab 08:00-20:00"
     settings.ANULACIONES_FERIADOS = ["2026-11-30"]
     settings.ANULACIONES_ENTREGA_DIAS_ANTES = 0
     settings.ANULACIONES_ENTREGA_DIAS_AVISO = 3
@@ -278,7 +278,7 @@ def test_vigilancia_del_plazo_avisa_a_gestion_de_red_y_facturacion(
 
 
 def test_sin_pendientes_no_hay_aviso(u, settings, django_capture_on_commit_callbacks):
-    settings.ANULACIONES_DIAS_HABILES = [0, 1, 2, 3, 4, 5]
+    settings.ANULACIONES_HORARIO = "lun-sab 08:00-20:00"
     settings.ANULACIONES_ENTREGA_DIAS_AVISO = 3
     revisar(django_capture_on_commit_callbacks, datetime(2026, 11, 26, 8, 0, tzinfo=LP))
     assert not Notificacion.objects.filter(tipo="entrega_plazo").exists()

@@ -237,6 +237,7 @@ def test_redis_reiniciado_bajo_un_trabajador_que_sigue_consumiendo(esc, u, redis
     from anulaciones import tasks
 
     settings.ANULACIONES_REDIGITACION_HORAS = 1 / 3600  # the re-digitation is due 1 s after the cancellation
+    settings.ANULACIONES_REDIGITACION_MODO = "reloj"  # of wall-clock time, whatever the hour of the run
     p = trabajadores(redis_propio.url, pool="prefork")
     assert esperar(lambda: _en_log(p, " ready."), 30), p.log.read_text()
     s = esc.solicitud("pendiente_redigitacion")

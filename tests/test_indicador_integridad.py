@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 from django.urls import reverse
+from django.utils import timezone
 from openpyxl import load_workbook
 
 from anulaciones import transitions as T
@@ -136,10 +137,9 @@ def test_redigitacion_vencida_por_fecha_en_el_pasado_tambien_se_anula(esc, u):
     """Same, without travelling: the deadline already passed (redigitacion_vence_at, and the
     re-digitation SI's vence_at, moved into the past)."""
     s = esc.solicitud("pendiente_redigitacion")
-    Solicitud.objects.filter(pk=s.pk).update(redigitacion_vence_at=s.redigitacion_vence_at - timedelta(hours=3))
-    ServicioIngenieria.objects.filter(solicitud=s, tipo="redigitacion").update(
-        vence_at=s.redigitacion_vence_at - timedelta(hours=3)
-    )
+    pasado = timezone.now() - timedelta(minutes=1)  # 2 working hours may end days from now
+    Solicitud.objects.filter(pk=s.pk).update(redigitacion_vence_at=pasado)
+    ServicioIngenieria.objects.filter(solicitud=s, tipo="redigitacion").update(vence_at=pasado)
     s.refresh_from_db()
     T.registrar_contacto(s, u.gestion_red, canal="llamada", resultado="sin_respuesta")
     T.aplicar(s, "anular", u.gestion_red, motivo="No llegó la re-digitación")

@@ -421,6 +421,7 @@ def test_que_sigue_redigitacion_pendiente_antes_y_despues_del_plazo(esc, u, clie
     assert 'data-transicion="anular"' not in html
 
     with time_machine.travel(s.redigitacion_vence_at + timedelta(minutes=5), tick=False):
+        client.force_login(u.gestion_red)  # 2 working hours may end days later: a new session
         html = html_de(client, url)
     anular = _paso(bloque(html, "que-sigue"), "anular")
     assert anular.group(1) == "si" and "puede hacerlo usted" in anular.group(2)

@@ -220,7 +220,8 @@ def test_filtro_abierto_el_y_entre_fechas_en_hora_local(gr, esc):
 
 
 def test_presets_en_los_limites_del_dia_local(gr, esc, u, settings):
-    settings.ANULACIONES_CORTE = "18:00"
+    settings.ANULACIONES_HORARIO = "lun-sab 08:00-18:00"
+    settings.ANULACIONES_SI_MINIMO_MINUTOS = 0
     n = lambda si: si.solicitud.numero_smartflex  # noqa: E731
     with reloj(datetime(2026, 3, 9, 23, 0)):  # Monday night: due Tuesday 18:00
         ayer = esc.servicio()

@@ -121,7 +121,7 @@ def esperar(condicion, segundos=30):
 
 
 def test_un_trabajador_real_vence_el_si_por_si_solo(esc, u, trabajador, settings):
-    settings.ANULACIONES_DIAS_HABILES = list(range(7))
+    settings.ANULACIONES_HORARIO = "lun-dom 00:00-24:00"
     with time_machine.travel(timezone.now() - timedelta(days=2), tick=False):
         si = esc.servicio("abierto")  # opened two days ago: its same-day cut-off has passed
     assert si.vence_at < timezone.now()
@@ -140,6 +140,7 @@ def test_la_escalacion_la_hace_el_barrido_del_trabajador(esc, u, trabajador, set
     sweep by itself; nothing is scheduled with an ETA (issue 13: a message held for 2 hours
     was lost with a Redis restart, and killed celery 5.7.0 workers)."""
     settings.ANULACIONES_REDIGITACION_HORAS = 1 / 3600
+    settings.ANULACIONES_REDIGITACION_MODO = "reloj"  # one wall-clock second, whatever the hour of the run
     s = esc.solicitud("pendiente_redigitacion")
     assert Solicitud.objects.get(pk=s.pk).redigitacion_escalada_at is None
     p = trabajador(beat=True)
