@@ -50,6 +50,20 @@ def filas(res):
                 b["mismo_resultado"],
             )
         )
+    c = res.get("recalculo")
+    if c:
+        out.append(
+            (
+                f"Calendar change, {c['k']:,} open SIs recomputed (`recalcular_plazos`, the Celery task body)",
+                f"{n:,}",
+                _ms(c["segundos"]),
+                f"{_ms(c['piso'])} (the same values computed beforehand: UPDATE … FROM unnest + INSERT)",
+                f"{_r(c['segundos'], c['piso']):.1f}×",
+                "≤ 6×",
+                _r(c["segundos"], c["piso"]) <= 6,
+                c["mismo_resultado"],
+            )
+        )
     for clave, nombre in (("mes", "a month"), ("anio", "a year")):
         i = res.get("indicador", {}).get(clave)
         if i:

@@ -111,14 +111,15 @@ def crear_servicios(k, *, vence, estado="abierto"):
                    WHERE estado = 'en_correccion'),
              n AS (SELECT count(*) AS c FROM s)
         INSERT INTO anulaciones_servicioingenieria (version, creado_at, actualizado_at, tipo, destinatario, vendedor,
-            requerido, vence_at, estado, respuesta, fuera_de_plazo, abierto_por_id, asesor_id, solicitud_id)
-        SELECT 0, %(creado)s, %(creado)s, 'correccion', 'ASESOR', '', 'Benchmark', %(vence)s, %(estado)s, '',
-               false, %(gr)s, s.asesor_id, s.id
+            requerido, vence_at, aviso_at, estado, respuesta, fuera_de_plazo, abierto_por_id, asesor_id, solicitud_id)
+        SELECT 0, %(creado)s, %(creado)s, 'correccion', 'ASESOR', '', 'Benchmark', %(vence)s, %(aviso)s, %(estado)s,
+               '', false, %(gr)s, s.asesor_id, s.id
         FROM generate_series(0, %(k)s - 1) g CROSS JOIN n JOIN s ON s.r = 1 + g %% n.c
         RETURNING id""",
         {
             "creado": ahora - timedelta(hours=5),
             "vence": vence,
+            "aviso": vence - timedelta(hours=1),
             "estado": estado,
             "k": k,
             "gr": usuario("GESTION_RED").pk,
@@ -171,6 +172,13 @@ def barrido(k=100_000, reps=3):
     ct = ContentType.objects.get_for_model(ServicioIngenieria).pk
     sistema = usuario_sistema().pk
     lote = {}
+    # The working-hours calendar on (issue 17): the default week of ANULACIONES_HORARIO, and every
+    # other zone on a calendar of its own (always working, so the warning step always runs).
+    from anulaciones.models import CalendarioLaboral, Zona
+
+    propio, _ = CalendarioLaboral.objects.get_or_create(nombre="Benchmark", defaults={"horario": "lun-dom 00:00-24:00"})
+    zonas = list(Zona.objects.filter(calendario__isnull=True).values_list("pk", flat=True)[::2])
+    Zona.objects.filter(pk__in=zonas).update(calendario=propio)
 
     def preparar():
         lote["ids"] = crear_servicios(k, vence=timezone.now() - timedelta(hours=1))
@@ -210,13 +218,98 @@ def barrido(k=100_000, reps=3):
             fn()
             tiempos.append(time.perf_counter() - t0)
             res.append(comprobar())
+    Zona.objects.filter(pk__in=zonas).update(calendario=None)
+    propio.delete()
     return {
         "segundos": statistics.median(tiempos_r),
         "piso": statistics.median(tiempos_p),
         "k": k,
+        "calendarios": "ANULACIONES_HORARIO + 1 propio en la mitad de las zonas",
         "resultados_real": res_r,
         "resultados_piso": res_p,
         "mismo_resultado": all(r == (k, k) for r in res_r + res_p),
+    }
+
+
+# --- 2b. a calendar change (issue 17) ---------------------------------------------------------
+SQL_RECALCULO_UPDATE = """
+UPDATE anulaciones_servicioingenieria si SET vence_at = t.vence, aviso_at = t.aviso, vence_explicacion = t.texto,
+       actualizado_at = %(ahora)s
+FROM unnest(%(ids)s::bigint[], %(vence)s::timestamptz[], %(aviso)s::timestamptz[], %(texto)s::text[])
+     AS t(id, vence, aviso, texto)
+WHERE si.id = t.id AND si.estado = 'abierto' RETURNING si.id, si.solicitud_id"""
+SQL_RECALCULO_INSERT = """
+INSERT INTO anulaciones_registroauditoria (content_type_id, object_id, objeto, caso_id, transicion, paso,
+    estado_origen, estado_destino, usuario_id, rol, creado_at, nota)
+SELECT %(ct)s, t.id, 'SI ' || t.id || ' (Corrección)', s.caso_id, 'recalcular_plazo', '4.2', 'abierto', 'abierto',
+       %(u)s, 'SISTEMA', %(ahora)s, 'Plazo recalculado por cambio del calendario laboral.'
+FROM unnest(%(ids)s::bigint[], %(sol)s::bigint[]) AS t(id, solicitud_id)
+JOIN anulaciones_solicitud s ON s.id = t.solicitud_id"""
+
+
+def recalculo(k=100_000, reps=1):
+    """A holiday added in the admin: ``calendario.recalcular_plazos`` (the Celery task body) on
+    ``k`` open SIs whose deadline moves, vs the floor: the same new deadlines, warnings and
+    explanations, computed beforehand, written by one UPDATE … FROM unnest plus one INSERT of the
+    audit rows. The path also reads, locks and computes (the working-time arithmetic, per row)."""
+    from django.contrib.contenttypes.models import ContentType
+
+    from anulaciones import calendario, reloj
+    from anulaciones.models import CalendarioLaboral, ServicioIngenieria
+    from anulaciones.transitions import usuario_sistema
+
+    ct = ContentType.objects.get_for_model(ServicioIngenieria).pk
+    sistema = usuario_sistema().pk
+
+    def preparar():
+        # Open SIs with a stale deadline (tomorrow), as after a holiday was added for tomorrow.
+        return crear_servicios(k, vence=timezone.now() + timedelta(days=1, minutes=7))
+
+    def real():
+        ids = preparar()
+        t0 = time.perf_counter()
+        cambios = calendario.recalcular_plazos()
+        segundos = time.perf_counter() - t0
+        borrar_servicios(ids)
+        return segundos, cambios["servicios"]
+
+    def piso():
+        ids = preparar()
+        cal = CalendarioLaboral.todos()
+        filas = list(ServicioIngenieria.objects.filter(pk__in=ids).values_list("pk", "creado_at", "solicitud__zona_id"))
+        vence, aviso, texto = [], [], []
+        for _, abierto, zona in filas:
+            c = cal.de_zona(zona)
+            v = reloj.vencimiento_si(c, abierto)
+            vence.append(v)
+            aviso.append(max(reloj.momento_aviso(c, v), abierto))
+            texto.append(reloj.explicar_si(c, abierto, v))
+        ahora = timezone.now()
+        t0 = time.perf_counter()
+        with transaction.atomic():
+            hechas = _sql(
+                SQL_RECALCULO_UPDATE,
+                {"ahora": ahora, "ids": [f[0] for f in filas], "vence": vence, "aviso": aviso, "texto": texto},
+            )
+            _sql(
+                SQL_RECALCULO_INSERT,
+                {"ct": ct, "u": sistema, "ahora": ahora, "ids": [h[0] for h in hechas], "sol": [h[1] for h in hechas]},
+                fetch=False,
+            )
+        segundos = time.perf_counter() - t0
+        borrar_servicios(ids)
+        return segundos, len(hechas)
+
+    r, p = [], []
+    for _ in range(reps):
+        r.append(real())
+        p.append(piso())
+    return {
+        "segundos": statistics.median(x[0] for x in r),
+        "piso": statistics.median(x[0] for x in p),
+        "k": k,
+        "mismo_resultado": all(x[1] == k for x in r + p),
+        "cambiados": [x[1] for x in r],
     }
 
 

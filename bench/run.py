@@ -99,6 +99,7 @@ def un_tamano(n, bd, args, log):
         # measured once, on the largest database.
         ("libro", lambda: medidas.libro(tamanos=args.libro, reps=args.reps, bd=bd) if n == args.ultimo else None),
         ("barrido", lambda: medidas.barrido(k=args.barrido, reps=args.reps)),
+        ("recalculo", lambda: medidas.recalculo(k=args.barrido, reps=1)),
         ("http", lambda: medidas.http_transicion(bd, peticiones=args.peticiones, rondas=args.reps)),
         ("importacion", lambda: medidas.importacion(k=args.importacion, reps=args.reps_import)),
         ("mixta", lambda: medidas.carga_mixta(bd, segundos=args.mixta_segundos) if n == args.ultimo else None),
@@ -139,7 +140,9 @@ def main(argv=None):
     p.add_argument("--peticiones", type=int, default=1000)
     p.add_argument("--mixta-segundos", type=int, default=60, help="length of the mixed load (issue 13)")
     p.add_argument(
-        "--solo", default="", help="comma-separated subset: tablero,indicador,libro,barrido,http,importacion,mixta"
+        "--solo",
+        default="",
+        help="comma-separated subset: tablero,indicador,libro,barrido,recalculo,http,importacion,mixta",
     )
     p.add_argument(
         "--informe",
