@@ -19,6 +19,7 @@ from .models import (
     Caso,
     Correccion,
     Entrega,
+    FactorRiesgo,
     Feriado,
     ImportacionSmartflex,
     IntentoContacto,
@@ -579,3 +580,17 @@ class PuntoReferenciaAdmin(ConocimientoAdmin):
 class CajaNapAdmin(ConocimientoAdmin):
     list_display = ("codigo", "zona", "latitud", "longitud", "origen", "solicitud", "registrado_por", "creado_at")
     search_fields = ("codigo", "codigo_normalizado")
+
+
+# --- risk at entry (issue 19) -----------------------------------------------------------------
+@admin.register(FactorRiesgo)
+class FactorRiesgoAdmin(SoloLecturaAdmin, PorRolesAdmin):
+    """The history's aggregates, rewritten whole by the nightly recompute (anulaciones.riesgo):
+    read here by the roles of the evaluation page, never edited."""
+
+    roles_alcance = frozenset({Rol.GESTION_RED, Rol.JEFE_DIVISION})
+
+    list_display = ("factor", "clave", "etiqueta", "total", "problemas", "calculado_at")
+    list_filter = ("factor",)
+    search_fields = ("clave", "etiqueta")
+    ordering = ("factor", "-total")

@@ -22,7 +22,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from . import calendario, cola, entregas, importacion, notificaciones
+from . import calendario, cola, entregas, importacion, notificaciones, riesgo
 from .models import Entrega, ImportacionSmartflex, ServicioIngenieria, Solicitud
 from .operacion import registrar_ejecucion
 from .transitions import aplicar_en_bloque, filtro_pks, usuario_sistema
@@ -231,6 +231,17 @@ def recalcular_plazos():
     if any(cambios.values()):
         log.info("Plazos recalculados: %s", cambios)
     return cambios
+
+
+@shared_task(**TAREA)
+@registrar_ejecucion
+def recalcular_riesgo():
+    """Issue 19: the history the risk at entry is scored from (``riesgo.recalcular_factores``),
+    on the beat (ANULACIONES_RIESGO_RECALCULO_SEGUNDOS, daily by default). It rewrites the whole
+    table in one transaction: a second run or a redelivery only writes the same rows again."""
+    resultado = riesgo.recalcular_factores()
+    log.info("Historial de riesgo recalculado: %s", resultado)
+    return resultado
 
 
 @shared_task(acks_late=True)

@@ -8,6 +8,7 @@ from .observacion import Correccion, IntentoContacto, Observacion
 from .operacion import EjecucionPeriodica
 from .orden import OrdenDeTrabajo
 from .organizacion import CalendarioLaboral, Calendarios, Caso, Feriado, Perfil, Zona
+from .riesgo import FactorRiesgo
 from .servicio import ServicioIngenieria
 from .solicitud import Solicitud
 from .zonificacion import Zonificacion
@@ -26,6 +27,7 @@ __all__ = [
     "Correccion",
     "EjecucionPeriodica",
     "Entrega",
+    "FactorRiesgo",
     "Feriado",
     "ImportacionSmartflex",
     "IntentoContacto",

@@ -1,11 +1,13 @@
 from django.conf import settings
 from django.db import models
+from django.db.models import Value
 from django.db.models.signals import post_init, post_save
 from django_fsm import FSMField, transition
 
 from .. import buscador, reloj
 from ..errors import DatosInvalidos
 from ..roles import ROLES_DIGITACION, Permiso, Rol
+from ..texto import normalizar
 from .auditoria import Campo, Nombre
 from .base import Maquina, alcance_asesor, condicion, en_alcance_de
 from .indices import trigramas, trigramas_icontains
@@ -118,6 +120,39 @@ class Solicitud(Maquina):
     # Smartflex and OT numbers, normalized (anulaciones.buscador). Trigram GIN index on
     # PostgreSQL (migration 0014). Never edited: written by save() and the bulk paths.
     busqueda = models.TextField("texto de búsqueda", blank=True, default="", db_default="", editable=False)
+    # Risk at entry (issue 19, anulaciones.riesgo): the street's key as registered (its known
+    # alias resolved; corrections of the street do not move it: the history stays with what was
+    # typed), and the score the history gave at registration (``FactorRiesgo.puntuar``) with its
+    # reasons and suggestions. ``riesgo_aceptado``: saved anyway with a high risk on the form.
+    # Rows written without them (SQL, an older release) take the database defaults.
+    clave_calle = models.CharField(
+        "clave de la calle", max_length=200, blank=True, default="", db_default="", editable=False
+    )
+    riesgo = models.FloatField("riesgo", null=True, blank=True, editable=False)
+    riesgo_banda = models.CharField(
+        "nivel de riesgo",
+        max_length=5,
+        choices=[("bajo", "Bajo"), ("medio", "Medio"), ("alto", "Alto")],
+        blank=True,
+        default="",
+        db_default="",
+        editable=False,
+    )
+    riesgo_motivos = models.JSONField(
+        "motivos del riesgo",
+        default=list,
+        db_default=Value([], output_field=models.JSONField()),
+        blank=True,
+        editable=False,
+    )
+    riesgo_sugerencias = models.JSONField(
+        "sugerencias para bajar el riesgo",
+        default=list,
+        db_default=Value([], output_field=models.JSONField()),
+        blank=True,
+        editable=False,
+    )
+    riesgo_aceptado = models.BooleanField("riesgo alto aceptado", default=False, db_default=False)
 
     objects = SolicitudQuerySet.as_manager()
 
@@ -131,6 +166,11 @@ class Solicitud(Maquina):
             # Tablero de Control filtered by zone: the SI → Solicitud join reads only the index.
             models.Index(fields=["zona", "id"]),
             models.Index(fields=["caso", "creado_at"]),
+            # Risk (issue 19): the Tablero's «high risk registered today», the review queues by
+            # risk, the recompute's backfill of the street key.
+            models.Index(fields=["riesgo_banda", "creado_at"], name="anul_sol_riesgo_banda"),
+            models.Index(fields=["-riesgo", "creado_at"], name="anul_sol_riesgo_cola"),
+            models.Index(fields=["clave_calle"], name="anul_sol_clave_calle"),
             # PostgreSQL only (anulaciones/models/indices.py): the search box over ``busqueda``,
             # and the list and API filters by number, client and street (icontains).
             trigramas("busqueda", "anulaciones_solicitud_busqueda_trgm"),
@@ -214,6 +254,42 @@ class Solicitud(Maquina):
                     kwargs["update_fields"] = {*campos, "busqueda"}
         super().save(*args, **kwargs)
         self._fuentes_guardadas = self._fuentes_busqueda()
+
+    # --- risk: the street's key --------------------------------------------------------------
+    @staticmethod
+    def clave_de_calle(calle):
+        """The matching key of a street as typed (``texto.normalizar``), before aliases."""
+        return normalizar(calle or "")
+
+    @classmethod
+    def poner_claves_calle(cls, objs):
+        """Set ``clave_calle`` on each object: its street's key or, when that key is a known
+        alias (``AliasCalle.normalizado``), the key of the street it is an alias of (the least
+        one when several streets share the alias: the recompute's rule too). One query for all.
+        Returns {key: correct street's name} for the keys that came from an alias."""
+        from django.db import connection
+
+        from .direcciones import AliasCalle, Calle
+
+        propias = [(o, cls.clave_de_calle(o.calle)) for o in objs]  # unsaved objects are unhashable
+        nombres = sorted({c for _, c in propias if c})
+        canonicas: dict = {}
+        if nombres:
+            # Plain SQL: at registration the ORM's compilation cost more than the query (issue 19.5).
+            with connection.cursor() as cur:
+                cur.execute(
+                    f"SELECT a.normalizado, c.normalizado, c.nombre FROM {AliasCalle._meta.db_table} a "
+                    f"JOIN {Calle._meta.db_table} c ON c.id = a.calle_id "
+                    f"WHERE a.normalizado IN ({', '.join(['%s'] * len(nombres))})",
+                    nombres,
+                )
+                filas = cur.fetchall()
+            for alias, clave, nombre in filas:
+                if clave and (alias not in canonicas or clave < canonicas[alias][0]):
+                    canonicas[alias] = (clave, nombre)
+        for o, c in propias:
+            o.clave_calle = canonicas[c][0] if c in canonicas else c
+        return {clave: nombre for clave, nombre in canonicas.values()}
 
     # --- scope -----------------------------------------------------------------------------
     def en_alcance(self, user, rol):

@@ -44,6 +44,7 @@ from django_fsm import TransitionNotAllowed, can_proceed
 from ..errors import Conflicto, DatosInvalidos, SinPermiso, TransicionNoPermitida
 from ..models import (
     Caso,
+    FactorRiesgo,
     IntentoContacto,
     OrdenDeTrabajo,
     RegistroAuditoria,
@@ -182,6 +183,7 @@ class Contexto:
         nueva = Solicitud(
             **_solo_campos(Solicitud, datos), registrada_por=self.usuario, caso=caso or Caso.objects.create()
         )
+        FactorRiesgo.puntuar([nueva])  # the risk at entry, stored with it (issue 19): two reads
         self.crear(nueva, paso="1")
         orden = OrdenDeTrabajo(
             numero=numero_ot or f"OT-{nueva.numero_smartflex}", solicitud=nueva, zona_id=nueva.zona_id

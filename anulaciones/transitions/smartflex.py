@@ -12,7 +12,7 @@ from django.db.models import Case, DateTimeField, Value, When
 from django.utils import timezone
 
 from ..errors import DatosInvalidos, SinPermiso
-from ..models import Caso, OrdenDeTrabajo, RegistroAuditoria, Solicitud
+from ..models import Caso, FactorRiesgo, OrdenDeTrabajo, RegistroAuditoria, Solicitud
 from ..roles import Rol, roles_de
 from .auditoria import auditar_filas, registro
 from .camino import Contexto
@@ -89,6 +89,7 @@ def crear_en_bloque(usuario: User, filas: list[dict[str, Any]], *, nota: str = "
             datos = {k: v for k, v in fila.items() if k not in ("numero_ot", "creado_at")}
             nuevas.append(Solicitud(**datos, caso=caso, registrada_por=usuario))
             nuevas[-1].preparar_busqueda(numero_ot=fila.get("numero_ot"))  # the search column, with its OT
+        FactorRiesgo.puntuar(nuevas)  # the risk at entry (issue 19): two reads for the whole batch
         Solicitud.objects.bulk_create(nuevas)
         for fila, s in zip(filas, nuevas, strict=True):
             if fila.get("creado_at"):

@@ -312,6 +312,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "anulaciones.tasks.recuperar",
         "schedule": float(os.environ.get("ANULACIONES_RECUPERACION_SEGUNDOS", "120")),
     },
+    # Issue 19: the history the risk at entry is scored from, recomputed (daily by default).
+    "recalcular-riesgo": {
+        "task": "anulaciones.tasks.recalcular_riesgo",
+        "schedule": float(os.environ.get("ANULACIONES_RIESGO_RECALCULO_SEGUNDOS", "86400")),
+    },
 }
 # --- The procedure ----------------------------------------------------------------------
 # The working calendar of the clocks (4.2, 5.2, 19.2; docs/relojes.md). Working hours per weekday
@@ -345,6 +350,15 @@ ANULACIONES_TABLERO_REFRESCO = float(os.environ.get("ANULACIONES_TABLERO_REFRESC
 ANULACIONES_TABLERO_POR_PAGINA = int(os.environ.get("ANULACIONES_TABLERO_POR_PAGINA", "25"))
 # Upper bound of ``?per_page=`` on every paginated page (a 40,000-row Tablero page is 45 MB).
 ANULACIONES_MAX_POR_PAGINA = int(os.environ.get("ANULACIONES_MAX_POR_PAGINA", "200"))
+# Risk at entry (issue 19, docs/riesgo.md; anulaciones/puntaje.py). A factor's rate is smoothed
+# towards the base rate with a prior worth this many Solicitudes; the factors' contributions are
+# damped by ALFA (they overlap); Alto from ALTO × the base rate, Medio from MEDIO × the base rate.
+ANULACIONES_RIESGO_PRIOR = float(os.environ.get("ANULACIONES_RIESGO_PRIOR", "20"))
+ANULACIONES_RIESGO_ALFA = float(os.environ.get("ANULACIONES_RIESGO_ALFA", "0.5"))
+ANULACIONES_RIESGO_ALTO = float(os.environ.get("ANULACIONES_RIESGO_ALTO", "2.0"))
+ANULACIONES_RIESGO_MEDIO = float(os.environ.get("ANULACIONES_RIESGO_MEDIO", "1.3"))
+# Seconds between recomputations of the history (the beat entry «recalcular-riesgo»).
+ANULACIONES_RIESGO_RECALCULO_SEGUNDOS = float(os.environ.get("ANULACIONES_RIESGO_RECALCULO_SEGUNDOS", "86400"))
 
 # --- REST API (/api/v1/) and the Smartflex import ------------------------------------------
 # Token auth for machine clients (tokens from the admin or `manage.py crear_token USER`), session
