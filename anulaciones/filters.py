@@ -344,7 +344,10 @@ class ListaCasosFilter(NumeroMixin, CreadoEntreFilter):
                 "-pk" if desc else "pk",
             )
         cola = self.colas.get(self.form.cleaned_data.get("cola") or "")
-        return queryset.order_by(*(cola.orden if cola else self.POR_DEFECTO))
+        pedido = self.form.cleaned_data.get("orden") or ""  # issue 19: «Ordenar por: llegada | riesgo»
+        if cola:
+            return queryset.order_by(*cola.orden_de(pedido))
+        return queryset.order_by(*(selectors.ORDEN_RIESGO if pedido == "riesgo" else self.POR_DEFECTO))
 
 
 class SolicitudListaFilter(ListaCasosFilter):
@@ -356,14 +359,54 @@ class SolicitudListaFilter(ListaCasosFilter):
         "zona": ("Zona", ("zona__nombre",)),
         "asesor": ("Asesor", ("asesor__first_name", "asesor__last_name", "asesor__username")),
         "estado": ("Estado", ("estado",)),
+        "riesgo": ("Riesgo", ("riesgo",)),
         "registrada": ("Registrada", ("creado_at",)),
     }
+    ORDEN_CAMPOS = (
+        "cola",
+        "numero",
+        "zona",
+        "asesor",
+        "tipo",
+        "estado",
+        "riesgo_banda",
+        "registrada",
+        "desde",
+        "hasta",
+        "sort",
+        "orden",
+    )
 
     asesor = filtro_asesor(_asesores_visibles, field_name="asesor")
     estado = EstadoFilter(label="Estado", choices=Solicitud.Estado.choices)
+    # Issue 19: the risk of observation or cancellation scored at entry.
+    riesgo_banda = django_filters.ChoiceFilter(
+        label="Riesgo al registrar",
+        choices=selectors.BANDAS_RIESGO,
+        empty_label="Todos",
+        help_text="La banda de riesgo de observación o anulación calculada al registrar: alto, medio o bajo.",
+    )
+    registrada = django_filters.ChoiceFilter(
+        label="Registrada",
+        choices=[("hoy", "Hoy")],
+        method="filtrar_registrada",
+        empty_label="Cualquier día",
+        help_text="hoy: solo las registradas hoy (día local).",
+    )
+    orden = django_filters.ChoiceFilter(
+        label="Orden",
+        choices=[("riesgo", "Por riesgo (el más alto primero)")],
+        method="sin_filtrar",
+        empty_label="Por llegada",
+        help_text="riesgo: el riesgo más alto primero (sin puntaje al final), a igual riesgo la más antigua; "
+        "sin efecto si se elige «sort».",
+    )
 
     class Meta(ListaCasosFilter.Meta):
         model = Solicitud
+
+    def filtrar_registrada(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        return selectors.registradas_hoy(queryset) if value == "hoy" else queryset
 
 
 class OrdenListaFilter(ListaCasosFilter):

@@ -97,6 +97,10 @@ CAMPOS_SOLICITUD = [
 ]
 
 
+# The registration's data the risk score reads (issue 19, views/riesgo.py datos_de_riesgo).
+CAMPOS_RIESGO = ("calle", "caja_nap", "zona", "plan", "tipo", "asesor")
+
+
 class SolicitudForm(AriaErrores, forms.ModelForm):
     """Step 1. MONITORA / TEAM_LEADER register for an asesor; the ASESOR registers own cases."""
 
@@ -127,6 +131,11 @@ class SolicitudForm(AriaErrores, forms.ModelForm):
             self.fields["asesor"].required = Rol.ASESOR not in roles
         else:
             del self.fields["asesor"]
+        # Issue 19: what the risk score reads; a change in one refreshes the form's risk panel (htmx).
+        for nombre in CAMPOS_RIESGO:
+            if nombre in self.fields:
+                clases = self.fields[nombre].widget.attrs.get("class", "")
+                self.fields[nombre].widget.attrs["class"] = f"{clases} dato-riesgo".strip()
 
     def clean_numero_smartflex(self):
         numero = self.cleaned_data["numero_smartflex"].strip()

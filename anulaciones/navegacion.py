@@ -20,6 +20,8 @@ from .selectors import ROLES_TABLERO
 # answer 403 to a user with none of these roles (views/listas.py).
 ROLES_CASOS = frozenset(Rol) - {Rol.FACTURACION}
 TODOS = None  # any signed-in user
+# Issue 19.4: who reads the evaluation of the risk score (its page and GET /api/v1/riesgo/evaluacion/).
+ROLES_RIESGO = frozenset({Rol.GESTION_RED, Rol.JEFE_DIVISION})
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,7 @@ PAGINAS = (
     Pagina("ordenes", "Órdenes de trabajo", "ordenes", ROLES_CASOS),
     Pagina("tablero", "Tablero de Control", "tablero", frozenset(ROLES_TABLERO)),
     Pagina("indicador", "Indicador", "indicador", ROLES_INDICADOR),
+    Pagina("riesgo", "Riesgo", "riesgo_evaluacion", ROLES_RIESGO),
     Pagina("entregas", "Entregas a Facturación", "entregas", frozenset(entregas.ROLES_VEN)),
     Pagina("importar", "Importar", "importar", frozenset(importacion.ROLES)),
     Pagina("mapa", "Mapa", "direcciones_mapa", frozenset(D.ROLES_MAPA)),

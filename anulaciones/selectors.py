@@ -8,14 +8,16 @@ in the list's default order, so a list costs the same number of queries for 10 r
 import re
 from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
+from django.contrib.auth import get_user_model
 from django.db import connection, transaction
-from django.db.models import Case, Exists, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery, Value, When
+from django.db.models import Case, Exists, F, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery, Value, When
 from django.utils import timezone
 
 from . import buscador
 from .models import Entrega, IntentoContacto, Observacion, OrdenDeTrabajo, ServicioIngenieria, Solicitud, Zonificacion
+from .models.base import equipo_de
 from .models.servicio import ServicioQuerySet
 from .roles import Rol, roles_de
 
@@ -97,7 +99,9 @@ def servicios_tablero(*, user: "Usuario", acciones: bool = False) -> ServicioQue
         .order_by("vence_at", "pk")
     )
     if acciones:
-        qs = qs.prefetch_related(
+        # The case joined in (a primary key, one row per SI): its contact attempts are then the
+        # prefetch's only query.
+        qs = qs.select_related("solicitud__caso").prefetch_related(
             Prefetch(
                 "solicitud__observaciones_registradas",
                 queryset=Observacion.objects.only("id", "solicitud_id", "alcance"),
@@ -156,6 +160,63 @@ def solicitudes_lista(*, user: "Usuario", acciones: bool = False) -> QuerySet[So
     on it) and GET /api/v1/solicitudes/. ``acciones``: also what the available transitions read."""
     qs = Solicitud.objects.visibles_para(user).select_related("zona", "asesor", "orden").order_by("-creado_at", "-pk")
     return qs.prefetch_related(_observaciones_alcance()) if acciones else qs
+
+
+# --- risk of observation or cancellation at entry (issue 19) ---------------------------------------
+# A review queue read by risk: the highest score first, the unscored last, then by arrival.
+ORDEN_RIESGO = (F("riesgo").desc(nulls_last=True), "creado_at", "pk")
+BANDAS_RIESGO = (("alto", "Alto"), ("medio", "Medio"), ("bajo", "Bajo"))
+
+
+def registradas_hoy(qs: QuerySet[Solicitud], ahora: datetime | None = None) -> QuerySet[Solicitud]:
+    """Solicitudes registered on today's local date (a range on the indexed ``creado_at``)."""
+    inicio, fin = dia_local(hoy_local(ahora))
+    return qs.filter(creado_at__gte=inicio, creado_at__lt=fin)
+
+
+def alto_riesgo_hoy(*, user: "Usuario", ahora: datetime | None = None) -> QuerySet[Solicitud]:
+    """Today's registrations with risk band «alto», visible to ``user``: the Tablero's count and
+    the list it links to (/solicitudes/?riesgo_banda=alto&registrada=hoy) read the same rows
+    (index on riesgo_banda, creado_at)."""
+    return registradas_hoy(Solicitud.objects.visibles_para(user).filter(riesgo_banda="alto"), ahora)
+
+
+def registra_solicitudes(user: "Usuario") -> bool:
+    """Whether ``user`` registers Solicitudes (step 1): who may ask for the risk of a registration."""
+    return bool(set(Solicitud.ROLES_CREACION.roles) & roles_de(user))
+
+
+def asesores_registrables(user: "Usuario") -> QuerySet[Any]:
+    """The asesores ``user`` registers for, whose history a registration's risk may be scored
+    with: the ones the registration form offers (a Monitora: any; a Team Leader: her team), and
+    herself for an asesor. Another asesor's history is not shown."""
+    roles = roles_de(user)
+    qs = get_user_model().objects.filter(groups__name=Rol.ASESOR, is_active=True)
+    if Rol.MONITORA in roles:
+        return qs
+    permitidos = qs.none()
+    if Rol.TEAM_LEADER in roles:
+        permitidos = qs.filter(pk__in=equipo_de(user))
+    if Rol.ASESOR in roles:
+        permitidos = permitidos | qs.filter(pk=cast(int, user.pk))
+    return permitidos
+
+
+def ultimo_mes_completo(hoy: date | None = None) -> date:
+    """The first day of the last month that has ended (local time)."""
+    hoy = hoy or timezone.localdate()
+    return (hoy.replace(day=1) - timedelta(days=1)).replace(day=1)
+
+
+def mes_evaluado(texto: str | None) -> tuple[date | None, str | None]:
+    """The month the risk evaluation is asked for (AAAA-MM; by default the last complete one):
+    (its first day, None) or (None, the message saying what is wrong)."""
+    if texto is None or not texto.strip():
+        return ultimo_mes_completo(), None
+    try:
+        return mes_de(texto), None
+    except ValueError as e:
+        return None, str(e)
 
 
 def ordenes_lista(*, user: "Usuario") -> QuerySet[OrdenDeTrabajo]:

@@ -8,6 +8,7 @@ from .views import entregas as vistas_entregas
 from .views import importacion as vistas_importacion
 from .views import indicador as vistas_indicador
 from .views import notificaciones as vistas_notificaciones
+from .views import riesgo as vistas_riesgo
 from .views import tablero as vistas_tablero
 
 urlpatterns = [
@@ -18,6 +19,7 @@ urlpatterns = [
     path("indicador.json", vistas_indicador.exportar_json, name="indicador_json"),
     path("solicitudes/", views.solicitudes, name="solicitudes"),
     path("solicitudes/nueva/", views.solicitud_nueva, name="solicitud_nueva"),
+    path("solicitudes/riesgo/", vistas_riesgo.previa, name="solicitud_riesgo"),
     path("solicitudes/<int:pk>/", views.solicitud, name="solicitud"),
     path("solicitudes/<int:pk>/imprimir/", views.solicitud_imprimir, name="solicitud_imprimir"),
     path("solicitudes/<int:pk>/contacto/", views.contacto_nuevo, name="contacto_nuevo"),
@@ -39,6 +41,8 @@ urlpatterns = [
     path("tablero/export.csv", vistas_tablero.exportar_csv, name="tablero_csv"),
     path("tablero/solicitudes/<int:pk>/decidir/", vistas_tablero.decidir, name="tablero_decidir"),
     path("buscar/", vistas_busqueda.buscar, name="buscar"),
+    # Risk of observation or cancellation at entry (issue 19): how the score did, month by month
+    path("riesgo/evaluacion/", vistas_riesgo.evaluacion, name="riesgo_evaluacion"),
     # Smartflex import and export (issue 6)
     path("importar/", vistas_importacion.importar, name="importar"),
     path("importar/muestra.csv", vistas_importacion.muestra, name="importacion_muestra"),

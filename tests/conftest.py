@@ -29,6 +29,15 @@ def _hash_rapido(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def _cache_vacia():
+    """Each test starts with an empty cache (per-process memory under pytest): a rolled-back test
+    database reuses ids, and a value cached by an earlier test must not answer a later one."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
 @pytest.fixture
 def zonas(db):
     return [Zona.objects.create(codigo=c, nombre=n) for c, n in (("Z1", "Zona Norte"), ("Z2", "Zona Sur"))]

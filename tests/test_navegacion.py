@@ -43,11 +43,20 @@ BARRA = {
         "Entregas a Facturación",
         "Importar",
         "Mapa",
+        "Riesgo",
     },
     Rol.COC: {"Inicio", "Solicitudes", "Órdenes de trabajo", "Tablero de Control", "Indicador", "Importar", "Mapa"},
     Rol.COZ: {"Inicio", "Solicitudes", "Órdenes de trabajo"},
     Rol.TECNICO: {"Inicio", "Solicitudes", "Órdenes de trabajo"},
-    Rol.JEFE_DIVISION: {"Inicio", "Solicitudes", "Órdenes de trabajo", "Tablero de Control", "Indicador", "Mapa"},
+    Rol.JEFE_DIVISION: {
+        "Inicio",
+        "Solicitudes",
+        "Órdenes de trabajo",
+        "Tablero de Control",
+        "Indicador",
+        "Mapa",
+        "Riesgo",
+    },
     Rol.FACTURACION: {"Inicio", "Entregas a Facturación"},
 }
 

@@ -51,8 +51,36 @@ class MaquinaSerializer(serializers.ModelSerializer):
         ]
 
 
+class MotivoRiesgoSerializer(serializers.Serializer):
+    """One reason that weighs in a risk score (issue 19)."""
+
+    texto = serializers.CharField(
+        help_text="La razón en palabras, p. ej. «la calle «Av. Arce» fue observada o anulada en 6 de 9 solicitudes»."
+    )
+    factor = serializers.CharField(help_text="calle, caja, zona, asesor, plan o tipo.")
+    peso = serializers.FloatField(help_text="Su aporte al puntaje (escala logit; cuanto mayor, más pesa).")
+
+
 class SolicitudSerializer(MaquinaSerializer):
     RECURSO = "solicitudes"
+    riesgo = serializers.FloatField(
+        read_only=True,
+        allow_null=True,
+        help_text="Probabilidad estimada (0-1) de que sea observada o anulada, calculada al registrarla con el "
+        "historial de la aplicación; null sin historial.",
+    )
+    riesgo_banda = serializers.ChoiceField(
+        choices=[("alto", "Alto"), ("medio", "Medio"), ("bajo", "Bajo"), ("", "Sin puntaje")],
+        read_only=True,
+        help_text="alto, medio, bajo (relativas a la tasa base) o vacío sin puntaje.",
+    )
+    riesgo_motivos = MotivoRiesgoSerializer(many=True, read_only=True, help_text="Las 2-3 razones que más pesan.")
+    riesgo_sugerencias = serializers.ListField(
+        child=serializers.CharField(), read_only=True, help_text="Qué bajaría el riesgo."
+    )
+    riesgo_aceptado = serializers.BooleanField(
+        read_only=True, help_text="true: con riesgo alto en el formulario, se registró de todos modos."
+    )
     zona = serializers.SlugRelatedField(slug_field="codigo", read_only=True)
     zona_nombre = serializers.CharField(source="zona.nombre", read_only=True)
     asesor = serializers.SlugRelatedField(slug_field="username", read_only=True)
@@ -96,6 +124,11 @@ class SolicitudSerializer(MaquinaSerializer):
             "actualizado_at",
             "advertencias_direccion",
             "advertencia_aceptada",
+            "riesgo",
+            "riesgo_banda",
+            "riesgo_motivos",
+            "riesgo_sugerencias",
+            "riesgo_aceptado",
             "transiciones_disponibles",
         ]
         read_only_fields = fields
@@ -454,3 +487,96 @@ class EntregaNuevaSerializer(EstrictoMixin, serializers.Serializer):
 
     def validate_mes(self, valor):
         return _validar_mes(valor)
+
+
+# --- risk of observation or cancellation at entry (issue 19) ---------------------------------------
+class RiesgoPreviaEntradaSerializer(EstrictoMixin, serializers.Serializer):
+    """The registration's data (the body of POST /api/v1/solicitudes/) to score before registering:
+    only the street, box/NAP, zone, plan, type and asesor count; the other fields are accepted
+    and ignored, so the same body can be sent to both."""
+
+    calle = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    caja_nap = serializers.CharField(max_length=60, required=False, allow_blank=True, default="")
+    zona = serializers.SlugRelatedField(
+        slug_field="codigo",
+        queryset=Zona.objects.filter(activa=True),
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="Código de la zona.",
+    )
+    plan = serializers.CharField(max_length=120, required=False, allow_blank=True, default="")
+    tipo = serializers.ChoiceField(choices=Solicitud.Tipo.choices, required=False, allow_blank=True, default="")
+    asesor = serializers.SlugRelatedField(
+        slug_field="username",
+        queryset=User.objects.filter(groups__name=Rol.ASESOR, is_active=True),
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="Usuario del asesor (por defecto, quien consulta si es asesor).",
+    )
+    # Read by the registration, not by the score.
+    numero_smartflex = serializers.CharField(max_length=TEXTOS_LARGOS, required=False, allow_blank=True)
+    cliente_nombre = serializers.CharField(max_length=TEXTOS_LARGOS, required=False, allow_blank=True)
+    cliente_documento = serializers.CharField(max_length=TEXTOS_LARGOS, required=False, allow_blank=True)
+    cliente_telefono = serializers.CharField(max_length=TEXTOS_LARGOS, required=False, allow_blank=True)
+    numero_puerta = serializers.CharField(max_length=TEXTOS_LARGOS, required=False, allow_blank=True)
+    referencias = serializers.CharField(max_length=TEXTOS_LARGOS, required=False, allow_blank=True)
+    vendedor = serializers.CharField(max_length=TEXTOS_LARGOS, required=False, allow_blank=True)
+    numero_ot = serializers.CharField(max_length=TEXTOS_LARGOS, required=False, allow_blank=True)
+    aceptar_advertencias = serializers.BooleanField(required=False)
+
+
+class RiesgoPreviaSerializer(serializers.Serializer):
+    """The score of unsaved registration data (nothing is written)."""
+
+    riesgo = serializers.FloatField(allow_null=True, help_text="Probabilidad estimada (0-1); null sin historial.")
+    # The values of the Solicitud's «riesgo_banda» (a text here: one name per choice set in the schema).
+    banda = serializers.CharField(help_text="alto, medio, bajo o vacío sin historial (como «riesgo_banda»).")
+    banda_texto = serializers.CharField()
+    motivos = MotivoRiesgoSerializer(many=True)
+    sugerencias = serializers.ListField(child=serializers.CharField())
+
+
+class DecilSerializer(serializers.Serializer):
+    n = serializers.IntegerField(help_text="Solicitudes en el 10 % de puntaje más alto.")
+    problemas = serializers.IntegerField(help_text="Cuántas de ellas fueron observadas o anuladas.")
+    tasa = serializers.FloatField(allow_null=True, help_text="problemas / n.")
+
+
+class AltoSerializer(serializers.Serializer):
+    n = serializers.IntegerField(help_text="Solicitudes que habrían salido con riesgo «alto».")
+    precision = serializers.FloatField(allow_null=True, help_text="De ellas, la parte observada o anulada.")
+    recall = serializers.FloatField(
+        allow_null=True, help_text="De las observadas o anuladas del mes, la parte que habría salido «alto»."
+    )
+
+
+class BandaEvaluadaSerializer(serializers.Serializer):
+    banda = serializers.CharField(help_text="alto, medio, bajo o vacío (sin puntaje).")
+    banda_texto = serializers.CharField()
+    n = serializers.IntegerField()
+    riesgo_medio = serializers.FloatField(allow_null=True, help_text="El riesgo medio estimado en la banda.")
+    tasa_observada = serializers.FloatField(allow_null=True, help_text="La parte observada o anulada en la banda.")
+
+
+class HistoriaRiesgoSerializer(serializers.Serializer):
+    solicitudes = serializers.IntegerField(help_text="Solicitudes registradas antes del mes.")
+    problemas = serializers.IntegerField(help_text="De ellas, observadas o anuladas antes del mes.")
+    tasa = serializers.FloatField(allow_null=True, help_text="problemas / solicitudes: la tasa base del puntaje.")
+
+
+class EvaluacionRiesgoSerializer(serializers.Serializer):
+    """How the risk score did in a month: scored with the data before the month, against what
+    happened by its end (never data after it)."""
+
+    mes = serializers.CharField(help_text="AAAA-MM.")
+    solicitudes = serializers.IntegerField(help_text="Solicitudes registradas en el mes.")
+    problemas = serializers.IntegerField(help_text="De ellas, observadas o anuladas antes de fin de mes.")
+    tasa_base = serializers.FloatField(allow_null=True, help_text="problemas / solicitudes.")
+    decil_superior = DecilSerializer()
+    alto = AltoSerializer()
+    bandas = BandaEvaluadaSerializer(many=True, help_text="Calibración: riesgo estimado y tasa observada por banda.")
+    historia = HistoriaRiesgoSerializer(help_text="El historial anterior al mes con el que se puntuó.")
+    corte_datos = serializers.DateTimeField(help_text="Los puntajes usan solo datos anteriores a este instante.")
+    fin_resultados = serializers.DateTimeField(help_text="Lo que pasó se cuenta hasta antes de este instante.")

@@ -33,6 +33,9 @@ urlpatterns = [
         name="api-redoc",
     ),
     path("indicador/", views.IndicadorView.as_view(), name="api-indicador"),
+    # Risk of observation or cancellation at entry (issue 19)
+    path("solicitudes/riesgo/", views.RiesgoPreviaView.as_view(), name="api-solicitudes-riesgo"),
+    path("riesgo/evaluacion/", views.EvaluacionRiesgoView.as_view(), name="api-riesgo-evaluacion"),
     path("ordenes/<int:pk>/impedimento/", views.ImpedimentoView.as_view(), name="api-ordenes-impedimento"),
     path("direcciones/geojson/", direcciones.GeoJSONView.as_view(), name="api-direcciones-geojson"),
     path("direcciones/verificar/", direcciones.VerificarDireccionView.as_view(), name="api-direcciones-verificar"),

@@ -17,10 +17,11 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from .. import selectors, transitions
+from .. import riesgo, selectors, transitions
 from ..errors import DatosInvalidos, SinPermiso, TransicionNoPermitida
 from ..filters import EntregaFilter, OrdenListaFilter, ServicioApiFilter, SolicitudListaFilter, ZonificacionFilter
 from ..models import Entrega, OrdenDeTrabajo, ServicioIngenieria, Solicitud, Zonificacion
+from ..navegacion import ROLES_RIESGO
 from ..reports import indicador as ind
 from ..roles import Rol, roles_de
 from .direcciones import SolicitudRegistroSerializer, con_advertencias
@@ -29,8 +30,11 @@ from .serializers import (
     EntregaNuevaSerializer,
     EntregaSerializer,
     ErrorSerializer,
+    EvaluacionRiesgoSerializer,
     ImpedimentoSerializer,
     OrdenSerializer,
+    RiesgoPreviaEntradaSerializer,
+    RiesgoPreviaSerializer,
     ServicioSerializer,
     SolicitudSerializer,
     ZonificacionSerializer,
@@ -523,6 +527,73 @@ class IndicadorView(APIView):
         d = params.validated_data
         periodo = ind.Periodo(d["desde"], d["hasta"]) if d.get("desde") else ind.Periodo.actual()
         return Response(ind.como_json(ind.informe(periodo)))
+
+
+# --- risk of observation or cancellation at entry (issue 19) ---------------------------------------
+class RiesgoPreviaView(APIView):
+    """``POST /api/v1/solicitudes/riesgo/``: the risk of registration data before registering."""
+
+    @extend_schema(
+        operation_id="solicitudes_riesgo",
+        request=RiesgoPreviaEntradaSerializer,
+        responses={200: RiesgoPreviaSerializer, **ERRORES_LECTURA},
+        tags=["solicitudes"],
+        summary="Riesgo de observación o anulación de una solicitud por registrar (19)",
+        description="Con el cuerpo del registro (POST /api/v1/solicitudes/; solo cuentan calle, caja_nap, zona, "
+        "plan, tipo y asesor), el puntaje que tendría: probabilidad estimada de ser observada o anulada según el "
+        "historial de la aplicación, su banda (bajo, medio, alto, relativas a la tasa base), las razones que más "
+        "pesan y qué lo bajaría. No registra nada. Roles: ASESOR, MONITORA, TEAM_LEADER (el asesor: uno de su "
+        "equipo, o uno mismo).",
+    )
+    def post(self, request):
+        if not selectors.registra_solicitudes(request.user):
+            raise SinPermiso("Su rol no registra solicitudes.")
+        entrada = RiesgoPreviaEntradaSerializer(data=request.data)
+        entrada.is_valid(raise_exception=True)
+        d = entrada.validated_data
+        asesor = d.get("asesor")
+        if asesor is not None and not selectors.asesores_registrables(request.user).filter(pk=asesor.pk).exists():
+            raise DatosInvalidos({"asesor": "No registra solicitudes para ese asesor."})
+        if asesor is None and Rol.ASESOR in roles_de(request.user):
+            asesor = request.user
+        datos = {
+            "calle": d["calle"],
+            "caja_nap": d["caja_nap"],
+            "zona": d["zona"],
+            "plan": d["plan"],
+            "tipo": d["tipo"],
+            "asesor": asesor,
+        }
+        return Response(RiesgoPreviaSerializer(riesgo.vista_previa(datos)).data)
+
+
+class EvaluacionRiesgoView(APIView):
+    """``GET /api/v1/riesgo/evaluacion/?mes=AAAA-MM``: the page /riesgo/evaluacion/ as JSON."""
+
+    @extend_schema(
+        operation_id="riesgo_evaluacion",
+        parameters=[
+            OpenApiParameter(
+                "mes",
+                OpenApiTypes.STR,
+                pattern=r"^[0-9]{4}-[0-9]{2}$",
+                description="El mes evaluado, AAAA-MM (por defecto, el último mes completo).",
+            )
+        ],
+        responses={200: EvaluacionRiesgoSerializer, **ERRORES_LECTURA},
+        tags=["riesgo"],
+        summary="Evaluación del puntaje de riesgo en un mes (19.4)",
+        description="Las solicitudes registradas en el mes, puntuadas solo con datos anteriores al mes, contra lo "
+        "que pasó hasta su fin: tasa base, tasa del decil de puntaje más alto, precisión y cobertura (recall) en "
+        "«alto» y calibración por banda. Nunca lee datos posteriores al mes. Roles: GESTION_RED, JEFE_DIVISION.",
+    )
+    def get(self, request):
+        if not roles_de(request.user) & ROLES_RIESGO:
+            raise SinPermiso("Solo Gestión de Red y el Jefe de División ven la evaluación del riesgo.")
+        mes, error = selectors.mes_evaluado(request.query_params.get("mes"))
+        if error:
+            raise DatosInvalidos({"mes": error})
+        return Response(EvaluacionRiesgoSerializer(riesgo.evaluar_guardada(mes)).data)
 
 
 @extend_schema(exclude=True)

@@ -13,12 +13,13 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
-from .. import direcciones, reloj, transitions
+from .. import direcciones, reloj, riesgo, transitions
 from ..calendario import plazo
 from ..errors import Conflicto, DatosInvalidos, SinPermiso, TransicionNoPermitida
 from ..forms import CAMPO_NOTA, ContactoForm, ImpedimentoForm, SolicitudForm, ZonificacionForm, formulario_de_pagina
 from ..models import MAQUINAS, OrdenDeTrabajo, ServicioIngenieria, Solicitud, Zonificacion
 from ..roles import roles_de
+from . import riesgo as vistas_riesgo
 from .comun import MODELOS, PELIGROSAS, siguiente, url_detalle, visibles
 
 
@@ -308,6 +309,10 @@ def solicitud_nueva(request):
         return prohibido(request, "Su rol no registra solicitudes.")
     if request.method == "POST":
         form = SolicitudForm(request.POST, usuario=request.user)
+        # Issue 19: the risk of observation or cancellation of what was typed (the form's panel,
+        # also without JavaScript: it appears after the submit).
+        previa = riesgo.vista_previa(vistas_riesgo.datos_de_riesgo(request.POST, request.user))
+        panel = vistas_riesgo.panel_de_previa(previa)
         if form.is_valid():
             datos = form.datos()
             # Issue 7: the address is checked against the knowledge; the asesor may correct it or
@@ -315,14 +320,27 @@ def solicitud_nueva(request):
             advertencias = direcciones.verificar(
                 calle=datos["calle"], zona=datos["zona"], referencias=datos["referencias"], caja_nap=datos["caja_nap"]
             )
-            if advertencias and not request.POST.get("guardar_de_todos_modos"):
+            # Issue 19: a high risk asks once. «Registrar de todos modos» registers as it is, with
+            # everything shown on that page (the address warnings too), and the choice is recorded.
+            alto = previa.get("banda") == "alto"
+            de_todos_modos = bool(request.POST.get("registrar_de_todos_modos")) and alto
+            acepta_direccion = bool(request.POST.get("guardar_de_todos_modos")) or de_todos_modos
+            if (advertencias and not acepta_direccion) or (alto and not de_todos_modos):
                 return render(
                     request,
                     "solicitudes/form.html",
-                    {"form": form, "duplicada": form.duplicada, "advertencias": advertencias},
+                    {
+                        "form": form,
+                        "duplicada": form.duplicada,
+                        "advertencias": advertencias,
+                        "riesgo": panel,
+                        "confirmar_riesgo": alto,
+                    },
                 )
             if advertencias:
                 datos.update(advertencias_direccion=advertencias, advertencia_aceptada=True)
+            if de_todos_modos:
+                datos["riesgo_aceptado"] = True
             try:
                 nueva = transitions.crear_solicitud(request.user, **datos)
             except SinPermiso as e:
@@ -330,13 +348,26 @@ def solicitud_nueva(request):
             except DatosInvalidos as e:
                 errores_a_formulario(form, e)
             else:
-                messages.success(request, f"{nueva} registrada (paso 1).")
+                messages.success(request, f"{nueva} registrada (paso 1).{_riesgo_registrado(nueva)}")
                 return redirect("solicitud", nueva.pk)
         status = 400
     else:
         form = SolicitudForm(usuario=request.user)
         status = 200
-    return render(request, "solicitudes/form.html", {"form": form, "duplicada": form.duplicada}, status=status)
+        panel = None
+    return render(
+        request, "solicitudes/form.html", {"form": form, "duplicada": form.duplicada, "riesgo": panel}, status=status
+    )
+
+
+def _riesgo_registrado(sol):
+    """The success message's sentence on the risk scored at registration (issue 19)."""
+    texto = vistas_riesgo.BANDAS.get(sol.riesgo_banda)
+    if texto is None:
+        return ""
+    return f" Riesgo de observación o anulación: {texto}" + (
+        " (registrada de todos modos)." if sol.riesgo_aceptado else "."
+    )
 
 
 @login_required

@@ -20,6 +20,7 @@ from ..models import (
 from ..roles import Rol, roles_de
 from .acciones import etiqueta_redigitacion, plazo_redigitacion, puede_reportar_impedimento
 from .comun import acciones
+from .riesgo import panel_de_solicitud
 
 # The técnico's report (14–15.1) as the OT stores it, in the order the seed lists it.
 CAMPOS_REPORTE = (
@@ -151,6 +152,7 @@ def solicitud(request, pk):
             "plazos": plazos,
             "linea_tiempo": relato.del_caso(caso_id),  # the audit rows told in words, effects under their cause
             "puede_zonificar": _puede_zonificar(orden, user),
+            "riesgo": panel_de_solicitud(sol),  # issue 19: as scored at registration
         },
     )
 

@@ -18,13 +18,14 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 
-from .. import navegacion
+from .. import navegacion, selectors
 from ..calendario import plazo
 from ..espanol import cuenta
 from ..models import Entrega, OrdenDeTrabajo, ServicioIngenieria, Solicitud, Zonificacion
 from ..roles import ROLES_DIGITACION, Rol, roles_de, zona_de
 from . import entregas
 from .acciones import etiqueta_redigitacion
+from .riesgo import BANDAS
 
 FILAS = 20
 S, OT = Solicitud.Estado, OrdenDeTrabajo.Estado
@@ -93,9 +94,18 @@ class DefCola:
     filas_inicio: Callable = None
     fila: Callable = None  # (ahora) -> (row -> dict) for the home
     extra: dict = field(default_factory=dict)
+    # Issue 19: the queue can also be read by risk of observation or cancellation (``?orden=riesgo``).
+    por_riesgo: bool = False
 
-    def url(self):
-        return f"{reverse(self.lista)}?{urlencode({'cola': self.clave})}"
+    def url(self, orden=""):
+        return f"{reverse(self.lista)}?{urlencode({'cola': self.clave, **({'orden': orden} if orden else {})})}"
+
+    def orden_de(self, orden=""):
+        """Its order as order_by() arguments: by risk when asked and the queue allows it."""
+        return ORDEN_RIESGO if orden == "riesgo" and self.por_riesgo else self.orden
+
+    def orden_texto_de(self, orden=""):
+        return ORDEN_RIESGO_TEXTO if orden == "riesgo" and self.por_riesgo else self.orden_texto
 
 
 def _digita(user):
@@ -107,6 +117,11 @@ def _tiene(*roles):
 
 
 _VENCE = (F("vence").asc(nulls_last=True), "pk")
+# Issue 19: a review queue by risk, the highest first (rows without a score last), then by arrival.
+ORDEN_RIESGO = selectors.ORDEN_RIESGO
+ORDEN_RIESGO_TEXTO = "por riesgo (el más alto primero; a igual riesgo, la más antigua)"
+# The two orders a review queue offers, as the control «Ordenar por» names them.
+ORDENES_COLA = (("", "llegada"), ("riesgo", "riesgo"))
 
 COLAS = (
     DefCola(
@@ -180,6 +195,7 @@ COLAS = (
         lambda qs, user: qs.filter(estado__in=[S.REGISTRADA, S.CORREGIDA]),
         ("creado_at", "pk"),
         "por llegada (la más antigua primero)",
+        por_riesgo=True,
     ),
     DefCola(
         "observadas",
@@ -189,6 +205,7 @@ COLAS = (
         lambda qs, user: qs.filter(estado=S.OBSERVADA),
         ("creado_at", "pk"),
         "por llegada (la más antigua primero)",
+        por_riesgo=True,
     ),
     DefCola(
         "en_coc",
@@ -280,16 +297,25 @@ def base_de(lista, user):
 
 # --- the home -----------------------------------------------------------------------------------
 class Cola:
-    """One queue of the home page: title, total count, the first rows and the whole queue's link."""
+    """One queue of the home page: title, total count, the first rows and the whole queue's link.
+    ``ordenes``: the control «Ordenar por» of a queue that can be read by risk (issue 19), as
+    [{clave, etiqueta, url, actual}]; empty for the others."""
 
-    def __init__(self, clave, titulo, qs, fila, vacia="Nada pendiente.", ayuda="", url=""):
+    def __init__(self, clave, titulo, qs, fila, vacia="Nada pendiente.", ayuda="", url="", ordenes=()):
         self.clave, self.titulo, self.vacia, self.ayuda, self.url = clave, titulo, vacia, ayuda, url
+        self.ordenes = list(ordenes)
         self.total = qs.count()
         self.filas = [fila(o) for o in qs[:FILAS]] if self.total else []
         self.mas = max(0, self.total - FILAS)
 
 
-def _fila_solicitud(ahora, con_plazo=False, detalle=None):
+def banda_de(s):
+    """The risk band a row shows (issue 19): {banda, texto} or None when the Solicitud has no score."""
+    banda = getattr(s, "riesgo_banda", "") or ""
+    return {"banda": banda, "texto": BANDAS[banda]} if banda in BANDAS else None
+
+
+def _fila_solicitud(ahora, con_plazo=False, detalle=None, con_riesgo=False):
     def fila(s):
         return {
             "url": reverse("solicitud", args=[s.pk]),
@@ -299,6 +325,7 @@ def _fila_solicitud(ahora, con_plazo=False, detalle=None):
             else f"{s.cliente_nombre} · {s.calle} {s.numero_puerta} · {s.zona}",
             "estado": s.get_estado_display(),
             "plazo": con_por_que(plazo(s.vence, ahora), getattr(s, "vence_explicacion", "")) if con_plazo else None,
+            "riesgo": banda_de(s) if con_riesgo else None,
         }
 
     return fila
@@ -331,20 +358,39 @@ def _fila_entrega(e):
     }
 
 
-def cola_de_inicio(d, user, ahora):
+def orden_pedido(valor):
+    """``?orden=`` as a queue reads it: "riesgo" or "" (by arrival)."""
+    return "riesgo" if valor == "riesgo" else ""
+
+
+def ordenes_de(d, orden, url_de):
+    """The control «Ordenar por: llegada | riesgo» of a queue that offers it (issue 19)."""
+    if not d.por_riesgo:
+        return []
+    return [{"clave": c or "llegada", "etiqueta": e, "url": url_de(c), "actual": c == orden} for c, e in ORDENES_COLA]
+
+
+def cola_de_inicio(d, user, ahora, orden=""):
+    orden = orden if d.por_riesgo else ""
     if d.filas_inicio:
         qs, fila = d.filas_inicio(user), d.fila(ahora)
     else:
-        qs = d.filtrar(base_de(d.lista, user), user).order_by(*d.orden)
-        hacer = _fila_orden if d.lista == "ordenes" else _fila_solicitud
-        fila = hacer(ahora, d.con_plazo, d.extra.get("detalle"))
+        qs = d.filtrar(base_de(d.lista, user), user).order_by(*d.orden_de(orden))
+        if d.lista == "ordenes":
+            fila = _fila_orden(ahora, d.con_plazo, d.extra.get("detalle"))
+        else:
+            fila = _fila_solicitud(ahora, d.con_plazo, d.extra.get("detalle"), con_riesgo=d.por_riesgo)
     ayuda = d.ayuda() if callable(d.ayuda) else d.ayuda
-    return Cola(d.clave, d.titulo, qs, fila, vacia=d.vacia, ayuda=ayuda, url=d.url())
+    inicio = reverse("inicio")
+    ordenes = ordenes_de(
+        d, orden, lambda c: f"{inicio}?{urlencode({'orden': c})}#cola-{d.clave}" if c else f"{inicio}#cola-{d.clave}"
+    )
+    return Cola(d.clave, d.titulo, qs, fila, vacia=d.vacia, ayuda=ayuda, url=d.url(orden), ordenes=ordenes)
 
 
-def colas_de(user, ahora=None):
+def colas_de(user, ahora=None, orden=""):
     ahora = ahora or timezone.now()
-    return [cola_de_inicio(d, user, ahora) for d in COLAS if d.para(user)]
+    return [cola_de_inicio(d, user, ahora, orden) for d in COLAS if d.para(user)]
 
 
 def resumen_jefe(ahora):
@@ -381,7 +427,7 @@ def inicio(request):
     ahora = timezone.now()
     contexto = {
         "roles": [Rol(r).label for r in sorted(roles) if r in Rol.values],
-        "colas": colas_de(user, ahora),
+        "colas": colas_de(user, ahora, orden_pedido(request.GET.get("orden"))),
         "puede_registrar": navegacion.puede(user, "registrar"),
         "es_jefe": Rol.JEFE_DIVISION in roles,
         "es_facturacion": Rol.FACTURACION in roles,

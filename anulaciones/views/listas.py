@@ -15,7 +15,7 @@ from ..calendario import plazo
 from ..filters import OrdenListaFilter, SolicitudListaFilter
 from ..roles import ROLES_ZONALES, Rol, roles_de
 from .acciones import prohibido
-from .inicio import colas_para
+from .inicio import banda_de, colas_para, ordenes_de
 
 POR_PAGINA = 50
 SIN_CASOS = "Su rol no consulta solicitudes ni órdenes de trabajo: Div. Facturación recibe las entregas mensuales."
@@ -64,7 +64,12 @@ def _lista(request, lista, Filtro, columnas, plantilla, **extra):
         for f in filas:
             f.plazo = plazo(f.vence, ahora)
     parametros = {k: request.GET.get(k, "") for k in filtro.filters if k != "page"}
-    en_uso = {k: v for k, v in parametros.items() if v and k not in ("sort", "cola")}  # the queue: its heading
+    # The queue (its heading) and the order are no filters.
+    en_uso = {k: v for k, v in parametros.items() if v and k not in ("sort", "cola", "orden")}
+    pedido = (filtro.form.cleaned_data.get("orden") or "") if valido else ""
+    if lista == "solicitudes":
+        for f in filas:
+            f.banda_riesgo = banda_de(f)
     return render(
         request,
         plantilla,
@@ -74,6 +79,12 @@ def _lista(request, lista, Filtro, columnas, plantilla, **extra):
             "pagina": pagina,
             "filas": filas,
             "cola": cola,
+            # Issue 19: the queue's order in words, and «Ordenar por: llegada | riesgo» where it applies
+            "cola_orden_texto": cola.orden_texto_de(pedido) if cola else "",
+            "ordenes_cola": ordenes_de(cola, pedido, lambda c: _consulta(parametros, orden=c, sort=None, page=None))
+            if cola and not filtro.orden_elegido
+            else [],
+            "alto_riesgo_hoy": lista == "solicitudes" and en_uso == {"riesgo_banda": "alto", "registrada": "hoy"},
             "filtros_html": filtro.form.as_div(),  # here, not from deep in the page: see views.tablero
             "colas": filtro.colas.values(),
             "columnas": _encabezados(
@@ -102,6 +113,7 @@ def solicitudes(request):
             ("zona", "Zona", ""),
             ("asesor", "Asesor", "ocultar-movil"),
             ("estado", "Estado", ""),
+            ("riesgo", "Riesgo", "ocultar-movil"),
             ("registrada", "Registrada", "ocultar-movil"),
             ("vence", "Vence", ""),
         ],

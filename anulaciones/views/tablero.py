@@ -35,6 +35,9 @@ from ..tables import (
 from . import acciones
 from .comun import entero
 
+# The list of today's high-risk registrations (issue 19), as the Tablero links to it.
+ALTO_RIESGO_HOY = "riesgo_banda=alto&registrada=hoy"
+
 
 def _rechazo(request, mensaje, status=403):
     return render(request, "tablero/rechazo.html", {"mensaje": mensaje}, status=status)
@@ -79,6 +82,9 @@ def tablero(request):
         "consulta": request.GET.urlencode(),
         "vista": request.GET.get("vista", ""),
         "presets": (("", "Todos los abiertos"),) + TableroFilter.PRESETS,
+        # Issue 19: today's high-risk registrations, a link to their list (one COUNT, full page only).
+        "alto_riesgo_hoy": None if parcial else selectors.alto_riesgo_hoy(user=request.user).count(),
+        "alto_riesgo_url": f"{reverse('solicitudes')}?{ALTO_RIESGO_HOY}",
     }
     plantilla = "tablero/_tabla.html" if parcial else "tablero/tablero.html"
     respuesta = render(request, plantilla, contexto)
