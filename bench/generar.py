@@ -203,14 +203,15 @@ def generar(conn, n, ahora=None, log=print, confirmar=True):
         f"""INSERT INTO anulaciones_solicitud (id, version, creado_at, actualizado_at,
           numero_smartflex, tipo, cliente_nombre, cliente_documento, cliente_telefono, calle, numero_puerta,
           referencias, caja_nap, plan, vendedor, observaciones, estado, motivo_anulacion, redigitacion_tardia,
-          modificacion_pendiente, asesor_id, caso_id, registrada_por_id, zona_id)
+          modificacion_pendiente, asesor_id, caso_id, registrada_por_id, zona_id, clave_calle)
         SELECT i, 0, {T}, {T} + interval '3 hours', 'SF' || lpad(i::text, 9, '0'),
           (ARRAY['instalacion','traslado','migracion'])[1 + i %% 3], 'Cliente ' || i, (1000000 + i)::text,
           '7' || lpad((i %% 10000000)::text, 7, '0'), 'Calle ' || (i %% 997), (i %% 300)::text,
           'Frente a la plaza ' || (i %% 50), 'NAP-' || (i %% 5000), 'Fibra ' || (50 * (1 + i %% 6)) || ' Mbps',
           'Vendedor ' || (i %% 150), '', {ESTADO_SOLICITUD},
           CASE WHEN b >= 90 THEN 'Cliente desiste tras observación' ELSE '' END, false, '',
-          (%(asesores)s::int[])[1 + i %% %(na)s], i, (%(asesores)s::int[])[1 + i %% %(na)s], 1 + i %% %(z)s
+          (%(asesores)s::int[])[1 + i %% %(na)s], i, (%(asesores)s::int[])[1 + i %% %(na)s], 1 + i %% %(z)s,
+          (i %% 997)::text
         {SERIE}""",
     )
     paso(

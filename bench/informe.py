@@ -64,6 +64,34 @@ def filas(res):
                 c["mismo_resultado"],
             )
         )
+    g = res.get("riesgo")
+    if g:
+        out.append(
+            (
+                f"Risk score of one registration (`FactorRiesgo.puntuar`) vs the registration itself "
+                f"(`crear_solicitud`, scoring included; median of {g['reps']})",
+                f"{n:,}",
+                _ms(g["puntaje"]),
+                f"{_ms(g['registro'])} (the registration)",
+                f"{_r(g['puntaje'], g['registro']):.2f}×",
+                "≤ 0.2×",
+                _r(g["puntaje"], g["registro"]) <= 0.2,
+                g["mismo_resultado"],
+            )
+        )
+        out.append(
+            (
+                "Risk aggregates, nightly recomputation (`recalcular_factores`); "
+                f"evaluation of {g['mes'][:7]} (`evaluar`, {g['evaluadas']:,} Solicitudes): {_ms(g['evaluar'])}",
+                f"{n:,}",
+                _ms(g["nocturno"]),
+                "—",
+                "—",
+                "≤ 5 min",
+                g["nocturno"] <= 300,
+                g["mismo_resultado"],
+            )
+        )
     for clave, nombre in (("mes", "a month"), ("anio", "a year")):
         i = res.get("indicador", {}).get(clave)
         if i:

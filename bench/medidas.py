@@ -313,6 +313,66 @@ def recalculo(k=100_000, reps=1):
     }
 
 
+# --- 2c. the risk score at entry (issue 19) ----------------------------------------------------
+def riesgo(reps=100):
+    """The nightly recomputation of the risk aggregates (``riesgo.recalcular_factores``), the
+    monthly evaluation of the month before the data's last one (``riesgo.evaluar``), and one
+    registration (``transitions.crear_solicitud``, scoring included) vs its scoring alone
+    (``FactorRiesgo.puntuar``: the factor rows and the alias lookup) — medians of ``reps``."""
+    from anulaciones import riesgo as servicio
+    from anulaciones import transitions
+    from anulaciones.models import FactorRiesgo, Solicitud, Zona
+
+    t0 = time.perf_counter()
+    cuentas = servicio.recalcular_factores()
+    nocturno = time.perf_counter() - t0
+    ultimo = Solicitud.objects.order_by("-creado_at").values_list("creado_at", flat=True).first()
+    mes = (timezone.localtime(ultimo).date().replace(day=1) - timedelta(days=1)).replace(day=1)
+    t0 = time.perf_counter()
+    evaluacion = servicio.evaluar(mes)
+    evaluar = time.perf_counter() - t0
+    asesor = usuario("ASESOR")
+    zona = Zona.objects.order_by("pk").first()
+    marca = secrets.token_hex(4)
+
+    def datos(i):
+        return {
+            "numero_smartflex": f"BR{marca}{i:06d}",
+            "tipo": "instalacion",
+            "cliente_nombre": "Benchmark",
+            "calle": f"Calle {i % 997}",
+            "numero_puerta": "1",
+            "zona": zona,
+            "caja_nap": f"NAP-{i % 5000}",
+            "plan": "Fibra 100 Mbps",
+            "asesor": asesor,
+        }
+
+    transitions.crear_solicitud(asesor, **datos(0))  # warm
+    registro, puntaje, bandas = [], [], []
+    for i in range(1, reps + 1):
+        d = datos(i)
+        t0 = time.perf_counter()
+        transitions.crear_solicitud(asesor, **d)
+        registro.append(time.perf_counter() - t0)
+        s = Solicitud(**{k: v for k, v in d.items() if k != "numero_smartflex"})
+        t0 = time.perf_counter()
+        FactorRiesgo.puntuar([s])
+        puntaje.append(time.perf_counter() - t0)
+        bandas.append(s.riesgo_banda)
+    return {
+        "nocturno": nocturno,
+        "cuentas": cuentas,
+        "evaluar": evaluar,
+        "mes": mes.isoformat(),
+        "evaluadas": evaluacion["solicitudes"],
+        "registro": statistics.median(registro),
+        "puntaje": statistics.median(puntaje),
+        "reps": reps,
+        "mismo_resultado": all(bandas),  # every registration got a band from the history
+    }
+
+
 # --- 3. indicator -------------------------------------------------------------------------
 SQL_INDICADOR = """
 SELECT count(*) AS probables,

@@ -100,6 +100,7 @@ def un_tamano(n, bd, args, log):
         ("libro", lambda: medidas.libro(tamanos=args.libro, reps=args.reps, bd=bd) if n == args.ultimo else None),
         ("barrido", lambda: medidas.barrido(k=args.barrido, reps=args.reps)),
         ("recalculo", lambda: medidas.recalculo(k=args.barrido, reps=1)),
+        ("riesgo", lambda: medidas.riesgo(reps=args.reps_rapidas * 5)),
         ("http", lambda: medidas.http_transicion(bd, peticiones=args.peticiones, rondas=args.reps)),
         ("importacion", lambda: medidas.importacion(k=args.importacion, reps=args.reps_import)),
         ("mixta", lambda: medidas.carga_mixta(bd, segundos=args.mixta_segundos) if n == args.ultimo else None),
@@ -142,7 +143,7 @@ def main(argv=None):
     p.add_argument(
         "--solo",
         default="",
-        help="comma-separated subset: tablero,indicador,libro,barrido,recalculo,http,importacion,mixta",
+        help="comma-separated subset: tablero,indicador,libro,barrido,recalculo,riesgo,http,importacion,mixta",
     )
     p.add_argument(
         "--informe",

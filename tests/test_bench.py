@@ -97,6 +97,9 @@ def test_cada_benchmark_mide_su_camino_y_su_piso_con_el_mismo_resultado(datos, t
     res["recalculo"] = c = medidas.recalculo(k=120, reps=1)
     assert c["mismo_resultado"] and c["cambiados"] == [120] and c["segundos"] > 0 and c["piso"] > 0
 
+    res["riesgo"] = g = medidas.riesgo(reps=3)
+    assert g["mismo_resultado"] and g["cuentas"]["factores"] > 0 and 0 < g["puntaje"] < g["registro"]
+
     res["importacion"] = m = medidas.importacion(k=30, reps=1)
     assert m["mismo_resultado"] and m["creadas"] == [(30, 30, 30)]
 
@@ -111,12 +114,14 @@ def test_cada_benchmark_mide_su_camino_y_su_piso_con_el_mismo_resultado(datos, t
     informe.escribir(ruta, [res], comando="test")
     texto = ruta.read_text()
     filas = informe.filas(res)
-    assert len(filas) == 9 and all(f[7] for f in filas)  # every row, same rows/results on both sides
+    assert len(filas) == 11 and all(f[7] for f in filas)  # every row, same rows/results on both sides
     assert "with the sizes alternated" in texto and "600: " in texto and "601: " in texto
     for marca in (
         "Tablero de Control",
         "Deadline sweep",
         "Calendar change",
+        "Risk score of one registration",
+        "Risk aggregates, nightly",
         "Indicator, a month",
         "Indicator, a year",
         "Month-end workbook",
