@@ -284,7 +284,7 @@ def vista_previa(datos: dict[str, Any]) -> dict[str, Any]:
     # the column holds, ids only within a bigint. Whatever is off simply weighs nothing.
     s = Solicitud(
         **{
-            c: str(datos.get(c) or "").replace("\x00", "")[: Solicitud._meta.get_field(c).max_length]
+            c: str(datos.get(c) or "").replace("\x00", "")[: getattr(Solicitud._meta.get_field(c), "max_length", None)]
             for c in CAMPOS_PREVIA
         }
     )
