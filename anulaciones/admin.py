@@ -4,6 +4,7 @@ admin actions that go through the one transition path (anulaciones.transitions.a
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
+from django.forms.models import BaseInlineFormSet
 from django.http import Http404
 from django.utils import timezone
 
@@ -213,8 +214,25 @@ class RecalculaPlazosAdmin(admin.ModelAdmin):
             recalcular_plazos()
 
 
+class FeriadosPropiosFormSet(BaseInlineFormSet):
+    """Two rows of one save with the same date: refused with the form (the conditional unique
+    constraint is checked by the database only, after the calendar was saved: a 500 otherwise)."""
+
+    def clean(self):
+        super().clean()
+        vistas = set()
+        for form in self.forms:
+            if not getattr(form, "cleaned_data", None) or form.cleaned_data.get("DELETE"):
+                continue
+            fecha = form.cleaned_data.get("fecha")
+            if fecha in vistas:
+                form.add_error("fecha", "Ese calendario ya tiene un feriado en esa fecha.")
+            vistas.add(fecha)
+
+
 class FeriadoInline(admin.TabularInline):
     model = Feriado
+    formset = FeriadosPropiosFormSet
     fields = ("fecha", "nombre")
     extra = 1
     verbose_name = "feriado propio"

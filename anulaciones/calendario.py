@@ -170,7 +170,10 @@ def recalcular_plazos(ahora: datetime | None = None) -> dict[str, int]:
     ctx = Contexto(usuario=usuario_sistema(), rol=SISTEMA, ahora=ahora)
     cambios = {"redigitaciones": 0, "servicios": 0}
     E, T = Solicitud.E, ServicioIngenieria.Tipo
-    pendientes = Solicitud.objects.filter(estado=E.PENDIENTE_REDIGITACION, redigitacion_desde__isnull=False)
+    # An escalated re-digitation stays as it is, like a vencido SI: its lateness was told already.
+    pendientes = Solicitud.objects.filter(
+        estado=E.PENDIENTE_REDIGITACION, redigitacion_desde__isnull=False, redigitacion_escalada_at__isnull=True
+    )
     for pks in _por_lotes(pendientes):  # the re-digitations and their SIs (lock order: the Solicitud first)
         with transaction.atomic():
             lote = _Lote(ctx)

@@ -156,20 +156,21 @@ def _solicitudes(n: int) -> str:
 def texto_motivo(m: Motivo) -> str:
     """«la calle «Av. Arce» fue observada o anulada en 6 de 9 solicitudes»."""
     cuenta = f"{m.k} de {m.n} {_solicitudes(m.n)}"
+    observadas = "observada o anulada" if m.k == 1 else "observadas o anuladas"
     t = m.clave_texto
     if m.factor == CALLE:
         return f"la calle «{t}» fue observada o anulada en {cuenta}"
     if m.factor == CAJA:
         return f"la caja «{t}» fue observada o anulada en {cuenta}"
     if m.factor == ZONA:
-        return f"la zona {t}: observadas o anuladas {cuenta}"
+        return f"la zona {t}: {observadas} {cuenta}"
     if m.factor == ASESOR:
-        return f"el asesor {t}: observadas o anuladas {cuenta}"
+        return f"el asesor {t}: {observadas} {cuenta}"
     if m.factor == PLAN:
-        return f"el plan «{t}»: observadas o anuladas {cuenta}"
+        return f"el plan «{t}»: {observadas} {cuenta}"
     if m.factor == TIPO:
-        return f"las solicitudes de tipo {t}: observadas o anuladas {cuenta}"
-    return f"{m.factor} «{t}»: observadas o anuladas {cuenta}"
+        return f"las solicitudes de tipo {t}: {observadas} {cuenta}"
+    return f"{m.factor} «{t}»: {observadas} {cuenta}"
 
 
 SUGERENCIA_CAJA_VACIA = "agregue la caja/NAP más cercana"

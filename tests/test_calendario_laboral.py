@@ -477,3 +477,39 @@ def test_recalculo_salta_el_si_que_un_usuario_atiende_a_la_vez(esc, u, horario):
     assert (sis[0].estado, sis[0].vence_at) == ("atendido", local(2026, 11, 26, 20, 0))
     assert sis[1].vence_at == local(2026, 11, 27, 20, 0)
     assert list(recalculos().values_list("object_id", flat=True)) == [sis[1].pk]
+
+
+def test_dos_feriados_propios_de_la_misma_fecha_en_un_guardado_se_rechazan(
+    admin_client, horario, django_capture_on_commit_callbacks
+):
+    """The conditional unique constraint is checked by the database only: two rows of one save
+    with the same date must come back as a form error, not a 500, and nothing is saved."""
+    with django_capture_on_commit_callbacks(execute=True) as encolados:
+        r = admin_client.post(
+            reverse("admin:anulaciones_calendariolaboral_add"),
+            {
+                "nombre": "Norte",
+                "horario": "lun-vie 08:00-20:00",
+                **SIN_FERIADOS,
+                "feriados-TOTAL_FORMS": "2",
+                "feriados-0-fecha": "2026-11-26",
+                "feriados-0-nombre": "Aniversario",
+                "feriados-1-fecha": "2026-11-26",
+                "feriados-1-nombre": "Otro",
+            },
+        )
+    assert r.status_code == 200 and "Ese calendario ya tiene un feriado en esa fecha." in r.content.decode()
+    assert not CalendarioLaboral.objects.exists() and not Feriado.objects.exists() and encolados == []
+
+
+def test_la_redigitacion_ya_escalada_no_se_recalcula(esc, u, horario):
+    """Like a vencido SI: once its lateness was escalated (19.2), a later calendar does not move it."""
+    s = pendiente(esc, local(2026, 11, 25, 10, 0))
+    Solicitud.objects.filter(pk=s.pk).update(
+        redigitacion_escalada_at=local(2026, 11, 25, 12, 1), redigitacion_tardia=True
+    )
+    Feriado.objects.create(fecha=date(2026, 11, 25), nombre="Feriado tardío")
+    assert calendario.recalcular_plazos(local(2026, 11, 25, 13, 0))["redigitaciones"] == 0
+    s.refresh_from_db()
+    assert s.redigitacion_vence_at == local(2026, 11, 25, 12, 0) and s.redigitacion_tardia
+    assert not recalculos(s).exists()

@@ -542,3 +542,28 @@ def test_la_evaluacion_guardada_cambia_con_un_dato_nuevo_del_mes(db, esc, u, dja
         T.aplicar(limpia, "observar", u.gestion_red, causa="calle", detalle="No existe la numeración")
     despues = riesgo.evaluar_guardada(octubre)
     assert despues == riesgo.evaluar(octubre) and despues["problemas"] == antes["problemas"] + 1
+
+
+def test_la_evaluacion_guardada_cambia_tras_el_recalculo_nocturno(db, esc, u):
+    """A recompute (which also fills the street keys of old rows with an UPDATE, no new row) gives
+    a new key: the cached figures are never those of before it."""
+    from datetime import date, datetime
+    from zoneinfo import ZoneInfo
+
+    import time_machine
+
+    from anulaciones import riesgo
+    from anulaciones.models import Solicitud
+
+    lp = ZoneInfo("America/La_Paz")
+    with time_machine.travel(datetime(2026, 9, 10, 10, 0, tzinfo=lp), tick=False):
+        vieja = esc.solicitud("observada")
+        esc.solicitud("registrada")
+    with time_machine.travel(datetime(2026, 10, 5, 10, 0, tzinfo=lp), tick=False):
+        nueva = esc.solicitud("registrada")
+    Solicitud.objects.filter(pk__in=[vieja.pk, nueva.pk]).update(calle="Av. Arce", clave_calle="")  # old rows
+    octubre = date(2026, 10, 1)
+    antes = riesgo.evaluar_guardada(octubre)
+    with time_machine.travel(datetime(2026, 11, 2, 3, 0, tzinfo=lp), tick=False):
+        riesgo.recalcular_factores()
+    assert riesgo.evaluar_guardada(octubre) == riesgo.evaluar(octubre) != antes
