@@ -5,6 +5,7 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import AuthenticationForm
 
+from . import selectors
 from .models import IntentoContacto, Observacion, OrdenDeTrabajo, ServicioIngenieria, Solicitud, Zona, Zonificacion
 from .roles import Rol, roles_de
 
@@ -124,10 +125,7 @@ class SolicitudForm(AriaErrores, forms.ModelForm):
         self.fields["zona"].queryset = Zona.objects.filter(activa=True)
         roles = roles_de(usuario)
         if roles & {Rol.MONITORA, Rol.TEAM_LEADER}:
-            asesores = get_user_model().objects.filter(groups__name=Rol.ASESOR, is_active=True)
-            if Rol.MONITORA not in roles:
-                asesores = asesores.filter(perfil__team_leader=usuario)
-            self.fields["asesor"].queryset = asesores.order_by("username")
+            self.fields["asesor"].queryset = selectors.asesores_a_elegir(usuario).order_by("username")
             self.fields["asesor"].required = Rol.ASESOR not in roles
         else:
             del self.fields["asesor"]

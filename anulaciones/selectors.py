@@ -17,7 +17,6 @@ from django.utils import timezone
 
 from . import buscador
 from .models import Entrega, IntentoContacto, Observacion, OrdenDeTrabajo, ServicioIngenieria, Solicitud, Zonificacion
-from .models.base import equipo_de
 from .models.servicio import ServicioQuerySet
 from .roles import Rol, roles_de
 
@@ -186,19 +185,25 @@ def registra_solicitudes(user: "Usuario") -> bool:
     return bool(set(Solicitud.ROLES_CREACION.roles) & roles_de(user))
 
 
-def asesores_registrables(user: "Usuario") -> QuerySet[Any]:
-    """The asesores ``user`` registers for, whose history a registration's risk may be scored
-    with: the ones the registration form offers (a Monitora: any; a Team Leader: her team), and
-    herself for an asesor. Another asesor's history is not shown."""
+def asesores_a_elegir(user: "Usuario") -> QuerySet[Any]:
+    """The asesores the registration form offers ``user`` (step 1): any active one to a Monitora,
+    her team to a Team Leader, none to others."""
     roles = roles_de(user)
     qs = get_user_model().objects.filter(groups__name=Rol.ASESOR, is_active=True)
     if Rol.MONITORA in roles:
         return qs
-    permitidos = qs.none()
     if Rol.TEAM_LEADER in roles:
-        permitidos = qs.filter(pk__in=equipo_de(user))
-    if Rol.ASESOR in roles:
-        permitidos = permitidos | qs.filter(pk=cast(int, user.pk))
+        return qs.filter(perfil__team_leader_id=cast(int, user.pk))
+    return qs.none()
+
+
+def asesores_registrables(user: "Usuario") -> QuerySet[Any]:
+    """The asesores ``user`` registers for, whose history a registration's risk may be scored
+    with: the ones the registration form offers, and herself for an asesor. Another asesor's
+    history is not shown."""
+    permitidos = asesores_a_elegir(user)
+    if Rol.ASESOR in roles_de(user) and Rol.MONITORA not in roles_de(user):
+        permitidos = permitidos | get_user_model().objects.filter(pk=cast(int, user.pk))
     return permitidos
 
 
