@@ -1,5 +1,6 @@
 from .archivo import ArchivoGuardado
 from .auditoria import RegistroAuditoria
+from .conciliacion import Diferencia, Emparejamiento, EstadoSmartflex
 from .direcciones import AliasCalle, CajaNap, Calle, PuntoReferencia
 from .entrega import Entrega
 from .importacion import ImportacionSmartflex
@@ -25,8 +26,11 @@ __all__ = [
     "PuntoReferencia",
     "Caso",
     "Correccion",
+    "Diferencia",
     "EjecucionPeriodica",
+    "Emparejamiento",
     "Entrega",
+    "EstadoSmartflex",
     "FactorRiesgo",
     "Feriado",
     "ImportacionSmartflex",

@@ -23,6 +23,11 @@ class ImportacionSmartflex(models.Model):
 
     FINALES = (Etapa.CON_ERRORES, Etapa.TERMINADA, Etapa.FALLIDA)
 
+    class Clase(models.TextChoices):
+        SOLICITUDES = "solicitudes", "Solicitudes y OTs"
+        ESTADOS = "estados", "Estados (conciliación)"
+
+    clase = models.CharField(max_length=12, choices=Clase.choices, default=Clase.SOLICITUDES, db_default="solicitudes")
     archivo = models.FileField(upload_to=_ruta_archivo, max_length=300)
     nombre = models.CharField("archivo", max_length=255)
     usuario = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
@@ -35,6 +40,9 @@ class ImportacionSmartflex(models.Model):
     sin_cambios = models.PositiveIntegerField(default=0)
     omitidas = models.PositiveIntegerField(default=0, help_text="Filas válidas que el procedimiento no deja aplicar.")
     con_error = models.PositiveIntegerField("filas con error", default=0)
+    # A status feed (clase «estados»): differences found and re-entries paired by this import.
+    diferencias = models.PositiveIntegerField(default=0, db_default=0)
+    emparejadas = models.PositiveIntegerField(default=0, db_default=0)
     errores = models.JSONField(
         default=list,
         blank=True,

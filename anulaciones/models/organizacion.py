@@ -229,6 +229,12 @@ class Caso(models.Model):
         db_index=True,
         help_text="Fecha de la primera observación (pasos 2, 6 o 14): define el periodo del indicador.",
     )
+    # A case whose only Solicitud was linked as the re-digitation of another case's cancelled one
+    # (``Solicitud.vincular_redigitacion``, issue 18): it has no Solicitud left; its audit rows
+    # (immutable) stay on it and the case it joined shows them in its timeline.
+    unido_a = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="unidos", verbose_name="unido al caso"
+    )
 
     class Meta:
         verbose_name = "caso"

@@ -97,6 +97,9 @@ class Solicitud(Maquina):
     # 5.2 / 3.3: why it was cancelled before the SI's day ended or with no contact attempt.
     justificacion_anulacion = models.TextField("justificación de la anulación", blank=True, default="", db_default="")
     redigitacion_vence_at = models.DateTimeField("re-digitación vence", null=True, blank=True, db_index=True)
+    # When it was cancelled (``anular``, ``anular_para_redigitacion``; the real Smartflex date when
+    # the cancellation was imported): the re-entries of the same customer are paired from it.
+    anulada_at = models.DateTimeField("anulada", null=True, blank=True, db_index=True)
     # When the 19.2 clock started (the cancellation) and why it ends at redigitacion_vence_at
     # (reloj.explicar_redigitacion): what the deadline is recomputed from when the calendar changes.
     redigitacion_desde = models.DateTimeField("re-digitación desde", null=True, blank=True)
@@ -577,6 +580,7 @@ class Solicitud(Maquina):
         if not (motivo or "").strip():
             raise DatosInvalidos({"motivo": "Indique el motivo de la anulación."})
         self.motivo_anulacion = motivo.strip()
+        self.anulada_at = ctx.ahora
         justificacion = (justificacion or "").strip()
         if not ctx.causa:
             falta = self._hay_que_justificar(ctx.ahora)
@@ -616,6 +620,7 @@ class Solicitud(Maquina):
             raise DatosInvalidos({"datos_precisos": "Detalle los datos precisos observados (9.1)."})
         ServicioIngenieria.validar_destinatario(destinatario)
         self.motivo_anulacion = f"Re-digitación: {datos_precisos.strip()}"
+        self.anulada_at = ctx.ahora
         calendario = CalendarioLaboral.de_zona(self.zona_id)
         self.redigitacion_desde = ctx.ahora
         self.redigitacion_vence_at = reloj.vencimiento_redigitacion(calendario, ctx.ahora)

@@ -287,6 +287,7 @@ def aplicar(
     nota: str = "",
     version: int | None = None,
     refrescar: bool = True,
+    ocurrido_at: datetime | None = None,
     **datos: Any,
 ) -> M:
     """Take transition ``nombre`` on ``obj`` as ``usuario``. Returns the updated object (the
@@ -296,18 +297,29 @@ def aplicar(
     since, Conflicto. Raises SinPermiso (role or scope), TransicionNoPermitida (state or
     condition), DatosInvalidos (data), NoEncontrado (no such object or transition).
     ``refrescar=False``: ``obj`` is left as it was (no re-read), for callers that only use the
-    returned object.
+    returned object. ``ocurrido_at``: when it really happened, for a change recorded after the
+    fact (a cancellation made in Smartflex, issue 18): the body, its effects and the audit rows
+    take that time (never later than now); the caller says so in ``nota``.
     """
     modelo = type(obj)
     meta_transicion(modelo, nombre)  # an unknown transition: NoEncontrado before any query
     esperado = obj.version if version is None else version
-    actual = _en_transaccion(partial(_aplicar, obj, modelo, nombre, usuario, esperado, nota, datos))
+    actual = _en_transaccion(partial(_aplicar, obj, modelo, nombre, usuario, esperado, nota, datos, ocurrido_at))
     if refrescar and obj is not actual:
         obj.refresh_from_db()
     return actual
 
 
-def _aplicar(obj: M, modelo: type[M], nombre: str, usuario: User, esperado: int, nota: str, datos: dict[str, Any]) -> M:
+def _aplicar(
+    obj: M,
+    modelo: type[M],
+    nombre: str,
+    usuario: User,
+    esperado: int,
+    nota: str,
+    datos: dict[str, Any],
+    ocurrido_at: datetime | None = None,
+) -> M:
     """``aplicar``'s transaction (run again by ``_en_transaccion`` after a deadlock)."""
     try:
         actual = _bloquear(modelo, obj)
@@ -321,7 +333,8 @@ def _aplicar(obj: M, modelo: type[M], nombre: str, usuario: User, esperado: int,
             "Revise el estado actual antes de continuar."
         )
     rol = exigir(actual, nombre, usuario)  # the refusals of ``comprobar``, now under the lock
-    ctx = Contexto(usuario=usuario, rol=rol, ahora=timezone.now(), nota=nota or "")
+    ahora = timezone.now()
+    ctx = Contexto(usuario=usuario, rol=rol, ahora=min(ocurrido_at, ahora) if ocurrido_at else ahora, nota=nota or "")
     _ejecutar(actual, nombre, ctx, datos)
     return actual
 

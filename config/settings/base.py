@@ -317,6 +317,16 @@ CELERY_BEAT_SCHEDULE = {
         "task": "anulaciones.tasks.recalcular_riesgo",
         "schedule": float(os.environ.get("ANULACIONES_RIESGO_RECALCULO_SEGUNDOS", "86400")),
     },
+    # Issue 18: status feeds left in the drop folder (ANULACIONES_SMARTFLEX_CARPETA; nothing when
+    # unset), and the re-entries proposed as re-digitations (docs/smartflex.md).
+    "recoger-estados-smartflex": {
+        "task": "anulaciones.tasks.recoger_estados_smartflex",
+        "schedule": float(os.environ.get("ANULACIONES_SMARTFLEX_CARPETA_SEGUNDOS", "300")),
+    },
+    "emparejar-redigitaciones": {
+        "task": "anulaciones.tasks.emparejar_redigitaciones",
+        "schedule": float(os.environ.get("ANULACIONES_SMARTFLEX_EMPAREJAR_SEGUNDOS", "300")),
+    },
 }
 # --- The procedure ----------------------------------------------------------------------
 # The working calendar of the clocks (4.2, 5.2, 19.2; docs/relojes.md). Working hours per weekday
@@ -403,6 +413,21 @@ SPECTACULAR_SETTINGS = {
 }
 # Rows per batch of the Smartflex import (its task is in anulaciones.tasks, like every task).
 ANULACIONES_IMPORTACION_LOTE = int(os.environ.get("ANULACIONES_IMPORTACION_LOTE", "1000"))
+
+# --- Reconciliation with Smartflex (issue 18, docs/smartflex.md) -----------------------------
+# A Solicitud registered within this many hours after a cancelled one of the same customer (same
+# document, phone or normalized address) is proposed as its re-digitation.
+ANULACIONES_SMARTFLEX_VENTANA_HORAS = float(os.environ.get("ANULACIONES_SMARTFLEX_VENTANA_HORAS", "48"))
+# Classes of difference applied without a person when a feed is imported (empty: every one waits
+# for Gestión de Red or the COC): anulada_en_smartflex (record the cancellation), sin_caso
+# (create the cancelled case).
+ANULACIONES_SMARTFLEX_AUTOMATICO = env_list("ANULACIONES_SMARTFLEX_AUTOMATICO", "")
+# Link high-confidence pairs (same document and same address) without a person.
+ANULACIONES_SMARTFLEX_VINCULAR_AUTOMATICO = env_bool("ANULACIONES_SMARTFLEX_VINCULAR_AUTOMATICO", False)
+# Drop folder of status feeds (CSV/XLSX) picked up every CARPETA_SEGUNDOS; empty: no pickup. A
+# file read is moved to procesados/ (or con_errores/ when it could not be imported).
+ANULACIONES_SMARTFLEX_CARPETA = os.environ.get("ANULACIONES_SMARTFLEX_CARPETA", "")
+ANULACIONES_SMARTFLEX_CARPETA_SEGUNDOS = float(os.environ.get("ANULACIONES_SMARTFLEX_CARPETA_SEGUNDOS", "300"))
 
 # --- Security headers (anulaciones/cabeceras.py) -------------------------------------------------
 # Content-Security-Policy (django-csp): everything from this origin only; no inline script, style
