@@ -194,6 +194,18 @@ class RegistrarRedigitacionForm(NotaEntrega, SolicitudForm):
         return {"nueva": super().datos()}
 
 
+class VincularRedigitacionForm(AriaErrores, forms.Form):
+    """19.2 when the re-entry is already registered (issue 18): the number of the new Solicitud
+    (typed in Smartflex and imported, or registered in the application); the transition checks
+    that it can be this one's re-digitation."""
+
+    numero_nueva = forms.CharField(
+        label="N° Smartflex de la solicitud re-digitada",
+        max_length=30,
+        help_text="La solicitud nueva, ya registrada, del mismo cliente: se une a este caso como su re-digitación.",
+    )
+
+
 # --- transitions ---------------------------------------------------------------------------
 AYUDA_ALCANCE = (
     "De forma (p. ej. equipos): no impide la instalación; queda como modificación pendiente que "
@@ -463,6 +475,7 @@ FORMULARIOS = {
     (Solicitud, "anular"): AnularSolicitudForm,
     (Solicitud, "anular_para_redigitacion"): AnularRedigitacionForm,
     (Solicitud, "registrar_redigitacion"): RegistrarRedigitacionForm,
+    (Solicitud, "vincular_redigitacion"): VincularRedigitacionForm,
     (Solicitud, "modificar_forma"): ModificacionForm,
     (OrdenDeTrabajo, "asignar"): AsignarOrdenForm,
     (OrdenDeTrabajo, "reportar_observacion"): ReportarObservacionForm,

@@ -20,6 +20,11 @@ the data rows (``…_MAX_FILAS``: reading stops at the first row over), every fi
 max_length; ``…_MAX_TEXTO`` for text without one, like ``referencias``), the errors kept. A CSV
 may be UTF-8 (with or without BOM) or Windows-1252 (what Excel writes in Spanish locales), with
 ``,`` ``;`` or tab between fields.
+
+The readers (``leer_filas`` with a ``Columnas`` spec), the bounds, the per-row errors
+(``ErrorFila``, ``Resultado``) and the job's machinery (``ejecutar``: claim, progress, heartbeat,
+report) are shared with the Smartflex status feed (``conciliacion``), which passes its own columns
+and importer.
 """
 
 from __future__ import annotations
@@ -38,7 +43,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from typing import IO, TYPE_CHECKING, Any, TypedDict, TypeVar, cast
+from typing import IO, TYPE_CHECKING, Any, Protocol, TypedDict, TypeVar, cast
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -91,6 +96,25 @@ COLUMNAS = [
     "fecha_registro",
 ]
 REQUERIDAS = ["numero_smartflex", "tipo", "cliente_nombre", "calle", "zona", "asesor"]
+
+
+def _nombre_de_columna(texto: str) -> str:
+    return texto.strip().lower().lstrip("\ufeff")
+
+
+@dataclass(frozen=True)
+class Columnas:
+    """The columns of one kind of file: the valid names (in the order errors are sorted by), the
+    required ones, and how a header cell's text becomes a column name (``nombre``: by default
+    lower case, spaces and BOM trimmed; the status feed also folds accents and aliases)."""
+
+    validas: tuple[str, ...]
+    requeridas: tuple[str, ...]
+    nombre: Callable[[str], str] = _nombre_de_columna
+
+
+# The export of Solicitudes and OTs (this module's import).
+SOLICITUDES = Columnas(tuple(COLUMNAS), tuple(REQUERIDAS))
 FORMATOS_FECHA = [
     "%Y-%m-%d",
     "%Y-%m-%d %H:%M",
@@ -183,9 +207,10 @@ def _texto(valor: object) -> str:
     return str(valor).strip()
 
 
-def _cabecera(celdas: Iterable[object], lim: Limites) -> list[str]:
+def _cabecera(celdas: Iterable[object], lim: Limites, columnas: Columnas = SOLICITUDES) -> list[str]:
     """The header's column names, or ArchivoInvalido. Linear: the width is checked before any
     per-column work, and repeated names are counted in one pass."""
+    todas = ", ".join(columnas.validas)
     celdas = list(celdas)
     while celdas and (celdas[-1] is None or (isinstance(celdas[-1], str) and not celdas[-1].strip())):
         celdas.pop()
@@ -196,21 +221,18 @@ def _cabecera(celdas: Iterable[object], lim: Limites) -> list[str]:
                 _error(
                     1,
                     "",
-                    f"La cabecera tiene más de {lim.columnas} columnas{cuantas}. "
-                    f"Columnas válidas: {', '.join(COLUMNAS)}.",
+                    f"La cabecera tiene más de {lim.columnas} columnas{cuantas}. Columnas válidas: {todas}.",
                 )
             ]
         )
-    cab = [_texto(c).strip().lower().lstrip("\ufeff") for c in celdas]
+    cab = [columnas.nombre(_texto(c)) for c in celdas]
     errores: list[ErrorFila] = []
-    validas = set(COLUMNAS)
+    validas = set(columnas.validas)
     for c in cab:
         if c not in validas:
-            errores.append(
-                _error(1, _corto(c) or "(vacía)", f"Columna desconocida. Columnas válidas: {', '.join(COLUMNAS)}.")
-            )
+            errores.append(_error(1, _corto(c) or "(vacía)", f"Columna desconocida. Columnas válidas: {todas}."))
     presentes = set(cab)
-    for c in REQUERIDAS:
+    for c in columnas.requeridas:
         if c not in presentes:
             errores.append(_error(1, c, "Falta esta columna obligatoria."))
     for c, veces in Counter(cab).items():
@@ -238,8 +260,9 @@ def _contar_filas(filas: Iterable[FilaLeida], lim: Limites) -> Iterator[FilaLeid
         yield numero, datos
 
 
-def leer_filas(ruta: Ruta, lim: Limites | None = None) -> Iterator[FilaLeida]:
-    """Stream the rows of a CSV or XLSX file, within the limits (``limites()`` by default)."""
+def leer_filas(ruta: Ruta, lim: Limites | None = None, columnas: Columnas = SOLICITUDES) -> Iterator[FilaLeida]:
+    """Stream the rows of a CSV or XLSX file with these ``columnas``, within the limits
+    (``limites()`` by default)."""
     lim = lim or limites()
     tamano = os.path.getsize(ruta)
     if tamano == 0:
@@ -248,7 +271,7 @@ def leer_filas(ruta: Ruta, lim: Limites | None = None) -> Iterator[FilaLeida]:
         raise ArchivoInvalido([_error(0, "", mensaje_tamano(tamano, lim.bytes))])
     with open(ruta, "rb") as f:
         inicio = f.read(4)
-    lector = _leer_xlsx(ruta, lim) if inicio.startswith(b"PK\x03\x04") else _leer_csv(ruta, lim)
+    lector = _leer_xlsx(ruta, lim, columnas) if inicio.startswith(b"PK\x03\x04") else _leer_csv(ruta, lim, columnas)
     yield from _contar_filas(lector, lim)
 
 
@@ -273,7 +296,7 @@ def _codificacion(f: IO[bytes]) -> tuple[str | None, int]:
     return codificacion, bom
 
 
-def _leer_csv(ruta: Ruta, lim: Limites) -> Iterator[FilaLeida]:
+def _leer_csv(ruta: Ruta, lim: Limites, columnas: Columnas = SOLICITUDES) -> Iterator[FilaLeida]:
     no_es = [_error(0, "", "El archivo no es una planilla CSV (UTF-8 o Windows-1252) ni XLSX.")]
     with open(ruta, "rb") as binario:
         codificacion, _ = _codificacion(binario)
@@ -285,7 +308,7 @@ def _leer_csv(ruta: Ruta, lim: Limites) -> Iterator[FilaLeida]:
             separador = max(",;\t", key=primera.count)
             lector = csv.reader(itertools.chain([primera], texto), delimiter=separador)
             try:
-                cab = _cabecera(next(lector), lim)
+                cab = _cabecera(next(lector), lim, columnas)
             except StopIteration:
                 raise ArchivoInvalido([_error(0, "", "El archivo está vacío.")]) from None
             except csv.Error:
@@ -341,7 +364,7 @@ def _comprobar_zip(ruta: Ruta, lim: Limites) -> None:
         )
 
 
-def _leer_xlsx(ruta: Ruta, lim: Limites) -> Iterator[FilaLeida]:
+def _leer_xlsx(ruta: Ruta, lim: Limites, columnas: Columnas = SOLICITUDES) -> Iterator[FilaLeida]:
     from openpyxl import load_workbook
 
     _comprobar_zip(ruta, lim)
@@ -362,7 +385,7 @@ def _leer_xlsx(ruta: Ruta, lim: Limites) -> Iterator[FilaLeida]:
             if numero > tope:
                 raise ArchivoInvalido([_error(0, "", f"La hoja tiene más de {_miles(tope)} filas.")])
             if cab is None:
-                cab = _cabecera(celdas, lim)
+                cab = _cabecera(celdas, lim, columnas)
                 continue
             if not any(_texto(c) for c in celdas):
                 continue
@@ -525,8 +548,14 @@ class Resultado:
     avisos: list[ErrorFila] = field(default_factory=list)
     total_errores: int = 0
     total_avisos: int = 0
+    # A status feed (``conciliacion``): differences opened, applied automatically, re-entries paired.
+    diferencias: int = 0
+    automaticas: int = 0
+    emparejadas: int = 0
     importado: bool = False
     maximo: int = field(default_factory=lambda: limites().errores)
+    # The file's columns, in the order the kept errors are sorted by (within a row).
+    columnas: tuple[str, ...] = SOLICITUDES.validas
 
     def error(self, e: ErrorFila) -> None:
         self.total_errores += 1
@@ -542,7 +571,8 @@ class Resultado:
             self._recortar(lista)
 
     def _recortar(self, lista: list[ErrorFila]) -> None:
-        lista.sort(key=_orden_error)
+        orden = {c: i for i, c in enumerate(self.columnas)}
+        lista.sort(key=lambda e: (e["fila"], orden.get(e["columna"], 99)))
         del lista[self.maximo :]
 
     def cerrar(self) -> None:
@@ -557,10 +587,6 @@ class Resultado:
         self.cerrar()
         self.total = self.procesadas = 0  # no row was taken into account
         self.con_error = len({e["fila"] for e in errores})
-
-
-def _orden_error(e: ErrorFila) -> tuple[int, int]:
-    return e["fila"], COLUMNAS.index(e["columna"]) if e["columna"] in COLUMNAS else 99
 
 
 def _lotes(iterable: Iterable[T], n: int) -> Iterator[list[T]]:
@@ -716,9 +742,37 @@ def encolar_importacion(imp: ImportacionSmartflex) -> cola.Envio:
     return cola.encolar("importar_smartflex", imp.pk)
 
 
-def ejecutar(importacion_id: int) -> str | None:
+class Importador(Protocol):
+    """What a job runs on its local copy of the file: ``importar`` here, ``conciliacion.importar``
+    for a status feed; it calls ``progreso`` after every batch and ``etapa`` when it starts writing."""
+
+    def __call__(
+        self,
+        ruta: str,
+        imp: ImportacionSmartflex,
+        progreso: Callable[[Resultado], None],
+        etapa: Callable[[str], None],
+    ) -> Resultado: ...
+
+
+def _importar_solicitudes(
+    ruta: str, imp: ImportacionSmartflex, progreso: Callable[[Resultado], None], etapa: Callable[[str], None]
+) -> Resultado:
+    return importar(
+        ruta, imp.usuario, aceptar_validas=imp.aceptar_validas, nombre=imp.nombre, progreso=progreso, etapa=etapa
+    )
+
+
+def ejecutar(
+    importacion_id: int,
+    importador: Importador = _importar_solicitudes,
+    resumir: Callable[[Resultado], str] | None = None,
+) -> str | None:
     """Run an uploaded import, saving its progress after every batch for the page (the task
-    ``importar_smartflex``). Returns its final stage, or the stage another worker holds it in."""
+    ``importar_smartflex``). Returns its final stage, or the stage another worker holds it in.
+    The claim, progress, heartbeat and final report are the same for every kind of file:
+    ``importador`` and ``resumir`` (``resumen`` by default) are what differ (a status feed:
+    ``conciliacion.ejecutar``)."""
     # Claimed «en cola» → «validando» by one conditional UPDATE: a second message for the same
     # import (the periodic pickup's, or a redelivery) finds it taken and does nothing.
     E = ImportacionSmartflex.Etapa
@@ -738,6 +792,8 @@ def ejecutar(importacion_id: int) -> str | None:
         "con_error",
         "total_errores",
         "total_avisos",
+        "diferencias",
+        "emparejadas",
         "latido_at",
     ]
 
@@ -753,14 +809,7 @@ def ejecutar(importacion_id: int) -> str | None:
 
     try:
         with copia_local(imp.archivo) as ruta:
-            r = importar(
-                ruta,
-                imp.usuario,
-                aceptar_validas=imp.aceptar_validas,
-                nombre=imp.nombre,
-                progreso=progreso,
-                etapa=etapa,
-            )
+            r = importador(ruta, imp, progreso, etapa)
     except Exception as e:  # a batch failed (e.g. a number taken meanwhile): earlier batches stay
         log.exception("Importación %s falló", imp.pk)
         imp.etapa, imp.mensaje, imp.terminado_at = imp.Etapa.FALLIDA, f"{type(e).__name__}: {e}"[:2000], timezone.now()
@@ -770,7 +819,7 @@ def ejecutar(importacion_id: int) -> str | None:
     imp.errores = r.errores
     imp.avisos = r.avisos
     imp.etapa = imp.Etapa.TERMINADA if r.importado else imp.Etapa.CON_ERRORES
-    imp.mensaje = resumen(r)
+    imp.mensaje = (resumir or resumen)(r)
     imp.terminado_at = timezone.now()
     imp.save()
     return imp.etapa
@@ -809,15 +858,21 @@ COLUMNAS_EXPORTACION = [
     "nuevo_numero_smartflex",
     "zona",
     "asesor",
+    # Issue 18 (round trip), last so that consumers keep their column positions: «aplicacion» (the
+    # procedure in the application) or «conciliacion» (a decision of the reconciliation with
+    # Smartflex: a cancellation imported from it, a re-entry linked, or Smartflex's side flagged).
+    "origen",
 ]
 
 
 def exportacion(desde: date, hasta: date) -> Iterator[list[str]]:
     """Rows (lists) of the Solicitudes cancelled or re-digitated in [desde, hasta] (local dates),
-    dated by their audit row; streamed in chunks, a constant number of queries."""
+    dated by their audit row, then what reconciliation resolved in the period for Smartflex to
+    act on (``diferencias.filas_exportacion``); streamed in chunks, a constant number of queries."""
     from django.contrib.contenttypes.models import ContentType
     from django.db.models import OuterRef, Subquery
 
+    from . import diferencias
     from .selectors import dia_local
 
     inicio, fin = dia_local(desde)[0], dia_local(hasta)[1]
@@ -836,11 +891,14 @@ def exportacion(desde: date, hasta: date) -> Iterator[list[str]]:
         Solicitud.objects.filter(estado__in=finales, pk__in=del_periodo)
         .annotate(fecha_evento=Subquery(fecha))
         .filter(fecha_evento__gte=inicio, fecha_evento__lt=fin)
+    )
+    filas = (
+        qs.annotate(de_conciliacion=diferencias.origen_conciliacion())
         .select_related("orden", "zona", "asesor", "reemplazada_por")
         .order_by("fecha_evento", "pk")
     )
     yield COLUMNAS_EXPORTACION
-    for s in qs.iterator(chunk_size=2000):
+    for s in filas.iterator(chunk_size=2000):
         redigitada = s.estado == Solicitud.E.REDIGITADA
         yield [
             s.numero_smartflex,
@@ -851,4 +909,6 @@ def exportacion(desde: date, hasta: date) -> Iterator[list[str]]:
             s.reemplazada_por.numero_smartflex if redigitada and s.reemplazada_por else "",
             s.zona.codigo,
             s.asesor.username,
+            diferencias.ORIGEN_CONCILIACION if s.de_conciliacion else diferencias.ORIGEN_APLICACION,
         ]
+    yield from diferencias.filas_exportacion(inicio, fin, ya_exportadas=qs.values("pk"))

@@ -239,7 +239,9 @@ def al_auditar(sender: type[Model], registro: RegistroAuditoria, objeto: Any, **
         reporte_de_campo(objeto, registro)
     elif sender is OrdenDeTrabajo and t == "coordinar_anulacion" and objeto.anulacion_coordinada_at:
         anulacion_coordinada(objeto)
-    elif sender is Solicitud and t == "registrar_redigitacion" and objeto.redigitacion_tardia:
+    elif (
+        sender is Solicitud and t in ("registrar_redigitacion", "vincular_redigitacion") and objeto.redigitacion_tardia
+    ):
         # Unique per (Team Leader, kind, case): the sweep's escalation and this one are the same
         # notice, so the Team Leader is told exactly once.
         redigitaciones_tardias([objeto.pk])

@@ -87,6 +87,7 @@ FRASES = {
         "anular": Frase("anuló {obj}"),
         "anular_para_redigitacion": Frase("anuló {obj} para re-digitación"),
         "registrar_redigitacion": Frase("registró la re-digitación de {obj}"),
+        "vincular_redigitacion": Frase("vinculó la re-digitación ya registrada de {obj}"),
         "marcar_instalada": Frase("marcó {obj} como instalada"),
         "modificar_forma": Frase(
             "digitó la modificación de forma de {obj}", "se digitó la modificación de forma de {obj}"
@@ -396,7 +397,7 @@ def registros(qs=None):
 
 def del_caso(caso_id):
     """The case page's timeline: every row of the case, in order, told."""
-    return relatar(registros(RegistroAuditoria.objects.filter(caso_id=caso_id)).order_by("creado_at", "pk"))
+    return relatar(registros(RegistroAuditoria.objects.de_caso(caso_id)))  # merged cases' rows too (issue 18)
 
 
 def de_orden(orden):

@@ -22,7 +22,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from . import calendario, cola, entregas, importacion, notificaciones, riesgo
+from . import calendario, cola, conciliacion, diferencias, emparejamiento, entregas, importacion, notificaciones, riesgo
 from .models import Entrega, ImportacionSmartflex, ServicioIngenieria, Solicitud
 from .operacion import registrar_ejecucion
 from .transitions import aplicar_en_bloque, filtro_pks, usuario_sistema
@@ -249,5 +249,43 @@ def importar_smartflex(importacion_id):
     """An uploaded Smartflex import (``importacion.ejecutar``). Its claim makes a second message
     for the same import (the pickup's, a redelivery) do nothing. Before issue 16 this task lived
     in ``anulaciones.importacion`` under that module's name; a message of an older release with
-    the old name is refused by the worker, and the pickup queues its import again (still «en cola»)."""
+    the old name is refused by the worker, and the pickup queues its import again (still «en cola»).
+    A status feed (clase «estados», issue 18) runs ``conciliacion.ejecutar`` through the same machinery."""
+    clase = ImportacionSmartflex.objects.filter(pk=importacion_id).values_list("clase", flat=True).first()
+    if clase == ImportacionSmartflex.Clase.ESTADOS:
+        return conciliacion.ejecutar(importacion_id)
     return importacion.ejecutar(importacion_id)
+
+
+@shared_task(**TAREA)
+@registrar_ejecucion
+def recoger_estados_smartflex():
+    """Issue 18: the status feeds left in the drop folder (ANULACIONES_SMARTFLEX_CARPETA; nothing
+    when unset) become import jobs, each queued like an upload (``conciliacion.recoger_carpeta``).
+    A second run finds the files already moved: nothing twice."""
+    pks = conciliacion.recoger_carpeta()
+    for pk in pks:
+        cola.encolar("importar_smartflex", pk)
+    if pks:
+        log.info("Carpeta de Smartflex: %s importaciones en cola", len(pks))
+    return pks
+
+
+@shared_task(**TAREA)
+@registrar_ejecucion
+def emparejar_redigitaciones():
+    """Issue 18: the new Solicitudes that follow a cancelled one of the same customer within the
+    window are proposed as its re-digitation, and the unambiguous high-confidence pairs linked when
+    ANULACIONES_SMARTFLEX_VINCULAR_AUTOMATICO (``emparejamiento.emparejar``). Every 5 minutes on the
+    beat; a second run proposes nothing twice."""
+    return emparejamiento.emparejar()
+
+
+@shared_task(**TAREA)
+@registrar_ejecucion
+def revisar_diferencias():
+    """Issue 18: the open differences with Smartflex compared again with the application as it is
+    now (``diferencias.revisar_abiertas``): one the application caught up with through its own path
+    leaves the reconciliation page without waiting for the next feed."""
+    abiertas, quitadas = diferencias.revisar_abiertas()
+    return {"abiertas": abiertas, "quitadas": quitadas}

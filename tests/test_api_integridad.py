@@ -388,6 +388,7 @@ ESTADO_EQUIVOCADO = {
     ("solicitudes", "anular"): "instalada",
     ("solicitudes", "anular_para_redigitacion"): "registrada",
     ("solicitudes", "registrar_redigitacion"): "observada",
+    ("solicitudes", "vincular_redigitacion"): "registrada",
     ("solicitudes", "marcar_instalada"): "registrada",
     ("solicitudes", "modificar_forma"): "en_instalacion",
     ("ordenes", "asignar"): "asignada",

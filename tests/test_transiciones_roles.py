@@ -47,6 +47,22 @@ def _redigitacion(obj):
     }
 
 
+def _vinculo(obj):
+    """19.2 by link (issue 18): a new Solicitud of the same customer (same document and address,
+    the pair the system itself may link) registered after the cancellation."""
+    Solicitud.objects.filter(pk=obj.pk).update(cliente_documento="4455667 LP")
+    nueva = T.crear_solicitud(
+        obj.asesor,
+        numero_smartflex=f"{obj.numero_smartflex}-V",
+        cliente_nombre=obj.cliente_nombre,
+        cliente_documento="4455667-LP",
+        calle=obj.calle,
+        numero_puerta=obj.numero_puerta,
+        zona=obj.zona,
+    )
+    return {"numero_nueva": nueva.numero_smartflex}
+
+
 # (model, transition, sources, target, roles, data)
 TABLA = [
     (
@@ -98,6 +114,14 @@ TABLA = [
         lambda o: {"datos_precisos": "Número de puerta 45"},
     ),
     (Solicitud, "registrar_redigitacion", ["pendiente_redigitacion"], "redigitada", DIGITACION, _redigitacion),
+    (
+        Solicitud,
+        "vincular_redigitacion",
+        ["pendiente_redigitacion", "anulada"],
+        "redigitada",
+        {GR, COC, *DIGITACION, "SISTEMA"},
+        _vinculo,
+    ),
     (Solicitud, "marcar_instalada", ["en_instalacion"], "instalada", {COC, TEC}, lambda o: {}),
     (
         Solicitud,

@@ -419,6 +419,10 @@ CAMPOS = {
         slug_field="username", queryset=_usuarios_tecnicos(), allow_null=True, **kw
     ),
     "nueva": lambda **kw: SolicitudNuevaSerializer(**kw),
+    # 19.2 linking an already registered re-entry (issue 18): its Smartflex number.
+    "numero_nueva": lambda **kw: serializers.CharField(
+        max_length=Solicitud._meta.get_field("numero_smartflex").max_length, trim_whitespace=True, **kw
+    ),
 }
 TEXTOS_LARGOS = 10_000
 

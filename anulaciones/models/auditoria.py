@@ -130,7 +130,14 @@ class RegistroQuerySet(models.QuerySet):
         raise AuditoriaInmutable("El registro de auditoría no se borra.")
 
     def de_caso(self, caso_id):
-        return self.filter(caso_id=caso_id).select_related("usuario", "content_type").order_by("creado_at", "pk")
+        """The case's rows in order, with those of the cases merged into it (``Caso.unido_a``: a
+        Solicitud linked as its re-digitation, issue 18, brings its birth and history, whose rows
+        stay on the case they were written for). The merged cases are one indexed subquery, so the
+        rows are still read by the (caso, creado_at) index whatever the size of the log."""
+        from .organizacion import Caso
+
+        casos = Caso.objects.filter(models.Q(pk=caso_id) | models.Q(unido_a_id=caso_id)).values("pk")
+        return self.filter(caso_id__in=casos).select_related("usuario", "content_type").order_by("creado_at", "pk")
 
 
 class RegistroAuditoria(models.Model):

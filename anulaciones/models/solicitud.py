@@ -1,18 +1,45 @@
+import re
+from datetime import timedelta
+
 from django.conf import settings
 from django.db import models
-from django.db.models import Value
+from django.db.models import Q, Value
 from django.db.models.signals import post_init, post_save
 from django_fsm import FSMField, transition
 
 from .. import buscador, reloj
-from ..errors import DatosInvalidos
-from ..roles import ROLES_DIGITACION, Permiso, Rol
-from ..texto import normalizar
+from ..errors import DatosInvalidos, SinPermiso
+from ..roles import ROLES_DIGITACION, SISTEMA, Permiso, Rol
+from ..texto import normalizar, sin_acentos
 from .auditoria import Campo, Nombre
 from .base import Maquina, alcance_asesor, condicion, en_alcance_de
+from .conciliacion import Emparejamiento
 from .indices import trigramas, trigramas_icontains
 from .observacion import Observacion
 from .organizacion import LARGO_EXPLICACION, CalendarioLaboral, Caso, recortar_explicacion
+
+# --- the customer's keys a re-entry is paired on (issue 18, anulaciones.emparejamiento) ---------
+DOCUMENTO_MINIMO = 4  # characters of a document that can mean one person
+TELEFONO_MINIMO = 7  # digits of a phone number (Bolivia: 7 landline, 8 mobile)
+TELEFONO_DIGITOS = 8  # the last digits compared: a country or area prefix typed or not is one number
+
+
+def claves_cliente(documento, telefono, calle, numero_puerta):
+    """(document, phone, address) as compared between a cancelled Solicitud and a new one, each
+    "" when too short to mean anything. Document: letters and digits in capitals, no separators
+    («4.455.667-LP» = «4455667 lp»), at least DOCUMENTO_MINIMO. Phone: the last TELEFONO_DIGITOS
+    digits, at least TELEFONO_MINIMO. Address: ``texto.normalizar`` of street + door number (the
+    key of ``Solicitud.clave_de_calle``, with the number), only when it ends in a number after a
+    street: «Calle 21» + «100» or «Av. Busch 123» are a door; «Calle 21», «Av. 6 de Agosto» or a
+    door «S/N» are a whole street, not a customer."""
+    doc = re.sub(r"[^0-9A-Z]", "", sin_acentos(documento or "").upper())
+    tel = re.sub(r"\D", "", telefono or "")[-TELEFONO_DIGITOS:]
+    dire = normalizar(f"{calle or ''} {numero_puerta or ''}")
+    return (
+        doc if len(doc) >= DOCUMENTO_MINIMO else "",
+        tel if len(tel) >= TELEFONO_MINIMO else "",
+        dire if len(partes := dire.split()) > 1 and re.search(r"\d", partes[-1]) else "",
+    )
 
 
 class SolicitudQuerySet(models.QuerySet):
@@ -675,6 +702,144 @@ class Solicitud(Maquina):
             self.save(update_fields=["reemplazada_por"])
             for si in self.servicios_abiertos().filter(tipo="redigitacion"):
                 ctx.aplicar(si, "atender", respuesta=f"Re-digitada como {nueva_sol.numero_smartflex}.")
+
+        return despues
+
+    # --- 19.2 when the re-entry was registered on its own (issue 18) ----------------------------
+    def claves(self):
+        """The customer's keys this Solicitud is paired on (``claves_cliente``)."""
+        return claves_cliente(self.cliente_documento, self.cliente_telefono, self.calle, self.numero_puerta)
+
+    @property
+    def cancelada_at(self):
+        """When the case was cancelled: the start of its 19.2 clock when it had one (a final
+        ``anular`` after the 2 hours moves ``anulada_at`` later, not the cancellation the
+        customer re-entered after), else ``anulada_at``."""
+        return self.redigitacion_desde or self.anulada_at
+
+    @staticmethod
+    def ventana_redigitacion():
+        """ANULACIONES_SMARTFLEX_VENTANA_HORAS: how long after a cancellation a new Solicitud of
+        the same customer is taken as its re-entry."""
+        return timedelta(hours=settings.ANULACIONES_SMARTFLEX_VENTANA_HORAS)
+
+    def _redigitacion_vinculable(self, numero):
+        """The Solicitud numbered ``numero`` locked, or the DatosInvalidos that says why it cannot
+        be this one's re-digitation. The locks: this Solicitud is held by the path already; the
+        new one is locked second. Every link locks its cancelled Solicitud first and then the new
+        one (``emparejamiento.vincular`` too), and nothing else holds a new one while waiting for
+        a cancelled one, so two links of the same Solicitud queue instead of crossing."""
+        from django.utils import timezone
+
+        def no(mensaje):
+            return DatosInvalidos({"numero_nueva": mensaje})
+
+        if not numero:
+            raise no("Indique el N° Smartflex de la solicitud ya registrada que re-digita esta.")
+        nueva = type(self).objects.select_for_update().filter(numero_smartflex=numero).first()
+        if nueva is None:
+            raise no(f"No existe una solicitud con el N° Smartflex {numero}: regístrela o impórtela primero.")
+        if nueva.pk == self.pk:
+            raise no("Es la misma solicitud anulada: indique el número de la solicitud nueva.")
+        if nueva.estado in (self.E.ANULADA, self.E.PENDIENTE_REDIGITACION, self.E.REDIGITADA):
+            raise no(f"La solicitud {numero} está «{nueva.get_estado_display()}»: no puede ser la re-digitación.")
+        if type(self).objects.filter(reemplazada_por_id=nueva.pk).exists():
+            raise no(f"La solicitud {numero} ya es la re-digitación de otra solicitud.")
+        if type(self).objects.filter(caso_id=nueva.caso_id).exclude(pk=nueva.pk).exists():
+            raise no(f"La solicitud {numero} ya forma parte de un caso con otras solicitudes.")
+        inicio = self.cancelada_at
+        if inicio is None:
+            raise no(f"No consta cuándo se anuló {self}: no se puede juzgar su re-digitación.")
+        cuando = timezone.localtime(nueva.creado_at)
+        if nueva.creado_at <= inicio:
+            raise no(
+                f"La solicitud {numero} se registró el {cuando:%d/%m/%Y %H:%M}, antes de la anulación "
+                f"({timezone.localtime(inicio):%d/%m/%Y %H:%M}): no puede ser su re-digitación."
+            )
+        ventana = self.ventana_redigitacion()
+        if self.estado == self.E.ANULADA and nueva.creado_at - inicio > ventana:
+            raise no(
+                f"La solicitud {numero} se registró {reloj.duracion_texto(nueva.creado_at - inicio)} después de "
+                f"la anulación, fuera de la ventana de {reloj.duracion_texto(ventana)}: una solicitud anulada "
+                "se re-abre como re-digitada solo con un reingreso dentro de ella."
+            )
+        return nueva
+
+    @transition(
+        field=estado,
+        source=[E.PENDIENTE_REDIGITACION, E.ANULADA],
+        target=E.REDIGITADA,
+        permission=Permiso(Rol.GESTION_RED, Rol.COC, *ROLES_DIGITACION, SISTEMA),
+        custom={"paso": "19.2", "label": "Vincular re-digitación registrada"},
+    )
+    def vincular_redigitacion(self, ctx, numero_nueva):
+        """19.2 when the re-entry is already registered on its own (typed in Smartflex and
+        imported, or registered in the application as a new case): the Solicitud numbered
+        ``numero_nueva``, registered after this one was cancelled, becomes its re-digitation and
+        joins this case. From ``anulada`` only a re-entry within ANULACIONES_SMARTFLEX_VENTANA_HORAS
+        of the cancellation reopens it (the case the seed's 19.2 saves).
+
+        The 19.2 clock is judged on the real times: late when the new one was registered after
+        ``redigitacion_vence_at`` (an ``anulada`` one that never had the clock gets it now, counted
+        from its cancellation), whenever the link is made; late ones are escalated like
+        ``registrar_redigitacion``'s. The new one's case is emptied into this one: its
+        observations, contact attempts and corrections move here, and it keeps its (immutable)
+        audit rows with ``unido_a`` pointing here, so this case's timeline shows them.
+
+        The system user (SISTEMA) may take it for a pair whose data itself proves it — same
+        document and same address (``emparejamiento.emparejar`` with
+        ANULACIONES_SMARTFLEX_VINCULAR_AUTOMATICO): checked here, on the data, so no other path
+        can use the system's role to link a weaker pair."""
+        from .observacion import Correccion, IntentoContacto
+
+        nueva = self._redigitacion_vinculable((numero_nueva or "").strip())
+        if ctx.rol == SISTEMA:
+            doc, _, dire = self.claves()
+            doc_n, _, dire_n = nueva.claves()
+            if not (doc and dire and doc == doc_n and dire == dire_n):
+                raise SinPermiso(
+                    "El sistema vincula solo las re-digitaciones con el mismo documento y la misma dirección; "
+                    "esta la decide una persona."
+                )
+        if self.estado == self.E.ANULADA and not self.redigitacion_vence_at:
+            calendario = CalendarioLaboral.de_zona(self.zona_id)
+            inicio = self.cancelada_at
+            self.redigitacion_desde = inicio
+            self.redigitacion_vence_at = reloj.vencimiento_redigitacion(calendario, inicio)
+            self.redigitacion_explicacion = recortar_explicacion(
+                reloj.explicar_redigitacion(calendario, inicio, self.redigitacion_vence_at)
+            )
+        self.redigitacion_tardia = bool(self.redigitacion_vence_at and nueva.creado_at > self.redigitacion_vence_at)
+        if self.redigitacion_tardia and self.redigitacion_escalada_at is None:
+            self.redigitacion_escalada_at = ctx.ahora
+        self.reemplazada_por = nueva
+        caso_nuevo = nueva.caso_id
+
+        def despues(ctx):
+            from .servicio import ServicioIngenieria
+
+            type(self).objects.filter(pk=nueva.pk).update(caso_id=self.caso_id, actualizado_at=ctx.ahora)
+            nueva.caso_id = self.caso_id
+            for modelo in (Observacion, IntentoContacto, Correccion):  # not audit rows: they follow the case
+                modelo.objects.filter(caso_id=caso_nuevo).update(caso_id=self.caso_id)
+            probable = Caso.objects.filter(pk=caso_nuevo).values_list("probable_at", flat=True).first()
+            Caso.objects.filter(pk=caso_nuevo).update(unido_a_id=self.caso_id)
+            if probable is not None:  # the case is probable from the earliest of the two
+                Caso.objects.filter(Q(probable_at__isnull=True) | Q(probable_at__gt=probable), pk=self.caso_id).update(
+                    probable_at=probable
+                )
+            for si in self.servicios_abiertos().filter(tipo=ServicioIngenieria.Tipo.REDIGITACION):
+                if ctx.aplicar(si, "atender", respuesta=f"Re-digitada como {nueva.numero_smartflex} (vinculada)."):
+                    # answered when the new one was registered, not when the link was made
+                    ServicioIngenieria.objects.filter(pk=si.pk).update(fuera_de_plazo=nueva.creado_at > si.vence_at)
+            # The proposals of this pair are settled by the link, whichever path took it.
+            pares = Emparejamiento.objects.filter(estado=Emparejamiento.Estado.PROPUESTO)
+            pares.filter(anulada_id=self.pk, nueva_id=nueva.pk).update(
+                estado=Emparejamiento.Estado.VINCULADO, resuelto_por=ctx.usuario, resuelto_at=ctx.ahora
+            )
+            pares.filter(Q(anulada_id=self.pk) | Q(nueva_id=nueva.pk)).update(
+                estado=Emparejamiento.Estado.DESCARTADO, resuelto_por=ctx.usuario, resuelto_at=ctx.ahora
+            )
 
         return despues
 

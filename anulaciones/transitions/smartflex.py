@@ -107,7 +107,15 @@ def crear_en_bloque(usuario: User, filas: list[dict[str, Any]], *, nota: str = "
             ]
         )
         for modelo, objetos in ((Solicitud, nuevas), (OrdenDeTrabajo, ordenes)):
-            auditar_filas(modelo, [registro(o, ctx, modelo.TRANSICION_CREACION, "", o.estado) for o in objetos])
+            filas_auditoria = [registro(o, ctx, modelo.TRANSICION_CREACION, "", o.estado) for o in objetos]
+            for r, o in zip(filas_auditoria, objetos, strict=True):
+                # A birth in Smartflex is audited at its registration date there (a case created
+                # by reconciliation is cancelled at its real date afterwards: the timeline keeps
+                # the registration first); the note says it was imported.
+                cuando = fechas.get(o.pk if modelo is Solicitud else getattr(o, "solicitud_id", 0))
+                if cuando is not None and cuando < ctx.ahora:
+                    r.creado_at = cuando
+            auditar_filas(modelo, filas_auditoria)
     return nuevas
 
 

@@ -259,7 +259,7 @@ def transicion(request, modelo, pk, nombre):
                 if pedir:
                     return confirmacion(form)
                 messages.success(request, f"«{etiqueta}» registrado en {obj}.")
-                if nombre == "registrar_redigitacion" and obj.reemplazada_por_id:
+                if nombre in ("registrar_redigitacion", "vincular_redigitacion") and obj.reemplazada_por_id:
                     return redirect("solicitud", obj.reemplazada_por_id)  # 19.2: on to the new Solicitud
                 return redirect(volver)
         else:

@@ -10,6 +10,7 @@ from ..calendario import plazo
 from ..forms import ContactoForm
 from ..models import (
     Correccion,
+    Emparejamiento,
     IntentoContacto,
     Observacion,
     OrdenDeTrabajo,
@@ -68,11 +69,17 @@ def que_sigue(obj, acciones_usuario):
         return []
     mias = {a["nombre"] for a in acciones_usuario}
     final = obj.estado in type(obj).FINALES
-    return [
+    pasos = [
         {**p, "suyo": p["nombre"] in mias, "desde": _disponible_desde(obj, p)}
         for p in transitions.siguientes_pasos(obj)
         if (p["disponible"] or not final) and not (p["nombre"] == "modificar_forma" and not obj.modificacion_pendiente)
     ]  # 19.1: only what is pending
+    if final and any(p["nombre"] == "vincular_redigitacion" for p in pasos):
+        # Issue 18: a cancelled case is still saved by linking its re-entry (its button stays), but
+        # that is a step pending on it only while a re-entry is proposed for it.
+        if not Emparejamiento.objects.filter(anulada_id=obj.pk, estado=Emparejamiento.Estado.PROPUESTO).exists():
+            pasos = [p for p in pasos if p["nombre"] != "vincular_redigitacion"]
+    return pasos
 
 
 def correcciones_de(qs):

@@ -327,6 +327,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "anulaciones.tasks.emparejar_redigitaciones",
         "schedule": float(os.environ.get("ANULACIONES_SMARTFLEX_EMPAREJAR_SEGUNDOS", "300")),
     },
+    "revisar-diferencias-smartflex": {
+        "task": "anulaciones.tasks.revisar_diferencias",
+        "schedule": float(os.environ.get("ANULACIONES_SMARTFLEX_EMPAREJAR_SEGUNDOS", "300")),
+    },
 }
 # --- The procedure ----------------------------------------------------------------------
 # The working calendar of the clocks (4.2, 5.2, 19.2; docs/relojes.md). Working hours per weekday
