@@ -17,7 +17,16 @@ from django.template import loader
 from drf_spectacular.utils import extend_schema_field
 
 from . import selectors
-from .models import Entrega, OrdenDeTrabajo, ServicioIngenieria, Solicitud, Zona, Zonificacion
+from .models import (
+    Diferencia,
+    Emparejamiento,
+    Entrega,
+    OrdenDeTrabajo,
+    ServicioIngenieria,
+    Solicitud,
+    Zona,
+    Zonificacion,
+)
 from .models.base import VEN_TODO, equipo_de
 from .roles import Rol, roles_de
 
@@ -475,3 +484,89 @@ class EntregaFilter(django_filters.FilterSet):
     class Meta:
         model = Entrega
         fields = []
+
+
+# --- reconciliation with Smartflex (issue 18): the page /smartflex/conciliacion/ and its API lists ----
+class DiferenciaFilter(NumeroMixin, django_filters.FilterSet):
+    """The differences with Smartflex: the page's list and GET /api/v1/smartflex/diferencias/.
+    Without ``estado`` the ``vista`` decides: the open ones (default), the resolved ones, or all.
+    Dates are local days of the status's date in Smartflex."""
+
+    VISTAS = (("abiertas", "Abiertas"), ("resueltas", "Resueltas"), ("todas", "Todas"))
+    NUMERO = ("fuente__numero", "solicitud__numero_smartflex", "solicitud__orden__numero")
+
+    vista = django_filters.ChoiceFilter(
+        label="Mostrar",
+        choices=VISTAS,
+        method="sin_filtrar",
+        empty_label=None,
+        help_text="resueltas: las ya resueltas (quién, cuándo, cómo); todas: abiertas y resueltas. Sin «estado» "
+        "ni «vista», las abiertas.",
+    )
+    numero = django_filters.CharFilter(label="N° Smartflex u OT", method="filtrar_numero", max_length=60)
+    clase = django_filters.ChoiceFilter(label="Clase", choices=Diferencia.Clase.choices, empty_label="Todas")
+    estado = EstadoFilter(label="Estado", choices=Diferencia.Estado.choices)
+    zona = filtro_zona(method="filtrar_zona")
+    desde = django_filters.DateFilter(label="Fecha en Smartflex desde", method="filtrar_desde", widget=_FECHA)
+    hasta = django_filters.DateFilter(label="Fecha en Smartflex hasta", method="filtrar_hasta", widget=_FECHA)
+
+    class Meta:
+        model = Diferencia
+        fields: list[str] = []
+        form = FormularioLista
+
+    @property
+    def vista_elegida(self) -> str:
+        datos = self.form.cleaned_data if self.is_valid() else {}
+        if datos.get("estado"):
+            return ""
+        return datos.get("vista") or "abiertas"
+
+    def filter_queryset(self, queryset):
+        vista = self.vista_elegida if self.is_valid() else "abiertas"
+        if vista == "abiertas":
+            queryset = queryset.filter(estado=Diferencia.Estado.ABIERTA)
+        elif vista == "resueltas":
+            queryset = queryset.exclude(estado=Diferencia.Estado.ABIERTA)
+        return super().filter_queryset(queryset)
+
+    def sin_filtrar(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        return queryset  # ``vista`` is applied in filter_queryset (it depends on ``estado``)
+
+    def filtrar_zona(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        """The zone of the application's Solicitud; for a number the application does not know,
+        the zone code Smartflex reported."""
+        return queryset.filter(
+            Q(solicitud__zona_id=value)
+            | Q(solicitud__isnull=True, fuente__zona__in=Zona.objects.filter(pk=value).values("codigo"))
+        )
+
+    def filtrar_desde(self, queryset: QuerySet, name: str, value) -> QuerySet:
+        return queryset.filter(fuente__fecha__gte=selectors.dia_local(value)[0])
+
+    def filtrar_hasta(self, queryset: QuerySet, name: str, value) -> QuerySet:
+        return queryset.filter(fuente__fecha__lt=selectors.dia_local(value)[1])
+
+
+class EmparejamientoFilter(NumeroMixin, django_filters.FilterSet):
+    """GET /api/v1/smartflex/emparejamientos/: without ``estado``, the proposed ones (those waiting
+    for a person)."""
+
+    NUMERO = ("anulada__numero_smartflex", "nueva__numero_smartflex")
+
+    estado = EstadoFilter(
+        label="Estado",
+        choices=Emparejamiento.Estado.choices,
+        help_text="propuesto, vinculado, descartado (repetible). Sin él, los propuestos.",
+    )
+    numero = django_filters.CharFilter(label="N° Smartflex", method="filtrar_numero", max_length=60)
+
+    class Meta:
+        model = Emparejamiento
+        fields: list[str] = []
+        form = FormularioFiltros
+
+    def filter_queryset(self, queryset):
+        if not getattr(self.form, "cleaned_data", {}).get("estado"):
+            queryset = queryset.filter(estado=Emparejamiento.Estado.PROPUESTO)
+        return super().filter_queryset(queryset)

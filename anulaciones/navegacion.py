@@ -8,8 +8,8 @@ from dataclasses import dataclass
 
 from django.urls import reverse
 
+from . import diferencias, entregas, importacion
 from . import direcciones as D
-from . import entregas, importacion
 from .models import Solicitud
 from .reports import ROLES_INDICADOR
 from .roles import Rol, roles_de
@@ -22,6 +22,11 @@ ROLES_CASOS = frozenset(Rol) - {Rol.FACTURACION}
 TODOS = None  # any signed-in user
 # Issue 19.4: who reads the evaluation of the risk score (its page and GET /api/v1/riesgo/evaluacion/).
 ROLES_RIESGO = frozenset({Rol.GESTION_RED, Rol.JEFE_DIVISION})
+# Issue 18: the reconciliation with Smartflex (/smartflex/conciliacion/ and /api/v1/smartflex/…):
+# Gestión de Red and the COC resolve (``diferencias.ROLES``, checked again by the services); the
+# jefe de división reads it, as he reads the indicator it corrects.
+ROLES_CONCILIAR = frozenset(diferencias.ROLES)
+ROLES_CONCILIACION = ROLES_CONCILIAR | {Rol.JEFE_DIVISION}
 
 
 @dataclass(frozen=True)
@@ -51,6 +56,7 @@ PAGINAS = (
     Pagina("riesgo", "Riesgo", "riesgo_evaluacion", ROLES_RIESGO),
     Pagina("entregas", "Entregas a Facturación", "entregas", frozenset(entregas.ROLES_VEN)),
     Pagina("importar", "Importar", "importar", frozenset(importacion.ROLES)),
+    Pagina("conciliacion", "Conciliación", "conciliacion", ROLES_CONCILIACION),
     Pagina("mapa", "Mapa", "direcciones_mapa", frozenset(D.ROLES_MAPA)),
     Pagina(
         "capa_sig",

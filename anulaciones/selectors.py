@@ -16,7 +16,17 @@ from django.db.models import Case, Exists, F, IntegerField, OuterRef, Prefetch, 
 from django.utils import timezone
 
 from . import buscador
-from .models import Entrega, IntentoContacto, Observacion, OrdenDeTrabajo, ServicioIngenieria, Solicitud, Zonificacion
+from .models import (
+    Diferencia,
+    Emparejamiento,
+    Entrega,
+    IntentoContacto,
+    Observacion,
+    OrdenDeTrabajo,
+    ServicioIngenieria,
+    Solicitud,
+    Zonificacion,
+)
 from .models.servicio import ServicioQuerySet
 from .roles import Rol, roles_de
 
@@ -247,6 +257,26 @@ def entregas_lista() -> QuerySet[Entrega]:
     """The deliveries to Div. Facturación (21.1), latest month first and by number within it: the
     page /entregas/ and GET /api/v1/entregas/ (who may read them is the views' check)."""
     return Entrega.objects.select_related("generada_por", "recibida_por").order_by("-mes", "numero", "pk")
+
+
+# --- reconciliation with Smartflex (issue 18) ------------------------------------------------
+def diferencias_lista() -> QuerySet[Diferencia]:
+    """The differences with Smartflex, everything a row shows joined in (the feed's row, the
+    Solicitud with its OT and zone, who resolved it), the latest Smartflex status first: the page
+    /smartflex/conciliacion/ and GET /api/v1/smartflex/diferencias/ (who may read them is the
+    views' check; the filter ``filters.DiferenciaFilter`` narrows it)."""
+    return Diferencia.objects.select_related(
+        "fuente", "solicitud", "solicitud__orden", "solicitud__zona", "resuelta_por"
+    ).order_by("-fuente__fecha", "-pk")
+
+
+def emparejamientos_lista() -> QuerySet[Emparejamiento]:
+    """The re-entries proposed as re-digitations (and those already decided), both Solicitudes
+    and who decided joined in, the most confident first: the page /smartflex/conciliacion/ and
+    GET /api/v1/smartflex/emparejamientos/."""
+    return Emparejamiento.objects.select_related("anulada", "nueva", "resuelto_por").order_by(
+        "-confianza", "-creado_at", "-pk"
+    )
 
 
 # --- search -------------------------------------------------------------------------------

@@ -15,9 +15,9 @@ from django.utils import timezone
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
 
-from . import transitions
+from . import diferencias, emparejamiento, reloj, transitions
 from .calendario import plazo
-from .models import IntentoContacto, ServicioIngenieria, Solicitud
+from .models import Diferencia, IntentoContacto, ServicioIngenieria, Solicitud
 from .roles import Rol, roles_de
 
 ACCIONES_TABLERO = ("asignar_instalacion", "anular")  # the 5.2 decision
@@ -408,3 +408,176 @@ class BusquedaTable(tables.Table):
 
     def render_direccion(self, record):
         return f"{record.calle} {record.numero_puerta}".strip()
+
+
+# --- reconciliation with Smartflex (issue 18) ----------------------------------------------------
+class DiferenciaTable(tables.Table):
+    """The differences with Smartflex on /smartflex/conciliacion/: django-tables2 sorts and
+    paginates them (``ConfiguracionAcotada``); ``filas_diferencias`` writes the texts and actions
+    of the page's rows, drawn by templates/conciliacion/_diferencias.html. Default order: the
+    latest Smartflex status first (``selectors.diferencias_lista``)."""
+
+    numero = tables.Column("N°", accessor="fuente__numero", order_by=("fuente__numero", "pk"))
+    objeto = tables.Column("Objeto", accessor="fuente__objeto", order_by=("fuente__objeto", "fuente__numero", "pk"))
+    smartflex = tables.Column("En Smartflex", accessor="fuente__fecha", order_by=("fuente__fecha", "pk"))
+    aplicacion = tables.Column(
+        "En la aplicación", accessor="estado_aplicacion", order_by=("estado_aplicacion", "fuente__fecha", "pk")
+    )
+    clase = tables.Column("Clase", accessor="clase", order_by=("clase", "fuente__fecha", "pk"))
+    decision = tables.Column("Acción", accessor="pk", empty_values=(), orderable=False)
+
+    class Meta:
+        model = Diferencia
+        fields = ()
+        sequence = ("numero", "objeto", "smartflex", "aplicacion", "clase", "decision")
+        empty_text = "No hay diferencias con estos filtros."
+        attrs = {"class": "tabla conciliacion", "id": "tabla-diferencias"}
+
+
+def _opciones_html(opciones, elegida=""):
+    """``<option>``s of (value, label) pairs, escaped, the chosen one selected (written once per
+    page and reused by every row that needs them)."""
+    partes = ['<option value="">Elija…</option>']
+    for valor, etiqueta in opciones:
+        marca = " selected" if str(valor) == str(elegida) else ""
+        partes.append(f'<option value="{escape(valor)}"{marca}>{escape(etiqueta)}</option>')
+    return mark_safe("".join(partes))
+
+
+def texto_aplicacion(dif):
+    """The application's side of a difference as it is now: the Solicitud's state and its OT's."""
+    sol = dif.solicitud
+    if sol is None:
+        return "Sin caso en la aplicación"
+    texto = f"Solicitud {sol.numero_smartflex}: {sol.get_estado_display()}"
+    orden = getattr(sol, "orden", None) if Solicitud.orden.is_cached(sol) else None
+    if orden is not None:
+        texto += f"; OT {orden.numero}: {orden.get_estado_display()}"
+    return texto
+
+
+def filas_diferencias(difs, *, puede_actuar, zonas, asesores, borrador=None):
+    """The rows of a page of differences, as dicts of texts (no query: ``selectors.diferencias_lista``
+    joins the feed's row, the Solicitud, its OT and who resolved it).
+
+    ``zonas``/``asesores``: [(pk, label, code or username)] of the active zones and asesores, read
+    once by the view: «Crear el caso anulado» asks for the zone or the asesor only when Smartflex
+    did not report one the application knows (``diferencias.resolver``'s rule). ``borrador``: an
+    action refused on its data, {diferencia, accion, nota, zona, asesor, error}: its row's form
+    opens again with what was typed and why it was refused."""
+    caso = url_por_pk("solicitud")
+    codigos = {codigo for _, _, codigo in zonas}
+    usuarios = {usuario for _, _, usuario in asesores}
+    opciones_zona = [(pk, etiqueta) for pk, etiqueta, _ in zonas]
+    opciones_asesor = [(pk, etiqueta) for pk, etiqueta, _ in asesores]
+    zona_html, asesor_html = _opciones_html(opciones_zona), _opciones_html(opciones_asesor)
+    filas = []
+    for dif in difs:
+        f = dif.fuente
+        propio = borrador if borrador and borrador.get("diferencia") == dif.pk else None
+        abierta = dif.estado == Diferencia.Estado.ABIERTA
+        acciones = []
+        if abierta and puede_actuar:
+            for nombre in diferencias.ACCIONES.get(dif.clase, ()):
+                mio = propio if propio and propio.get("accion") == nombre else None
+                crear = nombre == diferencias.CREAR_CASO
+                pide_zona = crear and f.zona.strip() not in codigos
+                pide_asesor = crear and f.asesor.strip() not in usuarios
+                acciones.append(
+                    {
+                        "nombre": nombre,
+                        "etiqueta": diferencias.ETIQUETAS_ACCION.get(nombre, nombre),
+                        "nota_obligatoria": nombre == diferencias.ERROR_SMARTFLEX,
+                        "pide_zona": pide_zona,
+                        "pide_asesor": pide_asesor,
+                        "zona_dice": f.zona.strip(),
+                        "asesor_dice": f.asesor.strip(),
+                        "opciones_zona": _opciones_html(opciones_zona, mio.get("zona", "")) if mio else zona_html,
+                        "opciones_asesor": (
+                            _opciones_html(opciones_asesor, mio.get("asesor", "")) if mio else asesor_html
+                        ),
+                        "abierta": bool(mio),
+                        "nota": mio.get("nota", "") if mio else "",
+                        "error": mio.get("error", "") if mio else "",
+                    }
+                )
+        filas.append(
+            {
+                "id": dif.pk,
+                "numero": f.numero,
+                "objeto": f.get_objeto_display(),
+                "sf_estado": f.get_estado_display(),
+                "sf_texto": f.estado_texto if f.estado_texto and f.estado_texto.lower() != f.estado else "",
+                "sf_fecha": fecha_hora(f.fecha),
+                "sf_usuario": f.usuario,
+                "sf_motivo": f.motivo,
+                "url_caso": caso(dif.solicitud_id) if dif.solicitud_id else "",
+                "aplicacion": texto_aplicacion(dif),
+                "clase": dif.clase,
+                "clase_texto": dif.get_clase_display(),
+                "abierta": abierta,
+                "detectada": fecha_hora(dif.detectada_at),
+                "acciones": acciones,
+                "resolucion": None
+                if abierta
+                else {
+                    "como": dif.get_estado_display(),
+                    "quien": nombre_usuario(dif.resuelta_por) if dif.resuelta_por_id else "",
+                    "cuando": fecha_hora(dif.resuelta_at),
+                    "automatica": dif.automatica,
+                    "nota": dif.nota,
+                },
+                "nota_abierta": dif.nota if abierta else "",  # why an automatic application did not apply
+            }
+        )
+    return filas
+
+
+def filas_emparejamientos(emps, *, borrador=None):
+    """The proposed re-entries of a page, as dicts of texts (no query: ``selectors.emparejamientos_lista``
+    joins both Solicitudes): the cancelled one (number, when cancelled, state), the new one
+    (number, when registered, how long after), the confidence with its band and reasons.
+    ``borrador``: a refused decision, {emparejamiento, motivo, error}."""
+    caso = url_por_pk("solicitud")
+    filas = []
+    for e in emps:
+        a, n = e.anulada, e.nueva
+        cancelada = a.cancelada_at
+        banda = emparejamiento.nivel(e.confianza)  # alta ≥ 80 (same document and address), media ≥ 50
+        propio = borrador if borrador and borrador.get("emparejamiento") == e.pk else None
+        transcurrido = ""
+        if cancelada and n.creado_at:
+            delta = n.creado_at - cancelada
+            transcurrido = (
+                f"{reloj.duracion_texto(delta)} después de la anulación"
+                if delta.total_seconds() >= 0
+                else "antes de la anulación"
+            )
+        filas.append(
+            {
+                "id": e.pk,
+                "anulada": a.numero_smartflex,
+                "anulada_url": caso(a.pk),
+                "anulada_cuando": fecha_hora(cancelada),
+                "anulada_estado": a.get_estado_display(),
+                "version": a.version,
+                "nueva": n.numero_smartflex,
+                "nueva_url": caso(n.pk),
+                "nueva_cuando": fecha_hora(n.creado_at),
+                "nueva_estado": n.get_estado_display(),
+                "transcurrido": transcurrido,
+                "confianza": e.confianza,
+                "banda": banda,
+                "banda_texto": emparejamiento.ETIQUETA[banda],
+                "motivos": [str(m) for m in (e.motivos or [])],
+                "estado": e.estado,
+                "estado_texto": e.get_estado_display(),
+                "automatico": e.automatico,
+                "quien": nombre_usuario(e.resuelto_por) if e.resuelto_por_id else "",
+                "cuando": fecha_hora(e.resuelto_at),
+                "abierto": bool(propio),
+                "motivo": propio.get("motivo", "") if propio else "",
+                "error": propio.get("error", "") if propio else "",
+            }
+        )
+    return filas

@@ -3,6 +3,7 @@ from django.urls import path
 from . import views
 from .views import acciones as vistas_acciones
 from .views import busqueda as vistas_busqueda
+from .views import conciliacion as vistas_conciliacion
 from .views import direcciones as vistas_direcciones
 from .views import entregas as vistas_entregas
 from .views import importacion as vistas_importacion
@@ -50,6 +51,17 @@ urlpatterns = [
     path("importar/<int:pk>/aceptar/", vistas_importacion.importacion_aceptar, name="importacion_aceptar"),
     path("importar/<int:pk>/errores.csv", vistas_importacion.importacion_errores_csv, name="importacion_errores"),
     path("exportar/smartflex.csv", vistas_importacion.exportar_smartflex, name="exportar_smartflex"),
+    # Reconciliation with Smartflex (issue 18): the page reads; each decision posts to its own URL
+    path("smartflex/conciliacion/", vistas_conciliacion.pagina, name="conciliacion"),
+    path("smartflex/conciliacion/estados/", vistas_conciliacion.subir, name="conciliacion_subir"),
+    path("smartflex/conciliacion/muestra.csv", vistas_conciliacion.muestra, name="conciliacion_muestra"),
+    path("smartflex/conciliacion/resolver/", vistas_conciliacion.resolver, name="conciliacion_resolver"),
+    path("smartflex/conciliacion/en-bloque/", vistas_conciliacion.en_bloque, name="conciliacion_en_bloque"),
+    path(
+        "smartflex/conciliacion/emparejamiento/",
+        vistas_conciliacion.decidir_emparejamiento,
+        name="conciliacion_emparejamiento",
+    ),
     # Address knowledge (issue 7)
     path("solicitudes/<int:pk>/aprendido/", vistas_direcciones.aprendido, name="direcciones_aprendido"),
     path("direcciones/mapa/", vistas_direcciones.mapa, name="direcciones_mapa"),

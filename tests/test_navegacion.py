@@ -44,8 +44,18 @@ BARRA = {
         "Importar",
         "Mapa",
         "Riesgo",
+        "Conciliación",
     },
-    Rol.COC: {"Inicio", "Solicitudes", "Órdenes de trabajo", "Tablero de Control", "Indicador", "Importar", "Mapa"},
+    Rol.COC: {
+        "Inicio",
+        "Solicitudes",
+        "Órdenes de trabajo",
+        "Tablero de Control",
+        "Indicador",
+        "Importar",
+        "Mapa",
+        "Conciliación",
+    },
     Rol.COZ: {"Inicio", "Solicitudes", "Órdenes de trabajo"},
     Rol.TECNICO: {"Inicio", "Solicitudes", "Órdenes de trabajo"},
     Rol.JEFE_DIVISION: {
@@ -56,6 +66,7 @@ BARRA = {
         "Indicador",
         "Mapa",
         "Riesgo",
+        "Conciliación",
     },
     Rol.FACTURACION: {"Inicio", "Entregas a Facturación"},
 }

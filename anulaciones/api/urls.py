@@ -4,7 +4,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 from rest_framework.routers import SimpleRouter
 
 from ..cabeceras import csp_documentacion_redoc
-from . import direcciones, views
+from . import conciliacion, direcciones, views
 
 router = SimpleRouter()
 router.register("solicitudes", views.SolicitudViewSet, basename="api-solicitud")
@@ -39,6 +39,29 @@ urlpatterns = [
     path("ordenes/<int:pk>/impedimento/", views.ImpedimentoView.as_view(), name="api-ordenes-impedimento"),
     path("direcciones/geojson/", direcciones.GeoJSONView.as_view(), name="api-direcciones-geojson"),
     path("direcciones/verificar/", direcciones.VerificarDireccionView.as_view(), name="api-direcciones-verificar"),
+    # Reconciliation with Smartflex (issue 18)
+    path("smartflex/diferencias/", conciliacion.DiferenciasView.as_view(), name="api-smartflex-diferencias"),
+    path(
+        "smartflex/diferencias/<int:pk>/resolver/",
+        conciliacion.ResolverView.as_view(),
+        name="api-smartflex-diferencias-resolver",
+    ),
+    path(
+        "smartflex/emparejamientos/", conciliacion.EmparejamientosView.as_view(), name="api-smartflex-emparejamientos"
+    ),
+    path(
+        "smartflex/emparejamientos/<int:pk>/vincular/",
+        conciliacion.VincularView.as_view(),
+        name="api-smartflex-emparejamientos-vincular",
+    ),
+    path(
+        "smartflex/emparejamientos/<int:pk>/descartar/",
+        conciliacion.DescartarView.as_view(),
+        name="api-smartflex-emparejamientos-descartar",
+    ),
+    path("smartflex/estados/", conciliacion.EstadosView.as_view(), name="api-smartflex-estados"),
+    path("smartflex/importaciones/<int:pk>/", conciliacion.ImportacionView.as_view(), name="api-smartflex-importacion"),
+    path("smartflex/cifras/", conciliacion.CifrasView.as_view(), name="api-smartflex-cifras"),
     *[
         path(f"{recurso}/<int:pk>/{nombre}/", vista, name=f"api-{recurso}-{nombre}")
         for recurso, nombre, vista in views.vistas_de_transicion()

@@ -48,6 +48,8 @@ from django.db.models import BooleanField, Case, Count, Exists, OuterRef, Q, Que
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
+from .. import diferencias
+from ..espanol import cuenta, numero
 from ..models import IntentoContacto, Observacion, OrdenDeTrabajo, ServicioIngenieria, Solicitud
 from ..roles import Rol
 
@@ -487,7 +489,55 @@ def _informe(periodo: Periodo) -> dict[str, Any]:
         "asesores": observadas_por_asesor(periodo),
         "plazos": plazos_servicios(periodo),
         "redigitaciones": redigitaciones(periodo),
+        "conciliacion": conciliacion(periodo),
     }
+
+
+# --- reconciliation with Smartflex (issue 18.4): which figure is reconciled, as of which feed ------
+def texto_conciliacion(c: diferencias.Cifras) -> dict[str, Any]:
+    """How the indicator and /smartflex/conciliacion/ say as of which feed the figure is
+    reconciled: ``de_archivo`` «Conciliado con el archivo X del dd/mm/aaaa HH:MM; estados de
+    Smartflex hasta dd/mm/aaaa» (or that no feed was imported yet), ``texto`` the indicator's
+    sentence, ``aviso`` what the cancellations still missing may do to the figure ("" without any)."""
+    ultima = c.ultima_importacion
+    faltan = f"Anulaciones de Smartflex que faltan: {numero(c.faltantes)}."
+    if ultima is None:
+        de_archivo = "Aún no se importó ningún archivo de estados de Smartflex"
+        texto = "Cifra sin conciliar: aún no se importó un archivo de estados de Smartflex."
+        if c.faltantes:
+            texto = f"{texto} {faltan}"
+    else:
+        cuando = f" del {timezone.localtime(ultima.terminado_at):%d/%m/%Y %H:%M}" if ultima.terminado_at else ""
+        hasta = (
+            f"estados de Smartflex hasta {timezone.localtime(c.estados_hasta):%d/%m/%Y}"
+            if c.estados_hasta
+            else "sin estados guardados"
+        )
+        de_archivo = f"Conciliado con el archivo {ultima.nombre}{cuando}; {hasta}"
+        texto = f"Cifra conciliada con Smartflex: archivo {ultima.nombre}{cuando} ({hasta}). {faltan}"
+    aviso = (
+        f"Hasta que se resuelvan, el indicador puede estar por encima del real: le faltarían hasta "
+        f"{cuenta(c.faltantes, 'caso anulado', 'casos anulados')}."
+        if c.faltantes
+        else ""
+    )
+    return {
+        "conciliada": ultima is not None,
+        "archivo": ultima.nombre if ultima else None,
+        "importacion": ultima.pk if ultima else None,
+        "importada_at": ultima.terminado_at.isoformat() if ultima and ultima.terminado_at else None,
+        "estados_hasta": c.estados_hasta.isoformat() if c.estados_hasta else None,
+        "faltantes": c.faltantes,
+        "de_archivo": de_archivo,
+        "texto": texto,
+        "aviso": aviso,
+    }
+
+
+def conciliacion(periodo: Periodo) -> dict[str, Any]:
+    """The reconciliation line of the report (``texto_conciliacion`` of ``diferencias.cifras``:
+    four aggregate queries, whatever the number of rows)."""
+    return texto_conciliacion(diferencias.cifras(periodo))
 
 
 REDONDEO = (
@@ -619,6 +669,9 @@ def libro_xlsx(datos: Mapping[str, Any]) -> bytes:
             + (f"; {total['aviso_provisional']}" if total["aviso_provisional"] else "; cifra definitiva")
         ]
     )
+    conciliada = datos.get("conciliacion")
+    if conciliada:  # issue 18.4: as of which Smartflex feed (its name was typed by someone: text)
+        hoja.append(fila_xlsx(hoja, [" ".join(t for t in (conciliada["texto"], conciliada["aviso"]) if t)]))
     hoja.append([])
     hoja.append(["Término", "Definición", "Ejemplos"])
     for termino, definicion, ejemplos in DEFINICIONES:
