@@ -101,6 +101,7 @@ from django.utils import timezone
 
 from . import diferencias, emparejamiento, importacion
 from .errors import DatosInvalidos
+from .espanol import cuenta
 from .importacion import (
     CONTROL,
     FORMATOS_FECHA,
@@ -550,16 +551,17 @@ def resumen(r: Resultado) -> str:
     if not r.importado:
         return importacion.resumen(r)
     partes = [
-        f"{_miles(r.total)} filas: {_miles(r.creadas)} números nuevos, {_miles(r.actualizadas)} con un estado "
-        f"más reciente, {_miles(r.sin_cambios)} sin cambios, {_miles(r.con_error)} con errores (no importadas).",
-        f"{_miles(r.diferencias)} diferencias nuevas con la aplicación.",
+        f"{cuenta(r.total, 'fila', 'filas')}: {cuenta(r.creadas, 'número nuevo', 'números nuevos')}, "
+        f"{_miles(r.actualizadas)} con un estado más reciente, {_miles(r.sin_cambios)} sin cambios, "
+        f"{_miles(r.con_error)} con errores (no importadas).",
+        f"{cuenta(r.diferencias, 'diferencia nueva', 'diferencias nuevas')} con la aplicación.",
     ]
     if r.automaticas:
-        partes.append(f"{_miles(r.automaticas)} aplicadas automáticamente.")
+        partes.append(f"{cuenta(r.automaticas, 'aplicada', 'aplicadas')} automáticamente.")
     if r.emparejadas:
-        partes.append(f"{_miles(r.emparejadas)} re-digitaciones propuestas.")
+        partes.append(f"{cuenta(r.emparejadas, 're-digitación propuesta', 're-digitaciones propuestas')}.")
     if r.total_avisos:
-        partes.append(f"{_miles(r.total_avisos)} avisos.")
+        partes.append(f"{cuenta(r.total_avisos, 'aviso', 'avisos')}.")
     return " ".join(partes) + importacion._no_guardados(r)
 
 

@@ -88,7 +88,7 @@ def test_windows_1252_con_punto_y_coma_fechas_dd_mm_aaaa_y_tildes(escribir, esc,
     assert (d.clase, d.estado, d.solicitud, d.estado_aplicacion) == (C.ANULADA_EN_SMARTFLEX, "abierta", s, "registrada")
     s.refresh_from_db()
     assert s.estado == "registrada"  # a difference, not an overwrite
-    assert "1 números nuevos" in conciliacion.resumen(r) and "1 diferencias nuevas" in conciliacion.resumen(r)
+    assert "1 número nuevo" in conciliacion.resumen(r) and "1 diferencia nueva" in conciliacion.resumen(r)
 
 
 def test_utf8_con_bom_crlf_y_lineas_vacias_al_final(escribir, esc, u):
@@ -411,7 +411,7 @@ def test_comando_importa_e_imprime_el_resumen_y_los_errores(escribir, esc, u, ca
     call_command("importar_estados_smartflex", buena, "--usuario", u.coc.username)
     salida = capsys.readouterr().out
     assert "aviso fila 3, columna numero: Número desconocido en la aplicación" in salida
-    assert "2 filas: 2 números nuevos" in salida and "1 diferencias nuevas" in salida
+    assert "2 filas: 2 números nuevos" in salida and "1 diferencia nueva" in salida
 
     mala = escribir(
         csv_bytes([["", "SF-Y", "rara", "01/05/2024", "", ""], ["", "SF-Z", "anulada", "01/05/2024", "", ""]])
@@ -437,7 +437,7 @@ def test_subir_estados_crea_la_importacion_y_la_tarea_la_termina(esc, u, django_
         imp = conciliacion.subir_estados(archivo, u.gestion_red)
     imp.refresh_from_db()
     assert (imp.clase, imp.etapa, imp.total, imp.creadas, imp.diferencias) == ("estados", "terminada", 1, 1, 1)
-    assert "1 diferencias nuevas" in imp.mensaje
+    assert "1 diferencia nueva" in imp.mensaje
     assert estado_sf(s.numero_smartflex).importacion_id == imp.pk
 
 
@@ -669,7 +669,7 @@ def test_lo_que_el_ajuste_marca_como_seguro_se_aplica_al_importar(escribir, esc,
     ayer = timezone.localtime() - timedelta(days=1)
     contenido = csv_bytes([["", s.numero_smartflex, "anulada", ayer.strftime("%d/%m/%Y %H:%M"), "Desiste", ""]])
     r = importar(escribir(contenido), u.gestion_red)
-    assert (r.diferencias, r.automaticas) == (1, 1) and "1 aplicadas automáticamente" in conciliacion.resumen(r)
+    assert (r.diferencias, r.automaticas) == (1, 1) and "1 aplicada automáticamente" in conciliacion.resumen(r)
     s.refresh_from_db()
     assert s.estado == "anulada" and s.anulada_at == ayer.replace(second=0, microsecond=0)
     d = Diferencia.objects.get()
@@ -682,7 +682,7 @@ def test_la_importacion_propone_las_re_digitaciones(escribir, esc, u):
     anulada = esc.solicitud("anulada", cliente_documento="4455667 LP", cliente_telefono="71234567")
     nueva = esc.solicitud("registrada", cliente_documento="4455667 LP", cliente_telefono="71234567")
     r = importar(escribir(csv_bytes([["", nueva.numero_smartflex, "vigente", "01/05/2024", "", ""]])), u.gestion_red)
-    assert r.emparejadas == 1 and "1 re-digitaciones propuestas" in conciliacion.resumen(r)
+    assert r.emparejadas == 1 and "1 re-digitación propuesta" in conciliacion.resumen(r)
     assert anulada.emparejamientos_anulada.get().nueva == nueva
 
 

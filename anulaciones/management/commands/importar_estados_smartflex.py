@@ -1,46 +1,13 @@
-from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand, CommandError
+from anulaciones import conciliacion
 
-from anulaciones import conciliacion, transitions
+from .importar_smartflex import Command as ImportarSmartflex
 
 
-class Command(BaseCommand):
+class Command(ImportarSmartflex):
+    """The Smartflex import's command, for a status feed (issue 18, docs/smartflex.md)."""
+
+    importador = conciliacion
     help = (
         "Importa un archivo de estados de Smartflex (CSV o XLSX) y detecta las diferencias con la aplicación "
         "(conciliación). Con errores no importa nada, salvo con --aceptar-validas. Columnas: docs/smartflex.md."
     )
-
-    def add_arguments(self, parser):
-        parser.add_argument("archivo")
-        parser.add_argument(
-            "--aceptar-validas", action="store_true", help="Importar las filas válidas aunque otras tengan errores."
-        )
-        parser.add_argument(
-            "--usuario", help="Usuario a nombre de quien se importa. Por defecto, el usuario del sistema."
-        )
-
-    def handle(self, *args, archivo, aceptar_validas, usuario, **opts):
-        if usuario:
-            try:
-                user = get_user_model().objects.get(username=usuario)
-            except get_user_model().DoesNotExist:
-                raise CommandError(f"No existe el usuario {usuario}.") from None
-        else:
-            user = transitions.usuario_sistema()
-        try:
-            open(archivo, "rb").close()
-        except OSError as e:
-            raise CommandError(f"No se puede leer {archivo}: {e}") from None
-
-        def progreso(r):
-            if opts.get("verbosity", 1) > 1:
-                self.stdout.write(f"  {r.procesadas} filas…")
-
-        r = conciliacion.importar(archivo, user, aceptar_validas=aceptar_validas, nombre=archivo, progreso=progreso)
-        for e in r.errores:
-            self.stdout.write(f"fila {e['fila']}, columna {e['columna'] or '-'}: {e['mensaje']}")
-        for e in r.avisos:
-            self.stdout.write(f"aviso fila {e['fila']}, columna {e['columna'] or '-'}: {e['mensaje']}")
-        self.stdout.write(conciliacion.resumen(r))
-        if not r.importado:
-            raise CommandError("Importación rechazada: no se importó nada.")

@@ -5,6 +5,9 @@ from anulaciones import importacion, transitions
 
 
 class Command(BaseCommand):
+    # The importer (``importar`` and ``resumen``): the status feed's command (issue 18) is this one
+    # with ``anulaciones.conciliacion``.
+    importador = importacion
     help = (
         "Importa un export de Smartflex (CSV o XLSX) de solicitudes y OTs. Con errores no importa nada, "
         "salvo con --aceptar-validas (importa las filas válidas). Columnas: docs/api.md."
@@ -37,11 +40,11 @@ class Command(BaseCommand):
             if opts.get("verbosity", 1) > 1:
                 self.stdout.write(f"  {r.procesadas} filas…")
 
-        r = importacion.importar(archivo, user, aceptar_validas=aceptar_validas, nombre=archivo, progreso=progreso)
+        r = self.importador.importar(archivo, user, aceptar_validas=aceptar_validas, nombre=archivo, progreso=progreso)
         for e in r.errores:
             self.stdout.write(f"fila {e['fila']}, columna {e['columna'] or '-'}: {e['mensaje']}")
         for e in r.avisos:
             self.stdout.write(f"aviso fila {e['fila']}, columna {e['columna'] or '-'}: {e['mensaje']}")
-        self.stdout.write(importacion.resumen(r))
+        self.stdout.write(self.importador.resumen(r))
         if not r.importado:
             raise CommandError("Importación rechazada: no se importó nada.")
