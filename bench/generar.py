@@ -203,7 +203,7 @@ def generar(conn, n, ahora=None, log=print, confirmar=True):
         f"""INSERT INTO anulaciones_solicitud (id, version, creado_at, actualizado_at,
           numero_smartflex, tipo, cliente_nombre, cliente_documento, cliente_telefono, calle, numero_puerta,
           referencias, caja_nap, plan, vendedor, observaciones, estado, motivo_anulacion, redigitacion_tardia,
-          modificacion_pendiente, asesor_id, caso_id, registrada_por_id, zona_id, clave_calle)
+          modificacion_pendiente, asesor_id, caso_id, registrada_por_id, zona_id, clave_calle, anulada_at)
         SELECT i, 0, {T}, {T} + interval '3 hours', 'SF' || lpad(i::text, 9, '0'),
           (ARRAY['instalacion','traslado','migracion'])[1 + i %% 3], 'Cliente ' || i, (1000000 + i)::text,
           '7' || lpad((i %% 10000000)::text, 7, '0'), 'Calle ' || (i %% 997), (i %% 300)::text,
@@ -211,7 +211,7 @@ def generar(conn, n, ahora=None, log=print, confirmar=True):
           'Vendedor ' || (i %% 150), '', {ESTADO_SOLICITUD},
           CASE WHEN b >= 90 THEN 'Cliente desiste tras observación' ELSE '' END, false, '',
           (%(asesores)s::int[])[1 + i %% %(na)s], i, (%(asesores)s::int[])[1 + i %% %(na)s], 1 + i %% %(z)s,
-          (i %% 997)::text
+          (i %% 997)::text, CASE WHEN b >= 90 THEN {T} + interval '2 hours' END
         {SERIE}""",
     )
     paso(
@@ -350,6 +350,11 @@ def generar(conn, n, ahora=None, log=print, confirmar=True):
     else:  # inside a test's transaction
         cur.execute("ANALYZE")
     log(f"  VACUUM ANALYZE en {time.perf_counter() - t0:.1f} s")
+    return contar(cur, segundos=round(time.perf_counter() - inicio, 1)), ids
+
+
+def contar(cur, segundos):
+    """{table: rows} of the generated data (the report's Data table), with the load's seconds."""
     cuentas = {}
     for tabla in (
         "caso",
@@ -364,8 +369,8 @@ def generar(conn, n, ahora=None, log=print, confirmar=True):
         cuentas[tabla] = cur.fetchone()[0]
     cur.execute("SELECT count(*) FROM anulaciones_servicioingenieria WHERE estado IN ('abierto', 'vencido')")
     cuentas["servicios abiertos"] = cur.fetchone()[0]
-    cuentas["segundos"] = round(time.perf_counter() - inicio, 1)
-    return cuentas, ids
+    cuentas["segundos"] = segundos
+    return cuentas
 
 
 def main(argv=None):

@@ -14,6 +14,10 @@ def _r(a, b):
     return a / b if b else float("inf")
 
 
+def _carga(segundos):
+    return "kept from an earlier run (`--reusar`)" if segundos is None else f"{segundos} s"
+
+
 def _ok(v):
     return "**yes**" if v else "**no**"
 
@@ -134,6 +138,40 @@ def filas(res):
                 m["mismo_resultado"],
             )
         )
+    q = res.get("conciliacion")
+    if q:
+        dif = sum(q["diferencias"].values())
+        out.append(
+            (
+                f"Reconciliation with Smartflex, a {q['k']:,}-row status feed (`conciliacion.importar`, "
+                f"Windows-1252 `;`): {dif:,} differences opened; the same file again "
+                f"{_ms(q['segundos_reimportar'])}, nothing changed; every open difference checked again "
+                f"(beat `revisar_diferencias`) {_ms(q['segundos_revisar'])}",
+                f"{n:,}",
+                _ms(q["segundos"])
+                + (f"; peak RSS +{q['memoria']['crecimiento_mb']:.0f} MB" if q.get("memoria") else ""),
+                f"{_ms(q['piso'])} (COPY + one SQL join of the same keys, states compared)",
+                f"{_r(q['segundos'], q['piso']):.0f}×",
+                "report the ratio",
+                True,
+                q["mismo_resultado"],
+            )
+        )
+        e = q.get("emparejamiento")
+        if e:
+            out.append(
+                (
+                    f"Re-entry pairing (`emparejamiento.emparejar`): {e['propuestas']:,} pairs proposed "
+                    f"for {e['reentradas']:,} planted re-entries",
+                    f"{n:,}",
+                    _ms(e["segundos"]),
+                    "—",
+                    "—",
+                    "report the time",
+                    True,
+                    e["mismo_resultado"],
+                )
+            )
     h = res.get("http")
     if h:
         out.append(
@@ -198,7 +236,7 @@ def escribir(ruta, resultados, comando="", duracion=0):
         lineas.append(
             f"| {d['solicitud']:,} | {d['ordendetrabajo']:,} | {d['servicioingenieria']:,} "
             f"({d['servicios abiertos']:,}) | {d['zonificacion']:,} | {d['observacion']:,} | "
-            f"{d['registroauditoria']:,} | {d['segundos']} s |"
+            f"{d['registroauditoria']:,} | {_carga(d['segundos'])} |"
         )
     lineas += [
         "",
@@ -247,6 +285,19 @@ def escribir(ruta, resultados, comando="", duracion=0):
                     f"{l['rss_pico_mb']:.0f} MB (+{l['crecimiento_mb']:.0f} MB over the {l['rss_antes_mb']:.0f} MB "
                     "before the export; peak reset through /proc/self/clear_refs)."
                 )
+        q = r.get("conciliacion") or {}
+        if q.get("memoria"):
+            m = q["memoria"]
+            traza = (
+                f"; tracemalloc peak of the Python objects {m['tracemalloc_pico_mb']:.0f} MB"
+                if "tracemalloc_pico_mb" in m
+                else ""
+            )
+            lineas.append(
+                f"- Reconciliation of a {q['k']:,}-row status feed (database of {r['n']:,}), in a fresh process: "
+                f"peak RSS {m['rss_pico_mb']:.0f} MB (+{m['crecimiento_mb']:.0f} MB over the "
+                f"{m['rss_antes_mb']:.0f} MB before the import; peak reset through /proc/self/clear_refs){traza}."
+            )
         libro = r.get("libro") or {}
         ks = sorted(int(k) for k in libro)
         if len(ks) > 1 and "crecimiento_mb" in libro[ks[0]]:

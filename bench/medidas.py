@@ -19,6 +19,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections import Counter
 from datetime import datetime, timedelta
 
 from django.contrib.auth import get_user_model
@@ -975,3 +976,407 @@ def carga_mixta(bd, segundos=60, clientes=32, workers=4, lectura=0.7, semilla=13
         "fallas_auditoria": fallas[:10],
         "errores_red": errores[:10],
     }
+
+
+# --- 8. reconciliation with Smartflex (issue 18) ----------------------------------------------
+# The feed's header as a Smartflex export writes it (accents, capitals, spaces: the import folds
+# them into its columns: «Número» → numero, «Teléfono» → cliente_telefono), and the floor's
+# temporary table's column for each.
+CABECERA_ESTADOS = [
+    "Tipo",
+    "Número",
+    "Estado",
+    "Fecha",
+    "Motivo",
+    "Usuario",
+    "Documento",
+    "Teléfono",
+    "Dirección",
+    "Cliente Nombre",
+]
+COLUMNAS_ESTADOS = [
+    "tipo",
+    "numero",
+    "estado",
+    "fecha",
+    "motivo",
+    "usuario",
+    "documento",
+    "telefono",
+    "direccion",
+    "cliente_nombre",
+]
+# The status words the benchmark writes, and what the import maps each to (conciliacion.ESTADOS).
+PALABRAS_SF = {"Registrada": "registrada", "EN CURSO": "registrada", "Anulada": "anulada", "Instalada": "ejecutada"}
+# The word of the status that agrees with each of the generator's states, per object; any other
+# state: Registrada or EN CURSO.
+DE_SOLICITUD = {"instalada": "Instalada", "anulada": "Anulada"}
+DE_OT = {"ejecutada": "Instalada", "anulada": "Anulada"}
+TABLAS_CONCILIACION = ("anulaciones_diferencia", "anulaciones_emparejamiento", "anulaciones_estadosmartflex")
+
+
+def limpiar_conciliacion():
+    """Back to the state before any feed: no Smartflex status, difference, proposed pair or
+    status-feed import (the benchmark's database only). Nothing else is touched: with the
+    default settings the import changes no Solicitud."""
+    for tabla in TABLAS_CONCILIACION:
+        _sql(f"DELETE FROM {tabla}", fetch=False)
+    _sql("DELETE FROM anulaciones_importacionsmartflex WHERE clase = 'estados'", fetch=False)
+    vacuum(*TABLAS_CONCILIACION)
+
+
+# The sample: k generated Solicitudes spread evenly over the ids (the generator's ids are 1..n; a
+# stride that is no divisor of 100, so every state of the generator's cycle of 100 is sampled).
+SQL_MUESTRA_ESTADOS = """
+SELECT s.numero_smartflex, s.estado, o.numero, o.estado, s.cliente_documento, s.cliente_telefono,
+       s.calle || ' ' || s.numero_puerta, s.cliente_nombre, s.creado_at
+FROM generate_series(0, %(k)s - 1) g
+JOIN anulaciones_solicitud s ON s.id = 1 + (g::bigint * %(total)s) / %(k)s
+JOIN anulaciones_ordendetrabajo o ON o.solicitud_id = s.id
+WHERE s.numero_smartflex LIKE 'SF%%' ORDER BY g"""
+
+
+def archivo_estados(ruta, k, semilla=18):
+    """A status feed of ``k`` rows as Smartflex writes it (Windows-1252, ``;``, dd/mm/yyyy, a
+    trailing empty line) over a sample of the generated Solicitudes spread over the whole table:
+    three rows in four the Solicitud's number, one in four its OT's; mostly the status the
+    application agrees with; about 5 % a cancellation only Smartflex knows (on a case still open in
+    the application), 0.5 % an installation only Smartflex knows, 0.5 % a case cancelled in the
+    application that Smartflex still shows as current, 1 % numbers the application does not
+    know (half of them cancelled), and 2 % repeated rows (half the very same line again, half an
+    older status of the same number, later in the file: the latest date wins). Returns the
+    differences by class the feed holds, as the writer planted them."""
+    import random
+
+    rng = random.Random(semilla)
+    tz = timezone.get_current_timezone()
+    total = _sql("SELECT count(*) FROM anulaciones_solicitud WHERE numero_smartflex LIKE 'SF%%'")[0][0]
+    base = k - k // 100 - k // 50  # rows over known numbers, before unknown numbers and repeats
+    esperado = Counter()
+    filas, repetir = [], []
+    n_rep = k // 50
+    a_repetir = set(rng.sample(range(base), n_rep)) if n_rep else set()
+    ahora = timezone.now()
+    with transaction.atomic(), connection.connection.cursor(name=f"sf{secrets.token_hex(4)}") as cur:
+        cur.itersize = 5000
+        cur.execute(SQL_MUESTRA_ESTADOS, {"total": total, "k": base})
+        for j, (sf, s_estado, ot, o_estado, doc, tel, direccion, nombre, creado) in enumerate(cur):
+            es_ot = j % 4 == 3
+            numero, estado = (ot, o_estado) if es_ot else (sf, s_estado)
+            palabra = (DE_OT if es_ot else DE_SOLICITUD).get(estado, "Registrada" if j % 2 else "EN CURSO")
+            fecha = min(creado + timedelta(hours=6 + j % 48), ahora - timedelta(hours=1))
+            motivo = usuario_sf = ""
+            r = rng.random()
+            vigente = s_estado not in ("anulada", "instalada") and o_estado not in ("anulada", "ejecutada")
+            # The generator's cases: 55 % still open (planted: 9 % of them cancelled, 1 % installed
+            # in Smartflex), 10 % cancelled (5 % of them still current in Smartflex).
+            if vigente and r < 0.09:
+                palabra, motivo, usuario_sf = "Anulada", "Cliente desistió; anulación pedida por teléfono", "sfcajero"
+                esperado["anulada_en_smartflex"] += 1
+            elif vigente and r < 0.10:
+                palabra = "Instalada"
+                esperado["ejecutada_en_smartflex"] += 1
+            elif s_estado == "anulada" and r < 0.05:
+                palabra = "Registrada"
+                esperado["anulada_en_aplicacion"] += 1
+            fila = [
+                "OT" if es_ot else "Solicitud",
+                numero,
+                palabra,
+                _fecha_sf(fecha, tz, j),
+                motivo,
+                usuario_sf,
+                doc,
+                tel,
+                direccion,
+                nombre,
+            ]
+            filas.append(fila)
+            if j in a_repetir:
+                repetir.append(fila)
+    for i in range(k // 100):  # numbers the application does not know
+        anulada = i % 2 == 0
+        filas.append(
+            [
+                "Solicitud",
+                f"SFX{i:08d}",
+                "Anulada" if anulada else "Registrada",
+                _fecha_sf(ahora - timedelta(days=1 + i % 30), tz, i),
+                "Anulación directa en Smartflex" if anulada else "",
+                "sfcajero",
+                str(90_000_000 + i),
+                f"6{i:07d}",
+                f"Calle Nueva {i % 97} {i % 300}",
+                f"Cliente Smartflex {i}",
+            ]
+        )
+        esperado["sin_caso"] += anulada
+    for i, fila in enumerate(repetir):
+        if i % 2 == 0:
+            filas.append(list(fila))  # the very same line
+        else:  # an older status of the same number: the later one (already in the file) wins
+            anterior = datetime.strptime(fila[3][:10], "%d/%m/%Y") - timedelta(days=3)
+            filas.append([*fila[:2], "Registrada", anterior.strftime("%d/%m/%Y"), "", "", *fila[6:]])
+    rng.shuffle(filas)  # the feed is in no particular order
+    with open(ruta, "w", newline="", encoding="cp1252") as f:
+        w = csv.writer(f, delimiter=";")
+        w.writerow(CABECERA_ESTADOS)
+        w.writerows(filas)
+        f.write("\r\n")  # the trailing empty line Excel leaves
+    return {"filas": len(filas), "desconocidas": k // 100, "repetidas": len(repetir), "diferencias": dict(esperado)}
+
+
+def _fecha_sf(momento, tz, j):
+    """dd/mm/yyyy HH:MM in local time, or dd/mm/yyyy alone for one row in ten (both appear)."""
+    local = momento.astimezone(tz)
+    return local.strftime("%d/%m/%Y") if j % 10 == 0 else local.strftime("%d/%m/%Y %H:%M")
+
+
+# The floor: the same file copied into a temporary table and compared with the application in
+# one query — the latest status per number by date, matched to a Solicitud by its number or to
+# an OT by its own, and classified — with none of the import's bookkeeping (validation per row,
+# the kept statuses, the difference rows, the import job).
+SQL_CONCILIACION_PISO = """
+WITH palabras(palabra, estado) AS (SELECT * FROM unnest(%(palabras)s::text[], %(estados)s::text[])),
+f AS (
+  SELECT DISTINCT ON (b.objeto, b.numero) b.objeto, b.numero, p.estado
+  FROM (SELECT CASE WHEN lower(tipo) = 'ot' THEN 'ot' ELSE 'solicitud' END AS objeto, trim(numero) AS numero,
+               estado, to_timestamp(fecha, 'DD/MM/YYYY HH24:MI') AS fecha
+        FROM bench_estados) b
+  JOIN palabras p ON p.palabra = lower(trim(b.estado))
+  ORDER BY b.objeto, b.numero, b.fecha DESC
+),
+m AS (
+  SELECT f.estado, coalesce(s.id, so.id) IS NULL AS desconocido,
+         (coalesce(s.estado, so.estado) = 'anulada' OR coalesce(os.estado, o.estado) = 'anulada') IS TRUE AS anulada,
+         coalesce(s.estado, so.estado) IN ('pendiente_redigitacion', 'redigitada') AS redigitacion,
+         (coalesce(s.estado, so.estado) = 'instalada' OR coalesce(os.estado, o.estado) = 'ejecutada') IS TRUE
+           AS instalada
+  FROM f
+  LEFT JOIN anulaciones_solicitud s ON f.objeto = 'solicitud' AND s.numero_smartflex = f.numero
+  LEFT JOIN anulaciones_ordendetrabajo os ON os.solicitud_id = s.id
+  LEFT JOIN anulaciones_ordendetrabajo o ON f.objeto = 'ot' AND o.numero = f.numero
+  LEFT JOIN anulaciones_solicitud so ON so.id = o.solicitud_id
+)
+SELECT clase, count(*) FROM (
+  SELECT CASE
+    WHEN desconocido THEN CASE WHEN estado = 'anulada' THEN 'sin_caso' END
+    WHEN estado = 'anulada' THEN CASE WHEN NOT (anulada OR redigitacion) THEN 'anulada_en_smartflex' END
+    WHEN anulada AND NOT redigitacion THEN 'anulada_en_aplicacion'
+    WHEN estado = 'ejecutada' AND NOT (instalada OR anulada OR redigitacion) THEN 'ejecutada_en_smartflex'
+  END AS clase FROM m) x
+WHERE clase IS NOT NULL GROUP BY clase"""
+
+
+def piso_conciliacion(ruta):
+    """COPY of the feed into a temporary table, then SQL_CONCILIACION_PISO: {clase: count}."""
+    palabras = [p.lower() for p in PALABRAS_SF]
+    with transaction.atomic():
+        _sql(
+            "CREATE TEMP TABLE bench_estados (" + ", ".join(f"{c} text" for c in COLUMNAS_ESTADOS) + ") ON COMMIT DROP",
+            fetch=False,
+        )
+        with connection.connection.cursor() as cur, open(ruta, "rb") as f:
+            sql = "COPY bench_estados FROM STDIN WITH (FORMAT csv, HEADER true, DELIMITER ';', ENCODING 'WIN1252')"
+            with cur.copy(sql) as copia:
+                bloque = f.read(1 << 20)
+                while bloque:
+                    siguiente = f.read(1 << 20)
+                    # COPY refuses the trailing empty line: the file's last block without it.
+                    copia.write(bloque if siguiente else bloque.rstrip(b"\r\n") + b"\r\n")
+                    bloque = siguiente
+        filas = _sql(SQL_CONCILIACION_PISO, {"palabras": palabras, "estados": list(PALABRAS_SF.values())})
+    return dict(filas)
+
+
+SQL_FOTO_CONCILIACION = """
+SELECT (SELECT count(*) FROM anulaciones_estadosmartflex),
+       (SELECT md5(string_agg(concat_ws('|', objeto, numero, estado, fecha, clave, solicitud_id), ','
+                              ORDER BY objeto, numero)) FROM anulaciones_estadosmartflex),
+       (SELECT md5(string_agg(concat_ws('|', id, fuente_id, clase, estado, solicitud_id), ',' ORDER BY id))
+          FROM anulaciones_diferencia),
+       (SELECT count(*) FROM anulaciones_registroauditoria),
+       (SELECT max(id) FROM anulaciones_solicitud),
+       (SELECT md5(string_agg(concat_ws('|', id, estado, version), ',' ORDER BY id))
+          FROM anulaciones_solicitud WHERE id IN (SELECT solicitud_id FROM anulaciones_estadosmartflex))"""
+
+
+def _diferencias_abiertas():
+    return dict(_sql("SELECT clase, count(*) FROM anulaciones_diferencia WHERE estado = 'abierta' GROUP BY clase"))
+
+
+def _memoria_conciliacion(ruta, bd, traza=False):
+    """Peak memory of the reconciliation of ``ruta`` on a fresh state, in a fresh process
+    (``python -m bench.memoria conciliacion RUTA``): RSS growth, or with ``traza`` the
+    tracemalloc peak (Python objects only, and slower)."""
+    env = dict(os.environ, DATABASE_URL=bd, DJANGO_SETTINGS_MODULE="bench.settings")
+    env.pop("PYTEST_VERSION", None)
+    orden = [sys.executable, "-m", "bench.memoria", "conciliacion", ruta] + (["--tracemalloc"] if traza else [])
+    salida = subprocess.run(orden, cwd=RAIZ, env=env, check=True, capture_output=True, text=True).stdout
+    return json.loads(salida.strip().splitlines()[-1])
+
+
+def conciliacion(k=100_000, bd=None, reps=3, traza=False):
+    """A status feed of ``k`` rows (``archivo_estados``) reconciled by ``conciliacion.importar``
+    on a fresh state, then the same file again (idempotent: nothing may change), vs the floor
+    (``piso_conciliacion``: COPY + one SQL join of the same keys, median of ``reps``), and the
+    beat's check of every open difference (``diferencias.revisar_abiertas``: nothing to change).
+    The differences the import opened, by class, must equal the floor's and the ones the writer
+    planted. With ``bd``, the import's peak memory in a fresh process (RSS growth; with
+    ``traza`` also the tracemalloc peak, in another fresh process: tracemalloc makes the import
+    about five times slower, so the runner asks for it only with ``--tracemalloc``). Then
+    ``emparejamiento.emparejar`` on the same data, with re-entries planted (``crear_reentradas``)."""
+    from anulaciones import conciliacion as servicio
+    from anulaciones import diferencias
+
+    gr = usuario("GESTION_RED")
+    res = {"k": k}
+    limpiar_conciliacion()
+    crear_reentradas()
+    try:
+        with tempfile.TemporaryDirectory() as d:
+            ruta = os.path.join(d, "estados_smartflex.csv")
+            res["archivo"] = archivo_estados(ruta, k)
+            res["bytes"] = os.path.getsize(ruta)
+            t0 = time.perf_counter()
+            r = servicio.importar(ruta, gr, nombre="estados_smartflex.csv")
+            res["segundos"] = time.perf_counter() - t0
+            res["resultado"] = _resumen_importacion(r)
+            res["diferencias"] = _diferencias_abiertas()
+            antes = _sql(SQL_FOTO_CONCILIACION)[0]
+            marca = timezone.now()
+            t0 = time.perf_counter()
+            r2 = servicio.importar(ruta, gr, nombre="estados_smartflex.csv")
+            res["segundos_reimportar"] = time.perf_counter() - t0
+            res["resultado_reimportar"] = _resumen_importacion(r2)
+            res["idempotente"] = _sql(SQL_FOTO_CONCILIACION)[0] == antes
+            res["estados_reescritos"] = _sql(
+                "SELECT count(*) FROM anulaciones_estadosmartflex WHERE actualizado_at >= %s", [marca]
+            )[0][0]
+            # The beat «revisar-diferencias-smartflex»: every open difference compared again with
+            # the application (which did not move: nothing opened, nothing removed).
+            t0 = time.perf_counter()
+            res["revisar"] = list(diferencias.revisar_abiertas())
+            res["segundos_revisar"] = time.perf_counter() - t0
+            res["piso"], tiempos, res["diferencias_piso"] = medir(lambda: piso_conciliacion(ruta), reps)
+            res["tiempos_piso"] = tiempos
+            res["mismo_resultado"] = (
+                res["diferencias"] == res["diferencias_piso"] == res["archivo"]["diferencias"]
+                and res["idempotente"]
+                and res["revisar"] == [0, 0]
+            )
+            if bd:
+                res["memoria"] = _memoria_conciliacion(ruta, bd)
+                if traza:
+                    res["memoria"].update(_memoria_conciliacion(ruta, bd, traza=True))
+        res["emparejamiento"] = emparejamiento_medido()
+    finally:
+        limpiar_conciliacion()
+    return res
+
+
+def crear_reentradas(m=200):
+    """Re-entries typed in Smartflex: for the ``m`` Solicitudes cancelled last within the window
+    (``ANULACIONES_SMARTFLEX_VENTANA_HORAS``), a new Solicitud of the same customer registered 30
+    minutes after the cancellation: the same document and phone (half of them), the same document
+    and another phone (a quarter), the same phone and the document missing its last digit (a
+    quarter, by the cancelled one's id); street and door copied. Numbered «RE» + the cancelled
+    one's digits, born through ``crear_en_bloque`` as the Smartflex import births them. Kept
+    between runs (the audit log is append-only): one planted already is not planted again, only
+    given this plan's keys. Returns {cancelled pk: new number} of this run's."""
+    from anulaciones import transitions
+    from anulaciones.models import Solicitud
+
+    ahora = timezone.now()
+    ventana = Solicitud.ventana_redigitacion()
+    campos = (
+        "pk",
+        "numero_smartflex",
+        "tipo",
+        "cliente_nombre",
+        "cliente_documento",
+        "cliente_telefono",
+        "calle",
+        "numero_puerta",
+        "zona_id",
+        "asesor_id",
+        "anulada_at",
+    )
+    anuladas = list(
+        Solicitud.objects.filter(
+            estado=Solicitud.Estado.ANULADA,
+            numero_smartflex__startswith="SF",
+            anulada_at__gt=ahora - ventana + timedelta(minutes=5),
+            anulada_at__lte=ahora - timedelta(minutes=5),
+        )
+        .order_by("-anulada_at")
+        .values(*campos)[:m]
+    )
+    nuevo = {a["pk"]: "RE" + a["numero_smartflex"][2:] for a in anuladas}
+    ya = set(Solicitud.objects.filter(numero_smartflex__in=nuevo.values()).values_list("numero_smartflex", flat=True))
+    filas = [
+        {
+            **{c: a[c] for c in campos[2:-1]},
+            "numero_smartflex": nuevo[a["pk"]],
+            "creado_at": min(a["anulada_at"] + timedelta(minutes=30), ahora - timedelta(minutes=1)),
+        }
+        for a in anuladas
+        if nuevo[a["pk"]] not in ya
+    ]
+    transitions.crear_en_bloque(transitions.usuario_sistema(), filas, nota="Benchmark: re-entrada en Smartflex")
+    # The customer's keys of every planted one, this run's and earlier runs' (the plan may have
+    # changed since), from its cancelled Solicitud.
+    _sql(SQL_CLAVES_REENTRADAS, [], fetch=False)
+    return nuevo
+
+
+SQL_CLAVES_REENTRADAS = """
+UPDATE anulaciones_solicitud n
+SET cliente_documento = CASE WHEN a.id %% 4 = 3 THEN left(a.cliente_documento, -1) ELSE a.cliente_documento END,
+    cliente_telefono = CASE WHEN a.id %% 4 = 2 THEN '6' || substr(a.cliente_telefono, 2) ELSE a.cliente_telefono END
+FROM anulaciones_solicitud a
+WHERE n.numero_smartflex LIKE 'RE%%' AND a.numero_smartflex = 'SF' || substr(n.numero_smartflex, 3)"""
+
+
+SQL_PLANTADAS = """
+SELECT a.id, n.id FROM anulaciones_solicitud n
+JOIN anulaciones_solicitud a ON a.numero_smartflex = 'SF' || substr(n.numero_smartflex, 3)
+WHERE n.numero_smartflex LIKE 'RE%%' AND a.estado IN ('anulada', 'pendiente_redigitacion')
+  AND a.reemplazada_por_id IS NULL AND a.anulada_at >= %s AND a.anulada_at <= %s"""
+
+
+def plantadas(ahora):
+    """{cancelled pk: new pk} of the planted re-entries ``emparejar(ahora=ahora)`` must propose:
+    those of this run and of earlier ones (the generated cancellations come within reach as the
+    clock moves) whose cancellation it reads, the last two windows."""
+    from anulaciones.models import Solicitud
+
+    return dict(_sql(SQL_PLANTADAS, [ahora - 2 * Solicitud.ventana_redigitacion(), ahora]))
+
+
+def emparejamiento_medido():
+    """``emparejamiento.emparejar()`` (the beat's task body, also run at the end of each feed
+    import) from no proposal: its time, and whether it proposed exactly the planted pairs."""
+    from anulaciones import emparejamiento
+    from anulaciones.models import Emparejamiento
+
+    _sql("DELETE FROM anulaciones_emparejamiento", fetch=False)
+    ahora = timezone.now()
+    esperadas = plantadas(ahora)
+    t0 = time.perf_counter()
+    propuestas = emparejamiento.emparejar(ahora=ahora)
+    segundos = time.perf_counter() - t0
+    pares = set(Emparejamiento.objects.values_list("anulada_id", "nueva_id"))
+    confianzas = Counter(Emparejamiento.objects.values_list("confianza", flat=True))
+    return {
+        "segundos": segundos,
+        "propuestas": propuestas,
+        "reentradas": len(esperadas),
+        "confianzas": dict(sorted(confianzas.items())),
+        "mismo_resultado": pares == set(esperadas.items()) and propuestas == len(esperadas),
+    }
+
+
+def _resumen_importacion(r):
+    """The import's own counters (whatever the Resultado carries that is a number)."""
+    return {c: v for c, v in vars(r).items() if isinstance(v, int) and not isinstance(v, bool)}

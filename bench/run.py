@@ -11,6 +11,7 @@ import json
 import os
 import platform
 import statistics
+import subprocess
 import sys
 import time
 from urllib.parse import urlsplit, urlunsplit
@@ -78,6 +79,39 @@ def maquina():
     }
 
 
+def _reusar(bd, url, n, log):
+    """The database of this size kept by an earlier ``--conservar`` run, migrated to the current
+    code and counted again (its load time stays unknown: None); None when there is none of ``n``
+    Solicitudes, and the caller generates it."""
+    import psycopg
+
+    from bench import generar
+
+    try:
+        with psycopg.connect(url) as conn:
+            with conn.cursor() as cur:
+                # The generator's last number is there and no later one (other steps add
+                # Solicitudes of their own numbering: BR…, B…).
+                cur.execute(
+                    "SELECT numero_smartflex FROM anulaciones_solicitud WHERE numero_smartflex = ANY(%s)",
+                    [[f"SF{n:09d}", f"SF{n + 1:09d}"]],
+                )
+                if [f[0] for f in cur.fetchall()] != [f"SF{n:09d}"]:
+                    return None
+    except psycopg.Error:
+        return None
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--noinput", "-v0"],
+        cwd=RAIZ,
+        check=True,
+        env=dict(os.environ, DATABASE_URL=bd),
+    )
+    _usar(bd)
+    log(f"== {n:,} Solicitudes: la base {_nombre(bd)} de una corrida anterior (--reusar)")
+    with psycopg.connect(url) as conn:
+        return generar.contar(conn.cursor(), segundos=None)
+
+
 def un_tamano(n, bd, args, log):
     import psycopg
     from django.db import connections
@@ -85,11 +119,14 @@ def un_tamano(n, bd, args, log):
     from bench import generar, medidas
 
     connections.close_all()
-    _recrear(bd)
-    _usar(bd)
-    log(f"== {n:,} Solicitudes: generando")
-    with psycopg.connect(bd.replace("postgres://", "postgresql://", 1)) as conn:
-        cuentas, _ = generar.generar(conn, n, log=log)
+    url = bd.replace("postgres://", "postgresql://", 1)
+    cuentas = _reusar(bd, url, n, log) if args.reusar else None
+    if cuentas is None:
+        _recrear(bd)
+        _usar(bd)
+        log(f"== {n:,} Solicitudes: generando")
+        with psycopg.connect(url) as conn:
+            cuentas, _ = generar.generar(conn, n, log=log)
     log(f"   {json.dumps(cuentas)}")
     res = {"n": n, "datos": cuentas, "maquina": maquina()}
     pasos = [
@@ -104,6 +141,13 @@ def un_tamano(n, bd, args, log):
         ("http", lambda: medidas.http_transicion(bd, peticiones=args.peticiones, rondas=args.reps)),
         ("importacion", lambda: medidas.importacion(k=args.importacion, reps=args.reps_import)),
         ("mixta", lambda: medidas.carga_mixta(bd, segundos=args.mixta_segundos) if n == args.ultimo else None),
+        # Issue 18: a status feed of a tenth of the Solicitudes, at most --conciliacion rows.
+        (
+            "conciliacion",
+            lambda: medidas.conciliacion(
+                k=min(args.conciliacion, n // 10), bd=bd, reps=args.reps, traza=args.tracemalloc
+            ),
+        ),
     ]
     for nombre, fn in pasos:
         if args.solo and nombre not in args.solo:
@@ -130,6 +174,11 @@ def main(argv=None):
         "--conservar", action="store_true", help="keep the databases of every size after the run (dropped by default)"
     )
     p.add_argument(
+        "--reusar",
+        action="store_true",
+        help="measure on the databases a --conservar run kept (same sizes) instead of generating them again",
+    )
+    p.add_argument(
         "--rondas-intercaladas",
         type=int,
         default=5,
@@ -138,12 +187,21 @@ def main(argv=None):
     p.add_argument("--barrido", type=int, default=100_000)
     p.add_argument("--libro", default="10000,100000")
     p.add_argument("--importacion", type=int, default=50_000)
+    p.add_argument(
+        "--conciliacion", type=int, default=100_000, help="rows of the Smartflex status feed (at most a tenth of n)"
+    )
+    p.add_argument(
+        "--tracemalloc",
+        action="store_true",
+        help="also the tracemalloc peak of the reconciliation, in another fresh process (slow: about 5x the import)",
+    )
     p.add_argument("--peticiones", type=int, default=1000)
     p.add_argument("--mixta-segundos", type=int, default=60, help="length of the mixed load (issue 13)")
     p.add_argument(
         "--solo",
         default="",
-        help="comma-separated subset: tablero,indicador,libro,barrido,recalculo,riesgo,http,importacion,mixta",
+        help="comma-separated subset: tablero,indicador,libro,barrido,recalculo,riesgo,http,importacion,mixta,"
+        "conciliacion",
     )
     p.add_argument(
         "--informe",

@@ -110,11 +110,30 @@ def test_cada_benchmark_mide_su_camino_y_su_piso_con_el_mismo_resultado(datos, t
     assert x["errores"] == 0 and x["auditoria_ok"] and x["paginas"] > 0 and x["transiciones"] > 0
     assert x["aceptadas"] == x["transiciones"] and x["p99"] >= x["p95"] >= x["p50"] > 0
 
+    # Issue 18: a status feed reconciled twice (nothing changes the second time) against its floor,
+    # the same differences as the floor's join and as the feed's writer planted; its peak memory in
+    # a fresh process; the planted re-entries proposed, and only them.
+    res["conciliacion"] = q = medidas.conciliacion(k=200, bd=_url_bd(), reps=1, traza=False)
+    assert q["mismo_resultado"] and q["idempotente"] and q["estados_reescritos"] == 0
+    assert q["diferencias"] == q["diferencias_piso"] == q["archivo"]["diferencias"]
+    assert q["diferencias"]["anulada_en_smartflex"] > 0 and q["diferencias"]["sin_caso"] == 1
+    assert q["resultado"]["total"] == q["archivo"]["filas"] == 200 and q["resultado"]["con_error"] == 0
+    assert q["resultado_reimportar"]["diferencias"] == q["resultado_reimportar"]["creadas"] == 0
+    assert q["revisar"] == [0, 0] and q["segundos_revisar"] > 0
+    assert q["memoria"]["rss_pico_mb"] >= q["memoria"]["rss_antes_mb"] > 0
+    assert q["emparejamiento"]["mismo_resultado"] and q["emparejamiento"]["reentradas"] >= 1
+    with connection.cursor() as c:  # the benchmark leaves no status, difference or proposal behind
+        c.execute(
+            "SELECT (SELECT count(*) FROM anulaciones_estadosmartflex) + (SELECT count(*) FROM "
+            "anulaciones_diferencia) + (SELECT count(*) FROM anulaciones_emparejamiento)"
+        )
+        assert c.fetchone()[0] == 0
+
     ruta = tmp_path / "BENCHMARKS.md"
     informe.escribir(ruta, [res], comando="test")
     texto = ruta.read_text()
     filas = informe.filas(res)
-    assert len(filas) == 11 and all(f[7] for f in filas)  # every row, same rows/results on both sides
+    assert len(filas) == 13 and all(f[7] for f in filas)  # every row, same rows/results on both sides
     assert "with the sizes alternated" in texto and "600: " in texto and "601: " in texto
     for marca in (
         "Tablero de Control",
@@ -128,5 +147,8 @@ def test_cada_benchmark_mide_su_camino_y_su_piso_con_el_mismo_resultado(datos, t
         "Smartflex import",
         "A transition over HTTP",
         "Mixed load",
+        "Reconciliation with Smartflex",
+        "Re-entry pairing",
+        "Reconciliation of a 200-row status feed",
     ):
         assert marca in texto
