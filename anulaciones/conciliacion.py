@@ -590,11 +590,13 @@ EXTENSIONES = (".csv", ".xlsx")
 
 
 def subir_estados(
-    archivo_subido: UploadedFile, usuario: User, *, aceptar_validas: bool = False
+    archivo_subido: UploadedFile | File[Any], usuario: User, *, aceptar_validas: bool = False, encolar: bool = True
 ) -> ImportacionSmartflex:
     """Store an uploaded feed as an import job («estados») and queue it (after the commit). The
     returned job has ``publicado`` = False when the broker did not take it (it stays «en cola» for
-    the periodic pickup: the page may say so). DatosInvalidos: not a CSV/XLSX, or too big."""
+    the periodic pickup: the page may say so). DatosInvalidos: not a CSV/XLSX, or too big.
+    ``encolar=False``: the caller runs it (``ejecutar``), as the command does: every feed, whatever
+    way it came, is a job, so the indicator can say as of which one it is reconciled."""
     nombre = archivo_subido.name or "estados.csv"
     if archivo_subido.size is not None and archivo_subido.size > importacion.limites().bytes:
         raise DatosInvalidos({"archivo": importacion.mensaje_tamano(archivo_subido.size)})
@@ -607,8 +609,9 @@ def subir_estados(
         usuario=usuario,
         aceptar_validas=aceptar_validas,
     )
-    envio = importacion.encolar_importacion(imp)
-    setattr(imp, "publicado", envio.publicado)  # noqa: B010 - not a model field: this request only
+    if encolar:
+        envio = importacion.encolar_importacion(imp)
+        setattr(imp, "publicado", envio.publicado)  # noqa: B010 - not a model field: this request only
     return imp
 
 

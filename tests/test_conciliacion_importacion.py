@@ -412,6 +412,10 @@ def test_comando_importa_e_imprime_el_resumen_y_los_errores(escribir, esc, u, ca
     salida = capsys.readouterr().out
     assert "aviso fila 3, columna numero: Número desconocido en la aplicación" in salida
     assert "2 filas: 2 números nuevos" in salida and "1 diferencia nueva" in salida
+    # A feed imported by the command is a job like an upload's: the figures say as of which file.
+    imp = ImportacionSmartflex.objects.get(clase="estados")
+    assert (imp.etapa, imp.usuario, imp.nombre) == ("terminada", u.coc, os.path.basename(buena))
+    assert diferencias.cifras().ultima_importacion.nombre == os.path.basename(buena)
 
     mala = escribir(
         csv_bytes([["", "SF-Y", "rara", "01/05/2024", "", ""], ["", "SF-Z", "anulada", "01/05/2024", "", ""]])

@@ -5,9 +5,6 @@ from anulaciones import importacion, transitions
 
 
 class Command(BaseCommand):
-    # The importer (``importar`` and ``resumen``): the status feed's command (issue 18) is this one
-    # with ``anulaciones.conciliacion``.
-    importador = importacion
     help = (
         "Importa un export de Smartflex (CSV o XLSX) de solicitudes y OTs. Con errores no importa nada, "
         "salvo con --aceptar-validas (importa las filas válidas). Columnas: docs/api.md."
@@ -23,28 +20,36 @@ class Command(BaseCommand):
             help="Usuario (GESTION_RED o COC) a nombre de quien se audita. Por defecto, el usuario del sistema.",
         )
 
-    def handle(self, *args, archivo, aceptar_validas, usuario, **opts):
-        if usuario:
-            try:
-                user = get_user_model().objects.get(username=usuario)
-            except get_user_model().DoesNotExist:
-                raise CommandError(f"No existe el usuario {usuario}.") from None
-        else:
-            user = transitions.usuario_sistema()
+    def usuario_de(self, usuario):
+        if not usuario:
+            return transitions.usuario_sistema()
+        try:
+            return get_user_model().objects.get(username=usuario)
+        except get_user_model().DoesNotExist:
+            raise CommandError(f"No existe el usuario {usuario}.") from None
+
+    def comprobar(self, archivo):
         try:
             open(archivo, "rb").close()
         except OSError as e:
             raise CommandError(f"No se puede leer {archivo}: {e}") from None
 
+    def informar(self, errores, avisos, resumen, importado):
+        for e in errores:
+            self.stdout.write(f"fila {e['fila']}, columna {e['columna'] or '-'}: {e['mensaje']}")
+        for e in avisos:
+            self.stdout.write(f"aviso fila {e['fila']}, columna {e['columna'] or '-'}: {e['mensaje']}")
+        self.stdout.write(resumen)
+        if not importado:
+            raise CommandError("Importación rechazada: no se importó nada.")
+
+    def handle(self, *args, archivo, aceptar_validas, usuario, **opts):
+        user = self.usuario_de(usuario)
+        self.comprobar(archivo)
+
         def progreso(r):
             if opts.get("verbosity", 1) > 1:
                 self.stdout.write(f"  {r.procesadas} filas…")
 
-        r = self.importador.importar(archivo, user, aceptar_validas=aceptar_validas, nombre=archivo, progreso=progreso)
-        for e in r.errores:
-            self.stdout.write(f"fila {e['fila']}, columna {e['columna'] or '-'}: {e['mensaje']}")
-        for e in r.avisos:
-            self.stdout.write(f"aviso fila {e['fila']}, columna {e['columna'] or '-'}: {e['mensaje']}")
-        self.stdout.write(self.importador.resumen(r))
-        if not r.importado:
-            raise CommandError("Importación rechazada: no se importó nada.")
+        r = importacion.importar(archivo, user, aceptar_validas=aceptar_validas, nombre=archivo, progreso=progreso)
+        self.informar(r.errores, r.avisos, importacion.resumen(r), r.importado)
