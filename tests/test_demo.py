@@ -90,3 +90,20 @@ def test_cada_rol_tiene_trabajo_esperando_en_su_inicio(demo, client):
             vacios.append(rol)
         client.logout()
     assert vacios == []
+
+
+def test_el_demo_trae_una_conciliacion_con_smartflex_que_mostrar(demo, client):
+    """Issue 18: a newcomer's Gestión de Red finds on /smartflex/conciliacion/ every class of
+    difference from an imported feed, and a re-entry proposed as a re-digitation."""
+    from anulaciones.models import Diferencia, Emparejamiento, ImportacionSmartflex
+
+    assert ImportacionSmartflex.objects.filter(clase="estados", etapa="terminada").count() == 1
+    assert set(Diferencia.objects.filter(estado="abierta").values_list("clase", flat=True)) == set(
+        Diferencia.Clase.values
+    )
+    propuesta = Emparejamiento.objects.get(estado="propuesto")
+    assert propuesta.confianza == 100 and propuesta.anulada.estado == "pendiente_redigitacion"
+    client.login(username="gestion_red", password=DEMO_PASSWORD)
+    pagina = client.get("/smartflex/conciliacion/").content.decode()
+    assert "Conciliado con el archivo estados-smartflex-" in pagina
+    assert propuesta.nueva.numero_smartflex in pagina

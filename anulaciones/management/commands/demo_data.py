@@ -9,6 +9,7 @@ one the knowledge marks as wrong) and a box of its zone; what an SI asks for fol
 case was observed; and the first case of each shape is in La Paz Centro for the asesor «asesor»,
 so that every demo user (the COZ and técnico of La Paz Centro included) finds work on its home."""
 
+import os
 import random
 from datetime import datetime, time, timedelta
 
@@ -217,6 +218,7 @@ class Command(BaseCommand):
                 self.caso(i, camino, inicio, primero=i < len(nombres))
         if not entregado:
             self.entregas()
+        self.conciliacion()
         self.stdout.write(
             self.style.SUCCESS(
                 f"Loaded {len(elegidos)} cases. Users: {', '.join(sorted(self.u))}; password: {DEMO_PASSWORD}"
@@ -340,6 +342,59 @@ class Command(BaseCommand):
         for entrega, cuando in hechas[:-1]:
             with time_machine.travel(cuando + timedelta(minutes=20), tick=False):
                 T.aplicar(entrega, "acusar_recibo", self.u["facturacion"])
+
+    def conciliacion(self):
+        """Issue 18: a Smartflex status feed, imported like an upload, that shows every class of
+        difference on /smartflex/conciliacion/ (cancellations made only in Smartflex, one with no
+        case, one the application cancelled and Smartflex still shows, an installation only
+        Smartflex knows), and a customer re-entered after a cancellation, proposed as its
+        re-digitation."""
+        import csv
+        import tempfile
+
+        from django.core.files import File
+
+        from anulaciones import conciliacion, emparejamiento
+
+        ahora = timezone.localtime()
+        fecha = (ahora - timedelta(hours=5)).strftime("%d/%m/%Y %H:%M")
+        abiertas = list(Solicitud.objects.filter(estado__in=["registrada", "corregida"]).order_by("pk")[:3])
+        anulada = Solicitud.objects.filter(estado="anulada").order_by("pk").first()
+        en_instalacion = Solicitud.objects.filter(estado="en_instalacion").select_related("orden").first()
+        filas = [["Tipo", "Número", "Estado", "Fecha", "Motivo", "Usuario", "Documento", "Teléfono", "Dirección"]]
+        filas += [["Solicitud", s.numero_smartflex, "ANULADA", fecha, "Cliente desistió", "jperez"] for s in abiertas]
+        filas.append(["Solicitud", "SF-DEMO-9001", "Anulada", fecha, "Sin cobertura", "mrojas", "4455667", "", ""])
+        if anulada is not None:
+            filas.append(["Solicitud", anulada.numero_smartflex, "Vigente", fecha, "", "mrojas"])
+        if en_instalacion is not None:
+            filas.append(["OT", en_instalacion.orden.numero, "Ejecutada", fecha, "", "tec01"])
+        filas = [f + [""] * (len(filas[0]) - len(f)) for f in filas]
+        with tempfile.NamedTemporaryFile("w", suffix=".csv", encoding="cp1252", newline="", delete=False) as f:
+            csv.writer(f, delimiter=";").writerows(filas)
+        with open(f.name, "rb") as datos:
+            imp = conciliacion.subir_estados(
+                File(datos, name=f"estados-smartflex-{ahora:%Y%m%d}.csv"), self.u["gestion_red"], encolar=False
+            )
+        os.unlink(f.name)
+        conciliacion.ejecutar(imp.pk)
+        # A customer whose request waits for its re-digitation typed the new one apart (in Smartflex,
+        # imported): the pairing proposes it, with its confidence and reasons.
+        pendiente = Solicitud.objects.filter(estado="pendiente_redigitacion").order_by("pk").first()
+        if pendiente is not None:
+            T.crear_solicitud(
+                self.u["asesor"],
+                numero_smartflex=f"{pendiente.numero_smartflex}-B",
+                tipo=pendiente.tipo,
+                cliente_nombre=pendiente.cliente_nombre,
+                cliente_documento=pendiente.cliente_documento,
+                cliente_telefono=pendiente.cliente_telefono,
+                calle=pendiente.calle,
+                numero_puerta=pendiente.numero_puerta,
+                zona=pendiente.zona,
+                plan=pendiente.plan,
+                vendedor=pendiente.vendedor,
+            )
+            emparejamiento.emparejar()
 
     # --- one case -------------------------------------------------------------------------
     def caso(self, i, camino, inicio, primero=False):
