@@ -184,6 +184,9 @@ OBJETOS: dict[str, str] = {
     "orden de trabajo": _O.OT,
 }
 AVISO_DESCONOCIDO = "Número desconocido en la aplicación: impórtelo como solicitud."
+AVISO_OT_DESCONOCIDA = (
+    "OT desconocida en la aplicación: su anulación se concilia por la fila de su solicitud, o al importar la OT."
+)
 # The stored fields a row carries, in the order of its digest (``clave``).
 CAMPOS = [
     "objeto",
@@ -370,17 +373,22 @@ def _sql_upsert(filas: int) -> str:
         valores = "(" + ", ".join(["%s"] * len(columnas)) + ")"
         origen = f"VALUES {', '.join([valores] * filas)}"
     actualizar = ", ".join(f"{c} = excluded.{c}" for c in columnas[2:])
-    fecha, clave_ = _columna("fecha"), _columna("clave")
+    fecha, clave_, estado = _columna("fecha"), _columna("clave"), _columna("estado")
+
+    def rango(t: str) -> str:  # RANGO in SQL
+        return f"CASE {t}.{estado} " + " ".join(f"WHEN '{e}' THEN {r}" for e, r in RANGO.items()) + " END"
+
     return (
         f"INSERT INTO {tabla} ({', '.join(columnas)}) {origen} "
         f"ON CONFLICT ({columnas[0]}, {columnas[1]}) DO UPDATE SET {actualizar} "
-        f"WHERE (excluded.{fecha}, excluded.{clave_}) > ({tabla}.{fecha}, {tabla}.{clave_})"
+        f"WHERE (excluded.{fecha}, {rango('excluded')}, excluded.{clave_}) "
+        f"> ({tabla}.{fecha}, {rango(tabla)}, {tabla}.{clave_})"
     )
 
 
 def guardar(filas: list[dict[str, Any]], importacion_id: int | None = None) -> None:
     """Store rows (one per number: the caller keeps the latest of a batch) with one upsert per
-    statement-sized chunk: a stored row is replaced only by a greater (fecha, clave). PostgreSQL
+    statement-sized chunk: a stored row is replaced only by a greater (fecha, RANGO, clave). PostgreSQL
     and SQLite ≥ 3.24 (row values: ≥ 3.15)."""
     campos = [_campo(c) for c in _INSERTADOS]
     ahora = timezone.now()
@@ -436,8 +444,14 @@ def validar(ruta: Ruta, resultado: Resultado, progreso: Callable[[Resultado], No
     return malas
 
 
-def _orden(d: Mapping[str, Any]) -> tuple[datetime, str]:
-    return d["fecha"], d["clave"]
+# Two statuses of one number at the same instant (a date alone is noon: «registrada» and «anulada»
+# of the same day tie) are ordered by how far along the procedure they are, then by content: a
+# cancellation is never lost to a registration of its own day by the toss of a digest.
+RANGO = {_E.REGISTRADA: 0, _E.EJECUTADA: 1, _E.ANULADA: 2}
+
+
+def _orden(d: Mapping[str, Any]) -> tuple[datetime, int, str]:
+    return d["fecha"], RANGO[d["estado"]], d["clave"]
 
 
 def _aplicar_lote(lote: list[tuple[int, dict[str, Any]]], resultado: Resultado, importacion_id: int | None) -> None:
@@ -456,8 +470,10 @@ def _aplicar_lote(lote: list[tuple[int, dict[str, Any]]], resultado: Resultado, 
             numeros |= Q(objeto=objeto, numero__in=deste)
     with transaction.atomic():
         guardadas = {
-            (o, n): (f, c)
-            for o, n, f, c in EstadoSmartflex.objects.filter(numeros).values_list("objeto", "numero", "fecha", "clave")
+            (o, n): (f, RANGO[e], c)
+            for o, n, f, e, c in EstadoSmartflex.objects.filter(numeros).values_list(
+                "objeto", "numero", "fecha", "estado", "clave"
+            )
         }
         for k, d in ultimas.items():
             if k not in guardadas:
@@ -473,7 +489,11 @@ def _aplicar_lote(lote: list[tuple[int, dict[str, Any]]], resultado: Resultado, 
         abiertas, _ = diferencias.detectar_fuentes(fuentes, app)
     resultado.diferencias += abiertas
     for n, d in lote:
-        if d["estado"] != _E.ANULADA and (d["objeto"], d["numero"]) not in app:
+        if (d["objeto"], d["numero"]) in app:
+            continue
+        if d["objeto"] == _O.OT and d["estado"] == _E.ANULADA:
+            resultado.aviso(_error(n, "numero", AVISO_OT_DESCONOCIDA))
+        elif d["estado"] != _E.ANULADA:
             resultado.aviso(_error(n, "numero", AVISO_DESCONOCIDO))
 
 

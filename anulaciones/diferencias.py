@@ -187,10 +187,13 @@ _C = Diferencia.Clase
 _REDIGITACION = (_S.PENDIENTE_REDIGITACION, _S.REDIGITADA)
 
 
-def clasificar(estado: str, app: _Aplicacion | None) -> str | None:
-    """The class of difference between a Smartflex status and the application's (None: they agree)."""
+def clasificar(estado: str, app: _Aplicacion | None, objeto: str = _O.SOLICITUD) -> str | None:
+    """The class of difference between a Smartflex status and the application's (None: they agree).
+    A cancelled number the application does not know is a case to create only for a Solicitud's
+    row: an unknown OT's row says nothing of its Solicitud's number (the feed's row of that
+    Solicitud, when there is one, opens it), so it would make a second case of one cancellation."""
     if app is None:
-        return _C.SIN_CASO if estado == _E.ANULADA else None
+        return _C.SIN_CASO if estado == _E.ANULADA and objeto == _O.SOLICITUD else None
     anulada = app.estado_solicitud == _S.ANULADA or app.estado_ot == _OT.ANULADA
     en_redigitacion = app.estado_solicitud in _REDIGITACION
     if estado == _E.ANULADA:
@@ -262,7 +265,7 @@ def detectar_fuentes(fuentes: list[_Fuente], app: Mapping[Clave, _Aplicacion] | 
     quitar: list[int] = []
     for f in fuentes:
         a = app.get((f.objeto, f.numero))
-        clase_ = clasificar(f.estado, a)
+        clase_ = clasificar(f.estado, a, f.objeto)
         abierta = abiertas.get(f.pk)
         if clase_ is None:
             if abierta is not None:

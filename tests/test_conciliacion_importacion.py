@@ -709,3 +709,42 @@ def test_la_cuenta_de_diferencias_es_la_de_las_que_quedan_abiertas(escribir, esc
     )
     assert r.importado and abiertas() == set()
     assert r.diferencias == 0
+
+
+@pytest.mark.parametrize("orden", [(0, 1), (1, 0)])
+def test_registrada_y_anulada_del_mismo_dia_gana_la_anulacion(orden, escribir, esc, u):
+    """Review finding: with dates alone (noon) a registration and a cancellation of the same day
+    tied and a digest chose: cancellations were lost. Same instant → the cancellation wins, in
+    one file or two, in either order."""
+    s = esc.solicitud("registrada")
+    filas = [
+        ["solicitud", s.numero_smartflex, "vigente", "02/05/2024", "", ""],
+        ["solicitud", s.numero_smartflex, "anulada", "02/05/2024", "Desiste", ""],
+    ]
+    for i in orden:
+        importar(escribir(csv_bytes([filas[i]])), u.gestion_red)
+    assert estado_sf(s.numero_smartflex).estado == "anulada"
+    assert abiertas() == {(s.numero_smartflex, C.ANULADA_EN_SMARTFLEX)}
+    Diferencia.objects.all().delete()
+    EstadoSmartflex.objects.all().delete()
+    importar(escribir(csv_bytes([filas[i] for i in orden])), u.gestion_red)
+    assert estado_sf(s.numero_smartflex).estado == "anulada"
+
+
+def test_una_ot_anulada_desconocida_no_crea_un_segundo_caso(escribir, u):
+    """Review finding: a cancelled Solicitud unknown to the application and its (unknown) OT
+    opened two «sin caso» differences — two cases for one cancellation. Only the Solicitud's row
+    opens it; the OT's row is a warning."""
+    r = importar(
+        escribir(
+            csv_bytes(
+                [
+                    ["solicitud", "SF-NUEVA-1", "anulada", "02/05/2024 10:00", "Desiste", ""],
+                    ["ot", "OT-998877", "anulada", "02/05/2024 10:00", "Desiste", ""],
+                ]
+            )
+        ),
+        u.gestion_red,
+    )
+    assert abiertas() == {("SF-NUEVA-1", C.SIN_CASO)}
+    assert [(a["fila"], a["mensaje"]) for a in r.avisos] == [(3, conciliacion.AVISO_OT_DESCONOCIDA)]

@@ -560,3 +560,24 @@ def test_dos_personas_vinculan_la_misma_propuesta_gana_una(esc, u, nueva_solicit
     s.refresh_from_db()
     assert s.estado == "redigitada" and s.reemplazada_por_id == n.pk
     assert RegistroAuditoria.de_objeto(s).filter(transicion="vincular_redigitacion").count() == 1
+
+
+def test_una_persona_no_vincula_otro_cliente_ni_lo_que_no_ve(esc, u, nueva_solicitud, crear_usuario):
+    """Review finding: the number of any Solicitud used to link into any cancelled case (flipping
+    the indicator). A person links only the same customer (document, phone, address or name) and
+    only a Solicitud they may see; the linked one stays with the case's asesor."""
+    s = anulada(esc, u)
+    ajena = nueva(nueva_solicitud, s, H, cliente_nombre="Pedro Quispe", **OTRO)
+    e = _rechazo(s, u.coc, ajena.numero_smartflex)
+    assert "no es del mismo cliente" in e.errores["numero_nueva"]
+    otra_asesora = crear_usuario(Rol.ASESOR, "otra_asesora_2")
+    de_otra = nueva(nueva_solicitud, s, H)
+    Solicitud.objects.filter(pk=de_otra.pk).update(asesor=otra_asesora)
+    e = _rechazo(s, u.asesor, de_otra.numero_smartflex)
+    assert "entre las que usted ve" in e.errores["numero_nueva"]
+    # Gestión de Red sees every case: same name only is the same customer; it joins the case's asesor.
+    mismo_nombre = nueva(nueva_solicitud, s, 2 * H, **OTRO)
+    Solicitud.objects.filter(pk=mismo_nombre.pk).update(asesor=otra_asesora)
+    vincular(s, u.gestion_red, mismo_nombre)
+    mismo_nombre.refresh_from_db()
+    assert (mismo_nombre.caso_id, mismo_nombre.asesor_id) == (s.caso_id, s.asesor_id)

@@ -723,6 +723,14 @@ class Solicitud(Maquina):
         the same customer is taken as its re-entry."""
         return timedelta(hours=settings.ANULACIONES_SMARTFLEX_VENTANA_HORAS)
 
+    def mismo_cliente(self, otra):
+        """Whether ``otra`` is this one's customer: the same document, phone, address
+        (``claves``) or name (normalized)."""
+        if any(a and a == b for a, b in zip(self.claves(), otra.claves(), strict=True)):
+            return True
+        nombre = normalizar(self.cliente_nombre or "")
+        return bool(nombre) and nombre == normalizar(otra.cliente_nombre or "")
+
     def _redigitacion_vinculable(self, numero):
         """The Solicitud numbered ``numero`` locked, or the DatosInvalidos that says why it cannot
         be this one's re-digitation. The locks: this Solicitud is held by the path already; the
@@ -792,7 +800,22 @@ class Solicitud(Maquina):
         can use the system's role to link a weaker pair."""
         from .observacion import Correccion, IntentoContacto
 
-        nueva = self._redigitacion_vinculable((numero_nueva or "").strip())
+        numero = (numero_nueva or "").strip()
+        nueva = self._redigitacion_vinculable(numero)
+        if ctx.rol != SISTEMA:
+            # A person links only what they may see, and only the same customer: a number typed
+            # by mistake (or on purpose) must not move someone else's request into this case.
+            if not nueva.en_alcance(ctx.usuario, ctx.rol):
+                raise DatosInvalidos(
+                    {"numero_nueva": f"No existe una solicitud con el N° Smartflex {numero} entre las que usted ve."}
+                )
+            if not self.mismo_cliente(nueva):
+                raise DatosInvalidos(
+                    {
+                        "numero_nueva": f"La solicitud {numero} no es del mismo cliente: no coinciden el documento, "
+                        "el teléfono, la dirección ni el nombre."
+                    }
+                )
         if ctx.rol == SISTEMA:
             doc, _, dire = self.claves()
             doc_n, _, dire_n = nueva.claves()
@@ -818,8 +841,11 @@ class Solicitud(Maquina):
         def despues(ctx):
             from .servicio import ServicioIngenieria
 
-            type(self).objects.filter(pk=nueva.pk).update(caso_id=self.caso_id, actualizado_at=ctx.ahora)
-            nueva.caso_id = self.caso_id
+            # It joins the case, and the case stays with its asesor (as with registrar_redigitacion).
+            type(self).objects.filter(pk=nueva.pk).update(
+                caso_id=self.caso_id, asesor_id=self.asesor_id, actualizado_at=ctx.ahora
+            )
+            nueva.caso_id, nueva.asesor_id = self.caso_id, self.asesor_id
             for modelo in (Observacion, IntentoContacto, Correccion):  # not audit rows: they follow the case
                 modelo.objects.filter(caso_id=caso_nuevo).update(caso_id=self.caso_id)
             probable = Caso.objects.filter(pk=caso_nuevo).values_list("probable_at", flat=True).first()
