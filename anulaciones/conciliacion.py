@@ -447,7 +447,7 @@ def validar(ruta: Ruta, resultado: Resultado, progreso: Callable[[Resultado], No
 # Two statuses of one number at the same instant (a date alone is noon: «registrada» and «anulada»
 # of the same day tie) are ordered by how far along the procedure they are, then by content: a
 # cancellation is never lost to a registration of its own day by the toss of a digest.
-RANGO = {_E.REGISTRADA: 0, _E.EJECUTADA: 1, _E.ANULADA: 2}
+RANGO: dict[str, int] = {_E.REGISTRADA: 0, _E.EJECUTADA: 1, _E.ANULADA: 2}
 
 
 def _orden(d: Mapping[str, Any]) -> tuple[datetime, int, str]:

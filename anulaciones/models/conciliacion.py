@@ -13,8 +13,9 @@ from django.db.models import Q
 class EstadoSmartflex(models.Model):
     """The latest status Smartflex reported for one Solicitud or OT number: one row per
     (objeto, numero), replaced only by a row of a later ``fecha`` (ties broken by the status —
-    anulada after ejecutada after registrada — then by ``clave``, a digest of the row's content), so importing the same feed twice, or its parts in any order,
-    ends in the same rows."""
+    anulada after ejecutada after registrada — then by ``clave``, a digest of the row's
+    content), so importing the same feed twice, or its parts in any order, ends in the same
+    rows."""
 
     class Objeto(models.TextChoices):
         SOLICITUD = "solicitud", "Solicitud"
