@@ -286,8 +286,10 @@ def detectar_fuentes(fuentes: list[_Fuente], app: Mapping[Clave, _Aplicacion] | 
     if nuevas:
         # A concurrent import may have opened the same one: the partial unique constraint keeps one.
         Diferencia.objects.bulk_create(nuevas, ignore_conflicts=True)
-    if cambiadas:
-        Diferencia.objects.bulk_update(cambiadas, ["clase", "solicitud", "estado_aplicacion"])
+    for d in cambiadas:  # rare (the class moved); only while still open: a person may have just resolved it
+        Diferencia.objects.filter(pk=d.pk, estado=D.ABIERTA).update(
+            clase=d.clase, solicitud_id=d.solicitud_id, estado_aplicacion=d.estado_aplicacion
+        )
     quitadas = Diferencia.objects.filter(pk__in=quitar, estado=Diferencia.Estado.ABIERTA).delete()[0] if quitar else 0
     return len(nuevas), quitadas
 

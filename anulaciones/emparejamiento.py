@@ -46,7 +46,7 @@ from django.utils import timezone
 
 from . import reloj, transitions
 from .errors import Conflicto, ErrorDominio, SinPermiso
-from .models import Emparejamiento, Solicitud
+from .models import Diferencia, Emparejamiento, Solicitud
 from .models.solicitud import claves_cliente
 from .roles import ROLES_DIGITACION, SISTEMA, USUARIO_SISTEMA, Permiso, Rol, roles_de
 
@@ -137,11 +137,18 @@ def _pares(ahora: datetime) -> tuple[dict[tuple[int, int], tuple[int, list[str]]
     the lower bound of the cancellations read. Two queries."""
     ventana = Solicitud.ventana_redigitacion()
     desde_anulacion = ahora - 2 * ventana
+    # Cancelled in the last two windows, or recorded lately with an older real date: a
+    # cancellation made in Smartflex that reconciliation recorded days later is still paired with
+    # the re-entry that followed it (the window is judged on the real times below).
+    registradas_tarde = Diferencia.objects.filter(
+        estado__in=[Diferencia.Estado.ANULACION_REGISTRADA, Diferencia.Estado.CASO_CREADO],
+        resuelta_at__gte=desde_anulacion,
+    ).values("solicitud_id")
     anuladas = [
         a
         for a in Solicitud.objects.filter(
+            Q(anulada_at__gte=desde_anulacion) | Q(pk__in=registradas_tarde),
             estado__in=CANCELADAS,
-            anulada_at__gte=desde_anulacion,
             anulada_at__lte=ahora,
             reemplazada_por__isnull=True,
         )
@@ -229,8 +236,11 @@ def vincular_automaticas(confianzas: Mapping[tuple[int, int], int]) -> list[int]
     of its new one. Each in its own transaction: a refusal (the data changed since) is logged and
     leaves the proposal for a person. Returns the ids of the proposals linked."""
     altas = [p for p, c in confianzas.items() if c >= ALTA]
-    por_anulada = Counter(a for a, _ in altas)
-    por_nueva = Counter(n for _, n in altas)
+    # "The only one" among every candidate, not only the high ones: a new Solicitud that is also
+    # another cancellation's (weaker) candidate, or a cancellation with a second candidate, is a
+    # choice, and a choice waits for a person.
+    por_anulada = Counter(a for a, _ in confianzas)
+    por_nueva = Counter(n for _, n in confianzas)
     unicas = {p for p in altas if por_anulada[p[0]] == 1 and por_nueva[p[1]] == 1}
     if not unicas:
         return []

@@ -581,3 +581,37 @@ def test_una_persona_no_vincula_otro_cliente_ni_lo_que_no_ve(esc, u, nueva_solic
     vincular(s, u.gestion_red, mismo_nombre)
     mismo_nombre.refresh_from_db()
     assert (mismo_nombre.caso_id, mismo_nombre.asesor_id) == (s.caso_id, s.asesor_id)
+
+
+def test_no_vincula_sola_una_nueva_que_tambien_es_candidata_de_otra(esc, u, nueva_solicitud, settings):
+    """Review finding: «the only one» counted high-confidence pairs only, so a new Solicitud that
+    is also a weaker candidate of another cancellation was linked without a person."""
+    settings.ANULACIONES_SMARTFLEX_VINCULAR_AUTOMATICO = True
+    a = anulada(esc, u)
+    b = anulada(esc, u, cliente_telefono="70000001", calle="Av. Arce", numero_puerta="2631")  # same document
+    n = nueva(nueva_solicitud, a, H)
+    emparejamiento.emparejar()
+    assert dict(Emparejamiento.objects.values_list("anulada_id", "confianza")) == {a.pk: 100, b.pk: 50}
+    assert set(Emparejamiento.objects.values_list("estado", flat=True)) == {"propuesto"}
+    a.refresh_from_db()
+    assert a.estado == "anulada" and n.caso_id != a.caso_id
+
+
+def test_una_anulacion_de_smartflex_registrada_dias_despues_se_empareja(esc, u, nueva_solicitud):
+    """Review finding: only cancellations of the last two windows (by their real date) were read,
+    so one made in Smartflex and recorded by reconciliation five days later never met the
+    re-entry that followed it three hours after."""
+    from anulaciones import diferencias
+    from anulaciones.models import Diferencia, EstadoSmartflex
+
+    s = esc.solicitud("registrada", **CLIENTE)
+    fuente = EstadoSmartflex.objects.create(
+        objeto="solicitud", numero=s.numero_smartflex, estado="anulada", fecha=_hace(5 * 24), clave="x", solicitud=s
+    )
+    dif = Diferencia.objects.create(fuente=fuente, clase="anulada_en_smartflex", solicitud=s)
+    diferencias.resolver(dif.pk, diferencias.REGISTRAR_ANULACION, u.gestion_red)
+    s.refresh_from_db()
+    assert s.estado == "anulada" and s.anulada_at == fuente.fecha
+    n = nueva(nueva_solicitud, s, 3 * H)
+    assert emparejamiento.emparejar() == 1
+    assert Emparejamiento.objects.get().nueva_id == n.pk
