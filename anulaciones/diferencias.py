@@ -356,6 +356,13 @@ def _resolver(
     nota = (nota or "").strip()
 
     def cuerpo() -> Diferencia:
+        # Lock order: the stored statuses of the Solicitud (pk order), then the difference, then
+        # the Solicitud (the transition). A feed's import locks the statuses first too (its upsert)
+        # and then their differences, so the two queue instead of crossing.
+        previa = Diferencia.objects.filter(pk=diferencia_id).values_list("fuente_id", "solicitud_id").first()
+        if previa is not None:
+            mias = Q(pk=previa[0]) | Q(solicitud_id=previa[1]) if previa[1] else Q(pk=previa[0])
+            list(EstadoSmartflex.objects.select_for_update().filter(mias).order_by("pk").values_list("pk", flat=True))
         try:
             dif = Diferencia.objects.select_for_update(of=("self",)).select_related("fuente").get(pk=diferencia_id)
         except Diferencia.DoesNotExist:
@@ -551,8 +558,17 @@ def _crear_caso(
         "asesor_id": asesor,
         "creado_at": fecha,
     }
-    if es_ot:
-        fila["numero_ot"] = fuente.numero
+    # Its OT: the OT's own number, else the usual OT-<N°> — or the Solicitud's number when that
+    # would not fit the OT's 30 characters (a 28-character Smartflex number).
+    numero_ot = fuente.numero if es_ot else f"OT-{numero}"
+    if len(numero_ot) > OrdenDeTrabajo._meta.get_field("numero").max_length:
+        numero_ot = numero
+    if OrdenDeTrabajo.objects.filter(numero=numero_ot).exists():
+        raise TransicionNoPermitida(
+            f"Ya existe la OT N° {numero_ot} en la aplicación, de otra solicitud: corrija el número en Smartflex o "
+            "márquela como error de Smartflex."
+        )
+    fila["numero_ot"] = numero_ot
     try:
         (nueva,) = transitions.crear_en_bloque(
             usuario,
@@ -750,7 +766,13 @@ def filas_exportacion(
     if ya_exportadas is not None:
         misma = Q(solicitud__in=ya_exportadas) | Q(solicitud__isnull=True, fuente__solicitud__in=ya_exportadas)
         qs = qs.exclude(Q(clase=C.ANULADA_EN_APLICACION) & misma)
+    anuladas: set[int] = set()  # a Solicitud's and its OT's rows both marked: one ANULACION
     for dif in qs.iterator(chunk_size=2000):
+        s_id = dif.solicitud_id or dif.fuente.solicitud_id
+        if dif.clase == C.ANULADA_EN_APLICACION and s_id is not None:
+            if s_id in anuladas:
+                continue
+            anuladas.add(s_id)
         yield _fila_exportacion(dif)
 
 

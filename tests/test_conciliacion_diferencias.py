@@ -746,3 +746,36 @@ def test_la_aplicacion_que_se_pone_al_dia_quita_la_diferencia_abierta(esc, u):
     assert diferencias.revisar_abiertas() == (0, 1)
     assert list(Diferencia.objects.values_list("pk", flat=True)) == [sigue.pk]
     assert not Diferencia.objects.filter(pk=ya_no.pk).exists()
+
+
+def test_exportacion_una_anulacion_aunque_su_solicitud_y_su_ot_se_marquen(client, esc, u):
+    """Review finding: the Solicitud's and its OT's rows both «anulada en la aplicación» and both
+    marked as Smartflex's error gave two identical ANULACION rows. Cancelled in an earlier period
+    (so the export's own row of the cancellation is not in this one), it goes back once."""
+    s = esc.solicitud("registrada")
+    T.aplicar(s, "anular", u.coc, motivo="Desiste", justificacion="Llamó", ocurrido_at=hace(days=400))
+    s.refresh_from_db()
+    for f in (
+        fuente(s.numero_smartflex, "registrada", solicitud=s),
+        fuente(s.orden.numero, "registrada", objeto="ot", solicitud=s),
+    ):
+        dif = diferencia(C.ANULADA_EN_APLICACION, f, s)
+        diferencias.resolver(dif.pk, "error_smartflex", u.coc, nota="Anulada aquí")
+    filas = _exportar(client, u)
+    assert [(f["numero_smartflex"], f["accion"]) for f in filas] == [(s.numero_smartflex, "ANULACION")]
+
+
+def test_crear_caso_con_un_numero_largo_o_una_ot_ya_tomada(esc, u):
+    """Review finding: a 30-character Smartflex number made an OT-<N°> of 33 characters (a 500
+    on PostgreSQL), and an OT number already taken failed as «registered meanwhile» forever."""
+    largo = "SF-" + "9" * 27
+    dif = sin_caso(largo)
+    diferencias.resolver(dif.pk, diferencias.CREAR_CASO, u.gestion_red)
+    s = Solicitud.objects.get(numero_smartflex=largo)
+    assert (s.estado, s.orden.numero) == ("anulada", largo)
+    otra = esc.solicitud("registrada")
+    OrdenDeTrabajo.objects.filter(pk=otra.orden.pk).update(numero="OT-SF-LIBRE")  # Smartflex's own OT number
+    tomada = sin_caso("SF-LIBRE")
+    with pytest.raises(TransicionNoPermitida, match="Ya existe la OT"):
+        diferencias.resolver(tomada.pk, diferencias.CREAR_CASO, u.gestion_red)
+    assert Diferencia.objects.get(pk=tomada.pk).estado == "abierta"

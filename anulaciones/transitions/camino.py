@@ -18,7 +18,10 @@ transaction that touches a case's OT or SIs holds that case's Solicitud first, a
 queue on that one row instead of each holding what the other waits for (``anular`` on the
 Solicitud against ``ejecutar`` on its OT used to deadlock). The Caso row is only ever updated
 (``Caso.marcar_probable``) by a transaction that already holds one of its Solicitudes, and no
-transaction locks a Caso before a Solicitud. What still fails with a deadlock or a
+transaction locks a Caso before a Solicitud. Reconciliation with Smartflex (issue 18) locks
+above a case: a feed's stored statuses (``EstadoSmartflex``, pk order), then their differences,
+then the Solicitud its decision changes (``diferencias.resolver``; the feed's import takes the
+first two in that order). What still fails with a deadlock or a
 serialization failure is run again a few times (``_en_transaccion``), then answered with a
 ``Conflicto`` (409), never a 500.
 """
