@@ -561,7 +561,7 @@ def _crear_caso(
     # Its OT: the OT's own number, else the usual OT-<N°> — or the Solicitud's number when that
     # would not fit the OT's 30 characters (a 28-character Smartflex number).
     numero_ot = fuente.numero if es_ot else f"OT-{numero}"
-    if len(numero_ot) > OrdenDeTrabajo._meta.get_field("numero").max_length:
+    if len(numero_ot) > (OrdenDeTrabajo._meta.get_field("numero").max_length or 30):
         numero_ot = numero
     if OrdenDeTrabajo.objects.filter(numero=numero_ot).exists():
         raise TransicionNoPermitida(
