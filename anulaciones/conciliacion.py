@@ -114,6 +114,7 @@ from .importacion import (
     _error,
     _lotes,
     _miles,
+    primera_pasada,
 )
 from .models import Diferencia, EstadoSmartflex, ImportacionSmartflex
 from .transitions import usuario_sistema
@@ -550,15 +551,9 @@ def importar(
     and what, as for every import; the feed itself writes no transition in anyone's name (the
     automatic applications after it are the system user's: ``_despues``)."""
     resultado = _nuevo_resultado()
-    try:
-        malas = validar(ruta, resultado, progreso)
-    except ArchivoInvalido as e:
-        resultado.archivo_invalido(e.errores)
+    malas = primera_pasada(ruta, resultado, validar, aceptar_validas=aceptar_validas, progreso=progreso, etapa=etapa)
+    if malas is None:
         return resultado
-    if resultado.total_errores and not aceptar_validas:
-        return resultado
-    if etapa:
-        etapa(ImportacionSmartflex.Etapa.IMPORTANDO)
     aplicar_filas(ruta, malas, resultado, importacion.pk if importacion else None, progreso)
     _despues(resultado)
     resultado.cerrar()

@@ -50,7 +50,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import BooleanField, Case, Count, Exists, Max, OuterRef, Q, QuerySet, Value, When
 from django.utils import timezone
 
-from . import transitions
+from . import emparejamiento, transitions
 from .errors import Conflicto, DatosInvalidos, ErrorDominio, SinPermiso, TransicionNoPermitida
 from .models import Diferencia, Emparejamiento, EstadoSmartflex, ImportacionSmartflex, OrdenDeTrabajo, Solicitud, Zona
 from .roles import SISTEMA, Rol, roles_de
@@ -682,13 +682,7 @@ def cifras(periodo: PeriodoLike | None = None) -> Cifras:
         resueltas_automaticas=Count("pk", filter=resuelta & Q(automatica=True)),
         **{f"clase_{c}": Count("pk", filter=abierta & Q(clase=c)) for c in C.values},
     )
-    vinculadas = Emparejamiento.objects.aggregate(
-        vinculadas=Count("pk", filter=Q(estado=Emparejamiento.Estado.VINCULADO) & _en("resuelto_at", periodo)),
-        automaticas=Count(
-            "pk",
-            filter=Q(estado=Emparejamiento.Estado.VINCULADO, automatico=True) & _en("resuelto_at", periodo),
-        ),
-    )
+    vinculadas = emparejamiento.cifras(*((periodo.inicio, periodo.fin) if periodo is not None else ()))
     ultima = (
         ImportacionSmartflex.objects.filter(
             clase=ImportacionSmartflex.Clase.ESTADOS, etapa=ImportacionSmartflex.Etapa.TERMINADA
@@ -698,7 +692,6 @@ def cifras(periodo: PeriodoLike | None = None) -> Cifras:
         .first()
     )
     hasta = EstadoSmartflex.objects.aggregate(hasta=Max("fecha"))["hasta"]
-    total = vinculadas["vinculadas"]
     return Cifras(
         faltantes=conteos["faltantes"],
         abiertas=conteos["abiertas"],
@@ -706,9 +699,9 @@ def cifras(periodo: PeriodoLike | None = None) -> Cifras:
         detectadas=conteos["detectadas"],
         resueltas=conteos["resueltas"],
         resueltas_automaticas=conteos["resueltas_automaticas"],
-        vinculadas=total,
+        vinculadas=vinculadas["vinculadas"],
         vinculadas_automaticas=vinculadas["automaticas"],
-        porcentaje_automatico=round(vinculadas["automaticas"] * 100 / total, 1) if total else None,
+        porcentaje_automatico=vinculadas["porcentaje_automaticas"],
         ultima_importacion=UltimaImportacion(**ultima) if ultima else None,
         estados_hasta=hasta,
     )

@@ -361,12 +361,16 @@ def propuestas(usuario: User | None = None) -> QuerySet[Emparejamiento]:
     return qs.order_by("-confianza", "-creado_at", "-pk")
 
 
-def cifras(desde: datetime, hasta: datetime) -> dict[str, Any]:
-    """Re-entries linked in [desde, hasta): how many, how many automatically, and their share
-    (%, one decimal; None when none was linked). One query."""
-    f = Emparejamiento.objects.filter(estado=P.VINCULADO, resuelto_at__gte=desde, resuelto_at__lt=hasta).aggregate(
-        vinculadas=Count("pk"), automaticas=Count("pk", filter=Q(automatico=True))
-    )
+def cifras(desde: datetime | None = None, hasta: datetime | None = None) -> dict[str, Any]:
+    """Re-entries linked in [desde, hasta) (either bound None: open): how many, how many
+    automatically, and their share (%, one decimal; None when none was linked). One query; the
+    reconciliation's figures (``diferencias.cifras``) take theirs from here."""
+    vinculadas = Emparejamiento.objects.filter(estado=P.VINCULADO, resuelto_at__isnull=False)
+    if desde is not None:
+        vinculadas = vinculadas.filter(resuelto_at__gte=desde)
+    if hasta is not None:
+        vinculadas = vinculadas.filter(resuelto_at__lt=hasta)
+    f = vinculadas.aggregate(vinculadas=Count("pk"), automaticas=Count("pk", filter=Q(automatico=True)))
     f["porcentaje_automaticas"] = round(f["automaticas"] * 100 / f["vinculadas"], 1) if f["vinculadas"] else None
     return f
 

@@ -701,17 +701,35 @@ def importar(
     """Validate, then import unless there are errors and ``aceptar_validas`` is false. ``ruta``:
     a local path (the command, the task's local copy of the stored file)."""
     resultado = Resultado()
+    malas = primera_pasada(ruta, resultado, validar, aceptar_validas=aceptar_validas, progreso=progreso, etapa=etapa)
+    if malas is None:
+        return resultado
+    nota = f"Importado de Smartflex ({nombre or ruta})."
+    return aplicar_filas(ruta, usuario, malas, resultado, nota, progreso)
+
+
+def primera_pasada(
+    ruta: Ruta,
+    resultado: Resultado,
+    validar: Callable[[Ruta, Resultado, Callable[[Resultado], None] | None], set[int]],
+    *,
+    aceptar_validas: bool,
+    progreso: Callable[[Resultado], None] | None,
+    etapa: Callable[[str], None] | None,
+) -> set[int] | None:
+    """Pass 1 of an import (Solicitudes, or the status feed's ``validar``) and its verdict: the
+    bad rows to skip in pass 2, or None when nothing is to be written (the file refused whole, or
+    errors the person did not accept). Tells ``etapa`` when pass 2 starts."""
     try:
         malas = validar(ruta, resultado, progreso)
     except ArchivoInvalido as e:
         resultado.archivo_invalido(e.errores)
-        return resultado
+        return None
     if resultado.total_errores and not aceptar_validas:
-        return resultado
+        return None
     if etapa:
         etapa(ImportacionSmartflex.Etapa.IMPORTANDO)
-    nota = f"Importado de Smartflex ({nombre or ruta})."
-    return aplicar_filas(ruta, usuario, malas, resultado, nota, progreso)
+    return malas
 
 
 @contextmanager

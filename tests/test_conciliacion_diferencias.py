@@ -9,12 +9,11 @@ an EstadoSmartflex row and its Diferencia."""
 import csv
 import io
 import itertools
-import threading
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from django.db import connection, connections
+from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -33,6 +32,8 @@ from anulaciones.models import (
 )
 from anulaciones.reports import indicador as ind
 from anulaciones.roles import SISTEMA, Rol
+
+from .test_concurrencia import _a_la_vez
 
 pytestmark = pytest.mark.django_db
 
@@ -677,25 +678,6 @@ def test_exportacion_en_un_numero_fijo_de_consultas(esc, u):
 
 
 # --- two people at once (PostgreSQL) -------------------------------------------------------------------------
-def _a_la_vez(*acciones):
-    barrera = threading.Barrier(len(acciones))
-    resultados = [None] * len(acciones)
-
-    def correr(i, accion):
-        try:
-            barrera.wait()
-            resultados[i] = ("ok", accion())
-        except Exception as e:  # noqa: BLE001 - reported to the test
-            resultados[i] = ("error", e)
-        finally:
-            connections.close_all()
-
-    hilos = [threading.Thread(target=correr, args=(i, a)) for i, a in enumerate(acciones)]
-    for h in hilos:
-        h.start()
-    for h in hilos:
-        h.join(30)
-    return resultados
 
 
 @pytest.mark.django_db(transaction=True)

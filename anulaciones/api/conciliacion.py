@@ -335,6 +335,14 @@ def _id_de(modelo_qs, valor, campo, nombre):
     return pk
 
 
+class _Lista(generics.ListAPIView):
+    """A reconciliation list: the roles that read the page (after authentication: 401 first)."""
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        _leer(request)
+
+
 # --- differences ------------------------------------------------------------------------------------
 @extend_schema(
     tags=[TAG],
@@ -343,13 +351,9 @@ def _id_de(modelo_qs, valor, campo, nombre):
     description="Las diferencias entre los estados de Smartflex y la aplicación, el estado más reciente de "
     "Smartflex primero. Sin «estado» ni «vista», las abiertas; cada abierta trae sus «acciones». " + LEEN,
 )
-class DiferenciasView(generics.ListAPIView):
+class DiferenciasView(_Lista):
     serializer_class = DiferenciaSerializer
     filterset_class = DiferenciaFilter
-
-    def initial(self, request, *args, **kwargs):
-        super().initial(request, *args, **kwargs)  # authentication first (401 without credentials)
-        _leer(request)
 
     def get_queryset(self):
         return selectors.diferencias_lista()
@@ -389,13 +393,9 @@ class ResolverView(APIView):
     description="Solicitudes nuevas propuestas como re-digitación de una anulada del mismo cliente, la de mayor "
     "confianza primero. Sin «estado», las propuestas (esperan una decisión). " + LEEN,
 )
-class EmparejamientosView(generics.ListAPIView):
+class EmparejamientosView(_Lista):
     serializer_class = EmparejamientoSerializer
     filterset_class = EmparejamientoFilter
-
-    def initial(self, request, *args, **kwargs):
-        super().initial(request, *args, **kwargs)  # authentication first (401 without credentials)
-        _leer(request)
 
     def get_queryset(self):
         return selectors.emparejamientos_lista()
